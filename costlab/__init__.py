@@ -1,2 +1,10 @@
-"""costlab: what a neural network really costs on a device, and why."""
+"""costlab: what a neural network really costs on a device, and why.
+
+>>> import costlab
+>>> report = costlab.analyze("mobilenet_v2")           # zoo spec, paper's resolution
+>>> report.totals["macs"], report.layers.head()
+"""
 __version__ = "0.1.0"
+
+from .api import analyze  # noqa: E402,F401
+from .report import Report  # noqa: E402,F401

@@ -1,0 +1,403 @@
+"""Dispatch-level tracer: run a model once and record every aten op as a graph node.
+
+How it works (the approach of ``torch.utils.flop_counter``):
+
+* A :class:`~torch.utils._python_dispatch.TorchDispatchMode` sees every aten op after
+  autograd and composite decomposition, so functional ops (``F.relu``, ``x + y``,
+  ``torch.cat``, a channel shuffle's ``transpose().contiguous()``) are captured like
+  module calls.
+* Module scopes come from *global* forward pre/post hooks, registered for the duration
+  of the trace and removed in a ``finally`` block: nothing is attached to the model and
+  nothing is patched, even when the forward raises. Training flags are switched to eval
+  for the trace and restored afterwards.
+* Tensors are meta tensors when the model lives on the meta device (zoo models are built
+  there: no weight or activation memory at all), otherwise fake tensors
+  (``FakeTensorMode``), so a VGG-16 at 224 costs no real activation memory. A forward
+  whose Python control flow reads tensor *values* cannot run on meta/fake tensors; such
+  a model is traced again on real zero inputs (``mode='auto'``), and the graph records
+  which mode was used.
+"""
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Sequence
+
+import torch
+import torch.nn as nn
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_flatten
+
+from .ir import Graph, Node, Source, TensorMeta
+
+aten = torch.ops.aten
+
+# ops that never become nodes: device/shape metadata
+_METADATA_OPS = {"prim.device.default", "aten.sym_size.int", "aten.sym_stride.int",
+                 "aten.sym_numel.default", "aten.sym_storage_offset.default",
+                 "aten.is_same_size.default", "aten._local_scalar_dense.default"}
+# ops that alias their input although their schema does not say so
+_EXTRA_VIEW_OPS = {"aten._unsafe_view.default", "aten.lift_fresh.default"}
+
+
+class TraceError(RuntimeError):
+    """The model could not be traced; the message is one line, with the fix where known."""
+
+
+class DataDependentError(TraceError):
+    """The forward reads tensor values, so it cannot run on meta/fake tensors."""
+
+
+def _dtype_name(dtype: torch.dtype) -> str:
+    return str(dtype).replace("torch.", "")
+
+
+def _meta(t: torch.Tensor) -> TensorMeta:
+    return TensorMeta(tuple(int(d) for d in t.shape), _dtype_name(t.dtype))
+
+
+_NAMES: dict = {}
+
+
+def _op_name(func) -> str:
+    name = _NAMES.get(func)
+    if name is None:
+        name = _NAMES[func] = f"{func.namespace}.{func._schema.name.split('::')[-1]}.{func._overloadname}"
+    return name
+
+
+_CONST = Source("const", None)
+_INFO: dict = {}
+_KINDS: dict = {}
+
+
+def _op_info(func):
+    """(name, argument names, is_view, inplace) per op, cached; None for metadata ops."""
+    try:
+        return _INFO[func]
+    except KeyError:
+        pass
+    name = _op_name(func)
+    if name in _METADATA_OPS:
+        info = None
+    else:
+        schema = func._schema
+        inplace = bool(schema.arguments and schema.arguments[0].alias_info is not None
+                       and schema.arguments[0].alias_info.is_write)
+        info = (name, tuple(a.name for a in schema.arguments),
+                bool(func.is_view) or name in _EXTRA_VIEW_OPS, inplace)
+    _INFO[func] = info
+    return info
+
+
+def _kind(kind_of, name: str) -> str:
+    k = _KINDS.get((kind_of, name))
+    if k is None:
+        k = _KINDS[(kind_of, name)] = kind_of(name)
+    return k
+
+
+def _tensors(seq) -> list:
+    """Tensors among ``seq`` and one level of nested lists (torch.cat's input)."""
+    out = []
+    for a in seq:
+        if isinstance(a, torch.Tensor):
+            out.append(a)
+        elif isinstance(a, (list, tuple)):
+            out.extend(x for x in a if isinstance(x, torch.Tensor))
+    return out
+
+
+class _Recorder:
+    def __init__(self, model: nn.Module, kind_of):
+        self.kind_of = kind_of
+        self.nodes: list[Node] = []
+        self.origin: dict[int, Source] = {}
+        self.keep: list[Any] = []            # keeps traced tensors alive so id()s stay unique
+        self.names = {id(m): n for n, m in model.named_modules()}
+        self.types = {n: type(m).__name__ for n, m in model.named_modules()}
+        self.param_names: dict[int, tuple[str, str, int]] = {}
+        for name, p in model.named_parameters():
+            self.param_names.setdefault(id(p), ("param", name, p.numel()))
+        for name, b in model.named_buffers():
+            self.param_names.setdefault(id(b), ("buffer", name, b.numel()))
+        self.seen_params: set[str] = set()
+        self.stack: list[str] = []
+        self.stack_mods: list[int] = []
+
+    # -- module scopes -------------------------------------------------------------
+    def pre_hook(self, module, args):
+        path = self.names.get(id(module))
+        if path is None:  # a module created or borrowed inside forward
+            parent = self.stack[-1] if self.stack else ""
+            path = f"{parent}.<{type(module).__name__}>" if parent else f"<{type(module).__name__}>"
+            self.types.setdefault(path, type(module).__name__)
+        self.stack.append(path)
+        self.stack_mods.append(id(module))
+
+    def post_hook(self, module, args, output):
+        mid = id(module)
+        if mid in self.stack_mods:
+            while self.stack_mods:
+                top = self.stack_mods.pop()
+                self.stack.pop()
+                if top == mid:
+                    break
+
+    # -- ops -----------------------------------------------------------------------
+    def source(self, t: torch.Tensor) -> Source:
+        src = self.origin.get(id(t))
+        if src is not None:
+            return src
+        p = self.param_names.get(id(t))
+        if p is not None:
+            return Source(p[0], p[1])
+        return _CONST
+
+    def record(self, func, args, kwargs, out) -> None:
+        info = _op_info(func)
+        if info is None:
+            return
+        name, arg_names, is_view, inplace = info
+        tensors = _tensors(args)
+        if kwargs:
+            tensors += _tensors(tuple(kwargs.values()))
+        outs = _tensors(out if isinstance(out, (list, tuple)) else (out,))
+        self.keep.append(out)
+        if not tensors:
+            # factory op (torch.zeros inside forward ...): a constant, not a node
+            for o in outs:
+                self.origin[id(o)] = _CONST
+            return
+        sources = [self.source(t) for t in tensors]
+        # views of parameters/constants (a Linear's weight.t()) stay parameters: no node
+        if is_view and all(s.kind in ("param", "buffer", "const") for s in sources):
+            for o in outs:
+                self.origin[id(o)] = sources[0]
+            return
+        # non-tensor arguments by schema name, for the formulas
+        named: dict[str, Any] = {}
+        for i, a in enumerate(arg_names):
+            if i < len(args):
+                v = args[i]
+            elif kwargs and a in kwargs:
+                v = kwargs[a]
+            else:
+                continue
+            if not isinstance(v, torch.Tensor) and not (
+                isinstance(v, (list, tuple)) and any(isinstance(x, torch.Tensor) for x in v)
+            ):
+                named[a] = v
+        node = Node(
+            id=len(self.nodes),
+            op=name,
+            kind=_kind(self.kind_of, name),
+            module=self.stack[-1] if self.stack else "",
+            module_type=self.types.get(self.stack[-1] if self.stack else "", ""),
+            inputs=[_meta(t) for t in tensors],
+            sources=sources,
+            outputs=[_meta(o) for o in outs],
+            args=named,
+            is_view=is_view,
+            inplace=inplace,
+        )
+        for s, t in zip(sources, tensors):
+            if s.kind in ("param", "buffer") and s.ref not in self.seen_params:
+                self.seen_params.add(s.ref)
+                n = t.numel()
+                if s.kind == "param":
+                    node.new_params += n
+                else:
+                    node.new_buffers += n
+        self.nodes.append(node)
+        for i, o in enumerate(outs):
+            self.origin[id(o)] = Source("node", node.id, i)
+
+
+# Shape-preserving ops whose meta kernels are slow Python decompositions: in meta mode
+# their result is made directly (same shape, dtype and strides as the first input).
+_UNARY_SAME = {
+    "aten.relu.default", "aten.hardtanh.default", "aten.hardswish.default",
+    "aten.hardsigmoid.default", "aten.sigmoid.default", "aten.silu.default",
+    "aten.gelu.default", "aten.tanh.default", "aten.leaky_relu.default", "aten.elu.default",
+    "aten.mish.default", "aten.clamp.default", "aten.clamp_min.default",
+}
+_UNARY_INPLACE = {f"{n.rsplit('.', 1)[0]}_.default" for n in _UNARY_SAME}
+_BN_OPS = {"aten._native_batch_norm_legit_no_training.default", "aten.native_batch_norm.default"}
+_BINARY = {"aten.add.Tensor", "aten.mul.Tensor", "aten.sub.Tensor", "aten.div.Tensor"}
+_BINARY_INPLACE = {"aten.add_.Tensor", "aten.mul_.Tensor", "aten.sub_.Tensor", "aten.div_.Tensor"}
+
+
+def _like(x: torch.Tensor) -> torch.Tensor:
+    return x.new_empty(x.shape) if x.is_contiguous() else torch.empty_like(x)
+
+
+def _fast_meta(name: str, args):
+    """The result of a shape-preserving op on meta tensors, or None (use the kernel)."""
+    x = args[0] if args else None
+    if not isinstance(x, torch.Tensor) or x.device.type != "meta":
+        return None
+    if name in _UNARY_SAME:
+        return _like(x)
+    if name in _UNARY_INPLACE:
+        return x
+    if name in _BN_OPS:
+        empty = x.new_empty((0,))
+        return (_like(x), empty, x.new_empty((0,)))
+    if name in _BINARY or name in _BINARY_INPLACE:
+        y = args[1] if len(args) > 1 else None
+        if isinstance(y, torch.Tensor):
+            if y.device.type != "meta" or y.dtype != x.dtype:
+                return None
+            shape = torch.broadcast_shapes(x.shape, y.shape)
+        elif isinstance(y, (int, float)) and not isinstance(y, bool) and x.is_floating_point():
+            shape = x.shape
+        else:
+            return None
+        if name in _BINARY_INPLACE:
+            return x if tuple(shape) == tuple(x.shape) else None
+        return _like(x) if tuple(shape) == tuple(x.shape) else x.new_empty(shape)
+    return None
+
+
+class _Capture(TorchDispatchMode):
+    """Records every op. With ``to_meta``, real tensors (the model's weights) are
+    replaced by cached meta twins before the op runs, so the whole forward executes on
+    meta tensors without touching (or copying) the model."""
+
+    def __init__(self, recorder: _Recorder, to_meta: bool = False):
+        super().__init__()
+        self.recorder = recorder
+        self.to_meta = to_meta
+        self.twins: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def _meta(self, a):
+        if isinstance(a, torch.Tensor) and a.device.type != "meta":
+            hit = self.twins.get(id(a))
+            if hit is None:
+                twin = torch.empty_strided(a.shape, a.stride(), dtype=a.dtype, device="meta")
+                hit = self.twins[id(a)] = (a, twin)
+            return hit[1]
+        if isinstance(a, (list, tuple)):
+            return type(a)(self._meta(x) for x in a)
+        return a
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if self.to_meta:
+            margs = tuple(self._meta(a) for a in args)
+            mkwargs = {k: self._meta(v) for k, v in kwargs.items()}
+            if "device" in mkwargs and mkwargs["device"] is not None:
+                mkwargs["device"] = torch.device("meta")
+        else:
+            margs, mkwargs = args, kwargs
+        out = _fast_meta(_op_name(func), margs) if not mkwargs else None
+        if out is None:
+            out = func(*margs, **mkwargs)
+        self.recorder.record(func, args, kwargs, out)
+        return out
+
+
+def _model_device(model: nn.Module) -> torch.device:
+    for t in list(model.parameters()) + list(model.buffers()):
+        return t.device
+    return torch.device("cpu")
+
+
+def _is_data_dependent(exc: BaseException) -> bool:
+    from torch._subclasses import fake_tensor as ft
+
+    kinds = tuple(
+        k for k in (
+            getattr(ft, "DataDependentOutputException", None),
+            getattr(ft, "DynamicOutputShapeException", None),
+            getattr(ft, "UnsupportedOperatorException", None),
+            getattr(ft, "UnsupportedFakeTensorException", None),
+        ) if k is not None
+    )
+    if isinstance(exc, kinds):
+        return True
+    msg = str(exc)
+    return any(s in msg for s in (
+        "meta tensor", "on meta tensors", "data-dependent", "Data dependent",
+        "FakeTensor", "fake tensor", "Cannot copy out of meta", "GuardOnDataDependent",
+    )) or type(exc).__name__ in ("GuardOnDataDependentSymNode", "DataDependentOutputException")
+
+
+def trace(model: nn.Module, input_shapes: Sequence[Sequence[int]], *, mode: str = "auto",
+          kind_of=None) -> Graph:
+    """Run ``model`` once on inputs of ``input_shapes`` and return its :class:`Graph`.
+
+    ``mode``: ``'auto'`` (meta tensors, falling back to real zero inputs when the forward
+    reads tensor values), ``'meta'``, ``'fake'`` (``FakeTensorMode``), ``'real'``.
+    The model is left exactly as it was: no hooks, no patches, same training flags.
+    """
+    if kind_of is None:
+        from .ops import kind_of as _k
+
+        kind_of = _k
+    device = _model_device(model)
+    on_meta = device.type == "meta"
+    if mode == "auto":
+        try:
+            return _trace_once(model, input_shapes, "meta", kind_of)
+        except DataDependentError:
+            if on_meta:
+                raise
+            return _trace_once(model, input_shapes, "real", kind_of)
+    if mode not in ("fake", "real", "meta"):
+        raise ValueError(f"unknown trace mode {mode!r}")
+    return _trace_once(model, input_shapes, mode, kind_of)
+
+
+def _trace_once(model: nn.Module, input_shapes, mode: str, kind_of) -> Graph:
+    device = _model_device(model)
+    rec = _Recorder(model, kind_of)
+    flags = [(m, m.training) for m in model.modules()]
+    handles = []
+    fake_ctx: contextlib.AbstractContextManager = contextlib.nullcontext()
+    if mode == "fake":
+        from torch._subclasses.fake_tensor import FakeTensorMode
+
+        fake_ctx = FakeTensorMode(allow_non_fake_inputs=True)
+    try:
+        model.eval()
+        handles.append(nn.modules.module.register_module_forward_pre_hook(rec.pre_hook))
+        handles.append(nn.modules.module.register_module_forward_hook(rec.post_hook, always_call=True))
+        with fake_ctx, torch.no_grad():
+            if mode == "real":
+                inputs = [torch.zeros(tuple(s), device=device) for s in input_shapes]
+            else:
+                inputs = [torch.empty(tuple(s), device=device if mode == "fake" else "meta")
+                          for s in input_shapes]
+            for i, x in enumerate(inputs):
+                rec.origin[id(x)] = Source("input", i)
+            rec.keep.append(inputs)
+            with _Capture(rec, to_meta=(mode == "meta" and device.type != "meta")):
+                out = model(*inputs)
+    except Exception as exc:  # the model's own error, or a data-dependent forward
+        if mode != "real" and _is_data_dependent(exc):
+            raise DataDependentError(
+                f"the forward reads tensor values ({type(exc).__name__}); trace on real tensors"
+            ) from exc
+        first = (str(exc).strip().splitlines() or [""])[0]
+        raise TraceError(f"the model's forward raised {type(exc).__name__}: {first}") from exc
+    finally:
+        for h in handles:
+            h.remove()
+        for m, t in flags:
+            m.training = t
+    out_leaves, _ = tree_flatten(out)
+    outputs = [rec.source(o) for o in out_leaves if isinstance(o, torch.Tensor)]
+    params_total = sum(p.numel() for p in model.parameters())
+    buffers_total = sum(b.numel() for b in model.buffers())
+    used = sum(n.new_params for n in rec.nodes)
+    return Graph(
+        nodes=rec.nodes,
+        inputs=[TensorMeta(tuple(int(d) for d in s), "float32") for s in input_shapes],
+        outputs=outputs,
+        params_total=params_total,
+        buffers_total=buffers_total,
+        params_unused=params_total - used,
+        mode=mode,
+        module_types=dict(rec.types),
+    )
