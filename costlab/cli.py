@@ -111,6 +111,56 @@ def zoo(fmt, output):
     write_output(text, output)
 
 
+@cli.command()
+@click.argument("name")
+@click.option("-o", "--out-dir", type=click.Path(file_okay=False), default="reports", show_default=True,
+              help="folder the reports are written to")
+@click.option("--measure", is_flag=True, help="also measure on this machine where a report supports it")
+def reproduce(name, out_dir, measure):
+    """Regenerate a paper reproduction under reports/ (NAME, or 'all'; 'list' to list)."""
+    import os
+    from pathlib import Path
+
+    from .reproduce import list_reproductions
+
+    reps = {r.name: r for r in list_reproductions()}
+    if name == "list":
+        for r in reps.values():
+            click.echo(f"{r.name:28s} {r.help}")
+        return
+    if name != "all" and name not in reps:
+        import difflib
+
+        close = difflib.get_close_matches(name, list(reps), n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        _fail(f"unknown reproduction '{name}'{hint} (known: all, {', '.join(reps)})")
+    if not os.path.isdir(out_dir):
+        _fail(f"output folder '{out_dir}' does not exist; create it or pass -o DIR")
+    chosen = list(reps.values()) if name == "all" else [reps[name]]
+    for r in chosen:
+        click.echo(f"costlab: reproducing {r.name} ...", err=True)
+        summary = r.fn(Path(out_dir), measure=measure)
+        click.echo(f"{r.name}: {summary}")
+
+
+# Commands of the other capabilities live in their own modules (costlab/cli_*.py), each
+# exporting COMMANDS = [click commands]; they are added here.
+def _add_command_modules() -> None:
+    import importlib
+    import pkgutil
+
+    import costlab
+
+    for m in sorted(pkgutil.iter_modules(costlab.__path__), key=lambda m: m.name):
+        if m.name.startswith("cli_"):
+            mod = importlib.import_module(f"costlab.{m.name}")
+            for cmd in getattr(mod, "COMMANDS", []):
+                cli.add_command(cmd)
+
+
+_add_command_modules()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console entry point: one-line errors, exit 2 on bad input, never a traceback."""
     from .spec import InputError
