@@ -27,8 +27,17 @@ class Resolved:
 
 
 def _is_user_spec(spec: str) -> bool:
-    head = spec.split(":", 1)[0]
-    return head.endswith(".py") or ("." in head and ":" in spec and not re.fullmatch(r"[A-Za-z0-9_]+", head))
+    """``file.py:factory`` or ``package.module:factory`` (zoo names and aliases win)."""
+    from .zoo.registry import SpecError as _SE, get_entry
+
+    head = spec.split(":", 1)[0].strip()
+    if head.endswith(".py"):
+        return True
+    try:
+        get_entry(head)
+        return False
+    except _SE:
+        return "." in head and ":" in spec
 
 
 def canonical_name(entry: ModelEntry, knobs: dict) -> str:

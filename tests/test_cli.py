@@ -82,6 +82,16 @@ def test_user_model_file(capsys, tmp_path):
     assert d["totals"]["macs"] == 94 * 94 * 4 * 27
 
 
+def test_package_module_factory_and_dotted_alias(capsys):
+    code, out, _ = run(["analyze", "torch.nn:Identity", "--input-shape", "1x3x8x8", "--format", "json"], capsys)
+    assert code == 0 and json.loads(out)["totals"]["macs"] == 0
+    code, out, _ = run(["analyze", "costlab.no_such_module:f", "--input-shape", "1x3"], capsys)
+    assert code == 2
+    # a zoo alias containing a dot, with knobs, is still a zoo model
+    code, out, _ = run(["analyze", "squeezenet1.0:bypass=simple", "--format", "json"], capsys)
+    assert code == 0 and json.loads(out)["model"].startswith("squeezenet1_0")
+
+
 def test_zoo_lists_models(capsys):
     code, out, _ = run(["zoo", "--format", "json"], capsys)
     names = {m["name"] for m in json.loads(out)["models"]}
