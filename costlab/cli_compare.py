@@ -1,0 +1,88 @@
+"""``costlab compare``: models side by side (also teacher vs student, and ensembles a+b+c);
+a thin wrapper over :func:`costlab.compare.compare`."""
+from __future__ import annotations
+
+import json
+
+import click
+
+from .render import FORMATS, human, markdown_table, text_table, to_csv, write_output
+
+
+def _fmt(col_fmt: str):
+    if col_fmt == "count":
+        return lambda v: "-" if v is None else f"{human(v)}"
+    if col_fmt == "bytes":
+        return lambda v: "-" if v is None else f"{human(v, 'B')}"
+    if col_fmt == "ms":
+        return lambda v: "-" if v is None else f"{float(v):.3f}"
+    if col_fmt == "float":
+        return lambda v: "-" if v is None else f"{float(v):.4g}"
+    return lambda v: "-" if v is None else str(v)
+
+
+def render_comparison(cmp, fmt: str) -> str:
+    import pandas as pd
+
+    if fmt == "json":
+        return json.dumps(cmp.to_dict(), indent=2)
+    df = pd.DataFrame(cmp.rows)
+    keys = ["model"]
+    headers = {"model": "model"}
+    fm = {}
+    for c in cmp.columns:
+        keys.append(c.key)
+        headers[c.key] = c.header
+        fm[c.header] = _fmt(c.fmt)
+        if c.relative:
+            keys.append(f"{c.key}_rel")
+            headers[f"{c.key}_rel"] = f"{c.header} rel"
+            fm[f"{c.header} rel"] = lambda v: "-" if v is None else f"{float(v):.3g}x"
+    if fmt == "csv":
+        out = df[keys].copy()
+        out.insert(1, "members", df["members"].map(lambda m: "+".join(m)))
+        return to_csv(out)
+    view = df[keys].rename(columns=headers)
+    cols = list(view.columns)
+    right = set(cols) - {"model", "input"}
+    note = (f"reference for 'rel' columns: {cmp.reference}; ensembles (a+b+c) count every member; "
+            "MACs = multiply-accumulates (papers' FLOPs), FLOPs = 2 x MACs; model size = params x dtype bytes")
+    if fmt == "markdown":
+        return markdown_table(view, cols, fm, right=right) + "\n\n" + note + "\n"
+    return text_table(view, cols, right, fm) + "\n\n" + note + "\n"
+
+
+@click.command("compare")
+@click.argument("models", nargs=-1, required=True)
+@click.option("--resolution", type=int, default=None, help="input side length for every model (default: each paper's)")
+@click.option("--input-shape", default=None, help="full input shape for every model, e.g. 1x3x224x224")
+@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--dtype", type=click.Choice(["float32", "float16", "int8"]), default="float32", show_default=True,
+              help="element size for MAC bytes and model size")
+@click.option("--device", default=None, help="device for columns that need one (e.g. predicted latency)")
+@click.option("--columns", "columns", default=None,
+              help="column groups to show, comma-separated (default: all whose options are given)")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="write to FILE (atomically) instead of stdout")
+def compare_cmd(models, resolution, input_shape, batch, dtype, device, columns, fmt, output):
+    """Models side by side: params, MACs, FLOPs, MAC bytes, activations, model size.
+
+    Each MODEL is a zoo spec, a user model (file.py:factory), or an ensemble a+b+c
+    counted as the sum of its members. The first MODEL is the reference of the 'rel'
+    columns: put the teacher first to read the distillation trade-off.
+
+    \b
+    costlab compare resnet50 resnet18 resnet18+resnet34
+    costlab compare teacher.py:big student.py:small --input-shape 1x3x32x32
+    """
+    from .compare import compare
+
+    cmp = compare(list(models), input_shape=input_shape, resolution=resolution, dtype=dtype, batch=batch,
+                  providers=columns.split(",") if columns else None, options={"device": device}, progress=True)
+    for w in cmp.warnings:
+        click.echo(f"costlab: warning: {w}", err=True)
+    write_output(render_comparison(cmp, fmt), output)
+
+
+COMMANDS = [compare_cmd]
