@@ -2,18 +2,14 @@
 paper_counts.csv: MobileNet Table 9, ShuffleNet Table 6, Han et al. 2015, torchvision."""
 from __future__ import annotations
 
-import csv
-import functools
 import re
-from pathlib import Path
 
 import pytest
 import torch
-from fvcore.nn import FlopCountAnalysis
 
-import costlab
-from costlab.zoo import SpecError, create_model, list_paper_rows, parse_spec
-from tests.fvcore_ref import fvcore_conv_linear_macs, param_count
+from costlab.zoo import SpecError, create_model, parse_spec
+from tests.zoo.paper_rows import (CSV_ROWS, check_declared_row, check_family_declared, counts,
+                                  declared_params, fvcore_by_module)
 
 FAMILY = "alexnet"
 N_PAPER_ROWS = 5
@@ -23,70 +19,17 @@ EXPECTED_OFF = {
     ("AlexNet", "Han 2015 Table 4 total", "flops"): 0.035,  # 1.449 B vs "1.5B"
 }
 
-CSV_ROWS = list(csv.DictReader((Path(costlab.__file__).parent / "data" / "paper_counts.csv").open()))
-_SUFFIX = {"K": 1e3, "M": 1e6, "B": 1e9, "G": 1e9}
-
-
-def paper_value(row: dict) -> float:
-    v, mult = row["value"].strip(), 1.0
-    if v[-1] in _SUFFIX:
-        v, mult = v[:-1], _SUFFIX[v[-1]]
-    unit = row["unit"]
-    if unit == "millions" or unit.startswith(("MMAC", "MFLOP")):
-        mult *= 1e6
-    elif unit.startswith("GMAC"):
-        mult *= 1e9
-    return float(v) * mult
-
-
-@functools.lru_cache(maxsize=None)
-def counts(spec: str, resolution: int) -> dict[str, int]:
-    entry, knobs = parse_spec(spec)
-    model = entry.build(**knobs)
-    macs = fvcore_conv_linear_macs(model, entry.default_input_shape(resolution))
-    return {"params": param_count(model), "madds": macs, "flops": 2 * macs}
-
-
-def family_rows():
-    return [pr for pr in list_paper_rows() if parse_spec(pr.spec)[0].family == FAMILY]
-
-
-def _declared():
-    out = []
-    for pr in family_rows():
-        for row in CSV_ROWS:
-            if row["model"] == pr.model and row["variant"] == pr.variant and row["metric"] in pr.metrics:
-                out.append(pytest.param(pr, row, id=f"{pr.spec}|{row['model']}|{row['variant']}|{row['metric']}"))
-    return out
-
-
-DECLARED = _declared()
+DECLARED = declared_params(FAMILY)
 
 
 def test_every_declared_row_exists_in_csv():
-    prs = family_rows()
-    assert len(prs) == N_PAPER_ROWS
-    for pr in prs:
-        assert any(r["model"] == pr.model and r["variant"] == pr.variant and r["metric"] in pr.metrics
-                   for r in CSV_ROWS), pr
+    check_family_declared(FAMILY, N_PAPER_ROWS)
 
 
 @pytest.mark.parametrize("pr,row", DECLARED)
 def test_declared_rows(pr, row):
     """Within 1% of the paper, or a declared reason and the stated tolerance."""
-    entry = parse_spec(pr.spec)[0]
-    res = entry.resolution if row["resolution"] == "-" else int(row["resolution"])
-    got = counts(pr.spec, res)[row["metric"]]
-    want = paper_value(row)
-    rel = abs(got - want) / want
-    key = (row["model"], row["variant"], row["metric"])
-    if key in EXPECTED_OFF:
-        assert row["metric"] in pr.reasons or f"{row['metric']}@{res}" in pr.reasons, key
-        assert 0.01 < rel <= EXPECTED_OFF[key], (got, want, rel)
-    else:
-        assert rel <= 0.01, (got, want, rel)
-    if row["unit"] == "count" and row["metric"] not in pr.reasons:  # exact framework counts
-        assert got == int(want)
+    check_declared_row(pr, row, EXPECTED_OFF)
 
 
 def test_exact_counts():
@@ -120,11 +63,7 @@ def _han_table4():
 def test_han2015_table4_per_layer():
     pairs = _han_table4()
     assert len(pairs) == 8
-    model = create_model("alexnet")
-    fca = FlopCountAnalysis(model, torch.zeros(1, 3, 224, 224))
-    fca.unsupported_ops_warnings(False)
-    fca.uncalled_modules_warnings(False)
-    bm = fca.by_module()
+    bm = fvcore_by_module(create_model("alexnet"), (1, 3, 224, 224))
     for path, want in pairs:
         got = 2 * bm[path]  # Han's FLOP = 2 x MAC
         # printed to the nearest million

@@ -1,54 +1,25 @@
 """GoogLeNet (Szegedy et al. 2015): paper rows, exact counts, knobs."""
 from __future__ import annotations
 
-import csv
-import functools
-from pathlib import Path
-
 import pytest
 import torch
 
-import costlab
-from costlab.zoo import SpecError, create_model, get_entry, list_paper_rows, parse_spec
-from tests.fvcore_ref import fvcore_conv_linear_macs, param_count
+from costlab.zoo import SpecError, create_model, get_entry, parse_spec
+from tests.fvcore_ref import param_count
+from tests.zoo.paper_rows import (check_declared_metric, counts, declared_metric_params,
+                                  family_rows)
 
-CSV = Path(costlab.__file__).parent / "data" / "paper_counts.csv"
+FAMILY = "inception"
 MODEL = "googlenet"
-
-
-def _scale(unit: str) -> float:
-    if unit == "count":
-        return 1.0
-    if unit == "millions" or unit.startswith("M"):
-        return 1e6
-    if unit.startswith("G"):
-        return 1e9
-    raise AssertionError(f"unknown unit {unit!r}")
-
-
-def _csv_rows(model: str, variant: str, metric: str) -> list[dict]:
-    with open(CSV, newline="") as f:
-        return [r for r in csv.DictReader(f)
-                if r["model"] == model and r["variant"] == variant and r["metric"] == metric]
-
-
-@functools.lru_cache(maxsize=None)
-def _counts(spec: str, resolution: int) -> dict[str, int]:
-    entry, knobs = parse_spec(spec)
-    model = entry.build(**knobs)
-    shape = entry.default_input_shape(resolution)
-    return {"params": param_count(model), "madds": fvcore_conv_linear_macs(model, shape)}
-
-
-ROWS = [r for r in list_paper_rows() if r.spec.split(":")[0] == MODEL]
-CASES = [(r, m) for r in ROWS for m in r.metrics]
+ROWS = family_rows(FAMILY, MODEL)
+CASES = declared_metric_params(FAMILY, MODEL)
 
 # Documented (> 1%) differences: the tolerance the costlab value must still meet.
 TOLERANCE = {
-    ("as quoted in MobileNetV1 paper Table 8", "madds"): 0.03,     # 1550 vs 1582.7 M
-    ("as quoted in MobileNetV1 paper Table 8", "params"): 0.035,   # 6.8 M vs 6.9986 M
-    ("paper design budget", "madds"): 0.06,                        # 1500 vs 1582.7 M
-    ("as quoted in ShuffleNetV1 paper Table 6", "madds"): 0.06,
+    ("GoogLeNet", "as quoted in MobileNetV1 paper Table 8", "madds"): 0.03,     # 1550 vs 1582.7 M
+    ("GoogLeNet", "as quoted in MobileNetV1 paper Table 8", "params"): 0.035,   # 6.8 M vs 6.9986 M
+    ("GoogLeNet", "paper design budget", "madds"): 0.06,                        # 1500 vs 1582.7 M
+    ("GoogLeNet", "as quoted in ShuffleNetV1 paper Table 6", "madds"): 0.06,
 }
 
 
@@ -58,27 +29,17 @@ def test_rows_declared():
     assert "as quoted in MobileNetV1 paper Table 8" in variants
 
 
-@pytest.mark.parametrize("row,metric", CASES, ids=[f"{r.variant}-{m}" for r, m in CASES])
+@pytest.mark.parametrize("row,metric", CASES)
 def test_paper_row(row, metric):
-    csv_rows = _csv_rows(row.model, row.variant, metric)
-    assert csv_rows, f"no CSV row for {row.model} / {row.variant} / {metric}"
-    for c in csv_rows:
-        res = get_entry(MODEL).resolution if c["resolution"] == "-" else int(c["resolution"])
-        paper = float(c["value"]) * _scale(c["unit"])
-        got = _counts(row.spec, res)[metric]
-        rel = abs(got - paper) / paper
-        if rel <= 0.01:
-            continue
-        assert metric in row.reasons or f"{metric}@{res}" in row.reasons, (
-            f"{row.variant} {metric}: costlab {got} vs paper {paper} ({rel:+.2%}) without a reason")
-        assert rel <= TOLERANCE[(row.variant, metric)], (row.variant, metric, got, paper)
+    check_declared_metric(row, metric, TOLERANCE)
 
 
 def test_exact_counts():
     # paper (BVLC Caffe) network: conv/FC weights + biases, conv + FC MACs at 224
-    assert _counts("googlenet", 224) == {"params": 6_998_552, "madds": 1_582_671_872}
+    assert counts("googlenet", 224) == {"params": 6_998_552, "madds": 1_582_671_872,
+                                        "flops": 3_165_343_744}
     # torchvision: its weights' meta num_params, exactly
-    assert _counts("googlenet:impl=torchvision", 224)["params"] == 6_624_904
+    assert counts("googlenet:impl=torchvision", 224)["params"] == 6_624_904
     m = create_model(MODEL)
     weights = sum(p.numel() for n, p in m.named_parameters() if n.endswith("weight"))
     assert weights == 6_990_272

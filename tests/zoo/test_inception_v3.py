@@ -1,52 +1,24 @@
 """Inception v3 (Szegedy et al. 2016, as released): paper rows, exact counts, knobs."""
 from __future__ import annotations
 
-import csv
-import functools
-from pathlib import Path
-
 import pytest
 import torch
 
-import costlab
-from costlab.zoo import SpecError, create_model, get_entry, list_paper_rows, parse_spec
-from tests.fvcore_ref import fvcore_conv_linear_macs, param_count
+from costlab.zoo import SpecError, create_model, parse_spec
+from tests.fvcore_ref import param_count
+from tests.zoo.paper_rows import (check_declared_metric, counts, declared_metric_params,
+                                  family_rows, params)
 
-CSV = Path(costlab.__file__).parent / "data" / "paper_counts.csv"
+FAMILY = "inception"
 MODEL = "inception_v3"
-
-
-def _scale(unit: str) -> float:
-    if unit == "count":
-        return 1.0
-    if unit == "millions" or unit.startswith("M"):
-        return 1e6
-    if unit.startswith("G"):
-        return 1e9
-    raise AssertionError(f"unknown unit {unit!r}")
-
-
-def _csv_rows(model: str, variant: str, metric: str) -> list[dict]:
-    with open(CSV, newline="") as f:
-        return [r for r in csv.DictReader(f)
-                if r["model"] == model and r["variant"] == variant and r["metric"] == metric]
-
-
-@functools.lru_cache(maxsize=None)
-def _counts(spec: str, resolution: int) -> dict[str, int]:
-    entry, knobs = parse_spec(spec)
-    model = entry.build(**knobs)
-    shape = entry.default_input_shape(resolution)
-    return {"params": param_count(model), "madds": fvcore_conv_linear_macs(model, shape)}
-
-
-ROWS = [r for r in list_paper_rows() if r.spec.split(":")[0] == MODEL]
-CASES = [(r, m) for r in ROWS for m in r.metrics]
+ROWS = family_rows(FAMILY, MODEL)
+CASES = declared_metric_params(FAMILY, MODEL)
 
 # Documented (> 1%) differences: the tolerance the costlab value must still meet.
+_DOGS = ("InceptionV3", "as quoted in MobileNetV1 paper (Stanford Dogs, Table 10)")
 TOLERANCE = {
-    ("as quoted in MobileNetV1 paper (Stanford Dogs, Table 10)", "madds"): 0.15,   # 5000 vs 5711 M
-    ("as quoted in MobileNetV1 paper (Stanford Dogs, Table 10)", "params"): 0.06,  # 23.2 vs 22.03 M
+    (*_DOGS, "madds"): 0.15,   # 5000 vs 5711 M
+    (*_DOGS, "params"): 0.06,  # 23.2 vs 22.03 M
 }
 
 
@@ -56,26 +28,9 @@ def test_rows_declared():
             "torchvision inception_v3 IMAGENET1K_V1"} <= variants
 
 
-@pytest.mark.parametrize("row,metric", CASES, ids=[f"{r.variant}-{m}" for r, m in CASES])
+@pytest.mark.parametrize("row,metric", CASES)
 def test_paper_row(row, metric):
-    csv_rows = _csv_rows(row.model, row.variant, metric)
-    assert csv_rows, f"no CSV row for {row.model} / {row.variant} / {metric}"
-    for c in csv_rows:
-        res = get_entry(MODEL).resolution if c["resolution"] == "-" else int(c["resolution"])
-        paper = float(c["value"]) * _scale(c["unit"])
-        got = _counts(row.spec, res)[metric] if metric == "madds" else _params(row.spec)
-        rel = abs(got - paper) / paper
-        if rel <= 0.01:
-            continue
-        assert metric in row.reasons or f"{metric}@{res}" in row.reasons, (
-            f"{row.variant} {metric}: costlab {got} vs paper {paper} ({rel:+.2%}) without a reason")
-        assert rel <= TOLERANCE[(row.variant, metric)], (row.variant, metric, got, paper)
-
-
-@functools.lru_cache(maxsize=None)
-def _params(spec: str) -> int:
-    entry, knobs = parse_spec(spec)
-    return param_count(entry.build(**knobs))
+    check_declared_metric(row, metric, TOLERANCE)
 
 
 def _bn_params(model) -> int:
@@ -90,8 +45,8 @@ def test_exact_counts():
     assert param_count(m) == 23_834_568                   # conv 21,751,136 + BN + FC 2,049,000
     assert param_count(m) - bn // 2 == 23_817_352         # Keras trainable (BN scale=False)
     assert param_count(m) + bn // 2 == 23_851_784         # Keras total (+ moving mean/var)
-    assert _params("inception_v3:aux_logits=1") == 27_161_264   # torchvision num_params
-    assert _counts("inception_v3:num_classes=120", 299)["madds"] == 5_711_413_856
+    assert params("inception_v3:aux_logits=1") == 27_161_264   # torchvision num_params
+    assert counts("inception_v3:num_classes=120", 299)["madds"] == 5_711_413_856
 
 
 def test_structure():

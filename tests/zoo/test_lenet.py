@@ -5,72 +5,27 @@ are arithmetically consistent with Caffe's LeNet under FLOP = 2 x MAC.
 """
 from __future__ import annotations
 
-import csv
 import functools
-from pathlib import Path
 
 import pytest
 import torch
-from fvcore.nn import FlopCountAnalysis
 
-import costlab
-from costlab.zoo import SpecError, create_model, list_paper_rows, parse_spec
-from tests.fvcore_ref import fvcore_conv_linear_macs, param_count
+from costlab.zoo import SpecError, create_model, parse_spec
+from tests.zoo.paper_rows import (CSV_ROWS, check_declared_row, check_family_declared, counts,
+                                  declared_params, fvcore_by_module, paper_value)
 
-CSV_ROWS = list(csv.DictReader((Path(costlab.__file__).parent / "data" / "paper_counts.csv").open()))
 FAMILY = "lenet"
-_SUFFIX = {"K": 1e3, "M": 1e6, "B": 1e9, "G": 1e9}
-
-
-def paper_value(row: dict) -> float:
-    v, mult = row["value"].strip(), 1.0
-    if v[-1] in _SUFFIX:
-        v, mult = v[:-1], _SUFFIX[v[-1]]
-    unit = row["unit"]
-    if unit == "millions" or unit.startswith(("MMAC", "MFLOP")):
-        mult *= 1e6
-    elif unit.startswith("GMAC"):
-        mult *= 1e9
-    return float(v) * mult
-
-
-@functools.lru_cache(maxsize=None)
-def counts(spec: str, resolution: int) -> dict[str, int]:
-    entry, knobs = parse_spec(spec)
-    model = entry.build(**knobs)
-    macs = fvcore_conv_linear_macs(model, entry.default_input_shape(resolution))
-    return {"params": param_count(model), "madds": macs, "flops": 2 * macs}
-
-
-def _declared():
-    out = []
-    for pr in list_paper_rows():
-        if parse_spec(pr.spec)[0].family != FAMILY:
-            continue
-        for row in CSV_ROWS:
-            if row["model"] == pr.model and row["variant"] == pr.variant and row["metric"] in pr.metrics:
-                out.append(pytest.param(pr, row, id=f"{pr.spec}|{row['model']}|{row['variant']}|{row['metric']}"))
-    return out
-
-
-DECLARED = _declared()
+N_PAPER_ROWS = 2
+DECLARED = declared_params(FAMILY)
 
 
 def test_every_declared_row_exists_in_csv():
-    prs = [pr for pr in list_paper_rows() if parse_spec(pr.spec)[0].family == FAMILY]
-    assert len(prs) == 2
-    for pr in prs:
-        assert any(r["model"] == pr.model and r["variant"] == pr.variant and r["metric"] in pr.metrics
-                   for r in CSV_ROWS), pr
+    check_family_declared(FAMILY, N_PAPER_ROWS)
 
 
 @pytest.mark.parametrize("pr,row", DECLARED)
 def test_declared_rows_within_1pct(pr, row):
-    entry = parse_spec(pr.spec)[0]
-    res = entry.resolution if row["resolution"] == "-" else int(row["resolution"])
-    got = counts(pr.spec, res)[row["metric"]]
-    want = paper_value(row)
-    assert abs(got - want) / want <= 0.01, (got, want)
+    check_declared_row(pr, row, {})  # no row may be more than 1% off
 
 
 def test_totals_exact():
@@ -99,10 +54,7 @@ PER_LAYER_ROWS = [
 @functools.lru_cache(maxsize=None)
 def by_module(name: str):
     model = create_model(name)
-    fca = FlopCountAnalysis(model, torch.zeros(1, 1, 28, 28))
-    fca.unsupported_ops_warnings(False)
-    fca.uncalled_modules_warnings(False)
-    return model, fca.by_module()
+    return model, fvcore_by_module(model, (1, 1, 28, 28))
 
 
 def test_per_layer_rows_present():

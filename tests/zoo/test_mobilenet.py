@@ -8,26 +8,20 @@ family. A full fvcore sweep of the 40+ table cells would take minutes on 2 cores
 """
 from __future__ import annotations
 
-import csv
 import functools
 import math
-from pathlib import Path
 
 import pytest
 import torch
 import torch.nn as nn
 
-import costlab
 from costlab.zoo import SpecError, create_model, get_entry, list_paper_rows, parse_spec
 from tests.fvcore_ref import fvcore_conv_linear_macs, param_count
+from tests.zoo.paper_rows import CSV_ROWS
 
-CSV = Path(costlab.__file__).parent / "data" / "paper_counts.csv"
 MODELS = ("mobilenet_v1", "mobilenet_v2")
 UNIT = {"millions": 1e6, "count": 1.0, "MMAC": 1e6, "MFLOPs(=MAdds)": 1e6,
         "GMAC (labelled GFLOPS)": 1e9}
-
-with open(CSV, newline="") as _f:
-    CSV_ROWS = list(csv.DictReader(_f))
 
 
 def _res(row) -> int:

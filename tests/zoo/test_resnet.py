@@ -3,16 +3,13 @@ and ResNet-34 against paper_counts.csv. The CSPNet README's darknet ResNet-50 ro
 (22.73 M / 9.74 BFLOPs at 256) are a different network and are not claimed."""
 from __future__ import annotations
 
-import csv
-import functools
-from pathlib import Path
-
 import pytest
 import torch
 
-import costlab
-from costlab.zoo import SpecError, create_model, list_paper_rows, parse_spec
+from costlab.zoo import SpecError, create_model, parse_spec
 from tests.fvcore_ref import fvcore_conv_linear_macs, param_count
+from tests.zoo.paper_rows import (CSV_ROWS, check_declared_row, check_family_declared, counts,
+                                  declared_params)
 
 FAMILY = "resnet"
 N_PAPER_ROWS = 7
@@ -24,70 +21,17 @@ EXPECTED_OFF = {
     ("ResNet-50", "as quoted in TF-slim MobileNet README", "madds"): 0.11,  # 3.858 G vs "~3500"
 }
 
-CSV_ROWS = list(csv.DictReader((Path(costlab.__file__).parent / "data" / "paper_counts.csv").open()))
-_SUFFIX = {"K": 1e3, "M": 1e6, "B": 1e9, "G": 1e9}
-
-
-def paper_value(row: dict) -> float:
-    v, mult = row["value"].strip(), 1.0
-    if v[-1] in _SUFFIX:
-        v, mult = v[:-1], _SUFFIX[v[-1]]
-    unit = row["unit"]
-    if unit == "millions" or unit.startswith(("MMAC", "MFLOP")):
-        mult *= 1e6
-    elif unit.startswith("GMAC"):
-        mult *= 1e9
-    return float(v) * mult
-
-
-@functools.lru_cache(maxsize=None)
-def counts(spec: str, resolution: int) -> dict[str, int]:
-    entry, knobs = parse_spec(spec)
-    model = entry.build(**knobs)
-    macs = fvcore_conv_linear_macs(model, entry.default_input_shape(resolution))
-    return {"params": param_count(model), "madds": macs, "flops": 2 * macs}
-
-
-def family_rows():
-    return [pr for pr in list_paper_rows() if parse_spec(pr.spec)[0].family == FAMILY]
-
-
-def _declared():
-    out = []
-    for pr in family_rows():
-        for row in CSV_ROWS:
-            if row["model"] == pr.model and row["variant"] == pr.variant and row["metric"] in pr.metrics:
-                out.append(pytest.param(pr, row, id=f"{pr.spec}|{row['model']}|{row['variant']}|{row['metric']}"))
-    return out
-
-
-DECLARED = _declared()
+DECLARED = declared_params(FAMILY)
 
 
 def test_every_declared_row_exists_in_csv():
-    prs = family_rows()
-    assert len(prs) == N_PAPER_ROWS
-    for pr in prs:
-        assert any(r["model"] == pr.model and r["variant"] == pr.variant and r["metric"] in pr.metrics
-                   for r in CSV_ROWS), pr
+    check_family_declared(FAMILY, N_PAPER_ROWS)
 
 
 @pytest.mark.parametrize("pr,row", DECLARED)
 def test_declared_rows(pr, row):
     """Within 1% of the paper, or a declared reason and the stated tolerance."""
-    entry = parse_spec(pr.spec)[0]
-    res = entry.resolution if row["resolution"] == "-" else int(row["resolution"])
-    got = counts(pr.spec, res)[row["metric"]]
-    want = paper_value(row)
-    rel = abs(got - want) / want
-    key = (row["model"], row["variant"], row["metric"])
-    if key in EXPECTED_OFF:
-        assert row["metric"] in pr.reasons or f"{row['metric']}@{res}" in pr.reasons, key
-        assert 0.01 < rel <= EXPECTED_OFF[key], (got, want, rel)
-    else:
-        assert rel <= 0.01, (got, want, rel)
-    if row["unit"] == "count" and row["metric"] not in pr.reasons:  # exact framework counts
-        assert got == int(want)
+    check_declared_row(pr, row, EXPECTED_OFF)
 
 
 def test_exact_counts():

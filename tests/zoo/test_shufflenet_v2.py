@@ -1,24 +1,18 @@
 """ShuffleNet v2 zoo entry against paper_counts.csv (Ma et al. 2018, arXiv:1807.11164)."""
 from __future__ import annotations
 
-import csv
 import functools
-from pathlib import Path
 
 import pytest
 import torch
 import torch.nn as nn
 
-import costlab
 from costlab.zoo import SpecError, create_model, get_entry, list_paper_rows, parse_spec
 from costlab.zoo.shufflenet_v2 import ShuffleV2Block, _split_even_odd
 from tests.fvcore_ref import fvcore_conv_linear_macs, param_count
+from tests.zoo.paper_rows import CSV_ROWS
 
-CSV = Path(costlab.__file__).parent / "data" / "paper_counts.csv"
 UNIT = {"millions": 1e6, "count": 1.0, "MFLOPs(=MAdds)": 1e6, "GMAC (labelled GFLOPS)": 1e9}
-
-with open(CSV, newline="") as _f:
-    CSV_ROWS = list(csv.DictReader(_f))
 
 DECLARED = [
     (pr, r)

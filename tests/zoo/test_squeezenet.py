@@ -1,25 +1,21 @@
 """SqueezeNet v1.0 / v1.1 (Iandola et al. 2016): counts against paper_counts.csv."""
 from __future__ import annotations
 
-import csv
 import math
-from pathlib import Path
 
 import pytest
 import torch
 
-import costlab
 from costlab.zoo import SpecError, create_model, list_paper_rows, parse_spec
 from costlab.zoo.squeezenet import TABLE1_FIRES, FIRE_NAMES, fire_channels
 from tests.fvcore_ref import fvcore_conv_linear_macs, param_count
+from tests.zoo.paper_rows import CSV_ROWS
 
-CSV = Path(costlab.__file__).parent / "data" / "paper_counts.csv"
 MIB = 2**20
 
 
 def _rows() -> dict[tuple[str, str], dict]:
-    with open(CSV, newline="") as f:
-        return {(r["variant"], r["metric"]): r for r in csv.DictReader(f) if r["model"] == "SqueezeNet"}
+    return {(r["variant"], r["metric"]): r for r in CSV_ROWS if r["model"] == "SqueezeNet"}
 
 
 ROWS = _rows()

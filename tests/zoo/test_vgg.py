@@ -3,18 +3,15 @@ Han et al. 2015 Table 5, Keras and torchvision exact counts. fvcore on VGG at 22
 few seconds per model, so each (spec, resolution) is counted once (lru_cache)."""
 from __future__ import annotations
 
-import csv
-import functools
 import re
-from pathlib import Path
 
 import pytest
 import torch
-from fvcore.nn import FlopCountAnalysis
 
-import costlab
-from costlab.zoo import SpecError, create_model, list_paper_rows, parse_spec
-from tests.fvcore_ref import fvcore_conv_linear_macs, param_count
+from costlab.zoo import SpecError, create_model, parse_spec
+from tests.fvcore_ref import param_count
+from tests.zoo.paper_rows import (check_declared_row, check_family_declared, counts,
+                                  declared_params, fvcore_by_module)
 
 FAMILY = "vgg"
 N_PAPER_ROWS = 7
@@ -24,70 +21,17 @@ EXPECTED_OFF = {
     ("VGG-16", "as quoted in ShuffleNetV1 paper Table 6", "madds"): 0.012,
 }
 
-CSV_ROWS = list(csv.DictReader((Path(costlab.__file__).parent / "data" / "paper_counts.csv").open()))
-_SUFFIX = {"K": 1e3, "M": 1e6, "B": 1e9, "G": 1e9}
-
-
-def paper_value(row: dict) -> float:
-    v, mult = row["value"].strip(), 1.0
-    if v[-1] in _SUFFIX:
-        v, mult = v[:-1], _SUFFIX[v[-1]]
-    unit = row["unit"]
-    if unit == "millions" or unit.startswith(("MMAC", "MFLOP")):
-        mult *= 1e6
-    elif unit.startswith("GMAC"):
-        mult *= 1e9
-    return float(v) * mult
-
-
-@functools.lru_cache(maxsize=None)
-def counts(spec: str, resolution: int) -> dict[str, int]:
-    entry, knobs = parse_spec(spec)
-    model = entry.build(**knobs)
-    macs = fvcore_conv_linear_macs(model, entry.default_input_shape(resolution))
-    return {"params": param_count(model), "madds": macs, "flops": 2 * macs}
-
-
-def family_rows():
-    return [pr for pr in list_paper_rows() if parse_spec(pr.spec)[0].family == FAMILY]
-
-
-def _declared():
-    out = []
-    for pr in family_rows():
-        for row in CSV_ROWS:
-            if row["model"] == pr.model and row["variant"] == pr.variant and row["metric"] in pr.metrics:
-                out.append(pytest.param(pr, row, id=f"{pr.spec}|{row['model']}|{row['variant']}|{row['metric']}"))
-    return out
-
-
-DECLARED = _declared()
+DECLARED = declared_params(FAMILY)
 
 
 def test_every_declared_row_exists_in_csv():
-    prs = family_rows()
-    assert len(prs) == N_PAPER_ROWS
-    for pr in prs:
-        assert any(r["model"] == pr.model and r["variant"] == pr.variant and r["metric"] in pr.metrics
-                   for r in CSV_ROWS), pr
+    check_family_declared(FAMILY, N_PAPER_ROWS)
 
 
 @pytest.mark.parametrize("pr,row", DECLARED)
 def test_declared_rows(pr, row):
     """Within 1% of the paper, or a declared reason and the stated tolerance."""
-    entry = parse_spec(pr.spec)[0]
-    res = entry.resolution if row["resolution"] == "-" else int(row["resolution"])
-    got = counts(pr.spec, res)[row["metric"]]
-    want = paper_value(row)
-    rel = abs(got - want) / want
-    key = (row["model"], row["variant"], row["metric"])
-    if key in EXPECTED_OFF:
-        assert row["metric"] in pr.reasons or f"{row['metric']}@{res}" in pr.reasons, key
-        assert 0.01 < rel <= EXPECTED_OFF[key], (got, want, rel)
-    else:
-        assert rel <= 0.01, (got, want, rel)
-    if row["unit"] == "count" and row["metric"] not in pr.reasons:  # exact framework counts
-        assert got == int(want)
+    check_declared_row(pr, row, EXPECTED_OFF)
 
 
 def test_exact_counts():
@@ -99,11 +43,7 @@ def test_exact_counts():
 
 def test_vgg16_conv_only_macs_explain_15300():
     """The 13 convs alone are 15,347 M MACs (within 0.3% of the papers' 15300 M)."""
-    model = create_model("vgg16")
-    fca = FlopCountAnalysis(model, torch.zeros(1, 3, 224, 224))
-    fca.unsupported_ops_warnings(False)
-    fca.uncalled_modules_warnings(False)
-    bm = fca.by_module()
+    bm = fvcore_by_module(create_model("vgg16"), (1, 3, 224, 224))
     convs = sum(v for k, v in bm.items() if re.fullmatch(r"features\.conv\d_\d", k))
     fcs = sum(bm[f"classifier.fc{i}"] for i in (6, 7, 8))
     assert convs == 15_346_630_656 and fcs == 123_633_664

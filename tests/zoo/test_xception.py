@@ -1,68 +1,27 @@
 """Xception (Chollet 2017): paper rows, exact counts, knobs."""
 from __future__ import annotations
 
-import csv
-import functools
-from pathlib import Path
-
 import pytest
 import torch
 
-import costlab
-from costlab.zoo import SpecError, create_model, get_entry, list_paper_rows, parse_spec
-from tests.fvcore_ref import fvcore_conv_linear_macs, param_count
+from costlab.zoo import SpecError, create_model, parse_spec
+from tests.fvcore_ref import param_count
+from tests.zoo.paper_rows import (check_declared_metric, counts, declared_metric_params,
+                                  family_rows)
 
-CSV = Path(costlab.__file__).parent / "data" / "paper_counts.csv"
+FAMILY = "inception"
 MODEL = "xception"
-
-
-def _scale(unit: str) -> float:
-    if unit == "count":
-        return 1.0
-    if unit == "millions" or unit.startswith("M"):
-        return 1e6
-    if unit.startswith("G"):
-        return 1e9
-    raise AssertionError(f"unknown unit {unit!r}")
-
-
-def _csv_rows(model: str, variant: str, metric: str) -> list[dict]:
-    with open(CSV, newline="") as f:
-        return [r for r in csv.DictReader(f)
-                if r["model"] == model and r["variant"] == variant and r["metric"] == metric]
-
-
-@functools.lru_cache(maxsize=None)
-def _counts(spec: str, resolution: int) -> dict[str, int]:
-    entry, knobs = parse_spec(spec)
-    model = entry.build(**knobs)
-    shape = entry.default_input_shape(resolution)
-    return {"params": param_count(model), "madds": fvcore_conv_linear_macs(model, shape)}
-
-
-ROWS = [r for r in list_paper_rows() if r.spec.split(":")[0] == MODEL]
-CASES = [(r, m) for r in ROWS for m in r.metrics]
-
-
-@functools.lru_cache(maxsize=None)
-def _params(spec: str) -> int:
-    entry, knobs = parse_spec(spec)
-    return param_count(entry.build(**knobs))
+ROWS = family_rows(FAMILY, MODEL)
+CASES = declared_metric_params(FAMILY, MODEL)
 
 
 def test_rows_declared():
     assert {r.variant for r in ROWS} >= {"paper", "Keras include_top=True"}
 
 
-@pytest.mark.parametrize("row,metric", CASES, ids=[f"{r.variant}-{m}" for r, m in CASES])
+@pytest.mark.parametrize("row,metric", CASES)
 def test_paper_row(row, metric):
-    csv_rows = _csv_rows(row.model, row.variant, metric)
-    assert csv_rows, f"no CSV row for {row.model} / {row.variant} / {metric}"
-    for c in csv_rows:
-        res = get_entry(MODEL).resolution if c["resolution"] == "-" else int(c["resolution"])
-        paper = float(c["value"]) * _scale(c["unit"])
-        got = _counts(row.spec, res)[metric] if metric == "madds" else _params(row.spec)
-        assert abs(got - paper) / paper <= 0.01, (row.variant, metric, got, paper)
+    check_declared_metric(row, metric, {})  # no row may be more than 1% off
 
 
 def test_exact_counts():
@@ -70,7 +29,7 @@ def test_exact_counts():
     assert param_count(m) == 22_855_952                   # paper Table 3 = Keras trainable
     bn = sum(mod.num_features for mod in m.modules() if isinstance(mod, torch.nn.BatchNorm2d))
     assert param_count(m) + 2 * bn == 22_910_480          # Keras total (+ moving mean/var)
-    assert _counts("xception", 299)["madds"] == 8_357_403_496
+    assert counts("xception", 299)["madds"] == 8_357_403_496
 
 
 def test_structure():
