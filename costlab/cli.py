@@ -47,7 +47,9 @@ def _dtype_option(f):
 @click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
               help="batch size with --resolution")
 @_dtype_option
-def analyze(model, fmt, output, depth, resolution, input_shape, batch, dtype):
+@click.option("--guidelines", "with_guidelines", is_flag=True,
+              help="add a G1-G4 findings column (see costlab guidelines) and 'findings' to the JSON")
+def analyze(model, fmt, output, depth, resolution, input_shape, batch, dtype, with_guidelines):
     """Per-layer and total params, MACs, FLOPs, element ops, MAC bytes and activations.
 
     MODEL is a zoo name with optional knobs (mobilenet_v1:width=0.75), or a user
@@ -68,7 +70,20 @@ def analyze(model, fmt, output, depth, resolution, input_shape, batch, dtype):
     if report.unsupported:
         click.echo("costlab: warning: unsupported ops counted as 0: "
                    + ", ".join(f"{u['op']} x{u['count']}" for u in report.unsupported), err=True)
-    write_output(render(report, fmt, depth), output)
+    extra: list[str] = []
+    if with_guidelines:
+        from .guidelines import check, layer_findings, summary_line
+
+        result = check(report)
+        report.layers["findings"] = layer_findings(report, result)
+        gd = result.to_dict(report.model)
+        report.extras["findings"] = gd["findings"]
+        report.extras["guidelines"] = gd["summary"]
+        extra = ["findings"]
+    text = render(report, fmt, depth, extra_columns=extra)
+    if with_guidelines and fmt in ("table", "markdown"):
+        text = text.rstrip("\n") + "\n" + summary_line(result) + "\n"
+    write_output(text, output)
 
 
 @cli.command()

@@ -44,6 +44,10 @@ def render(report: Report, fmt: str, depth: int | None = None, extra_columns: li
     if fmt == "json":
         return report.to_json(depth)
     df = report.rollup(depth).copy()
+    if depth is not None and "findings" in extra and "findings" in report.layers.columns:
+        from .guidelines import rollup_findings
+
+        df["findings"] = rollup_findings(report, depth)
     if fmt == "csv":
         cols = COLUMNS + [c for c in extra if c in df.columns]
         out = df[cols].copy()

@@ -163,3 +163,14 @@ def test_console_script_no_traceback():
     p = subprocess.run([sys.executable, "-m", "costlab.cli", "analyze", "mobilenet_v3"],
                        capture_output=True, text=True)
     assert p.returncode == 2 and "Traceback" not in p.stderr and p.stderr.count("\n") == 1
+
+
+def test_analyze_with_guidelines(capsys):
+    code, out, _ = run(["analyze", "shufflenet_v1:groups=8", "--guidelines", "--format", "json"], capsys)
+    assert code == 0
+    d = json.loads(out)
+    assert {f["guideline"] for f in d["findings"]} >= {"G1", "G2"}
+    assert d["guidelines"]["G2"]["violated"] is True
+    assert any("G2" in (layer.get("findings") or "") for layer in d["layers"])
+    code, out, _ = run(["analyze", "shufflenet_v1:groups=8", "--guidelines", "--depth", "1"], capsys)
+    assert code == 0 and "findings" in out and "violates" in out

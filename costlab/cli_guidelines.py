@@ -1,0 +1,122 @@
+"""``costlab guidelines``: ShuffleNet V2's G1-G4 as a linter (see :mod:`costlab.guidelines`)."""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from .guidelines import DEFAULT_THRESHOLDS, GUIDELINES
+
+
+class _UsageError(click.ClickException):
+    exit_code = 2
+
+
+def _parse_fail_on(text: str | None) -> list[str]:
+    if not text:
+        return []
+    out: list[str] = []
+    for part in text.split(","):
+        p = part.strip().upper()
+        if not p:
+            continue
+        if p == "ALL":
+            out.extend(g for g in GUIDELINES if g not in out)
+            continue
+        if p not in GUIDELINES:
+            raise _UsageError(f"--fail-on: unknown guideline '{part.strip()}'; use G1, G2, G3, G4 "
+                              "(comma separated) or all")
+        if p not in out:
+            out.append(p)
+    return out
+
+
+_TH_HELP = ", ".join(f"{k}={v}" for k, v in DEFAULT_THRESHOLDS.items())
+
+
+@click.command("guidelines")
+@click.argument("models", nargs=-1, metavar="MODEL [MODEL ...]")
+@click.option("--compare", is_flag=True,
+              help="compare several models: one row per model, one column per guideline")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "markdown"]), default="table",
+              show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="write to FILE (atomically) instead of stdout")
+@click.option("--fail-on", default=None, metavar="G1,G2,...",
+              help="exit 1 when a model violates one of these guidelines (or 'all'); for CI")
+@click.option("--threshold", "thresholds", multiple=True, metavar="KEY=VALUE",
+              help=f"override a threshold (repeatable, or comma separated); defaults: {_TH_HELP}")
+@click.option("--resolution", type=int, default=None, help="input side length (default: the paper's)")
+@click.option("--input-shape", default=None, help="full input shape, e.g. 1x3x96x96 (several: a,b)")
+@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
+              help="batch size with --resolution")
+@click.option("--dtype", type=click.Choice(["float32", "float16", "int8"]), default="float32",
+              show_default=True, help="element size used for MAC bytes")
+def guidelines(models, compare, fmt, output, fail_on, thresholds, resolution, input_shape, batch, dtype):
+    """ShuffleNet V2's guidelines G1-G4 with measured costs: findings, worst first.
+
+    G1 equal channel width, G2 group convs, G3 fragmentation, G4 element-wise ops. Each
+    finding's share is its part of the model's MAC bytes; a guideline is violated when
+    the shares reach its threshold. MODEL is a zoo spec (shufflenet_v1:groups=8) or a
+    user model (file.py:factory). With --compare, several MODELs side by side.
+    """
+    from .api import analyze
+    from .guidelines import GuidelineError, check, parse_thresholds, render, render_comparison
+    from .render import write_output
+    from .spec import resolve
+
+    if not models:
+        raise _UsageError("give a MODEL (e.g. costlab guidelines mobilenet_v2), or --compare M1 M2 ...")
+    if len(models) > 1 and not compare:
+        raise _UsageError(f"{len(models)} models given; pass --compare to compare them, or give one MODEL")
+    if compare and len(models) < 2:
+        raise _UsageError("--compare needs at least two models, e.g. --compare shufflenet_v1 shufflenet_v2")
+    fails = _parse_fail_on(fail_on)
+    try:
+        th = parse_thresholds(list(thresholds))
+    except GuidelineError as exc:
+        raise _UsageError(f"--threshold: {exc}") from None
+
+    results, reports = [], []
+    bar = None
+    if compare:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(models), desc="guidelines", unit="model", file=sys.stderr, leave=False,
+                   disable=None)  # no bar when stderr is not a terminal
+    try:
+        for spec in models:
+            if bar is not None:
+                bar.set_postfix_str(spec)
+            resolved = resolve(spec)
+            res_ = resolution
+            if res_ is None and input_shape is None and resolved.entry is None:
+                click.echo(f"costlab: no --input-shape given for {spec}; using 1x3x224x224", err=True)
+                res_ = 224
+            report = analyze(resolved, input_shape=input_shape, resolution=res_, dtype=dtype, batch=batch)
+            if report.unsupported:
+                click.echo(f"costlab: warning: {report.model}: unsupported ops counted as 0: "
+                           + ", ".join(f"{u['op']} x{u['count']}" for u in report.unsupported), err=True)
+            try:
+                results.append(check(report, thresholds=th))
+            except GuidelineError as exc:
+                raise _UsageError(f"{spec}: {exc}") from None
+            reports.append(report)
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+
+    text = render_comparison(results, fmt) if compare else render(results[0], fmt, reports[0])
+    write_output(text, output)
+
+    violated = [(r, g) for r in results for g in fails if r.summary[g]["violated"]]
+    for r, g in violated:
+        cost = "latency" if r.cost == "latency_ms" else "MAC bytes"
+        click.echo(f"costlab: {r.model} violates {g}: {100 * r.summary[g]['share']:.2f}% of {cost} "
+                   f">= threshold {100 * r.thresholds[g]:.2f}%", err=True)
+    return 1 if violated else 0
+
+
+COMMANDS = [guidelines]
