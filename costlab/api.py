@@ -13,7 +13,7 @@ from .tracer import DataDependentError, trace
 
 def analyze(model_or_spec: str | nn.Module | Resolved, input_shape: Sequence | str | None = None, *,
             resolution: int | None = None, dtype: str = "float32", batch: int = 1,
-            name: str | None = None, trace_mode: str = "auto") -> Report:
+            name: str | None = None, trace_mode: str = "auto", device: str | dict | None = None) -> Report:
     """Trace a model once and count params, MACs, FLOPs, element ops, MAC bytes and
     activations per op and in total.
 
@@ -22,6 +22,8 @@ def analyze(model_or_spec: str | nn.Module | Resolved, input_shape: Sequence | s
     ``'1x3x224x224'``, or a list of shapes for several inputs) or ``resolution`` (zoo
     models: the paper's input at that side length; default: the paper's resolution).
     ``dtype`` (``float32|float16|int8``) sets the bytes per element in ``mac_bytes``.
+    ``device`` (``'arm'``, ``'gpu'``, ``'cpu'``, a profile name, path or dict) adds predicted
+    ``latency_ms`` per layer and in the totals.
     """
     ops.dtype_bytes(dtype)  # validates
     if isinstance(model_or_spec, Resolved):
@@ -45,4 +47,10 @@ def analyze(model_or_spec: str | nn.Module | Resolved, input_shape: Sequence | s
         spec = model_or_spec.name if isinstance(model_or_spec, Resolved) else model_or_spec
         resolved = resolve(spec, device="cpu")
         graph = trace(resolved.model, shapes, mode="real")
-    return count_graph(graph, name or resolved.name, dtype)
+    report = count_graph(graph, name or resolved.name, dtype)
+    if device is not None:
+        from .latency.predict import predict
+        from .latency.profile import load_profile
+
+        predict(report, device if isinstance(device, dict) else load_profile(device))
+    return report

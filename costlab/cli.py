@@ -49,7 +49,9 @@ def _dtype_option(f):
 @_dtype_option
 @click.option("--guidelines", "with_guidelines", is_flag=True,
               help="add a G1-G4 findings column (see costlab guidelines) and 'findings' to the JSON")
-def analyze(model, fmt, output, depth, resolution, input_shape, batch, dtype, with_guidelines):
+@click.option("--device", default=None,
+              help="predict latency: arm, gpu, cpu, a profile name in profiles/ or a profile file")
+def analyze(model, fmt, output, depth, resolution, input_shape, batch, dtype, with_guidelines, device):
     """Per-layer and total params, MACs, FLOPs, element ops, MAC bytes and activations.
 
     MODEL is a zoo name with optional knobs (mobilenet_v1:width=0.75), or a user
@@ -71,6 +73,14 @@ def analyze(model, fmt, output, depth, resolution, input_shape, batch, dtype, wi
         click.echo("costlab: warning: unsupported ops counted as 0: "
                    + ", ".join(f"{u['op']} x{u['count']}" for u in report.unsupported), err=True)
     extra: list[str] = []
+    if device:
+        from .latency.predict import predict
+        from .latency.profile import load_profile
+
+        predict(report, load_profile(device))
+        extra.append("latency_ms")
+        for note in report.extras.get("latency", {}).get("notes", []):
+            click.echo(f"costlab: note: {note}", err=True)
     if with_guidelines:
         from .guidelines import check, layer_findings, summary_line
 
@@ -79,7 +89,7 @@ def analyze(model, fmt, output, depth, resolution, input_shape, batch, dtype, wi
         gd = result.to_dict(report.model)
         report.extras["findings"] = gd["findings"]
         report.extras["guidelines"] = gd["summary"]
-        extra = ["findings"]
+        extra.append("findings")
     text = render(report, fmt, depth, extra_columns=extra)
     if with_guidelines and fmt in ("table", "markdown"):
         text = text.rstrip("\n") + "\n" + summary_line(result) + "\n"
@@ -178,6 +188,7 @@ _add_command_modules()
 
 def main(argv: list[str] | None = None) -> int:
     """Console entry point: one-line errors, exit 2 on bad input, never a traceback."""
+    from .latency.profile import ProfileError
     from .spec import InputError
     from .tracer import TraceError
 
@@ -192,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
         msg = exc.format_message().strip().replace("\n", " ")
         click.echo(f"costlab: error: {msg}", err=True)
         return exc.exit_code if isinstance(exc, UserError) else 2
-    except (SpecError, InputError, TraceError, OutputError) as exc:
+    except (SpecError, InputError, TraceError, OutputError, ProfileError) as exc:
         click.echo(f"costlab: error: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", err=True)
         return 2
     except KeyboardInterrupt:

@@ -62,6 +62,12 @@ def markdown_table(df: pd.DataFrame, columns: list[str], formatters: dict[str, A
     return "\n".join(out)
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_output(text: str, path: str | None) -> None:
     """stdout when ``path`` is None or '-', else an atomic write (temp file + rename)."""
     if path is None or path == "-":
@@ -82,6 +88,7 @@ def write_output(text: str, path: str | None) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             f.write(text if text.endswith("\n") else text + "\n")
+        os.chmod(tmp, 0o666 & ~_umask())   # mkstemp makes 0600; give the usual permissions
         os.replace(tmp, target)
     except OSError as exc:
         try:

@@ -69,22 +69,25 @@ class Report:
             return ".".join(parts[:depth]) if depth > 0 else "(model)"
 
         keys = df["module"].map(cut)
+        numeric = NUMERIC + (["latency_ms"] if "latency_ms" in df.columns else [])
         groups: dict[str, dict[str, Any]] = {}
         for key, (_, row) in zip(keys, df.iterrows()):
             g = groups.get(key)
             if g is None:
                 g = groups[key] = {"name": key, "module": key, "ops": [], "input_shapes": row["input_shapes"],
-                                   "output_shape": row["output_shape"], **{c: 0 for c in NUMERIC}}
+                                   "output_shape": row["output_shape"], **{c: 0 for c in numeric}}
             if row["op"] not in g["ops"]:
                 g["ops"].append(row["op"])
             g["output_shape"] = row["output_shape"]
             for c in NUMERIC:
                 g[c] += int(row[c])
+            if "latency_ms" in numeric:
+                g["latency_ms"] += float(row["latency_ms"])
         rows = []
         for g in groups.values():
             g["op"] = ",".join(g.pop("ops"))
             rows.append(g)
-        return pd.DataFrame(rows, columns=COLUMNS)
+        return pd.DataFrame(rows, columns=COLUMNS + (["latency_ms"] if "latency_ms" in numeric else []))
 
     def to_dict(self, depth: int | None = None) -> dict[str, Any]:
         layers = self.rollup(depth)

@@ -1,0 +1,257 @@
+"""``costlab calibrate``, ``costlab validate``, ``costlab profiles``: device profiles, their
+fitted latency predictor, and its held-out accuracy beside a FLOPs-only baseline."""
+from __future__ import annotations
+
+import json
+
+import click
+
+from .render import FORMATS, write_output
+
+
+class _UsageError(click.ClickException):
+    exit_code = 2
+
+
+def _pct(x) -> str:
+    return "-" if x is None or x != x else f"{x:.1f}%"
+
+
+def _rho(x) -> str:
+    return "-" if x is None or x != x else f"{x:.3f}"
+
+
+def _summary_line(d: dict) -> str:
+    v = d.get("validation") or {}
+    by = v.get("by_holdout", {})
+    parts = [f"{d['name']}: {sum(1 for s in d['samples'] if s.get('role', 'fit') != 'check')} fitted samples"]
+    for h in ("network", "family"):
+        r = by.get(h)
+        if r:
+            parts.append(f"leave-one-{h}-out n={r['n']} MAPE {_pct(r['mape'])} (FLOPs-only {_pct(r['baseline']['mape'])}), "
+                         f"within 10% {_pct(r['within_10pct'])}, Spearman {_rho(r['spearman'])}")
+    return "; ".join(parts)
+
+
+def _profile_error(exc: Exception) -> _UsageError:
+    return _UsageError(str(exc).splitlines()[0])
+
+
+# -- calibrate ---------------------------------------------------------------------------------
+
+@click.command("calibrate")
+@click.argument("profile", required=False)
+@click.option("--build", "build", default=None, metavar="NAME",
+              help="rebuild a shipped profile from its published source data (arm-sd810, gpu-gtx1080ti, "
+                   "arm-pixel1-tflite, arm-sd810-ncnn, or 'all'), then fit it")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="write here instead of back to PROFILE (with --build: default profiles/NAME.json)")
+@click.option("-q", "--quiet", is_flag=True, help="no progress bar")
+def calibrate(profile, build, output, quiet):
+    """Refit a profile's predictor, FLOPs-only baseline and held-out validation from its samples.
+
+    PROFILE: arm, gpu, cpu, a profile name in profiles/, or a path. The result replaces the
+    file atomically (or goes to -o FILE).
+
+    \b
+    Examples:
+      costlab calibrate profiles/arm-sd810.json
+      costlab calibrate --build arm-sd810          # from the ShuffleNet V2 paper's tables
+      costlab calibrate --build all                # every shipped profile from its source
+    """
+    from .latency.fit import fit_profile
+    from .latency.profile import ProfileError, load_profile, profiles_dir, resolve_profile_path, save_profile
+
+    if bool(profile) == bool(build):
+        raise _UsageError("give a PROFILE to refit or --build NAME to rebuild a shipped profile (not both)")
+    try:
+        if build:
+            from .latency import sources
+
+            names = sources.buildable() if build == "all" else [build]
+            for n in names:
+                if n not in sources.buildable():
+                    import difflib
+
+                    close = difflib.get_close_matches(n, sources.buildable(), n=2)
+                    hint = f"; did you mean {', '.join(close)}?" if close else ""
+                    raise _UsageError(f"no source builder for '{n}'{hint} (known: all, {', '.join(sources.buildable())})")
+            if output and len(names) > 1:
+                raise _UsageError("-o names one file; with --build all the profiles go to profiles/NAME.json")
+            for n in names:
+                click.echo(f"costlab: building {n} from its source data ...", err=True)
+                d = fit_profile(sources.build(n), progress=not quiet)
+                path = output or str(profiles_dir() / f"{n}.json")
+                save_profile(d, path)
+                click.echo(f"{_summary_line(d)} -> {path}")
+            return
+        src = resolve_profile_path(profile)
+        d = load_profile(str(src))
+        fitted = fit_profile(d, progress=not quiet)
+        path = output or str(src)
+        save_profile(fitted, path)
+        click.echo(f"{_summary_line(fitted)} -> {path}")
+    except ProfileError as exc:
+        raise _profile_error(exc) from None
+
+
+# -- validate ----------------------------------------------------------------------------------
+
+def _validate_text(res: dict, fmt: str) -> str:
+    import pandas as pd
+
+    from .render import markdown_table, text_table, to_csv
+
+    rows = res["rows"]
+    df = pd.DataFrame(rows)
+    if fmt == "json":
+        return json.dumps(res, indent=2)
+    cols = ["spec", "input", "family", "measured_ms", "predicted_ms", "error_pct", "baseline_ms", "baseline_error_pct"]
+    if "noise" in df.columns:
+        cols.append("noise")
+    df["input"] = df["input_shape"].map(lambda s: "x".join(str(x) for x in s))
+    if fmt == "csv":
+        return to_csv(df[cols + ["source"]])
+    fm = {c: (lambda v: f"{v:.3f}") for c in ("measured_ms", "predicted_ms", "baseline_ms")}
+    fm.update({c: (lambda v: f"{v:+.1f}") for c in ("error_pct", "baseline_error_pct")})
+    fm["noise"] = lambda v: f"{v:.3f}"
+    b = res["baseline"]
+    head = (f"profile {res['profile']} ({res.get('device', '')}); hold-out: {res['holdout']} "
+            f"(level: {res['level']}), n = {res['n']}")
+    summary = [
+        f"{'':10s} {'MAPE':>8s} {'within10%':>10s} {'Spearman':>9s}",
+        f"{'predictor':10s} {_pct(res['mape']):>8s} {_pct(res['within_10pct']):>10s} {_rho(res['spearman']):>9s}",
+        f"{'FLOPs-only':10s} {_pct(b['mape']):>8s} {_pct(b['within_10pct']):>10s} {_rho(b['spearman']):>9s}",
+    ]
+    if res.get("mape") and b.get("mape"):
+        summary.append(f"predictor MAPE / FLOPs-only MAPE = {res['mape'] / b['mape']:.2f}")
+    chk = res.get("check")
+    if chk:
+        summary.append(f"role=check samples (never fitted; e.g. another runtime on the same device): n = {chk['n']}, "
+                       f"MAPE {_pct(chk['mape'])} (FLOPs-only {_pct(chk['baseline']['mape'])}), "
+                       f"Spearman {_rho(chk['spearman'])}")
+    if res.get("skipped_fitted"):
+        summary.append("skipped (fitted samples of the profile): " + ", ".join(res["skipped_fitted"]))
+    if res.get("noise_median") is not None:
+        summary.append(f"measurement noise (p90 - p10) / median: median {res['noise_median']:.3f}")
+    extra = []
+    tr = res.get("train_rows")
+    if tr:
+        summary.append(f"role=train samples (fitted, held out in turn, not in the headline): n = {tr['n']}, MAPE "
+                       f"{_pct(tr['mape'])} (FLOPs-only {_pct(tr['baseline']['mape'])}), Spearman {_rho(tr['spearman'])}")
+    for title, block in (("role=train samples (held out in turn, not in the headline):", tr),
+                         ("role=check samples (never fitted):", chk)):
+        if block and block.get("rows"):
+            cdf = pd.DataFrame(block["rows"])
+            cdf["input"] = cdf["input_shape"].map(lambda s: "x".join(str(x) for x in s))
+            ccols = [c for c in cols if c in cdf.columns]
+            extra += ["", title, markdown_table(cdf, ccols, fm, right=set(ccols[3:])) if fmt == "markdown"
+                      else text_table(cdf, ccols, set(ccols[3:]), fm)]
+    if fmt == "markdown":
+        return "\n".join([f"### {head}", "", markdown_table(df, cols, fm, right=set(cols[3:])), *extra, "", "```",
+                          *summary, "```"]) + "\n"
+    return "\n".join([head, "", text_table(df, cols, set(cols[3:]), fm), *extra, "", *summary]) + "\n"
+
+
+@click.command("validate")
+@click.option("--device", "device", required=True, help="arm, gpu, cpu, a profile name in profiles/, or a path")
+@click.option("--holdout", type=click.Choice(["network", "family"]), default="network", show_default=True,
+              help="leave one network (every sample of its spec) or one model family out at a time")
+@click.option("--measure", is_flag=True,
+              help="time zoo networks on this machine (repeats, median, noise) and compare with the profile")
+@click.option("--models", default=None,
+              help="with --measure: comma-separated zoo specs (default: 13 zoo networks, see costlab.latency.validate)")
+@click.option("--repeats", type=click.IntRange(min=3), default=21, show_default=True, help="with --measure")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="write to FILE (atomically)")
+@click.option("-q", "--quiet", is_flag=True, help="no progress bar")
+def validate(device, holdout, measure, models, repeats, fmt, output, quiet):
+    """Held-out accuracy of a device profile: MAPE, share within +-10% and Spearman rank
+    correlation of the predictor and of a FLOPs-only baseline fitted on the same data.
+
+    \b
+    Examples:
+      costlab validate --device arm
+      costlab validate --device arm --holdout family --format json
+      costlab validate --device cpu --measure
+    """
+    from .latency.profile import ProfileError, load_profile
+    from .latency.validate import MEASURE_SPECS, validate as _validate, validate_measured
+
+    try:
+        prof = load_profile(device)
+        if measure:
+            if prof.get("device_class") == "arm":
+                raise _UsageError(f"--measure times this machine; profile '{prof['name']}' describes an ARM device "
+                                  "(use --device cpu, or a profile measured here)")
+            specs = [s.strip() for s in models.split(",") if s.strip()] if models else list(MEASURE_SPECS)
+            from .zoo.registry import parse_spec
+
+            for s in specs:
+                parse_spec(s)
+            res = validate_measured(prof, specs, repeats=repeats, progress=not quiet)
+        else:
+            res = _validate(prof, holdout, progress=not quiet)
+    except ProfileError as exc:
+        raise _profile_error(exc) from None
+    write_output(_validate_text(res, fmt), output)
+
+
+# -- profiles ----------------------------------------------------------------------------------
+
+@click.command("profiles")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None)
+def profiles(fmt, output):
+    """List the device profiles in profiles/ with their held-out accuracy (as last fitted)."""
+    import pandas as pd
+
+    from .latency.profile import ALIASES, ProfileError, available_profiles, load_profile, profiles_dir
+    from .render import markdown_table, text_table, to_csv
+
+    rows, bad = [], []
+    alias_of = {v: k for k, v in ALIASES.items()}
+    for name in available_profiles():
+        try:
+            d = load_profile(name)
+        except ProfileError as exc:
+            bad.append(str(exc).splitlines()[0])
+            continue
+        v = d.get("validation") or {}
+        by = v.get("by_holdout", {})
+        net, fam = by.get("network") or {}, by.get("family") or {}
+        rows.append({
+            "profile": name + (f" ({alias_of[name]})" if name in alias_of else ""),
+            "device": d["device"], "runtime": d["runtime"], "threads": d["threads"], "batch": d["batch"],
+            "samples": len(d["samples"]), "predictor": (d.get("predictor") or {}).get("form", "(not fitted)"),
+            "level": v.get("level", "-"), "n": net.get("n", 0),
+            "mape_network": net.get("mape"), "baseline_network": (net.get("baseline") or {}).get("mape"),
+            "mape_family": fam.get("mape"), "baseline_family": (fam.get("baseline") or {}).get("mape"),
+            "within_10pct": net.get("within_10pct"), "spearman": net.get("spearman"),
+            "source": d["provenance"]["source"],
+        })
+    cols = ["profile", "device", "batch", "samples", "level", "n", "mape_network", "baseline_network",
+            "mape_family", "baseline_family", "within_10pct", "spearman"]
+    df = pd.DataFrame(rows, columns=cols + ["runtime", "threads", "predictor", "source"])
+    if fmt == "json":
+        text = json.dumps({"profiles_dir": str(profiles_dir()), "profiles": rows, "invalid": bad}, indent=2)
+    elif fmt == "csv":
+        text = to_csv(df)
+    else:
+        fm = {c: _pct for c in ("mape_network", "baseline_network", "mape_family", "baseline_family", "within_10pct")}
+        fm["spearman"] = _rho
+        fm["device"] = lambda s: s if len(s) <= 48 else s[:45] + "..."
+        if fmt == "markdown":
+            text = markdown_table(df, cols, fm, right=set(cols[2:]))
+        else:
+            text = text_table(df, cols, set(cols[2:]), fm)
+        text += ("\n\nheld-out MAPE: leave-one-network-out (mape_network) and leave-one-family-out (mape_family), "
+                 "FLOPs-only baseline beside; rerun with: costlab validate --device NAME")
+        if not rows:
+            text += f"\n(no profiles in {profiles_dir()})"
+        for b in bad:
+            text += f"\nINVALID: {b}"
+    write_output(text, output)
+
+
+COMMANDS = [calibrate, validate, profiles]

@@ -1,0 +1,266 @@
+"""Device profiles: a versioned JSON format (never pickle), validated on load.
+
+A profile (schema ``costlab.profile/1``) describes one device + runtime + threads + batch +
+dtype, where its numbers come from (``provenance``), the device's fusion rules, the
+``samples`` it is calibrated on (each one a zoo spec + input shape costlab can build and
+trace, at op, block or network granularity) and, once fitted, the ``predictor``
+parameters, a FLOPs-only ``baseline`` and held-out ``validation`` numbers.
+
+A malformed or truncated profile is refused as a whole with the field that is wrong
+(:class:`ProfileError`); nothing is half-used.
+
+Optional per-sample field ``role``:
+
+* ``"fit"`` (default): used for fitting, and (at the validation level) held out in turn
+  for the headline validation numbers;
+* ``"train"``: used for fitting and held out in turn too, but reported apart from the
+  headline (e.g. another runtime's rows that supply op classes the main source lacks);
+* ``"check"``: never used for fitting; ``costlab validate`` reports how the profile
+  predicts them (e.g. another runtime's rows for networks the main source has).
+
+Unknown top-level keys (``notes`` ...) are kept and ignored.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+SCHEMA = "costlab.profile/1"
+DEVICE_CLASSES = ("arm", "gpu", "cpu")
+GRANULARITIES = ("op", "block", "network")
+ROLES = ("fit", "train", "check")
+DTYPES = ("float32", "float16", "bfloat16", "int8")
+ALIASES = {"arm": "arm-sd810", "gpu": "gpu-gtx1080ti", "cpu": "cpu-local"}
+REQUIRED_PROVENANCE = ("source", "measured_by", "date", "method", "command")
+
+
+class ProfileError(ValueError):
+    """A profile that cannot be used; the message names the profile and the wrong field."""
+
+
+def profiles_dir() -> Path:
+    """The repository's ``profiles/`` folder (next to the ``costlab`` package; found the
+    same way from a checkout, an editable install, or CI's clone)."""
+    env = os.environ.get("COSTLAB_PROFILES_DIR")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parent.parent.parent / "profiles"
+
+
+def available_profiles() -> list[str]:
+    d = profiles_dir()
+    return sorted(p.stem for p in d.glob("*.json")) if d.is_dir() else []
+
+
+# -- validation ------------------------------------------------------------------------------
+
+def _is_num(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+class _V:
+    def __init__(self, label: str):
+        self.label = label
+
+    def fail(self, field: str, what: str) -> None:
+        raise ProfileError(f"profile '{self.label}': {field} {what}")
+
+    def str_(self, d: dict, key: str, where: str = "", required: bool = True) -> None:
+        field = f"{where}{key}"
+        if key not in d:
+            if required:
+                self.fail(field, "is missing")
+            return
+        if not isinstance(d[key], str) or not d[key].strip():
+            self.fail(field, "must be a non-empty string")
+
+    def int_(self, d: dict, key: str, where: str = "", low: int = 1) -> None:
+        field = f"{where}{key}"
+        if key not in d:
+            self.fail(field, "is missing")
+        v = d[key]
+        if not isinstance(v, int) or isinstance(v, bool) or v < low:
+            self.fail(field, f"must be an integer >= {low}")
+
+
+def _check_params(v: _V, block: Any, field: str) -> None:
+    """Fitted parameters: nested dicts/lists of finite numbers and strings only."""
+    if isinstance(block, dict):
+        for k, x in block.items():
+            _check_params(v, x, f"{field}.{k}")
+    elif isinstance(block, list):
+        for i, x in enumerate(block):
+            _check_params(v, x, f"{field}[{i}]")
+    elif block is None or isinstance(block, (str, bool)):
+        return
+    elif not _is_num(block):
+        v.fail(field, "must be a finite number")
+
+
+def validate_profile(d: Any, label: str | None = None) -> dict:
+    """Check a profile dict against ``costlab.profile/1``; return it unchanged or raise
+    :class:`ProfileError` naming the first wrong field."""
+    label = label or (d.get("name") if isinstance(d, dict) and isinstance(d.get("name"), str) else "?")
+    v = _V(label)
+    if not isinstance(d, dict):
+        raise ProfileError(f"profile '{label}': must be a JSON object, got {type(d).__name__}")
+    if d.get("schema") != SCHEMA:
+        v.fail("schema", f"must be '{SCHEMA}' (got {d.get('schema')!r})")
+    for key in ("name", "device", "runtime"):
+        v.str_(d, key)
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", d["name"]):
+        v.fail("name", "must be a file stem: letters, digits, '.', '_' or '-'")
+    if d.get("device_class") not in DEVICE_CLASSES:
+        v.fail("device_class", f"must be one of {', '.join(DEVICE_CLASSES)} (got {d.get('device_class')!r})")
+    v.int_(d, "threads")
+    v.int_(d, "batch")
+    if d.get("dtype") not in DTYPES:
+        v.fail("dtype", f"must be one of {', '.join(DTYPES)} (got {d.get('dtype')!r})")
+    from .features import FUSION_RULES
+
+    fusion = d.get("fusion")
+    if not isinstance(fusion, list):
+        v.fail("fusion", "must be a list of rule names (may be empty)")
+    for i, rule in enumerate(fusion):
+        if rule not in FUSION_RULES:
+            v.fail(f"fusion[{i}]", f"is {rule!r}; known rules: {', '.join(FUSION_RULES)}")
+    prov = d.get("provenance")
+    if not isinstance(prov, dict):
+        v.fail("provenance", "must be an object with " + ", ".join(REQUIRED_PROVENANCE))
+    for key in REQUIRED_PROVENANCE:
+        v.str_(prov, key, "provenance.")
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", prov["date"]):
+        v.fail("provenance.date", f"must be YYYY-MM-DD (got {prov['date']!r})")
+    samples = d.get("samples")
+    if not isinstance(samples, list):
+        v.fail("samples", "must be a list")
+    for i, s in enumerate(samples):
+        w = f"samples[{i}]."
+        if not isinstance(s, dict):
+            v.fail(f"samples[{i}]", "must be an object")
+        v.str_(s, "spec", w)
+        shape = s.get("input_shape")
+        if (not isinstance(shape, list) or not shape
+                or not all(isinstance(x, int) and not isinstance(x, bool) and x > 0 for x in shape)):
+            v.fail(f"{w}input_shape", "must be a list of positive integers, e.g. [1, 3, 224, 224]")
+        if s.get("granularity") not in GRANULARITIES:
+            v.fail(f"{w}granularity", f"must be one of {', '.join(GRANULARITIES)} (got {s.get('granularity')!r})")
+        v.str_(s, "family", w)
+        lat = s.get("latency_ms")
+        if not _is_num(lat) or lat <= 0:
+            v.fail(f"{w}latency_ms", "must be a positive number")
+        if "stats" in s:
+            st = s["stats"]
+            if not isinstance(st, dict):
+                v.fail(f"{w}stats", "must be an object")
+            for k, x in st.items():
+                if k == "repeats":
+                    if not isinstance(x, int) or isinstance(x, bool) or x < 1:
+                        v.fail(f"{w}stats.repeats", "must be an integer >= 1")
+                elif not _is_num(x) and not isinstance(x, str):
+                    v.fail(f"{w}stats.{k}", "must be a number")
+        if "source" in s and not isinstance(s["source"], str):
+            v.fail(f"{w}source", "must be a string")
+        if s.get("role", "fit") not in ROLES:
+            v.fail(f"{w}role", f"must be one of {', '.join(ROLES)}")
+    for key in ("predictor", "baseline", "validation"):
+        if key in d and d[key] is not None:
+            if not isinstance(d[key], dict):
+                v.fail(key, "must be an object")
+            _check_params(v, d[key], key)
+    pred = d.get("predictor")
+    if pred:
+        from .features import CLASSES
+
+        classes = pred.get("classes")
+        if not isinstance(classes, dict):
+            v.fail("predictor.classes", "must be an object with one entry per latency class")
+        for c in CLASSES:
+            p = classes.get(c)
+            if not isinstance(p, dict):
+                v.fail(f"predictor.classes.{c}", "is missing")
+            for k in ("ms_per_gmac", "ms_per_mb", "ms_per_mpix", "ms_per_op"):
+                if not _is_num(p.get(k)) or p[k] < 0:
+                    v.fail(f"predictor.classes.{c}.{k}", "must be a non-negative number")
+    base = d.get("baseline")
+    if base:
+        for k in ("ms_per_gmac", "ms_const"):
+            if not _is_num(base.get(k)):
+                v.fail(f"baseline.{k}", "must be a number")
+    return d
+
+
+# -- load / save -------------------------------------------------------------------------------
+
+def resolve_profile_path(name_or_path: str) -> Path:
+    """'arm' / 'gpu' / 'cpu', a profile name in ``profiles/``, or a path to a JSON file."""
+    key = str(name_or_path).strip()
+    if not key:
+        raise ProfileError("empty profile name; use arm, gpu, cpu, a name in profiles/ or a path")
+    key = ALIASES.get(key, key)
+    p = Path(key)
+    if p.suffix == ".json" or os.sep in key or "/" in key:
+        if not p.is_file():
+            raise ProfileError(f"profile file '{key}' does not exist")
+        return p
+    cand = profiles_dir() / f"{key}.json"
+    if cand.is_file():
+        return cand
+    import difflib
+
+    known = available_profiles()
+    close = difflib.get_close_matches(key, known + list(ALIASES), n=3)
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    if key == "cpu-local":
+        hint += " (measure this machine first: costlab profile --device cpu -o profiles/cpu-local.json)"
+    raise ProfileError(f"unknown device profile '{name_or_path}'{hint} "
+                       f"(known: arm, gpu, cpu, {', '.join(known) or 'none'}; or a path to a profile .json)")
+
+
+def load_profile(name_or_path: str | dict) -> dict:
+    """Load and validate a profile: 'arm' (arm-sd810), 'gpu' (gpu-gtx1080ti), 'cpu'
+    (cpu-local), a profile name in ``profiles/``, or a path. Returns a dict."""
+    if isinstance(name_or_path, dict):
+        return validate_profile(name_or_path)
+    path = resolve_profile_path(name_or_path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ProfileError(f"cannot read profile '{path}': {exc.strerror or exc}") from None
+    try:
+        d = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ProfileError(f"profile '{path}' is not valid JSON (truncated or edited by hand?): "
+                           f"{exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    validate_profile(d, label=str(path))
+    d.setdefault("_path", str(path))
+    return d
+
+
+def dumps_profile(d: dict) -> str:
+    """JSON text of a profile: readable, with one line per sample / validation row."""
+    d = {k: v for k, v in d.items() if not k.startswith("_")}
+
+    def enc(obj: Any, indent: int, key: str | None = None) -> str:
+        pad = " " * indent
+        if isinstance(obj, dict) and obj:
+            items = [f'{pad}  {json.dumps(k)}: {enc(v, indent + 2, k)}' for k, v in obj.items()]
+            return "{\n" + ",\n".join(items) + "\n" + pad + "}"
+        if isinstance(obj, list) and obj and (key in ("samples", "rows") or any(isinstance(x, (dict, list)) for x in obj)):
+            items = [pad + "  " + json.dumps(x, separators=(", ", ": ")) for x in obj]
+            return "[\n" + ",\n".join(items) + "\n" + pad + "]"
+        return json.dumps(obj)
+
+    return enc(d, 0) + "\n"
+
+
+def save_profile(d: dict, path: str | Path) -> None:
+    """Validate ``d`` and write it to ``path`` atomically (temp file + rename)."""
+    from ..render import write_output
+
+    validate_profile(d, label=str(path))
+    write_output(dumps_profile(d), str(path))

@@ -1,0 +1,95 @@
+"""Held-out accuracy of a profile's predictor, beside the FLOPs-only baseline.
+
+``validate(profile, holdout='network'|'family')`` re-runs the leave-one-out of
+:mod:`costlab.latency.fit` on the profile's samples and returns the issue's JSON::
+
+    {"profile", "device", "holdout", "level", "n", "mape", "within_10pct", "spearman",
+     "baseline": {"n", "mape", "within_10pct", "spearman"}, "rows": [...], "check": {...}}
+
+(``mape`` and ``within_10pct`` in percent; ``check``: the profile's role=check samples,
+never fitted). ``validate_measured(profile, specs)`` times zoo networks on this machine
+(:func:`costlab.latency.measure.measure_networks`) and compares them with the profile's
+predictions: the networks are not among the profile's fitted samples.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .fit import _row, _summary, baseline_on, check_checks, cross_validate, fit_on, metrics, profile_data
+from .predict import coefficients, predict_baseline, predict_spec
+from .profile import ProfileError, load_profile
+
+# zoo networks timed by ``costlab validate --measure`` (>= 10, a spread of families and sizes)
+MEASURE_SPECS = (
+    "mobilenet_v1:width=0.25", "mobilenet_v1:width=0.5", "mobilenet_v1",
+    "mobilenet_v2:width=0.5", "mobilenet_v2",
+    "shufflenet_v1:width=0.5", "shufflenet_v1",
+    "shufflenet_v2:width=0.5", "shufflenet_v2", "shufflenet_v2:width=1.5",
+    "squeezenet1_1", "resnet18", "googlenet",
+)
+
+
+def validate(profile, holdout: str = "network", progress: bool = True) -> dict:
+    """Leave-one-network-out (or family-out) accuracy of predictor and baseline."""
+    d = load_profile(profile) if isinstance(profile, str) else profile
+    data = profile_data(d, progress=progress)
+    if not data.fit_mask.any():
+        raise ProfileError(f"profile '{d['name']}' has no samples with role 'fit' to validate on")
+    r = cross_validate(data, holdout, progress=progress)
+    if r["n"] == 0:
+        raise ProfileError(f"profile '{d['name']}': no {data.level}-level samples to hold out")
+    out = {"profile": d["name"], "device": d.get("device"), **r}
+    idx = np.flatnonzero(data.fit_mask)
+    chk = check_checks(d, data, fit_on(data, idx), baseline_on(data, idx))
+    if chk is not None:
+        out["check"] = chk
+    return out
+
+
+def validate_measured(profile, specs=MEASURE_SPECS, *, batch: int | None = None, repeats: int = 21,
+                      progress: bool = True, measure_fn=None) -> dict:
+    """Time ``specs`` here and compare with the profile's predictions (and baseline).
+
+    The profile's own fitted network specs are skipped (they are not held out)."""
+    d = load_profile(profile) if isinstance(profile, str) else profile
+    coefficients(d)  # fitted?
+    fitted = {s["spec"] for s in d["samples"] if s.get("role", "fit") == "fit" and s["granularity"] == "network"}
+    use = [s for s in specs if s not in fitted]
+    skipped = [s for s in specs if s in fitted]
+    if not use:
+        raise ProfileError("every requested network is among the profile's fitted samples; nothing held out")
+    if measure_fn is None:
+        try:
+            from .measure import measure_networks as measure_fn
+        except ImportError as exc:  # pragma: no cover - L2's harness is part of costlab
+            raise ProfileError(f"the measurement harness is not available: {exc}") from None
+    clock = (d.get("provenance", {}).get("machine") or {}).get("clock", "auto")
+    b = int(batch or d.get("batch", 1))
+    kwargs = {"device": "cuda" if d.get("device_class") == "gpu" else "cpu", "batch": b, "repeats": repeats,
+              "threads": int(d.get("threads", 1)), "progress": progress}
+    if clock in ("auto", "thread", "wall"):
+        kwargs["clock"] = clock
+    measured = measure_fn(list(use), **kwargs)
+    from .features import _graph
+
+    rows = []
+    for m in measured:
+        shape = [int(x) for x in m["input_shape"]]
+        pred = predict_spec(m["spec"], shape, d)
+        gm = _graph(m["spec"], tuple(shape))[1] / 1e9
+        base = predict_baseline(gm, d)
+        s = {"spec": m["spec"], "input_shape": shape, "family": m["spec"].split(":")[0],
+             "latency_ms": float(m["median_ms"]), "source": "measured here"}
+        row = _row(s, pred, base)
+        row["noise"] = round(float(m.get("noise", float("nan"))), 4)
+        row["repeats"] = int(m.get("repeats", repeats))
+        rows.append(row)
+    out = {"profile": d["name"], "device": d.get("device"), **_summary(rows, "measured here (networks not fitted)",
+                                                                         "network")}
+    out["skipped_fitted"] = skipped
+    noise = [r["noise"] for r in rows if r["noise"] == r["noise"]]
+    out["noise_median"] = round(float(np.median(noise)), 4) if noise else None
+    return out
+
+
+__all__ = ["validate", "validate_measured", "metrics", "MEASURE_SPECS"]

@@ -1,0 +1,119 @@
+"""Latency classes, fusion rules, and prediction from a traced report (no re-tracing)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch.nn as nn
+
+import costlab
+from costlab.latency.features import CLASSES, TERMS, expand_rules, feature_matrix, latency_class, node_costs
+from costlab.latency.predict import coefficients, predict, predict_spec
+from costlab.latency.profile import load_profile
+from costlab import ops
+
+
+def _classes(report):
+    return [latency_class(report.graph.node(int(n))) for n in report.layers["node"]]
+
+
+def test_conv_classes_follow_groups_and_kernel():
+    r = costlab.analyze("shufflenet_v1")   # 3x3 stem, 1x1 GConv, depthwise, one dense 1x1
+    by_op = dict(zip(r.layers["op"], _classes(r)))
+    assert by_op["conv3x3/s2"] == "conv_dense"
+    assert by_op["dwconv3x3/s2"] == "conv_dw" and by_op["dwconv3x3"] == "conv_dw"
+    assert by_op["gconv1x1/g3"] == "conv_group"
+    assert by_op["conv1x1"] == "conv_pw"
+    assert by_op["matmul"] == "linear" and by_op["mean"] == "pool" and by_op["pool"] == "pool"
+    assert by_op["cat"] == "data_movement" and by_op["copy"] == "data_movement"
+    assert by_op["batch_norm"] == "elementwise" and by_op["add"] == "elementwise"
+
+
+def _fused(report, fusion):
+    return {c.node: c.fused_into for c in node_costs(report.graph, "float32", fusion)}
+
+
+def test_conv_bn_act_fusion_absorbs_bn_and_relu6():
+    r = costlab.analyze("mobilenet_v2")
+    f = _fused(r, ["conv+bn+act"])
+    g = r.graph
+    bns = [n for n in g.nodes if ops.kind_of(n.op) == "batch_norm"]
+    assert bns and all(f[n.id] is not None and ops.kind_of(g.node(f[n.id]).op) == "conv" for n in bns)
+    # the residual adds are not after a conv's sole output: never fused
+    adds = [n for n in g.nodes if ops.kind_of(n.op) == "add"]
+    assert adds and all(f[n.id] is None for n in adds)
+    # without rules nothing is fused
+    assert all(v is None for v in _fused(r, []).values())
+    # conv+bn alone leaves the ReLU6 as its own kernel
+    f2 = _fused(r, ["conv+bn"])
+    relus = [n for n in g.nodes if ops.kind_of(n.op) == "hardtanh"]
+    assert relus and all(f2[n.id] is None for n in relus)
+
+
+class _TwoReaders(nn.Module):
+    """conv -> bn, but the conv's output is also returned: the BN cannot be folded."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(4, 4, 3, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(4)
+
+    def forward(self, x):
+        y = self.conv(x)
+        return self.bn(y), y
+
+
+def test_fusion_needs_a_sole_reader():
+    r = costlab.analyze(_TwoReaders().eval(), input_shape=(1, 4, 8, 8))
+    assert all(v is None for v in _fused(r, ["conv+bn+act"]).values())
+
+
+def test_rule_vocabulary():
+    assert expand_rules(["conv+bn+act"]) >= {"conv+bn", "conv+act"}
+    with pytest.raises(ValueError, match="unknown fusion rule"):
+        expand_rules(["conv+magic"])
+
+
+def test_fused_ops_carry_no_features_and_totals_match():
+    r = costlab.analyze("resnet18")
+    costs = node_costs(r.graph, "float32", ["conv+bn+act", "add+act"])
+    f = feature_matrix(costs)
+    assert f.shape == (len(CLASSES), len(TERMS))
+    unfused = [c for c in costs if c.fused_into is None]
+    assert f[:, TERMS.index("ops")].sum() == len(unfused) < len(costs)
+    assert np.isclose(f[:, TERMS.index("gmac")].sum(), r.totals["macs"] / 1e9)
+
+
+def test_predict_adds_layer_and_total_latency_without_retracing(monkeypatch):
+    prof = load_profile("arm")
+    r = costlab.analyze("mobilenet_v2")
+    import costlab.tracer as tr
+
+    monkeypatch.setattr(tr, "trace", lambda *a, **k: (_ for _ in ()).throw(AssertionError("re-traced")))
+    predict(r, prof)
+    assert "latency_ms" in r.layers.columns
+    assert r.totals["latency_ms"] == pytest.approx(r.layers["latency_ms"].sum(), rel=1e-6)
+    assert r.extras["device"] == "arm-sd810"
+    # every fused BN / ReLU6 row shows 0, every conv row > 0
+    bn = r.layers[r.layers["op"] == "batch_norm"]
+    conv = r.layers[r.layers["op"].str.contains("conv")]
+    assert (bn["latency_ms"] == 0).all() and (conv["latency_ms"] > 0).all()
+    monkeypatch.undo()
+    assert predict_spec("mobilenet_v2", [1, 3, 224, 224], prof) == pytest.approx(r.totals["latency_ms"], rel=1e-4)
+
+
+def test_depthwise_is_costlier_per_mac_than_pointwise_on_sd810():
+    """ShuffleNet V2 Sec. 2 / the issue: on Snapdragon 810 a depthwise conv runs far fewer
+    MACs per second than a 1x1 conv; the fitted profile must reflect that."""
+    c = coefficients(load_profile("arm"))
+    dw, pw = CLASSES.index("conv_dw"), CLASSES.index("conv_pw")
+    t = costlab.analyze("mobilenet_v1")
+    costs = node_costs(t.graph, "float32", ["conv+bn+act"])
+    # ms per MAC of the network's own depthwise vs pointwise layers under the profile
+    ms = {k: 0.0 for k in (dw, pw)}
+    macs = {k: 0.0 for k in (dw, pw)}
+    for nc in costs:
+        k = CLASSES.index(nc.cls)
+        if k in ms and nc.fused_into is None:
+            ms[k] += c[k] @ np.array([nc.gmac, nc.mb, nc.mpix, 1.0])
+            macs[k] += nc.gmac
+    assert ms[dw] / macs[dw] > 4 * ms[pw] / macs[pw]
