@@ -78,6 +78,10 @@ def compare_cmd(models, resolution, input_shape, batch, dtype, device, columns, 
     """
     from .compare import compare
 
+    if device:   # refuse a bad profile before any model is analysed
+        from .latency.profile import load_profile
+
+        load_profile(device)
     cmp = compare(list(models), input_shape=input_shape, resolution=resolution, dtype=dtype, batch=batch,
                   providers=columns.split(",") if columns else None, options={"device": device}, progress=True)
     for w in cmp.warnings:

@@ -217,3 +217,32 @@ def compare(entries: Sequence[str], *, input_shape=None, resolution: int | None 
         "macs": "multiply-accumulates of conv/linear/matmul (the papers' FLOPs); FLOPs = 2 x MACs",
     }
     return Comparison(rows, columns, ref["model"], options, conventions, warnings)
+
+
+# -- predicted latency and guideline summary ------------------------------------------------
+
+def _latency(member: Member, options: dict[str, Any]) -> dict[str, Any]:
+    from .latency.predict import predict
+    from .latency.profile import load_profile
+
+    rep = predict(member.report, load_profile(options["device"]))
+    return {"latency_ms": rep.totals["latency_ms"]}
+
+
+def _guidelines(member: Member, options: dict[str, Any]) -> dict[str, Any]:
+    from .guidelines import check
+
+    result = check(member.report)   # latency shares when a latency column was added first
+    return {"guidelines": ",".join(g for g, s in result.summary.items() if s["violated"]) or "-"}
+
+
+register_column_provider(ColumnProvider(
+    "latency",
+    (Column("latency_ms", "latency ms", "ms", relative=True,
+            help="predicted latency on the --device profile (ensembles: members run one after another)"),),
+    _latency, needs=("device",), order=10, help="predicted latency on --device"))
+register_column_provider(ColumnProvider(
+    "guidelines",
+    (Column("guidelines", "violates", "text", combine="join",
+            help="ShuffleNet V2 guidelines violated (costlab guidelines MODEL for the findings)"),),
+    _guidelines, order=20, help="guidelines G1-G4 violated"))

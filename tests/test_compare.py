@@ -49,8 +49,8 @@ def test_dtype_sets_model_size():
 def test_bad_entries_and_unused_options():
     with pytest.raises(InputError, match="bad ensemble"):
         compare(["resnet18+"])
-    with pytest.raises(InputError, match="--device: no column"):
-        compare(["lenet5"], options={"device": "arm"})
+    with pytest.raises(InputError, match="--colour: no column"):
+        compare(["lenet5"], options={"colour": "red"})
     with pytest.raises(InputError, match="unknown column group"):
         compare(["lenet5"], providers=["latency_nope"])
     with pytest.raises(InputError):
@@ -60,20 +60,20 @@ def test_bad_entries_and_unused_options():
 def test_column_provider_extension_point():
     # a later capability (e.g. predicted latency per device) plugs in as a provider
     def fake_latency(member, options):
-        return {"latency_ms": member.report.totals["macs"] / 1e6, "device": options["device"]}
+        return {"fake_ms": member.report.totals["macs"] / 1e6, "fake_device": options["fake_device"]}
 
-    prov = ColumnProvider("fake_latency", (Column("latency_ms", "latency", "ms", relative=True),
-                                           Column("device", "device", "text", combine="join")),
-                          fake_latency, needs=("device",), order=90)
+    prov = ColumnProvider("fake_latency", (Column("fake_ms", "latency", "ms", relative=True),
+                                           Column("fake_device", "device", "text", combine="join")),
+                          fake_latency, needs=("fake_device",), order=90)
     register_column_provider(prov)
     try:
         plain = compare(["lenet5", "lenet5+lenet5"])
-        assert "latency_ms" not in plain.rows[0]                 # needs --device: skipped without it
-        cmp = compare(["lenet5", "lenet5+lenet5"], options={"device": "cpu"})
+        assert "fake_ms" not in plain.rows[0]                    # needs --fake_device: skipped without it
+        cmp = compare(["lenet5", "lenet5+lenet5"], options={"fake_device": "cpu"})
         one, two = cmp.rows
-        assert two["latency_ms"] == pytest.approx(2 * one["latency_ms"])   # members run one after another
-        assert two["latency_ms_rel"] == pytest.approx(2.0) and two["device"] == "cpu"
-        with pytest.raises(InputError, match="need --device"):
+        assert two["fake_ms"] == pytest.approx(2 * one["fake_ms"])   # members run one after another
+        assert two["fake_ms_rel"] == pytest.approx(2.0) and two["fake_device"] == "cpu"
+        with pytest.raises(InputError, match="need --fake_device"):
             compare(["lenet5"], providers=["counts", "fake_latency"])
         with pytest.raises(ValueError):
             register_column_provider(prov)
@@ -111,7 +111,16 @@ def test_cli_user_models_and_errors(capsys, tmp_path):
     assert code == 0 and "analysed at 1x3x224x224" in err
     d = json.loads(out)
     assert d["rows"][1]["params_rel"] == pytest.approx((3 * 8 * 9 + 8 + 8 * 8 * 9 + 8) / (3 * 64 * 9 + 64 + 64 * 64 * 9 + 64))
-    code, out, err = run(["compare", "resnet18", "--device", "arm"], capsys)
-    assert code == 2 and out == "" and "--device" in err and len(err.strip().splitlines()) == 1
+    code, out, err = run(["compare", "resnet18", "--device", "nosuchdevice"], capsys)
+    assert code == 2 and out == "" and "unknown device profile" in err and len(err.strip().splitlines()) == 1
     code, out, err = run(["compare", "nosuchnet"], capsys)
     assert code == 2 and "unknown model" in err
+
+
+def test_latency_and_guideline_columns():
+    cmp = compare(["shufflenet_v2", "shufflenet_v2+shufflenet_v2", "shufflenet_v1:groups=8"],
+                  options={"device": "arm"})
+    one, two, v1 = cmp.rows
+    assert one["latency_ms"] > 0 and two["latency_ms"] == pytest.approx(2 * one["latency_ms"])
+    assert two["latency_ms_rel"] == pytest.approx(2.0)
+    assert "G2" in v1["guidelines"] and one["guidelines"] == "-"
