@@ -165,7 +165,10 @@ def _validate_text(res: dict, fmt: str) -> str:
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="write to FILE (atomically)")
 @click.option("-q", "--quiet", is_flag=True, help="no progress bar")
-def validate(device, holdout, measure, models, repeats, fmt, output, quiet):
+@click.option("--form", type=click.Choice(["profile", "guide"]), default="profile", show_default=True,
+              help="predictor form to hold out: the profile's, or the guide's pre-registered "
+                   "a*MACs + b*bytes + c*ops per class (a robustness check)")
+def validate(device, holdout, measure, models, repeats, fmt, output, quiet, form):
     """Held-out accuracy of a device profile: MAPE, share within +-10% and Spearman rank
     correlation of the predictor and of a FLOPs-only baseline fitted on the same data.
 
@@ -191,7 +194,7 @@ def validate(device, holdout, measure, models, repeats, fmt, output, quiet):
                 parse_spec(s)
             res = validate_measured(prof, specs, repeats=repeats, progress=not quiet)
         else:
-            res = _validate(prof, holdout, progress=not quiet)
+            res = _validate(prof, holdout, progress=not quiet, form=None if form == "profile" else form)
     except ProfileError as exc:
         raise _profile_error(exc) from None
     write_output(_validate_text(res, fmt), output)

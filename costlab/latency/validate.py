@@ -29,13 +29,18 @@ MEASURE_SPECS = (
 )
 
 
-def validate(profile, holdout: str = "network", progress: bool = True) -> dict:
-    """Leave-one-network-out (or family-out) accuracy of predictor and baseline."""
+def validate(profile, holdout: str = "network", progress: bool = True, form: str | None = None) -> dict:
+    """Leave-one-network-out (or family-out) accuracy of predictor and baseline.
+
+    ``form='guide'`` validates the guide's pre-registered form (per class
+    a*GMAC + b*MB + c*ops) instead of the profile's predictor form."""
     d = load_profile(profile) if isinstance(profile, str) else profile
     data = profile_data(d, progress=progress)
     if not data.fit_mask.any():
         raise ProfileError(f"profile '{d['name']}' has no samples with role 'fit' to validate on")
-    r = cross_validate(data, holdout, progress=progress)
+    r = cross_validate(data, holdout, progress=progress, forms=(form,) if form else None)
+    if form:
+        r["form"] = form
     if r["n"] == 0:
         raise ProfileError(f"profile '{d['name']}': no {data.level}-level samples to hold out")
     out = {"profile": d["name"], "device": d.get("device"), **r}
