@@ -21,8 +21,6 @@ def fit_profile(d, *, progress=True):  # noqa: D401  (lazy import: fit pulls in 
     return _fit(d, progress=progress)
 
 
-def predict(report, profile):
-    """See :func:`costlab.latency.predict.predict`."""
-    from .predict import predict as _predict
-
-    return _predict(report, profile)
+# Bound eagerly: a lazy wrapper named ``predict`` would be replaced by the submodule of the
+# same name as soon as anything imports ``costlab.latency.predict``.
+from .predict import predict, predict_spec  # noqa: E402,F401

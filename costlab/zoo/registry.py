@@ -194,5 +194,6 @@ def paper_rows(*rows: PaperRow) -> None:
 
 
 def list_paper_rows() -> list[PaperRow]:
+    """Every declared row, in a fixed order (not the order family modules were imported)."""
     _ensure_loaded()
-    return list(_PAPER_ROWS)
+    return sorted(_PAPER_ROWS, key=lambda r: (r.model, r.variant, r.spec))

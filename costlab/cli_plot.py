@@ -1,0 +1,185 @@
+"""``costlab plot``: FLOPs vs latency of several models, latency by op class, per-layer
+MACs vs MAC bytes vs ms. Thin wrappers over :mod:`costlab.plots`."""
+from __future__ import annotations
+
+import click
+
+from .cli import UserError
+
+
+def _profile(device: str) -> dict:
+    try:
+        from .latency.profile import ProfileError, load_profile
+    except ImportError:
+        raise UserError(f"--device {device}: latency prediction is not available (costlab.latency is not "
+                        "installed); reinstall costlab") from None
+    try:
+        return load_profile(device)
+    except ProfileError as exc:
+        raise UserError(str(exc).splitlines()[0]) from None
+
+
+def _analyze(model: str, resolution: int | None, input_shape: str | None, batch: int):
+    from .api import analyze
+    from .spec import resolve
+
+    resolved = resolve(model)
+    if resolved.entry is None and resolution is None and input_shape is None:
+        raise UserError(f"{model}: a user model needs --resolution or --input-shape (e.g. --resolution 224)")
+    if input_shape is not None:
+        from .spec import parse_input_shape
+
+        shapes = parse_input_shape(input_shape)
+        shapes = [(batch,) + tuple(s[1:]) for s in shapes]
+        return analyze(resolved, input_shape=shapes)
+    return analyze(resolved, resolution=resolution, batch=batch)
+
+
+def _predict(report, profile):
+    from .latency.predict import predict
+
+    out = predict(report, profile)
+    return out if out is not None else report
+
+
+def _default_output(kind: str, device: str | None, model: str | None = None) -> str:
+    parts = ["costlab", kind] + ([model.split(":")[0].replace("/", "_").replace(".py", "")] if model else []) \
+        + ([device.replace("/", "_").replace(".json", "")] if device else [])
+    return "-".join(parts) + ".png"
+
+
+def _save(fig, output: str) -> None:
+    from .plots import PlotError, save_figure
+
+    try:
+        path = save_figure(fig, output)
+    except PlotError as exc:
+        raise UserError(str(exc)) from None
+    click.echo(f"costlab: wrote {path}", err=True)
+
+
+def _check_output(output: str | None) -> None:
+    """Refuse a bad -o before any work is done."""
+    if output is None:
+        return
+    import os
+
+    from .plots import PlotError, format_of
+
+    try:
+        format_of(output)
+    except PlotError as exc:
+        raise UserError(str(exc)) from None
+    folder = os.path.dirname(os.path.abspath(output))
+    if not os.path.isdir(folder):
+        raise UserError(f"cannot write '{output}': folder '{folder}' does not exist")
+
+
+def _batch_note(profile: dict) -> str:
+    b = int(profile.get("batch", 1))
+    return f"batch {b}" if b != 1 else "batch 1"
+
+
+_common = [
+    click.option("--device", "device", required=True,
+                 help="arm, gpu, cpu, a profile name in profiles/ or a profile .json"),
+    click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+                 help="image file (.png, .svg or .pdf; written atomically); default costlab-<plot>-...png"),
+    click.option("--resolution", type=int, default=None, help="input side length (default: each model's paper input)"),
+    click.option("--input-shape", default=None, help="full input shape, e.g. 1x3x160x160 (batch: the profile's)"),
+]
+
+
+def _options(f):
+    for opt in reversed(_common):
+        f = opt(f)
+    return f
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def plot() -> None:
+    """Plots: FLOPs vs latency, latency by op class, per-layer costs (PNG, SVG or PDF)."""
+
+
+@plot.command("flops-latency")
+@click.argument("models", nargs=-1, required=True)
+@_options
+def flops_latency(models, device, output, resolution, input_shape):
+    """MACs (the papers' FLOPs) vs predicted latency of MODELS on a device, with the
+    profile's FLOPs-only model drawn as a line."""
+    from tqdm import tqdm
+
+    from .plots import flops_latency_figure
+
+    _check_output(output)
+    profile = _profile(device)
+    b = int(profile.get("batch", 1))
+    points = []
+    for m in tqdm(models, desc="costlab plot flops-latency", unit="model", leave=False, disable=len(models) < 3):
+        rep = _predict(_analyze(m, resolution, input_shape, b), profile)
+        points.append({"name": rep.model, "macs": rep.totals["macs"] / b, "ms": rep.totals["latency_ms"]})
+    base = profile.get("baseline") or {}
+    baseline = None
+    if "ms_per_gmac" in base and "ms_const" in base:
+        baseline = (float(base["ms_per_gmac"]) * b / 1e3, float(base["ms_const"]))
+    from .plots import device_title
+
+    fig = flops_latency_figure(points, device=profile.get("device", device), profile=profile["name"], baseline=baseline,
+                               title=device_title(f"MACs (FLOPs) vs predicted latency, {_batch_note(profile)}",
+                                                  profile.get("device", device), profile["name"]))
+    if b != 1:
+        ax = fig.axes[0]
+        ax.set_ylabel(ax.get_ylabel().replace("latency (ms", f"predicted latency (ms per batch of {b}"))
+        ax.set_xlabel(ax.get_xlabel().replace("MACs (", "MACs per image ("))
+    _save(fig, output or _default_output("flops-latency", device))
+
+
+@plot.command("breakdown")
+@click.argument("model")
+@_options
+def breakdown(model, device, output, resolution, input_shape):
+    """Predicted latency of MODEL by op class (dense/pointwise/depthwise/group conv, linear,
+    pooling, element-wise, data movement, other) on a device."""
+    from .plots import breakdown_figure, class_breakdown, device_title
+
+    _check_output(output)
+    profile = _profile(device)
+    rep = _analyze(model, resolution, input_shape, int(profile.get("batch", 1)))
+    by = class_breakdown(rep, profile)
+    total = sum(by.values())
+    fig = breakdown_figure(by, model=rep.model, device=profile.get("device", device), profile=profile["name"],
+                           title=device_title(f"{rep.model}: predicted latency by op class, total {total:.4g} ms "
+                                              f"({_batch_note(profile)}; fused ops counted in their kernel's class)",
+                                              profile.get("device", device), profile["name"]))
+    _save(fig, output or _default_output("breakdown", device, model))
+
+
+@plot.command("layers")
+@click.argument("model")
+@click.option("--device", "device", default=None,
+              help="arm, gpu, cpu, a profile name or a profile .json (without: MACs and MAC bytes only)")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="image file (.png, .svg or .pdf; written atomically); default costlab-layers-...png")
+@click.option("--resolution", type=int, default=None, help="input side length (default: the paper's input)")
+@click.option("--input-shape", default=None, help="full input shape, e.g. 1x3x160x160")
+def layers(model, device, output, resolution, input_shape):
+    """Per-layer MACs vs MAC bytes vs predicted ms of MODEL (execution order)."""
+    from .plots import layers_figure
+
+    _check_output(output)
+    profile = _profile(device) if device else None
+    rep = _analyze(model, resolution, input_shape, int(profile.get("batch", 1)) if profile else 1)
+    if profile:
+        from .plots import kernel_layers
+
+        frame = kernel_layers(rep, profile)
+        title = None
+    else:
+        frame, title = rep.layers, None
+    fig = layers_figure(frame, model=rep.model, device=(profile or {}).get("device", "none"),
+                        profile=profile["name"] if profile else None, title=title,
+                        kernels=profile is not None)
+    _save(fig, output or _default_output("layers", device, model))
+
+
+COMMANDS = [plot]

@@ -1,0 +1,673 @@
+"""Shared machinery of the paper reproductions (``costlab reproduce <paper>``).
+
+Each paper's report module (``shufflenet.py``, ``mobilenet.py``, ...) selects the rows of
+the papers' tables, lets costlab count (and, where a device profile exists, predict) them,
+and writes ``reports/<name>.md`` with its figures under ``reports/figures/``. This module
+holds what they share:
+
+* cached counts (:func:`report_for`, :func:`totals_for`) so ``reproduce all`` traces each
+  (model, input) once;
+* :class:`Device`: a latency profile (``costlab.latency``) or a clear "no profile" note
+  when the profile or the latency package is missing: nothing is silently zero;
+* the paper-vs-costlab comparisons of ``costlab/data/paper_counts.csv``
+  (:func:`count_rows`) and the per-table agreement line (:func:`agreement`);
+* deterministic number formatting (reports are byte-identical on a rerun);
+* :func:`measure_ms`: wall-clock latency of a zoo model on this machine (``--measure``).
+"""
+from __future__ import annotations
+
+import functools
+import math
+import re
+import statistics
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import pandas as pd
+
+from ..paper import Comparison, declared_comparisons
+from ..render import markdown_table, to_csv, write_output
+
+COUNT_TOL = 0.01     # counts agree within 1%
+LATENCY_TOL = 0.10   # latency / speed agrees within 10%
+
+ARM = "arm"          # profile keys (costlab.latency aliases: arm -> arm-sd810, gpu -> gpu-gtx1080ti)
+GPU = "gpu"
+PIXEL = "arm-pixel1-tflite"   # Google Pixel 1 (Snapdragon 821), TF-Lite, 1 thread
+
+
+# -- counts -----------------------------------------------------------------------------------
+
+def zoo_module(family: str):
+    """A zoo family module (``costlab.zoo.<family>``), imported only after the registry has
+    loaded every family in its own order: importing one early would change the order of the
+    declared paper rows, and with it other reports' bytes."""
+    import importlib
+
+    from ..zoo.registry import list_models
+
+    list_models()
+    return importlib.import_module(f"costlab.zoo.{family}")
+
+
+def _shape_key(input_shape) -> tuple[int, ...] | None:
+    return None if input_shape is None else tuple(int(d) for d in input_shape)
+
+
+@functools.lru_cache(maxsize=None)
+def _report(spec: str, shape: tuple[int, ...] | None, resolution: int | None):
+    import costlab
+
+    return costlab.analyze(spec, input_shape=shape, resolution=resolution)
+
+
+def report_for(spec: str, input_shape: Sequence[int] | None = None, resolution: int | None = None):
+    """costlab's :class:`~costlab.report.Report` of a zoo spec (cached per process)."""
+    return _report(spec, _shape_key(input_shape), resolution)
+
+
+def totals_for(spec: str, resolution: int | None = None, input_shape: Sequence[int] | None = None) -> dict:
+    return report_for(spec, input_shape, resolution).totals
+
+
+def input_shape_of(spec: str, resolution: int | None = None, batch: int = 1) -> tuple[int, ...]:
+    from ..zoo.registry import parse_spec
+
+    entry, _ = parse_spec(spec)
+    return (batch,) + tuple(entry.default_input_shape(resolution)[1:])
+
+
+@functools.lru_cache(maxsize=1)
+def all_comparisons() -> tuple[Comparison, ...]:
+    """Every paper_counts.csv row a zoo model declares, with costlab's value (cached)."""
+    comps, _ = declared_comparisons(lambda spec, res: totals_for(spec, res))
+    return tuple(comps)
+
+
+def count_rows(select: Callable[[Comparison], bool]) -> pd.DataFrame:
+    """The declared comparisons ``select`` keeps, as a frame (one row per paper figure)."""
+    rows = []
+    for c in all_comparisons():
+        if not select(c):
+            continue
+        rows.append({"model": c.model, "variant": c.variant, "resolution": c.resolution, "metric": c.metric,
+                     "unit": c.unit, "paper": c.paper, "costlab": c.costlab, "rel_diff": c.rel_diff,
+                     "ok": abs(c.rel_diff) <= COUNT_TOL, "printed_ok": c.within_printed,
+                     "verified": c.verified, "spec": c.spec, "reason": c.reason, "source": c.source})
+    cols = ["model", "variant", "resolution", "metric", "unit", "paper", "costlab", "rel_diff", "ok",
+            "printed_ok", "verified", "spec", "reason", "source"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def source_has(*needles: str) -> Callable[[Comparison], bool]:
+    """Select comparisons whose source cites all ``needles`` (e.g. '1707.01083', 'Table 1')."""
+    pats = [re.compile(re.escape(n) + (r"\b" if n[-1].isalnum() else "")) for n in needles]
+    return lambda c: all(p.search(c.source) for p in pats)
+
+
+def table_of(source: str) -> str:
+    m = re.search(r"Table (\d+)", source)
+    return f"Table {m.group(1)}" if m else ""
+
+
+# -- agreement --------------------------------------------------------------------------------
+
+@dataclass
+class Agreement:
+    what: str                 # e.g. "counts", "ARM latency"
+    tol: float
+    n_ok: int = 0
+    n: int = 0
+    misses: list[tuple[str, float]] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)   # rows without a costlab value
+    printed: int = 0          # misses that equal the paper at the precision it printed
+    kind: str = ""            # 'counts', 'latency', 'ratios' (default from tol)
+
+    def __post_init__(self):
+        if not self.kind:
+            self.kind = "counts" if self.tol == COUNT_TOL else "latency"
+
+    def add(self, label: str, paper: float | None, ours: float | None, printed_ok: bool = False) -> bool | None:
+        if paper is None or ours is None or not _finite(paper) or not _finite(ours) or paper == 0:
+            if paper is not None and _finite(paper):
+                self.missing.append(label)
+            return None
+        rel = (ours - paper) / paper
+        self.n += 1
+        if abs(rel) <= self.tol:
+            self.n_ok += 1
+            return True
+        self.misses.append((label, rel))
+        self.printed += bool(printed_ok)
+        return False
+
+    def line(self) -> str:
+        pct = f"{100 * self.tol:g}%"
+        if self.n == 0:
+            s = f"{self.what}: no row compared"
+        else:
+            s = f"{self.what}: **{self.n_ok}/{self.n} rows within {pct}**"
+            if self.misses:
+                s += "; not within " + pct + ": " + ", ".join(f"{lab} ({fmt_rel(r)})" for lab, r in self.misses)
+                if self.printed:
+                    s += (f" ({self.printed} of these {len(self.misses)} equal the paper's figure at the "
+                          "precision it was printed with)")
+            else:
+                s += "; every row within " + pct
+        if self.missing:
+            s += f"; no costlab value for {len(self.missing)}: " + ", ".join(self.missing)
+        return s + "."
+
+
+def summary_lines(agreements: Sequence[Agreement]) -> list[str]:
+    return ["## Summary", ""] + [f"- {a.line()}" for a in agreements] + [""]
+
+
+def summary_return(agreements: Sequence[Agreement], *extra: str) -> str:
+    """The one-line summary ``costlab reproduce`` prints: rows within tolerance."""
+    parts = []
+    for kind in dict.fromkeys(a.kind for a in agreements):
+        sel = [a for a in agreements if a.kind == kind]
+        tols = sorted({a.tol for a in sel})
+        parts.append(f"{kind} {sum(a.n_ok for a in sel)}/{sum(a.n for a in sel)} rows within "
+                     + "/".join(f"{100 * t:g}%" for t in tols))
+    return "; ".join(parts + [e for e in extra if e])
+
+
+def agreement(df: pd.DataFrame, label_cols: Sequence[str], paper_col: str, ours_col: str, what: str,
+              tol: float = COUNT_TOL) -> Agreement:
+    a = Agreement(what, tol)
+    for _, r in df.iterrows():
+        label = " ".join(str(r[c]) for c in label_cols if str(r[c]) not in ("", "nan", "None"))
+        a.add(label, _num(r[paper_col]), _num(r[ours_col]))
+    return a
+
+
+def _finite(x) -> bool:
+    try:
+        return math.isfinite(float(x))
+    except (TypeError, ValueError):
+        return False
+
+
+def _num(x) -> float | None:
+    return float(x) if x is not None and _finite(x) else None
+
+
+# -- formatting (fixed: byte-identical reports) ---------------------------------------------
+
+def fmt_rel(rel: float | None) -> str:
+    return "-" if rel is None or not _finite(rel) else f"{100 * rel:+.2f}%"
+
+
+def fmt_m(v: float | None, digits: int = 1) -> str:
+    """Millions with fixed decimals: 146123456 -> '146.1'."""
+    return "-" if v is None or not _finite(v) else f"{v / 1e6:,.{digits}f}"
+
+
+def fmt_g(v: float | None, sig: int = 4) -> str:
+    if v is None or not _finite(v):
+        return "-"
+    v = float(v)
+    if v == 0:
+        return "0"
+    digits = max(0, sig - 1 - int(math.floor(math.log10(abs(v)))))
+    return f"{v:,.{digits}f}"
+
+
+def fmt_count(v: float | None) -> str:
+    """A paper-style count: '4.232 M', '569.0 M', '1.500 G', '431.1 K'."""
+    if v is None or not _finite(v):
+        return "-"
+    for div, suf in ((1e9, " G"), (1e6, " M"), (1e3, " K")):
+        if abs(v) >= div:
+            return f"{fmt_g(v / div)}{suf}"
+    return fmt_g(v)
+
+
+def fmt_ok(ok: bool | None) -> str:
+    return "-" if ok is None else ("yes" if ok else "**no**")
+
+
+def md_table(df: pd.DataFrame, columns: Sequence[str], right: Iterable[str] = ()) -> str:
+    return markdown_table(df, list(columns), right=set(right))
+
+
+def count_table(df: pd.DataFrame, extra: Sequence[str] = (), with_reason: bool = True) -> str:
+    """A paper-vs-costlab table of :func:`count_rows` output (plus ``extra`` columns)."""
+    show = pd.DataFrame({
+        "model": df["model"], "variant": df["variant"], "res": df["resolution"], "metric": df["metric"],
+        "spec": df["spec"].map(lambda s: f"`{s}`"),
+        "paper": df["paper"].map(fmt_count), "costlab": df["costlab"].map(fmt_count),
+        "diff": df["rel_diff"].map(fmt_rel), "within 1%": df["ok"].map(fmt_ok),
+        "at printed precision": df["printed_ok"].map(lambda v: "equal" if v else ""),
+        "verified": df["verified"].map(lambda v: "yes" if v else "UNVERIFIED"),
+    })
+    for c in extra:
+        show[c] = df[c]
+    cols = ["model", "variant", "res", "metric", "spec", "paper", "costlab", "diff", "within 1%",
+            "at printed precision", "verified", *extra]
+    if with_reason:
+        show["reason (when not within 1%)"] = [r if not ok else "" for r, ok in zip(df["reason"], df["ok"])]
+        cols.append("reason (when not within 1%)")
+    return md_table(show, cols, right={"res", "paper", "costlab", "diff", *extra})
+
+
+def count_agreement(df: pd.DataFrame, what: str = "counts") -> Agreement:
+    a = Agreement(what, COUNT_TOL)
+    for _, r in df.iterrows():
+        a.add(f"{r['model']} {r['variant']} {r['metric']}@{r['resolution']}", r["paper"], r["costlab"],
+              bool(r["printed_ok"]))
+    return a
+
+
+# -- devices (latency profiles) ----------------------------------------------------------------
+
+class Device:
+    """A latency profile, or the reason there is none (then every prediction is ``None``
+    and the reports say "no profile" instead of printing a number)."""
+
+    def __init__(self, key: str):
+        self.key = key
+        self.profile: dict | None = None
+        self.note = ""
+        self.held_note = ""
+        self._held: dict | None = None
+        try:
+            from .. import latency  # noqa: F401
+        except ImportError:
+            self.note = f"no profile: the latency package (costlab.latency) is not installed, so '{key}' cannot be predicted"
+            return
+        try:
+            from ..latency import load_profile
+
+            self.profile = load_profile(key)
+        except Exception as exc:  # ProfileError or a half-built package: say so, predict nothing
+            self.note = f"no profile for '{key}': {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+            self.profile = None
+            return
+        if not self.profile.get("predictor"):
+            self.note = f"no profile: '{self.profile.get('name', key)}' has no fitted predictor"
+            self.profile = None
+
+    @property
+    def ok(self) -> bool:
+        return self.profile is not None
+
+    @property
+    def name(self) -> str:
+        return self.profile.get("name", self.key) if self.profile else self.key
+
+    @property
+    def device(self) -> str:
+        return self.profile.get("device", self.key) if self.profile else self.key
+
+    @property
+    def batch(self) -> int:
+        return int(self.profile.get("batch", 1)) if self.profile else 1
+
+    def label(self) -> str:
+        if not self.ok:
+            return f"{self.key} (no profile)"
+        p = self.profile
+        return f"{p.get('device')} ({p.get('runtime')}, {p.get('threads')} thread(s), batch {p.get('batch')}) — profile `{p.get('name')}`"
+
+    def shape(self, input_shape: Sequence[int], batch: int | None = None) -> tuple[int, ...]:
+        """``input_shape`` with the profile's batch (or ``batch``)."""
+        return (self.batch if batch is None else int(batch),) + tuple(int(d) for d in input_shape[1:])
+
+    def predict_ms(self, spec: str, input_shape: Sequence[int], batch: int | None = None) -> float | None:
+        """Predicted ms of one run at the profile's batch (or ``batch``); None without a profile."""
+        if not self.ok:
+            return None
+        return _predict_ms(self.key, spec, self.shape(input_shape, batch))
+
+    def predict_report(self, spec: str, input_shape: Sequence[int], batch: int | None = None):
+        """The report with ``latency_ms`` per layer, or None."""
+        if not self.ok:
+            return None
+        return _predict_report(self.key, spec, self.shape(input_shape, batch))
+
+    def held_out_ms(self, spec: str, input_shape: Sequence[int], batch: int | None = None) -> tuple[float | None, bool]:
+        """(ms, held_out): the leave-one-network-out prediction (the profile refitted without
+        that network) when (spec, shape) is one of the profile's fitted samples, else the
+        plain prediction."""
+        if not self.ok:
+            return None, False
+        key = (canon(spec), tuple(self.shape(input_shape, batch)))
+        rows = self._held_out()
+        if key in rows:
+            return rows[key], True
+        return self.predict_ms(spec, input_shape, batch), False
+
+    def _held_out(self) -> dict:
+        """Leave-one-network-out predictions of every fitted sample: the profile refitted
+        without the samples of that network (same spec, or the same network under another
+        spec: identical features), then asked for it."""
+        if self._held is not None:
+            return self._held
+        self._held = {}
+        try:
+            import numpy as np
+
+            from ..latency.fit import fit_on, profile_data
+
+            data = profile_data(self.profile)
+        except Exception as exc:  # a half-built latency package or profile: no held-out values
+            self.held_note = f"held-out predictions unavailable: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+            return self._held
+        idx = [int(i) for i in np.flatnonzero(data.fit_mask)]
+        parent = {i: i for i in idx}
+
+        def find(i):
+            while parent[i] != i:
+                parent[i] = parent[parent[i]]
+                i = parent[i]
+            return i
+
+        first: dict = {}
+        for i in idx:
+            s = data.samples[i]
+            for key in (("spec", canon(s["spec"])), ("features", tuple(np.round(data.raw[i], 12)))):
+                if key in first:
+                    parent[find(i)] = find(first[key])
+                else:
+                    first[key] = i
+        groups: dict[int, list[int]] = {}
+        for i in idx:
+            groups.setdefault(find(i), []).append(i)
+        all_idx = np.array(idx)
+        for test in groups.values():
+            train = all_idx[~np.isin(all_idx, test)]
+            if not len(train):
+                continue
+            pred = fit_on(data, train).predict(data.raw[np.array(test)])
+            for j, i in enumerate(test):
+                s = data.samples[i]
+                self._held[(canon(s["spec"]), tuple(int(d) for d in s["input_shape"]))] = float(pred[j])
+        return self._held
+
+    def uncovered_classes(self) -> list[str]:
+        """Latency classes no fitted sample of the profile exercises (their coefficients are
+        the shared rates, never measured for that class)."""
+        if not self.ok:
+            return []
+        try:
+            import numpy as np
+
+            from ..latency.features import CLASSES, TERMS
+            from ..latency.fit import profile_data
+
+            data = profile_data(self.profile)
+        except Exception:  # a half-built latency package: say nothing rather than guess
+            return []
+        raw = data.raw[data.fit_mask].reshape(-1, len(CLASSES), len(TERMS)).sum(axis=(0, 2))
+        return [c for c, v in zip(CLASSES, raw) if not v > 0]
+
+    def is_sample(self, spec: str, input_shape: Sequence[int], batch: int | None = None) -> bool:
+        if not self.ok:
+            return False
+        shape = list(self.shape(input_shape, batch))
+        return any(canon(str(s.get("spec"))) == canon(spec) and list(s.get("input_shape", [])) == shape
+                   and s.get("role", "fit") == "fit" for s in self.profile.get("samples", []))
+
+    def baseline(self) -> tuple[float, float] | None:
+        """The profile's FLOPs-only model as (ms per MMAC, ms), or None."""
+        b = (self.profile or {}).get("baseline") or {}
+        if _finite(b.get("ms_per_gmac")) and _finite(b.get("ms_const")):
+            return float(b["ms_per_gmac"]) / 1e3, float(b["ms_const"])
+        return None
+
+
+@functools.lru_cache(maxsize=None)
+def canon(spec: str) -> str:
+    """Canonical zoo spec ('shufflenet_v2:width=1.0' -> 'shufflenet_v2'); unknown specs unchanged."""
+    from ..spec import canonical_name
+    from ..zoo.registry import SpecError, parse_spec
+
+    try:
+        entry, knobs = parse_spec(spec)
+    except SpecError:
+        return spec
+    return canonical_name(entry, knobs)
+
+
+@functools.lru_cache(maxsize=8)
+def _device(key: str) -> Device:
+    return Device(key)
+
+
+def device(key: str) -> Device:
+    """The cached :class:`Device` for 'arm', 'gpu' or a profile name."""
+    return _device(key)
+
+
+def _fresh(rep):
+    """A copy of a cached report that a prediction may annotate (layers and totals copied,
+    the graph shared read-only), so predictions for two devices never overwrite each other."""
+    import copy
+
+    new = copy.copy(rep)
+    new.layers = rep.layers.copy()
+    new.totals = dict(rep.totals)
+    new.extras = dict(rep.extras)
+    return new
+
+
+@functools.lru_cache(maxsize=None)
+def _predict_report(key: str, spec: str, shape: tuple[int, ...]):
+    from ..latency.predict import predict
+
+    dev = _device(key)
+    rep = _fresh(report_for(spec, shape))
+    out = predict(rep, dev.profile)
+    return out if out is not None and hasattr(out, "totals") else rep
+
+
+@functools.lru_cache(maxsize=None)
+def _predict_ms(key: str, spec: str, shape: tuple[int, ...]) -> float | None:
+    from ..latency.predict import predict
+
+    dev = _device(key)
+    rep = _fresh(report_for(spec, shape))
+    out = predict(rep, dev.profile)
+    if isinstance(out, (int, float)):
+        return float(out)
+    for obj in (out, rep):
+        t = getattr(obj, "totals", None)
+        if t and _finite(t.get("latency_ms")):
+            return float(t["latency_ms"])
+    return None
+
+
+def per_second(ms: float | None, batch: int = 1) -> float | None:
+    """Runs per second from ms per run (the papers print batches/s and images/s)."""
+    return None if ms is None or not _finite(ms) or ms <= 0 else 1000.0 / ms
+
+
+# -- measurement on this machine (--measure) ---------------------------------------------------
+
+def measure_ms(spec: str, input_shape: Sequence[int], device: str = "cpu", min_time_s: float = 0.3,
+               min_runs: int = 5, warmup: int = 2) -> float:
+    """Median wall-clock ms of one forward of ``spec`` on ``device`` (random weights, eval,
+    inference mode); runs until ``min_time_s`` and ``min_runs`` are both reached."""
+    import torch
+
+    from ..spec import build_zoo
+
+    model = build_zoo(spec, device="cpu").model.eval().to(device)
+    x = torch.randn(*input_shape, device=device)
+    sync = torch.cuda.synchronize if str(device).startswith("cuda") else (lambda: None)
+    times = []
+    with torch.inference_mode():
+        for _ in range(warmup):
+            model(x)
+        sync()
+        t_end = time.perf_counter() + min_time_s
+        while len(times) < min_runs or time.perf_counter() < t_end:
+            t0 = time.perf_counter()
+            model(x)
+            sync()
+            times.append((time.perf_counter() - t0) * 1e3)
+            if len(times) >= 200:
+                break
+    return statistics.median(times)
+
+
+def local_devices() -> list[tuple[str, str]]:
+    """[(torch device, label)] this machine can measure on: the CPU and, if present, CUDA."""
+    import platform
+
+    import torch
+
+    out = [("cpu", f"this machine's CPU ({platform.processor() or platform.machine()})")]
+    if torch.cuda.is_available():
+        out.append(("cuda", f"this machine's GPU ({torch.cuda.get_device_name(0)})"))
+    return out
+
+
+# -- output -----------------------------------------------------------------------------------
+
+def figures_dir(out_dir: Path) -> Path:
+    d = Path(out_dir) / "figures"
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def write_report(out_dir: Path, name: str, parts: Sequence[str]) -> Path:
+    text = "\n".join(parts).rstrip() + "\n"
+    path = Path(out_dir) / f"{name}.md"
+    write_output(text, str(path))
+    return path
+
+
+def write_csv(out_dir: Path, name: str, df: pd.DataFrame) -> Path:
+    path = Path(out_dir) / f"{name}.csv"
+    write_output(to_csv(df), str(path))
+    return path
+
+
+def header(name: str, title: str, paper: str, measure: bool = False) -> list[str]:
+    cmd = f"costlab reproduce {name}" + (" --measure" if measure else "")
+    return [f"# {title}", "",
+            f"Paper: {paper}.", "",
+            f"Regenerated by `{cmd}`; never edited by hand. Paper values are cited row by row "
+            "(`costlab/data/`); costlab's counts are traced from the zoo models (MACs = the papers' "
+            "'FLOPs' = multiply-adds); predicted latencies come from the device profiles in `profiles/`. "
+            f"Counts agree when within {100 * COUNT_TOL:g}%, latencies and speeds when within "
+            f"{100 * LATENCY_TOL:g}%.", ""]
+
+
+def device_notes(*devs: Device) -> list[str]:
+    out = []
+    for d in devs:
+        out.append(f"- {d.key}: " + (d.label() if d.ok else f"**{d.note}**; its columns print `-`."))
+    return out + [""]
+
+
+def fig_links(stem: str, alt: str) -> str:
+    return f"![{alt}](figures/{stem}.png) ([SVG](figures/{stem}.svg))"
+
+
+# -- wide paper tables: one row per network, paper | costlab | diff per metric -----------------
+
+_METRIC_LABEL = {"madds": "MAdds", "params": "params", "flops": "FLOPs (2xMAC)", "bflops_darknet": "BFLOPs",
+                 "size_mb": "size MB", "size_kb": "size KB"}
+
+
+def _fmt_metric(metric: str, v: float | None, unit: str = "") -> str:
+    if v is None or not _finite(v):
+        return "-"
+    if unit == "count":
+        return f"{int(round(v)):,}"
+    if metric in ("size_mb", "size_kb"):
+        return fmt_g(v)
+    return fmt_count(v)
+
+
+def predicted_column(df: pd.DataFrame, dev: "Device", batch: int = 1) -> list[str]:
+    """Predicted ms per row of a count frame (spec, resolution), '-' without a profile."""
+    out = []
+    for spec, res in zip(df["spec"], df["resolution"]):
+        ms = dev.predict_ms(spec, input_shape_of(spec, int(res), batch)) if dev.ok else None
+        out.append(fmt_g(ms))
+    return out
+
+
+def wide_table(df: pd.DataFrame, devices: Sequence[tuple["Device", str]] = ()) -> tuple[str, list[str]]:
+    """A paper-style table (one row per network and input size) from :func:`count_rows`
+    output, with a predicted-ms column per device; and the footnotes: the reason for every
+    figure more than 1% off. A diff over 1% is bold; '(p)' marks one that equals the paper
+    at the precision it printed."""
+    from ..paper import COUNT_METRICS
+
+    metrics = [m for m in COUNT_METRICS if m in set(df["metric"])]
+    keys = list(dict.fromkeys(zip(df["model"], df["variant"], df["resolution"], df["spec"])))
+    rows, notes = [], []
+    for model, variant, res, spec in keys:
+        sub = df[(df["model"] == model) & (df["variant"] == variant) & (df["resolution"] == res) & (df["spec"] == spec)]
+        row = {"network": model, "variant": variant, "res": res, "spec": f"`{spec}`"}
+        for m in metrics:
+            r = sub[sub["metric"] == m]
+            if r.empty:
+                row[f"{_METRIC_LABEL[m]} paper"] = row[f"{_METRIC_LABEL[m]} costlab"] = row[f"{_METRIC_LABEL[m]} diff"] = ""
+                continue
+            r = r.iloc[0]
+            d = fmt_rel(r["rel_diff"])
+            if not r["ok"]:
+                d = f"**{d}**" + (" (p)" if r["printed_ok"] else "")
+                if r["reason"]:
+                    notes.append(f"{model} {variant} ({_METRIC_LABEL[m]} @ {res}): {r['reason']}")
+            unver = "" if r["verified"] else " (UNVERIFIED)"
+            row[f"{_METRIC_LABEL[m]} paper"] = _fmt_metric(m, r["paper"], r["unit"]) + unver
+            row[f"{_METRIC_LABEL[m]} costlab"] = _fmt_metric(m, r["costlab"], r["unit"])
+            row[f"{_METRIC_LABEL[m]} diff"] = d
+        for dev, label in devices:
+            ms = dev.predict_ms(spec, input_shape_of(spec, int(res))) if dev.ok else None
+            row[label] = fmt_g(ms)
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    cols = list(out.columns)
+    right = {c for c in cols if c not in ("network", "variant", "spec")}
+    return md_table(out, cols, right=right), notes
+
+
+def wide_section(title: str, df: pd.DataFrame, what: str, devices: Sequence[tuple["Device", str]] = (),
+                 intro: Sequence[str] = ()) -> tuple[list[str], Agreement]:
+    """A '## title' section: agreement line, wide table, reasons for the >1% rows."""
+    a = count_agreement(df, what)
+    table, notes = wide_table(df, devices)
+    lines = [f"## {title}", ""] + list(intro) + ([""] if intro else []) + [a.line(), "", table, ""]
+    if notes:
+        lines += ["Why rows differ by more than 1%:", ""] + [f"- {n}" for n in dict.fromkeys(notes)] + [""]
+    return lines, a
+
+
+def undeclared_rows(select: Callable[[dict], bool]) -> pd.DataFrame:
+    """paper_counts.csv rows ``select`` keeps that no zoo model declares (not compared)."""
+    from ..paper import load_rows
+
+    used = {(c.model, c.variant, c.metric) for c in all_comparisons()}
+    rows = [{"model": r["model"], "variant": r["variant"], "resolution": r["resolution"], "metric": r["metric"],
+             "value": r["value"], "unit": r["unit"],
+             "verified": "UNVERIFIED" if r["source"].strip().upper().startswith("UNVERIFIED") else "yes"}
+            for r in load_rows() if select(r) and (r["model"], r["variant"], r["metric"]) not in used]
+    return pd.DataFrame(rows, columns=["model", "variant", "resolution", "metric", "value", "unit", "verified"])
+
+
+def cost_table(specs: Sequence[tuple[str, str, int | None]], devices: Sequence[tuple["Device", str]] = ()) -> str:
+    """costlab's totals (params, MACs, MAC bytes, activations) and predicted ms per device for
+    (label, spec, resolution) rows: what the papers do not print."""
+    rows = []
+    for label, spec, res in specs:
+        t = totals_for(spec, res)
+        row = {"network": label, "spec": f"`{spec}`", "input": "x".join(str(d) for d in input_shape_of(spec, res)[1:]),
+               "params": fmt_count(t["params"]), "MACs": fmt_count(t["macs"]),
+               "MAC bytes (fp32)": fmt_count(t["mac_bytes"]) + "B", "activations": fmt_count(t["activations"])}
+        for dev, col in devices:
+            row[col] = fmt_g(dev.predict_ms(spec, input_shape_of(spec, res))) if dev.ok else "-"
+        rows.append(row)
+    df = pd.DataFrame(rows)
+    return md_table(df, list(df.columns), right=set(df.columns) - {"network", "spec", "input"})
