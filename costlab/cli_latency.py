@@ -86,7 +86,7 @@ def calibrate(profile, build, output, quiet):
                 click.echo(f"{_summary_line(d)} -> {path}")
             return
         src = resolve_profile_path(profile)
-        d = load_profile(str(src))
+        d = load_profile(str(src), refit=True)
         fitted = fit_profile(d, progress=not quiet)
         path = output or str(src)
         save_profile(fitted, path)

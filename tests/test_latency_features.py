@@ -23,7 +23,9 @@ def test_conv_classes_follow_groups_and_kernel():
     assert by_op["dwconv3x3/s2"] == "conv_dw" and by_op["dwconv3x3"] == "conv_dw"
     assert by_op["gconv1x1/g3"] == "conv_group"
     assert by_op["conv1x1"] == "conv_pw"
-    assert by_op["matmul"] == "linear" and by_op["mean"] == "pool" and by_op["pool"] == "pool"
+    assert by_op["matmul"] == "linear" and by_op["mean"] == "global_pool"
+    pools = {r.graph.node(int(n)).op: c for n, c, op in zip(r.layers["node"], _classes(r), r.layers["op"]) if op == "pool"}
+    assert pools == {"aten.max_pool2d_with_indices.default": "pool_max", "aten.avg_pool2d.default": "pool"}
     assert by_op["cat"] == "data_movement" and by_op["copy"] == "data_movement"
     assert by_op["batch_norm"] == "elementwise" and by_op["add"] == "elementwise"
 
@@ -80,7 +82,11 @@ def test_fused_ops_carry_no_features_and_totals_match():
     assert f.shape == (len(CLASSES), len(TERMS))
     unfused = [c for c in costs if c.fused_into is None]
     assert f[:, TERMS.index("ops")].sum() == len(unfused) < len(costs)
-    assert np.isclose(f[:, TERMS.index("gmac")].sum(), r.totals["macs"] / 1e9)
+    # work term: MACs, and for pooling its element operations (window / input elements)
+    pool_elems = sum(int(e) for e, c in zip(r.layers["elem_ops"], _classes(r))
+                     if c in ("pool", "pool_max", "global_pool"))
+    assert pool_elems > 0
+    assert np.isclose(f[:, TERMS.index("gmac")].sum(), (r.totals["macs"] + pool_elems) / 1e9)
 
 
 def test_predict_adds_layer_and_total_latency_without_retracing(monkeypatch):

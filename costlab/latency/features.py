@@ -49,7 +49,7 @@ import numpy as np
 from .. import ops
 from ..ir import Graph, Node
 
-CLASSES = ("conv_dense", "conv_pw", "conv_dw", "conv_group", "linear", "pool",
+CLASSES = ("conv_dense", "conv_pw", "conv_dw", "conv_group", "linear", "pool", "pool_max", "global_pool",
            "elementwise", "data_movement", "other")
 TERMS = ("gmac", "mb", "mpix", "ops")
 FUSION_RULES = ("conv+bn", "conv+act", "conv+bn+act", "linear+act", "bn+act", "add+act", "cat+copy")
@@ -86,7 +86,11 @@ def latency_class(node: Node) -> str:
     if kind in ("linear", "matmul"):
         return "linear"
     if kind in _POOL:
-        return "pool"
+        # max and average window sweeps and global/adaptive pooling (reductions) are different
+        # kernels with different per-element costs (max pooling ~8x average on a CPU)
+        if kind != "pool":
+            return "global_pool"
+        return "pool_max" if "max_pool" in node.op else "pool"
     if kind in _ELEMENTWISE:
         return "elementwise"
     if kind in _MOVE:
@@ -197,7 +201,11 @@ def node_costs(graph: Graph, dtype: str, fusion) -> list[NodeCost]:
             pix = out.numel / out.shape[1] / 1e6      # N x spatial positions of the result
         elif out is not None and len(out.shape) == 2:
             pix = out.shape[0] / 1e6
-        costs.append(NodeCost(n.id, cls, macs / 1e9, mb / 1e6, pix, None))
+        # pooling has no MACs: its work term is its element operations (window elements, or
+        # input elements of a global pool); max pooling on this CPU costs several ns per
+        # window element, measured by costlab profile
+        work = c["elem_ops"] if (cls in ("pool", "pool_max", "global_pool") and c is not None) else macs
+        costs.append(NodeCost(n.id, cls, work / 1e9, mb / 1e6, pix, None))
     return costs
 
 

@@ -182,7 +182,8 @@ def validate_profile(d: Any, label: str | None = None) -> dict:
         for c in CLASSES:
             p = classes.get(c)
             if not isinstance(p, dict):
-                v.fail(f"predictor.classes.{c}", "is missing")
+                v.fail(f"predictor.classes.{c}", "is missing (fitted by an older costlab: refit with "
+                       "'costlab calibrate PROFILE')")
             for k in ("ms_per_gmac", "ms_per_mb", "ms_per_mpix", "ms_per_op"):
                 if not _is_num(p.get(k)) or p[k] < 0:
                     v.fail(f"predictor.classes.{c}.{k}", "must be a non-negative number")
@@ -221,9 +222,13 @@ def resolve_profile_path(name_or_path: str) -> Path:
                        f"(known: arm, gpu, cpu, {', '.join(known) or 'none'}; or a path to a profile .json)")
 
 
-def load_profile(name_or_path: str | dict) -> dict:
+def load_profile(name_or_path: str | dict, *, refit: bool = False) -> dict:
     """Load and validate a profile: 'arm' (arm-sd810), 'gpu' (gpu-gtx1080ti), 'cpu'
-    (cpu-local), a profile name in ``profiles/``, or a path. Returns a dict."""
+    (cpu-local), a profile name in ``profiles/``, or a path. Returns a dict.
+
+    ``refit=True`` (for ``costlab calibrate``) drops the fitted parts (predictor,
+    baseline, validation) before validating: they are about to be refitted, and may
+    predate a change of the latency classes."""
     if isinstance(name_or_path, dict):
         return validate_profile(name_or_path)
     path = resolve_profile_path(name_or_path)
@@ -236,6 +241,9 @@ def load_profile(name_or_path: str | dict) -> dict:
     except json.JSONDecodeError as exc:
         raise ProfileError(f"profile '{path}' is not valid JSON (truncated or edited by hand?): "
                            f"{exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    if refit and isinstance(d, dict):
+        for key in ("predictor", "baseline", "validation"):
+            d.pop(key, None)
     validate_profile(d, label=str(path))
     d.setdefault("_path", str(path))
     return d

@@ -74,6 +74,9 @@ def validate_measured(profile, specs=MEASURE_SPECS, *, batch: int | None = None,
               "threads": int(d.get("threads", 1)), "progress": progress}
     if clock in ("auto", "thread", "wall"):
         kwargs["clock"] = clock
+    kept = (d.get("provenance", {}).get("machine") or {}).get("keep_freed_memory")
+    if kept is not None:
+        kwargs["keep_memory"] = bool(kept)
     measured = measure_fn(list(use), **kwargs)
     from .features import _graph
 

@@ -1,0 +1,183 @@
+"""``costlab profile``: measure this machine's CPU or CUDA GPU and write a device profile."""
+from __future__ import annotations
+
+import os
+import shlex
+import time
+
+import click
+
+
+class _UsageError(click.ClickException):
+    exit_code = 2
+
+
+def _batches(text: str | None, device_type: str) -> list[int]:
+    if text is None:
+        return [1, 8, 32, 64] if device_type == "cuda" else [1]
+    try:
+        out = [int(b) for b in text.split(",") if b.strip()]
+    except ValueError:
+        out = []
+    if not out or any(b < 1 for b in out):
+        raise _UsageError(f"bad --batch '{text}': write positive integers separated by commas, e.g. 1,8,32,64")
+    return out
+
+
+def _command(device, output, name, threads, batch, repeats, warmup, grid, clock, default_malloc, no_networks,
+             no_fit) -> str:
+    parts = ["costlab", "profile", "--device", device]
+    if output:
+        parts += ["-o", output]
+    if name:
+        parts += ["--name", name]
+    if threads != 1:
+        parts += ["--threads", str(threads)]
+    if batch:
+        parts += ["--batch", batch]
+    if repeats is not None:
+        parts += ["--repeats", str(repeats)]
+    if warmup != 3:
+        parts += ["--warmup", str(warmup)]
+    if grid != "default":
+        parts += ["--grid", grid]
+    if clock != "auto":
+        parts += ["--clock", clock]
+    if default_malloc:
+        parts.append("--default-malloc")
+    if no_networks:
+        parts.append("--no-networks")
+    if no_fit:
+        parts.append("--no-fit")
+    return " ".join(shlex.quote(p) for p in parts)
+
+
+@click.command("profile")
+@click.option("--device", default="cpu", show_default=True, help="what to measure: cpu, cuda or cuda:N")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="write the profile JSON to FILE (atomically), e.g. profiles/cpu-local.json; default: stdout")
+@click.option("--name", default=None,
+              help="profile name (default: the output file's stem, else cpu-local / cuda-local)")
+@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True,
+              help="torch.set_num_threads while measuring (recorded in the profile; 1 is least noisy on a shared machine)")
+@click.option("--batch", default=None,
+              help="batch size(s), comma-separated; samples are measured at each  [default: 1 on cpu, 1,8,32,64 on cuda]")
+@click.option("--repeats", type=click.IntRange(min=3), default=None,
+              help="timed repeats per sample (median, p10, p90 over them)  [default: 41 on cpu, 15 on cuda]")
+@click.option("--warmup", type=click.IntRange(min=0), default=3, show_default=True, help="untimed calls first")
+@click.option("--grid", type=click.Choice(["default", "small"]), default="default", show_default=True,
+              help="op/block grid: default covers the zoo; small is a quick smoke test")
+@click.option("--clock", type=click.Choice(["auto", "thread", "wall"]), default="auto", show_default=True,
+              help="CPU clock: thread = CPU time of the timing thread (needs --threads 1; immune to other "
+                   "processes' load), wall = perf_counter; auto = thread when --threads 1")
+@click.option("--default-malloc", is_flag=True,
+              help="keep glibc's default malloc thresholds (by default freed memory is kept while measuring, "
+                   "so forwards do not page-fault their activations in again; see costlab.latency.measure)")
+@click.option("--no-networks", is_flag=True, help="leave out the network-level samples")
+@click.option("--no-fit", is_flag=True, help="write the measured samples only (fit later with costlab calibrate)")
+@click.option("-q", "--quiet", is_flag=True, help="no progress bar")
+def profile(device, output, name, threads, batch, repeats, warmup, grid, clock, default_malloc, no_networks,
+            no_fit, quiet):
+    """Measure this machine (micro-benchmarks of ops, blocks and a few networks) and write
+    a fitted device profile.
+
+    Example: costlab profile --device cpu -o profiles/cpu-local.json
+    """
+    import re
+
+    from .latency.measure import MeasureError, measure_profile, resolve_clock, resolve_device
+    from .latency.profile import ProfileError, dumps_profile, save_profile, validate_profile
+
+    given_repeats = repeats
+    try:
+        dev = resolve_device(device)
+    except MeasureError as exc:
+        raise _UsageError(str(exc)) from None
+    batches = _batches(batch, dev.type)
+    if repeats is None:
+        repeats = 15 if dev.type == "cuda" else 41
+    try:
+        resolve_clock(dev, threads, clock)
+    except MeasureError as exc:
+        raise _UsageError(str(exc)) from None
+    if name is None:
+        name = _default_name(output, dev.type)
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
+        raise _UsageError(f"bad profile name '{name}': use letters, digits, '.', '_' or '-' (pass --name)")
+    if output:  # refuse before minutes of measuring, not after
+        folder = os.path.dirname(os.path.abspath(output))
+        if not os.path.isdir(folder):
+            raise _UsageError(f"output folder '{folder}' does not exist; create it or pass another -o FILE")
+        if not os.access(folder, os.W_OK):
+            raise _UsageError(f"output folder '{folder}' is not writable; pass another -o FILE")
+    fit = None
+    if not no_fit:
+        try:
+            from .latency import fit_profile as fit
+        except ImportError as exc:  # pragma: no cover - only while the fitter is missing
+            raise _UsageError(f"the latency fitter is not available ({exc}); pass --no-fit") from None
+    cmd = _command(device, output, None if name == _default_name(output, dev.type) else name, threads, batch,
+                   given_repeats, warmup, grid, clock, default_malloc, no_networks, no_fit)
+    t0 = time.perf_counter()
+    try:
+        d = measure_profile(dev, name=name, threads=threads, batches=batches, grid=grid,
+                            networks=not no_networks, repeats=repeats, warmup=warmup, command=cmd,
+                            progress=not quiet, clock=clock, keep_memory=not default_malloc)
+    except MeasureError as exc:
+        raise _UsageError(str(exc)) from None
+    except MemoryError as exc:
+        raise _UsageError(f"out of memory while measuring ({exc}); pass a smaller --batch") from None
+    except RuntimeError as exc:
+        if "out of memory" not in str(exc).lower():
+            raise
+        raise _UsageError(f"out of device memory while measuring ({str(exc).splitlines()[0]}); "
+                          "pass a smaller --batch") from None
+    t_meas = time.perf_counter() - t0
+    noise = d["provenance"]["noise"]
+    wall = (f"; wall clock: median {_pct(noise['wall_clock_median'])}, p90 {_pct(noise['wall_clock_p90'])}"
+            if "wall_clock_median" in noise else "")
+    click.echo(f"costlab: measured {len(d['samples'])} samples on {d['device']} in {t_meas:.0f} s "
+               f"(threads={d['threads']}, clock={d['provenance']['machine']['clock']}; noise (p90-p10)/median: "
+               f"median {_pct(noise['median'])}, p90 {_pct(noise['p90'])}{wall})", err=True)
+    try:
+        if fit is not None:
+            d = fit(d, progress=not quiet)
+            d["provenance"]["wall_s"] = round(time.perf_counter() - t0, 1)
+            _echo_validation(d)
+        if output:
+            save_profile(d, output)
+            click.echo(f"costlab: wrote {output} ({time.perf_counter() - t0:.0f} s in all)", err=True)
+        else:
+            validate_profile(d)
+            click.echo(dumps_profile(d), nl=False)
+    except ProfileError as exc:
+        raise _UsageError(str(exc)) from None
+
+
+def _default_name(output, device_type) -> str:
+    return (os.path.splitext(os.path.basename(output))[0] if output
+            else ("cpu-local" if device_type == "cpu" else "cuda-local"))
+
+
+def _pct(x) -> str:
+    return "n/a" if x is None else f"{100 * x:.1f}%"
+
+
+def _echo_validation(d: dict) -> None:
+    v = d.get("validation") or {}
+    if not isinstance(v, dict):
+        return
+    parts = []
+    for key in ("n", "mape", "within_10pct", "spearman"):
+        if isinstance(v.get(key), (int, float)):
+            x = v[key]
+            parts.append(f"{key}={x:.1f}%" if key in ("mape", "within_10pct") else f"{key}={x:.3g}")
+    base = v.get("baseline") if isinstance(v.get("baseline"), dict) else {}
+    if isinstance(base.get("mape"), (int, float)):
+        parts.append(f"FLOPs-only mape={base['mape']:.1f}%")
+    if parts:
+        click.echo(f"costlab: leave-one-{v.get('holdout', 'network')}-out over the profile's "
+                   f"{v.get('level', 'network')}-level samples: " + ", ".join(parts), err=True)
+
+
+COMMANDS = [profile]
