@@ -19,7 +19,9 @@ never influences the fitted form). Honest caveat: this candidate set (the ``mpix
 the averaging) was designed while looking at the ShuffleNet V2 ARM errors, so its held-out
 numbers are somewhat optimistic; ``costlab validate --form guide`` holds out the guide's
 form instead (per class ``a*GMAC + b*MB + c*ops``, agreed before any data was seen) as the
-unbiased check. The predictor: the mean of the coefficients of three NNLS fits,
+unbiased check. Likewise the split of pooling into max-window, average-window and global
+classes (:mod:`costlab.latency.features`) was made after seeing this CPU's measured errors.
+The predictor: the mean of the coefficients of three NNLS fits,
 
 =============== =====================================================================
 form            which coefficients are per class (the others are shared by all classes)
