@@ -99,3 +99,14 @@ def test_validate_measured_compares_with_the_profile():
     assert res["skipped_fitted"] == ["mobilenet_v1:width=0.5", "shufflenet_v2"]   # fitted: not held out
     assert res["n"] == 2 and res["mape"] == pytest.approx(100 * (1 - 1 / 1.1), abs=0.01)
     assert res["within_10pct"] == 100.0 and res["noise_median"] == pytest.approx(0.02)
+
+
+def test_validate_guide_form_is_a_different_model():
+    """--form guide holds out the guide's pre-registered form (no Mpix term, one form)."""
+    from costlab.latency.validate import validate
+
+    own = validate("arm", "network", progress=False)
+    guide = validate("arm", "network", progress=False, form="guide")
+    assert guide["form"] == "guide" and guide["n"] == own["n"]
+    assert guide["mape"] != own["mape"]
+    assert guide["baseline"]["mape"] == own["baseline"]["mape"]   # same FLOPs-only line
