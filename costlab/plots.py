@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -58,28 +57,16 @@ def save_figure(fig: Figure, path: str | os.PathLike, dpi: int = 150) -> Path:
     """Write ``fig`` to ``path`` (format from the suffix) atomically and reproducibly."""
     path = Path(path)
     fmt = format_of(path)
-    folder = path.resolve().parent
-    if not folder.is_dir():
-        raise PlotError(f"cannot write '{path}': folder '{folder}' does not exist")
-    if path.is_dir():
-        raise PlotError(f"cannot write '{path}': it is a folder; give a file name")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".costlab-", suffix="." + fmt, dir=folder)
-    except OSError as exc:
-        raise PlotError(f"cannot write '{path}': {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "wb") as f, matplotlib.rc_context(_RC):
-            fig.savefig(f, format=fmt, dpi=dpi, metadata=_METADATA[fmt], bbox_inches="tight")
-        from .render import _umask
+    from .render import OutputError, atomic_write
 
-        os.chmod(tmp, 0o666 & ~_umask())   # mkstemp makes 0600
-        os.replace(tmp, path)
-    except OSError as exc:
-        _unlink(tmp)
-        raise PlotError(f"cannot write '{path}': {exc.strerror or exc}") from None
-    except BaseException:
-        _unlink(tmp)
-        raise
+    def write(f):
+        with matplotlib.rc_context(_RC):
+            fig.savefig(f, format=fmt, dpi=dpi, metadata=_METADATA[fmt], bbox_inches="tight")
+
+    try:
+        atomic_write(path, write, binary=True)
+    except OutputError as exc:
+        raise PlotError(str(exc)) from None
     return path
 
 
@@ -88,13 +75,6 @@ def save_png_svg(fig: Figure, stem: str | os.PathLike) -> list[Path]:
     stem = Path(stem)
     return [save_figure(fig, stem.with_name(stem.name + ".png")),
             save_figure(fig, stem.with_name(stem.name + ".svg"))]
-
-
-def _unlink(p: str) -> None:
-    try:
-        os.unlink(p)
-    except OSError:
-        pass
 
 
 def _figure(w: float, h: float) -> Figure:

@@ -68,13 +68,11 @@ def _umask() -> int:
     return mask
 
 
-def write_output(text: str, path: str | None) -> None:
-    """stdout when ``path`` is None or '-', else an atomic write (temp file + rename)."""
-    if path is None or path == "-":
-        import sys
-
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
-        return
+def atomic_write(path: str | os.PathLike, write, *, binary: bool = False) -> None:
+    """Write ``path`` atomically: ``write(f)`` fills a temporary file in the same folder,
+    which is renamed into place only when it is complete (a failed or interrupted write
+    leaves no partial file and does not touch an existing one). Raises :class:`OutputError`
+    with a one-line reason when the path cannot be written."""
     target = os.path.abspath(path)
     folder = os.path.dirname(target)
     if not os.path.isdir(folder):
@@ -82,20 +80,33 @@ def write_output(text: str, path: str | None) -> None:
     if os.path.isdir(target):
         raise OutputError(f"cannot write '{path}': it is a folder; give a file name")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".costlab-", dir=folder)
+        fd, tmp = tempfile.mkstemp(prefix=".costlab-", suffix=os.path.splitext(target)[1], dir=folder)
     except OSError as exc:
         raise OutputError(f"cannot write '{path}': {exc.strerror or exc}") from None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text if text.endswith("\n") else text + "\n")
+        with (os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8", newline="")) as f:
+            write(f)
         os.chmod(tmp, 0o666 & ~_umask())   # mkstemp makes 0600; give the usual permissions
         os.replace(tmp, target)
-    except OSError as exc:
+    except BaseException as exc:
         try:
             os.unlink(tmp)
         except OSError:
             pass
-        raise OutputError(f"cannot write '{path}': {exc.strerror or exc}") from None
+        if isinstance(exc, OSError):
+            raise OutputError(f"cannot write '{path}': {exc.strerror or exc}") from None
+        raise
+
+
+def write_output(text: str, path: str | None) -> None:
+    """stdout when ``path`` is None or '-', else an atomic write (temp file + rename)."""
+    text = text if text.endswith("\n") else text + "\n"
+    if path is None or path == "-":
+        import sys
+
+        sys.stdout.write(text)
+        return
+    atomic_write(path, lambda f: f.write(text))
 
 
 def to_csv(df: pd.DataFrame) -> str:
