@@ -111,8 +111,23 @@ def _baddbmm(n: Node) -> tuple[int, int]:
     return a.shape[0] * a.shape[1] * a.shape[2] * b.shape[2], _out(n).numel
 
 
+def _linear(n: Node) -> tuple[int, int]:
+    x, w = n.inputs[0], n.inputs[1]
+    macs = (x.numel // max(w.shape[-1], 1)) * w.numel
+    return macs, _out(n).numel if len(n.inputs) >= 3 else 0
+
+
+def _matmul(n: Node) -> tuple[int, int]:
+    a = n.inputs[0]
+    return _out(n).numel * a.shape[-1], 0
+
+
 register(["aten.convolution", "aten._convolution", "aten.cudnn_convolution",
           "aten.mkldnn_convolution"], "conv", _conv)
+# composite ops, seen only when autograd's decomposition is skipped (inference_mode)
+register(["aten.conv1d", "aten.conv2d", "aten.conv3d"], "conv", _conv)
+register("aten.linear", "linear", _linear)
+register("aten.matmul", "matmul", _matmul)
 register("aten.addmm", "linear", _addmm)
 register("aten.mm", "matmul", _mm)
 register("aten.bmm", "matmul", _bmm)
@@ -128,8 +143,9 @@ def _per_out(k: int) -> Formula:
 register(["aten.native_batch_norm", "aten._native_batch_norm_legit_no_training",
           "aten._native_batch_norm_legit", "aten.cudnn_batch_norm",
           "aten.miopen_batch_norm", "aten._batch_norm_no_update"], "batch_norm", _per_out(2))
-register(["aten.native_layer_norm"], "layer_norm", _per_out(4))
-register(["aten.native_group_norm"], "group_norm", _per_out(4))
+register(["aten.native_layer_norm", "aten.layer_norm"], "layer_norm", _per_out(4))
+register(["aten.native_group_norm", "aten.group_norm"], "group_norm", _per_out(4))
+register(["aten.batch_norm", "aten.instance_norm"], "batch_norm", _per_out(2))
 register(["aten.rms_norm", "aten._fused_rms_norm"], "rms_norm", _per_out(3))
 
 for _name in ["relu", "sigmoid", "silu", "gelu", "tanh", "hardswish", "hardsigmoid",

@@ -73,12 +73,27 @@ def atomic_write(path: str | os.PathLike, write, *, binary: bool = False) -> Non
     which is renamed into place only when it is complete (a failed or interrupted write
     leaves no partial file and does not touch an existing one). Raises :class:`OutputError`
     with a one-line reason when the path cannot be written."""
-    target = os.path.abspath(path)
+    import stat
+
+    try:
+        st = os.stat(path)                   # follows symlinks
+    except OSError:
+        st = None
+    if st is not None and not stat.S_ISREG(st.st_mode) and not stat.S_ISDIR(st.st_mode):
+        # a device or pipe (/dev/stdout, a FIFO): there is nothing to swap atomically
+        try:
+            with (open(path, "wb") if binary else open(path, "w", encoding="utf-8", newline="")) as f:
+                write(f)
+        except OSError as exc:
+            raise OutputError(f"cannot write '{path}': {exc.strerror or exc}") from None
+        return
+    target = os.path.realpath(path)          # write through a symlink, never replace it
     folder = os.path.dirname(target)
     if not os.path.isdir(folder):
         raise OutputError(f"cannot write '{path}': folder '{folder}' does not exist")
     if os.path.isdir(target):
         raise OutputError(f"cannot write '{path}': it is a folder; give a file name")
+    mode = stat.S_IMODE(st.st_mode) if st is not None else None   # keep an existing file's permissions
     try:
         fd, tmp = tempfile.mkstemp(prefix=".costlab-", suffix=os.path.splitext(target)[1], dir=folder)
     except OSError as exc:
@@ -86,7 +101,7 @@ def atomic_write(path: str | os.PathLike, write, *, binary: bool = False) -> Non
     try:
         with (os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8", newline="")) as f:
             write(f)
-        os.chmod(tmp, 0o666 & ~_umask())   # mkstemp makes 0600; give the usual permissions
+        os.chmod(tmp, mode if mode is not None else 0o666 & ~_umask())   # mkstemp makes 0600
         os.replace(tmp, target)
     except BaseException as exc:
         try:

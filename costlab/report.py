@@ -63,6 +63,8 @@ class Report:
             return df
 
         def cut(path: str) -> str:
+            if depth == 0:
+                return "(model)"
             if not path:
                 return "(root)"
             parts = path.split(".")

@@ -71,15 +71,25 @@ def load_user(spec: str) -> Resolved:
         sys.path.insert(0, os.path.dirname(os.path.abspath(target)))
         try:
             mspec.loader.exec_module(module)
-        except Exception as exc:  # the user's file itself fails to import
+        except (Exception, SystemExit) as exc:  # the user's file itself fails to import (or exits)
             raise SpecError(f"importing '{target}' failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from exc
         finally:
             sys.path.pop(0)
     else:
+        cwd = os.getcwd()
+        added = cwd not in sys.path
+        if added:   # a console script does not put the current folder on sys.path
+            sys.path.insert(0, cwd)
         try:
             module = importlib.import_module(target)
         except ImportError as exc:
             raise SpecError(f"cannot import module '{target}': {exc}") from exc
+        except (Exception, SystemExit) as exc:
+            raise SpecError(f"importing '{target}' failed: {type(exc).__name__}: "
+                            f"{str(exc).splitlines()[0] if str(exc) else ''}") from exc
+        finally:
+            if added:
+                sys.path.remove(cwd)
     if not hasattr(module, factory):
         public = [n for n in dir(module) if not n.startswith("_") and callable(getattr(module, n))]
         import difflib
@@ -90,7 +100,7 @@ def load_user(spec: str) -> Resolved:
     fn = getattr(module, factory)
     try:
         model = fn() if callable(fn) and not isinstance(fn, nn.Module) else fn
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:
         raise SpecError(f"calling {factory}() failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from exc
     if not isinstance(model, nn.Module):
         raise SpecError(f"{factory}() returned {type(model).__name__}, not a torch.nn.Module")
@@ -121,6 +131,9 @@ def input_shapes_for(resolved: Resolved, input_shape: str | list | tuple | None,
                      resolution: int | None, batch: int = 1) -> list[tuple[int, ...]]:
     if input_shape is not None and resolution is not None:
         raise InputError("give --input-shape or --resolution, not both")
+    if input_shape is not None and batch != 1:
+        raise InputError("--batch goes with --resolution; with --input-shape write the batch as its "
+                         "first dimension (e.g. 8x3x224x224)")
     if input_shape is not None:
         if isinstance(input_shape, str):
             return parse_input_shape(input_shape)

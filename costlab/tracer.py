@@ -20,6 +20,7 @@ How it works (the approach of ``torch.utils.flop_counter``):
 from __future__ import annotations
 
 import contextlib
+import sys
 from typing import Any, Sequence
 
 import torch
@@ -317,10 +318,14 @@ def _is_data_dependent(exc: BaseException) -> bool:
     if isinstance(exc, kinds):
         return True
     msg = str(exc)
-    return any(s in msg for s in (
-        "meta tensor", "on meta tensors", "data-dependent", "Data dependent",
-        "FakeTensor", "fake tensor", "Cannot copy out of meta", "GuardOnDataDependent",
-    )) or type(exc).__name__ in ("GuardOnDataDependentSymNode", "DataDependentOutputException")
+    # anything that trips over meta tensors (reading values, .tolist(), .numpy(), nonzero,
+    # a module checking devices as nn.LSTM does) is retried on real tensors; a genuine error
+    # of the model then shows again, from the real run
+    import re
+
+    return bool(re.search(r"\bmeta\b|storage|data pointer|data-dependent|Data dependent|FakeTensor|"
+                          r"fake tensor|GuardOnDataDependent|nonzero", msg)) or \
+        type(exc).__name__ in ("GuardOnDataDependentSymNode", "DataDependentOutputException")
 
 
 def trace(model: nn.Module, input_shapes: Sequence[Sequence[int]], *, mode: str = "auto",
@@ -349,10 +354,61 @@ def trace(model: nn.Module, input_shapes: Sequence[Sequence[int]], *, mode: str 
     return _trace_once(model, input_shapes, mode, kind_of)
 
 
+class _ModelState:
+    """What a forward could change on the model, saved before the trace and put back after:
+    training flags, the contents of every module's ``__dict__`` (attributes set in forward),
+    its parameter / buffer / submodule tables (buffers registered in forward), and, for a
+    trace on real tensors, the values of its buffers (in-place updates such as counters)."""
+
+    _TABLES = ("_parameters", "_buffers", "_modules")
+
+    def __init__(self, model: nn.Module, save_values: bool):
+        self.mods = list(model.modules())
+        self.dicts = [dict(m.__dict__) for m in self.mods]
+        self.tables = [{t: dict(getattr(m, t)) for t in self._TABLES if isinstance(getattr(m, t, None), dict)}
+                       for m in self.mods]
+        self.values = ([(b, b.detach().clone()) for b in model.buffers()] if save_values else [])
+
+    def restore(self) -> None:
+        for m, saved, tables in zip(self.mods, self.dicts, self.tables):
+            for key in [k for k in m.__dict__ if k not in saved]:
+                del m.__dict__[key]
+            for key, value in saved.items():
+                if m.__dict__.get(key) is not value:
+                    m.__dict__[key] = value
+            for name, table in tables.items():
+                live = getattr(m, name)
+                if live != table or list(live) != list(table):
+                    live.clear()
+                    live.update(table)
+        with torch.no_grad():
+            for b, v in self.values:
+                if b.shape == v.shape:
+                    b.copy_(v)
+
+
+def _check_lazy(model: nn.Module) -> None:
+    from torch.nn.parameter import is_lazy
+
+    lazy = [n for n, p in list(model.named_parameters()) + list(model.named_buffers()) if is_lazy(p)]
+    if lazy:
+        raise TraceError(f"the model has uninitialised lazy parameters ({lazy[0]} ...): run one forward "
+                         "on a real input to initialise them, then analyze it")
+
+
+def _input_dtype(model: nn.Module) -> torch.dtype:
+    for p in list(model.parameters()) + list(model.buffers()):
+        if p.is_floating_point():
+            return p.dtype
+    return torch.float32
+
+
 def _trace_once(model: nn.Module, input_shapes, mode: str, kind_of) -> Graph:
+    _check_lazy(model)
     device = _model_device(model)
+    dtype = _input_dtype(model)
     rec = _Recorder(model, kind_of)
-    flags = [(m, m.training) for m in model.modules()]
+    state = _ModelState(model, save_values=(mode == "real"))
     handles = []
     fake_ctx: contextlib.AbstractContextManager = contextlib.nullcontext()
     if mode == "fake":
@@ -363,19 +419,22 @@ def _trace_once(model: nn.Module, input_shapes, mode: str, kind_of) -> Graph:
         model.eval()
         handles.append(nn.modules.module.register_module_forward_pre_hook(rec.pre_hook))
         handles.append(nn.modules.module.register_module_forward_hook(rec.post_hook, always_call=True))
-        with fake_ctx, torch.no_grad():
+        # inference_mode(False): under inference mode composite ops (conv2d, linear) are not
+        # decomposed; redirect_stdout: a print() in the forward must not corrupt our output
+        with fake_ctx, torch.inference_mode(False), torch.no_grad(), \
+                contextlib.redirect_stdout(sys.stderr):
             if mode == "real":
-                inputs = [torch.zeros(tuple(s), device=device) for s in input_shapes]
+                inputs = [torch.zeros(tuple(s), device=device, dtype=dtype) for s in input_shapes]
             else:
-                inputs = [torch.empty(tuple(s), device=device if mode == "fake" else "meta")
+                inputs = [torch.empty(tuple(s), device=device if mode == "fake" else "meta", dtype=dtype)
                           for s in input_shapes]
             for i, x in enumerate(inputs):
                 rec.origin[id(x)] = Source("input", i)
             rec.keep.append(inputs)
             with _Capture(rec, to_meta=(mode == "meta" and device.type != "meta")):
                 out = model(*inputs)
-    except Exception as exc:  # the model's own error, or a data-dependent forward
-        if mode != "real" and _is_data_dependent(exc):
+    except (Exception, SystemExit) as exc:  # the model's own error, or a data-dependent forward
+        if mode != "real" and isinstance(exc, Exception) and _is_data_dependent(exc):
             raise DataDependentError(
                 f"the forward reads tensor values ({type(exc).__name__}); trace on real tensors"
             ) from exc
@@ -384,8 +443,7 @@ def _trace_once(model: nn.Module, input_shapes, mode: str, kind_of) -> Graph:
     finally:
         for h in handles:
             h.remove()
-        for m, t in flags:
-            m.training = t
+        state.restore()   # training flags, attributes, buffers registered or updated in forward
     out_leaves, _ = tree_flatten(out)
     outputs = [rec.source(o) for o in out_leaves if isinstance(o, torch.Tensor)]
     params_total = sum(p.numel() for p in model.parameters())
@@ -393,7 +451,7 @@ def _trace_once(model: nn.Module, input_shapes, mode: str, kind_of) -> Graph:
     used = sum(n.new_params for n in rec.nodes)
     return Graph(
         nodes=rec.nodes,
-        inputs=[TensorMeta(tuple(int(d) for d in s), "float32") for s in input_shapes],
+        inputs=[TensorMeta(tuple(int(d) for d in s), _dtype_name(dtype)) for s in input_shapes],
         outputs=outputs,
         params_total=params_total,
         buffers_total=buffers_total,

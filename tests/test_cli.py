@@ -174,3 +174,31 @@ def test_analyze_with_guidelines(capsys):
     assert any("G2" in (layer.get("findings") or "") for layer in d["layers"])
     code, out, _ = run(["analyze", "shufflenet_v1:groups=8", "--guidelines", "--depth", "1"], capsys)
     assert code == 0 and "findings" in out and "violates" in out
+
+
+def test_output_through_symlink_keeps_link_and_mode(capsys, tmp_path):
+    real = tmp_path / "real.json"
+    real.write_text("old")
+    real.chmod(0o600)
+    link = tmp_path / "link.json"
+    link.symlink_to(real)
+    code, _, _ = run(["analyze", "lenet5", "--format", "json", "-o", str(link)], capsys)
+    assert code == 0 and link.is_symlink()
+    assert json.loads(real.read_text())["model"] == "lenet5"
+    assert (real.stat().st_mode & 0o777) == 0o600
+
+
+def test_depth0_one_row_duplicate_knob_batch_with_shape(capsys):
+    code, out, _ = run(["analyze", "mobilenet_v2", "--resolution", "64", "--depth", "0", "--format", "json"], capsys)
+    assert code == 0 and [layer["name"] for layer in json.loads(out)["layers"]] == ["(model)"]
+    code, _, err = run(["analyze", "mobilenet_v1:width=0.5,width=0.75"], capsys)
+    assert code == 2 and "given twice" in err
+    code, _, err = run(["analyze", "mobilenet_v2", "--input-shape", "1x3x64x64", "--batch", "4"], capsys)
+    assert code == 2 and "--batch goes with --resolution" in err
+
+
+def test_factory_that_exits(capsys, tmp_path):
+    f = tmp_path / "exits.py"
+    f.write_text("import sys\ndef f():\n    sys.exit(3)\n")
+    code, _, err = run(["analyze", f"{f}:f", "--input-shape", "1x3"], capsys)
+    assert code == 2 and "SystemExit" in err and err.count("\n") == 1

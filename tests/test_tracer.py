@@ -170,3 +170,94 @@ def test_multiple_inputs():
 
     rep = costlab.analyze(Two(), [(3, 4), (4, 5)])
     assert rep.totals["macs"] == 60 and rep.input_shape == [[3, 4], [4, 5]]
+
+
+def test_inference_mode_outside_and_inside_forward():
+    m = nn.Sequential(nn.Conv2d(3, 4, 1), nn.BatchNorm2d(4), nn.Flatten(), nn.Linear(64, 10)).eval()
+    plain = costlab.analyze(m, (1, 3, 4, 4)).totals
+    with torch.inference_mode():
+        inside = costlab.analyze(m, (1, 3, 4, 4))
+    assert inside.totals["macs"] == plain["macs"] == 4 * 16 * 3 + 64 * 10
+    assert inside.unsupported == []
+
+    class IM(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(8, 8)
+
+        def forward(self, x):
+            with torch.inference_mode():
+                return self.lin(x)
+
+    rep = costlab.analyze(IM(), (2, 8))
+    assert rep.totals["macs"] == 2 * 64 and rep.unsupported == []
+
+
+def test_lazy_modules_one_line_error():
+    with pytest.raises(TraceError, match="lazy"):
+        costlab.analyze(nn.Sequential(nn.LazyLinear(4)), (1, 3))
+
+
+def test_state_set_in_forward_is_undone():
+    class Late(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c = nn.Conv2d(3, 4, 1)
+            self.register_buffer("count", torch.zeros(1))
+
+        def forward(self, x):
+            y = self.c(x)
+            self.register_buffer("late", torch.ones(1, device=x.device))
+            self.last = y
+            self.count += 1
+            return y
+
+    m = Late()
+    costlab.analyze(m, (1, 3, 4, 4))
+    assert set(dict(m.named_buffers())) == {"count"} and not hasattr(m, "last")
+    assert m.count.item() == 0.0
+    m(torch.zeros(1, 3, 4, 4))     # still a working CPU model
+
+
+def test_real_retrace_does_not_keep_in_place_updates():
+    class Counter(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("n", torch.zeros(1))
+
+        def forward(self, x):
+            self.n += 1
+            return x * 2 if x.sum() > 0 else x - 1     # value-dependent: real retrace
+
+    m = Counter()
+    rep = costlab.analyze(m, (1, 4))
+    assert rep.graph.mode == "real" and m.n.item() == 0.0
+
+
+def test_print_in_forward_goes_to_stderr(capsys):
+    class Chatty(nn.Module):
+        def forward(self, x):
+            print("hello from forward")
+            return x + 1
+
+    costlab.analyze(Chatty(), (1, 4))
+    out, err = capsys.readouterr()
+    assert "hello" not in out and "hello from forward" in err
+
+
+def test_half_model_and_tolist_fallback():
+    rep = costlab.analyze(nn.Conv2d(3, 4, 1).half(), (1, 3, 4, 4))
+    assert rep.totals["macs"] == 4 * 16 * 3 and rep.input_shape == [[1, 3, 4, 4]]
+    assert rep.graph.inputs[0].dtype == "float16"
+
+    class ToList(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c = nn.Conv2d(3, 4, 1)
+
+        def forward(self, x):
+            n = len(x.flatten().tolist())
+            return self.c(x) * n
+
+    rep = costlab.analyze(ToList(), (1, 3, 4, 4))
+    assert rep.graph.mode == "real" and rep.totals["macs"] == 4 * 16 * 3

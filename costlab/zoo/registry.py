@@ -157,6 +157,8 @@ def parse_spec(spec: str) -> tuple[ModelEntry, dict[str, Any]]:
                     f"bad knob {part!r} in '{spec}': write key=value, e.g. {entry.name}:"
                     + (f"{next(iter(entry.knobs))}={next(iter(entry.knobs.values())).default}" if entry.knobs else "")
                 )
+            if key.strip() in given:
+                raise SpecError(f"knob '{key.strip()}' given twice in '{spec}'")
             given[key.strip()] = value.strip()
     return entry, entry.resolve_knobs(given)
 
