@@ -20,6 +20,8 @@ How it works (the approach of ``torch.utils.flop_counter``):
 from __future__ import annotations
 
 import contextlib
+import gc
+import itertools
 import sys
 from typing import Any, Sequence
 
@@ -114,8 +116,9 @@ class _Recorder:
         self.nodes: list[Node] = []
         self.origin: dict[int, Source] = {}
         self.keep: list[Any] = []            # keeps traced tensors alive so id()s stay unique
-        self.names = {id(m): n for n, m in model.named_modules()}
-        self.types = {n: type(m).__name__ for n, m in model.named_modules()}
+        named = list(model.named_modules())
+        self.names = {id(m): n for n, m in named}
+        self.types = {n: type(m).__name__ for n, m in named}
         self.param_names: dict[int, tuple[str, str, int]] = {}
         for name, p in model.named_parameters():
             self.param_names.setdefault(id(p), ("param", name, p.numel()))
@@ -299,7 +302,7 @@ class _Capture(TorchDispatchMode):
 
 
 def _model_device(model: nn.Module) -> torch.device:
-    for t in list(model.parameters()) + list(model.buffers()):
+    for t in itertools.chain(model.parameters(), model.buffers()):
         return t.device
     return torch.device("cpu")
 
@@ -390,14 +393,14 @@ class _ModelState:
 def _check_lazy(model: nn.Module) -> None:
     from torch.nn.parameter import is_lazy
 
-    lazy = [n for n, p in list(model.named_parameters()) + list(model.named_buffers()) if is_lazy(p)]
+    lazy = [n for n, p in itertools.chain(model.named_parameters(), model.named_buffers()) if is_lazy(p)]
     if lazy:
         raise TraceError(f"the model has uninitialised lazy parameters ({lazy[0]} ...): run one forward "
                          "on a real input to initialise them, then analyze it")
 
 
 def _input_dtype(model: nn.Module) -> torch.dtype:
-    for p in list(model.parameters()) + list(model.buffers()):
+    for p in itertools.chain(model.parameters(), model.buffers()):
         if p.is_floating_point():
             return p.dtype
     return torch.float32
@@ -415,7 +418,9 @@ def _trace_once(model: nn.Module, input_shapes, mode: str, kind_of) -> Graph:
         from torch._subclasses.fake_tensor import FakeTensorMode
 
         fake_ctx = FakeTensorMode(allow_non_fake_inputs=True)
+    gc_was_enabled = gc.isenabled()
     try:
+        gc.disable()   # the trace allocates many small objects; collection cycles made it superlinear
         model.eval()
         handles.append(nn.modules.module.register_module_forward_pre_hook(rec.pre_hook))
         handles.append(nn.modules.module.register_module_forward_hook(rec.post_hook, always_call=True))
@@ -444,6 +449,8 @@ def _trace_once(model: nn.Module, input_shapes, mode: str, kind_of) -> Graph:
         for h in handles:
             h.remove()
         state.restore()   # training flags, attributes, buffers registered or updated in forward
+        if gc_was_enabled:
+            gc.enable()
     out_leaves, _ = tree_flatten(out)
     outputs = [rec.source(o) for o in out_leaves if isinstance(o, torch.Tensor)]
     params_total = sum(p.numel() for p in model.parameters())
