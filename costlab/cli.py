@@ -9,7 +9,7 @@ import sys
 
 import click
 
-from .render import FORMATS, OutputError, write_output
+from .render import FORMATS, OutputError, check_output_path, write_output
 from .zoo.registry import SpecError
 
 
@@ -38,7 +38,7 @@ def _dtype_option(f):
 @cli.command()
 @click.argument("model")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, callback=check_output_path,
               help="write to FILE (atomically) instead of stdout")
 @click.option("--depth", type=click.IntRange(min=0), default=None,
               help="roll layers up to module depth N (0 = whole model)")
@@ -98,7 +98,7 @@ def analyze(model, fmt, output, depth, resolution, input_shape, batch, dtype, wi
 
 @cli.command()
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, callback=check_output_path)
 def zoo(fmt, output):
     """List the zoo: every model, its knobs with defaults and allowed values, its paper."""
     import json

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from .render import FORMATS, human, markdown_table, text_table, to_csv, write_output
+from .render import FORMATS, check_output_path, human, markdown_table, text_table, to_csv, write_output
 
 
 def _fmt(col_fmt: str):
@@ -63,7 +63,7 @@ def render_comparison(cmp, fmt: str) -> str:
 @click.option("--columns", "columns", default=None,
               help="column groups to show, comma-separated (default: all whose options are given)")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, callback=check_output_path,
               help="write to FILE (atomically) instead of stdout")
 def compare_cmd(models, resolution, input_shape, batch, dtype, device, columns, fmt, output):
     """Models side by side: params, MACs, FLOPs, MAC bytes, activations, model size.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .render import FORMATS, write_output
+from .render import FORMATS, check_output_path, write_output
 
 
 @click.command("compress")
@@ -30,7 +30,7 @@ from .render import FORMATS, write_output
 @click.option("--resolution", type=int, default=None, help="input side length (default: the paper's)")
 @click.option("--input-shape", default=None, help="full input shape, e.g. 1x3x224x224")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, callback=check_output_path,
               help="write to FILE (atomically) instead of stdout")
 def compress_cmd(model, prune, prune_table, bits, index_bits, huffman, binarize, keep_full, weights_file,
                  seed, fit_sample, resolution, input_shape, fmt, output):

@@ -6,6 +6,7 @@ import sys
 import click
 
 from .guidelines import DEFAULT_THRESHOLDS, GUIDELINES
+from .render import check_output_path
 
 
 class _UsageError(click.ClickException):
@@ -40,7 +41,7 @@ _TH_HELP = ", ".join(f"{k}={v}" for k, v in DEFAULT_THRESHOLDS.items())
               help="compare several models: one row per model, one column per guideline")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "markdown"]), default="table",
               show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, callback=check_output_path,
               help="write to FILE (atomically) instead of stdout")
 @click.option("--fail-on", default=None, metavar="G1,G2,...",
               help="exit 1 when a model violates one of these guidelines (or 'all'); for CI")

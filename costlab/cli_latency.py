@@ -6,7 +6,7 @@ import json
 
 import click
 
-from .render import FORMATS, write_output
+from .render import FORMATS, check_output_path, write_output
 
 
 class _UsageError(click.ClickException):
@@ -44,7 +44,7 @@ def _profile_error(exc: Exception) -> _UsageError:
 @click.option("--build", "build", default=None, metavar="NAME",
               help="rebuild a shipped profile from its published source data (arm-sd810, gpu-gtx1080ti, "
                    "arm-pixel1-tflite, arm-sd810-ncnn, or 'all'), then fit it")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, callback=check_output_path,
               help="write here instead of back to PROFILE (with --build: default profiles/NAME.json)")
 @click.option("-q", "--quiet", is_flag=True, help="no progress bar")
 def calibrate(profile, build, output, quiet):
@@ -163,7 +163,7 @@ def _validate_text(res: dict, fmt: str) -> str:
               help="with --measure: comma-separated zoo specs (default: 13 zoo networks, see costlab.latency.validate)")
 @click.option("--repeats", type=click.IntRange(min=3), default=21, show_default=True, help="with --measure")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="write to FILE (atomically)")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, callback=check_output_path, help="write to FILE (atomically)")
 @click.option("-q", "--quiet", is_flag=True, help="no progress bar")
 @click.option("--form", type=click.Choice(["profile", "guide"]), default="profile", show_default=True,
               help="predictor form to hold out: the profile's, or the guide's pre-registered "
@@ -204,7 +204,7 @@ def validate(device, holdout, measure, models, repeats, fmt, output, quiet, form
 
 @click.command("profiles")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, callback=check_output_path)
 def profiles(fmt, output):
     """List the device profiles in profiles/ with their held-out accuracy (as last fitted)."""
     import pandas as pd

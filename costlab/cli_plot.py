@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from .cli import UserError
+from .render import check_output_path
 
 
 def _profile(device: str) -> dict:
@@ -83,7 +84,7 @@ def _batch_note(profile: dict) -> str:
 _common = [
     click.option("--device", "device", required=True,
                  help="arm, gpu, cpu, a profile name in profiles/ or a profile .json"),
-    click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+    click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, callback=check_output_path,
                  help="image file (.png, .svg or .pdf; written atomically); default costlab-<plot>-...png"),
     click.option("--resolution", type=int, default=None, help="input side length (default: each model's paper input)"),
     click.option("--input-shape", default=None, help="full input shape, e.g. 1x3x160x160 (batch: the profile's)"),
@@ -158,7 +159,7 @@ def breakdown(model, device, output, resolution, input_shape):
 @click.argument("model")
 @click.option("--device", "device", default=None,
               help="arm, gpu, cpu, a profile name or a profile .json (without: MACs and MAC bytes only)")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, callback=check_output_path,
               help="image file (.png, .svg or .pdf; written atomically); default costlab-layers-...png")
 @click.option("--resolution", type=int, default=None, help="input side length (default: the paper's input)")
 @click.option("--input-shape", default=None, help="full input shape, e.g. 1x3x160x160")

@@ -7,6 +7,8 @@ import time
 
 import click
 
+from .render import check_output_path
+
 
 class _UsageError(click.ClickException):
     exit_code = 2
@@ -54,7 +56,7 @@ def _command(device, output, name, threads, batch, repeats, warmup, grid, clock,
 
 @click.command("profile")
 @click.option("--device", default="cpu", show_default=True, help="what to measure: cpu, cuda or cuda:N")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, callback=check_output_path,
               help="write the profile JSON to FILE (atomically), e.g. profiles/cpu-local.json; default: stdout")
 @click.option("--name", default=None,
               help="profile name (default: the output file's stem, else cpu-local / cuda-local)")

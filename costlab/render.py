@@ -113,6 +113,19 @@ def atomic_write(path: str | os.PathLike, write, *, binary: bool = False) -> Non
         raise
 
 
+def check_output_path(ctx, param, value):
+    """click callback for ``-o FILE``: refuse a path whose folder does not exist before any
+    work starts (the write itself stays atomic)."""
+    if value is None or value == "-":
+        return value
+    folder = os.path.dirname(os.path.abspath(value))
+    if not os.path.isdir(folder):
+        import click
+
+        raise click.BadParameter(f"folder '{folder}' does not exist", ctx=ctx, param=param)
+    return value
+
+
 def write_output(text: str, path: str | None) -> None:
     """stdout when ``path`` is None or '-', else an atomic write (temp file + rename)."""
     text = text if text.endswith("\n") else text + "\n"

@@ -251,7 +251,7 @@ def load_weights(path: str | os.PathLike, model: nn.Module, model_name: str) -> 
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001  (any unpickling failure means: not a plain state dict)
-        first = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(f"cannot read '{path}' as a weights-only torch file ({first}); {fix}") from None
     if isinstance(obj, Mapping):
         for key in ("state_dict", "model_state_dict", "model"):
