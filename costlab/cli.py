@@ -17,9 +17,6 @@ class UserError(click.ClickException):
     exit_code = 2
 
 
-_KNOWN_ERRORS: tuple[type[BaseException], ...] = (SpecError, OutputError, ValueError, OSError)
-
-
 def _fail(msg: str) -> None:
     raise UserError(msg)
 

@@ -239,9 +239,9 @@ def is_free(node: Node) -> bool:
 
 def count(node: Node, float_bytes: int = 4) -> dict[str, int] | None:
     """Counts for one node, or ``None`` when the op has no formula (unsupported)."""
-    spec = spec_of(node.op)
-    if node.is_view or (spec is not None and spec.formula is None):
+    if is_free(node):
         return {"macs": 0, "elem_ops": 0, "mac_bytes": 0, "activations": 0}
+    spec = spec_of(node.op)
     if spec is None:
         return None
     macs, elem = spec.formula(node)

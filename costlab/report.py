@@ -140,7 +140,7 @@ def count_graph(graph: Graph, model_name: str, dtype: str = "float32") -> Report
             "name": name,
             "module": node.module,
             "op": label,
-            "input_shapes": [list(t.shape) for t in node.inputs if True],
+            "input_shapes": [list(t.shape) for t in node.inputs],
             "output_shape": list(node.outputs[0].shape) if node.outputs else [],
             "params": node.new_params,
             "macs": c["macs"],
