@@ -4,9 +4,9 @@
 #   bash benchmarks/gpu_profile.sh            # from the repository root, on the GPU machine
 #
 # 1. `costlab profile --device cuda` measures the micro-benchmark grid (ops, blocks, and
-#    the network samples of costlab.latency.measure.NETWORK_SAMPLES) at batch 1, 8, 32
+#    the network samples of costlab.calibrate.measure.NETWORK_SAMPLES) at batch 1, 8, 32
 #    and 64 with CUDA events (PyTorch eager fp32, cuDNN defaults) and fits the predictor.
-# 2. Times the zoo networks of costlab.latency.validate.MEASURE_SPECS (none of them is a
+# 2. Times the zoo networks of costlab.calibrate.validate.MEASURE_SPECS (none of them is a
 #    profile sample) end to end at batch 1, 8, 32 and 64 and prints, per batch and over
 #    all, the predictor's and the FLOPs-only baseline's MAPE, share within +-10% and
 #    Spearman rank correlation (issue 5 target: MAPE <= 15% on these held-out networks).
@@ -41,9 +41,9 @@ left=$(( LIMIT - ($(date +%s) - start) ))
 [ "$left" -gt 30 ] || { echo "no time left for the validation (GPU_PROFILE_TIMEOUT=$LIMIT)" | tee -a "$LOG"; exit 1; }
 timeout "$left" "$PY" - "profiles/$NAME.json" "$OUTDIR/gpu_validation.json" <<'PYEOF' 2>&1 | tee -a "$LOG"
 import json, sys, time
-from costlab.latency.fit import metrics
+from costlab.calibrate.fit import metrics
 from costlab.latency.profile import load_profile
-from costlab.latency.validate import MEASURE_SPECS, validate_measured
+from costlab.calibrate.validate import MEASURE_SPECS, validate_measured
 
 prof = load_profile(sys.argv[1])
 rows, per_batch = [], {}

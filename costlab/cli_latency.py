@@ -59,14 +59,14 @@ def calibrate(profile, build, output, quiet):
       costlab calibrate --build arm-sd810          # from the ShuffleNet V2 paper's tables
       costlab calibrate --build all                # every shipped profile from its source
     """
-    from .latency.fit import fit_profile
+    from .calibrate.fit import fit_profile
     from .latency.profile import ProfileError, load_profile, profiles_dir, resolve_profile_path, save_profile
 
     if bool(profile) == bool(build):
         raise _UsageError("give a PROFILE to refit or --build NAME to rebuild a shipped profile (not both)")
     try:
         if build:
-            from .latency import sources
+            from .calibrate import sources
 
             names = sources.buildable() if build == "all" else [build]
             for n in names:
@@ -179,7 +179,7 @@ def validate(device, holdout, measure, models, repeats, fmt, output, quiet, form
       costlab validate --device cpu --measure
     """
     from .latency.profile import ProfileError, load_profile
-    from .latency.validate import MEASURE_SPECS, validate as _validate, validate_measured
+    from .calibrate.validate import MEASURE_SPECS, validate as _validate, validate_measured
 
     try:
         prof = load_profile(device)

@@ -87,7 +87,7 @@ def profile(device, output, name, threads, batch, repeats, warmup, grid, clock, 
     """
     import re
 
-    from .latency.measure import MeasureError, measure_profile, resolve_clock, resolve_device
+    from .calibrate.measure import MeasureError, measure_profile, resolve_clock, resolve_device
     from .latency.profile import ProfileError, dumps_profile, save_profile, validate_profile
 
     given_repeats = repeats
@@ -115,7 +115,7 @@ def profile(device, output, name, threads, batch, repeats, warmup, grid, clock, 
     fit = None
     if not no_fit:
         try:
-            from .latency import fit_profile as fit
+            from .calibrate.fit import fit_profile as fit
         except ImportError as exc:  # pragma: no cover - only while the fitter is missing
             raise _UsageError(f"the latency fitter is not available ({exc}); pass --no-fit") from None
     cmd = _command(device, output, None if name == _default_name(output, dev.type) else name, threads, batch,

@@ -79,6 +79,7 @@ import pandas as pd
 
 from . import ops
 from .ir import Graph, Node
+from .errors import GuidelineError  # noqa: F401
 
 GUIDELINES = ("G1", "G2", "G3", "G4")
 TITLES = {
@@ -145,8 +146,6 @@ _G4_ADVICE = {
 }
 
 
-class GuidelineError(ValueError):
-    """The report cannot be checked (rolled up, no IR, bad threshold); the message says why."""
 
 
 @dataclass

@@ -19,6 +19,7 @@ from typing import Iterable, Sequence
 
 import matplotlib
 from matplotlib.figure import Figure
+from .errors import PlotError  # noqa: F401
 
 FORMATS = ("png", "svg", "pdf")
 
@@ -39,8 +40,6 @@ _MARKERS = {"paper": "o", "predicted": "s", "measured": "^"}
 _COLORS = {"paper": "#1f77b4", "predicted": "#d62728", "measured": "#2ca02c"}
 
 
-class PlotError(ValueError):
-    """Bad plot input or output path; the message says what to pass instead."""
 
 
 # -- output -----------------------------------------------------------------------------------

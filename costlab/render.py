@@ -7,12 +7,11 @@ import tempfile
 from typing import Any
 
 import pandas as pd
+from .errors import OutputError  # noqa: F401
 
 FORMATS = ("table", "csv", "json", "markdown")
 
 
-class OutputError(OSError):
-    """The output file cannot be written; nothing was written."""
 
 
 def human(n: float, unit: str = "") -> str:

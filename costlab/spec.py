@@ -12,10 +12,9 @@ import torch
 import torch.nn as nn
 
 from .zoo.registry import ModelEntry, SpecError, parse_spec
+from .errors import InputError  # noqa: F401
 
 
-class InputError(ValueError):
-    """Bad input shape, resolution or dtype; the message says what to write instead."""
 
 
 @dataclass

@@ -31,6 +31,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
 from .ir import Graph, Node, Source, TensorMeta
+from .errors import DataDependentError, TraceError  # noqa: F401
 
 aten = torch.ops.aten
 
@@ -42,12 +43,6 @@ _METADATA_OPS = {"prim.device.default", "aten.sym_size.int", "aten.sym_stride.in
 _EXTRA_VIEW_OPS = {"aten._unsafe_view.default", "aten.lift_fresh.default"}
 
 
-class TraceError(RuntimeError):
-    """The model could not be traced; the message is one line, with the fix where known."""
-
-
-class DataDependentError(TraceError):
-    """The forward reads tensor values, so it cannot run on meta/fake tensors."""
 
 
 def _dtype_name(dtype: torch.dtype) -> str:

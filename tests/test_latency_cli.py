@@ -7,7 +7,7 @@ import pytest
 
 from costlab.cli import main
 from costlab.latency.profile import dumps_profile, load_profile
-from costlab.latency.validate import validate_measured
+from costlab.calibrate.validate import validate_measured
 
 
 def run(args, capsys):
@@ -79,7 +79,7 @@ def test_usage_errors_are_one_line_exit_2(capsys, args, msg):
 
 def test_validate_measured_compares_with_the_profile():
     """--measure path with a stand-in harness: measured = 1.1 x predicted for every net."""
-    from costlab.latency.predict import predict_spec
+    from costlab.calibrate.samples import predict_spec
 
     prof = load_profile("gpu")
     calls = {}
@@ -103,7 +103,7 @@ def test_validate_measured_compares_with_the_profile():
 
 def test_validate_guide_form_is_a_different_model():
     """--form guide holds out the guide's pre-registered form (no Mpix term, one form)."""
-    from costlab.latency.validate import validate
+    from costlab.calibrate.validate import validate
 
     own = validate("arm", "network", progress=False)
     guide = validate("arm", "network", progress=False, form="guide")

@@ -7,7 +7,8 @@ import torch.nn as nn
 
 import costlab
 from costlab.latency.features import CLASSES, TERMS, expand_rules, feature_matrix, latency_class, node_costs
-from costlab.latency.predict import coefficients, predict, predict_spec
+from costlab.calibrate.samples import predict_spec
+from costlab.latency.predict import coefficients, predict
 from costlab.latency.profile import load_profile
 from costlab import ops
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from costlab.latency import fit
+from costlab.calibrate import fit
 from costlab.latency.features import CLASSES, TERMS
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 import costlab
-from costlab.latency import fit, sources
+from costlab.calibrate import fit, sources
 from costlab.latency.profile import load_profile
 
 

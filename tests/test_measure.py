@@ -1,4 +1,4 @@
-"""The local measurement harness (costlab.latency.measure), the micro-benchmark zoo entries
+"""The local measurement harness (costlab.calibrate.measure), the micro-benchmark zoo entries
 and ``costlab profile``: harness logic with a fake timer, short real runs on tiny specs.
 No assertion here is about speed."""
 from __future__ import annotations
@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from costlab.cli import main
-from costlab.latency import measure as M
+from costlab.calibrate import measure as M
 from costlab.zoo.micro import granularity_of
 from costlab.zoo.registry import parse_spec
 

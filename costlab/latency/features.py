@@ -41,7 +41,6 @@ calibrates the same parameters ``t = a*gmac + b*mb + c*ops`` per class.
 """
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -222,27 +221,3 @@ def feature_matrix(costs: list[NodeCost]) -> np.ndarray:
         f[i, 2] += nc.mpix
         f[i, 3] += 1.0
     return f
-
-
-# -- samples: trace once per (spec, shape), cached ------------------------------------------
-
-@functools.lru_cache(maxsize=1024)
-def _graph(spec: str, shape: tuple[int, ...]) -> tuple[Graph, float]:
-    from ..api import analyze
-
-    rep = analyze(spec, input_shape=[shape])
-    return rep.graph, float(rep.totals["macs"])
-
-
-@functools.lru_cache(maxsize=4096)
-def _sample_features(spec: str, shape: tuple[int, ...], dtype: str, fusion: tuple[str, ...]):
-    graph, macs = _graph(spec, shape)
-    f = feature_matrix(node_costs(graph, dtype, fusion))
-    f.setflags(write=False)
-    return f, macs / 1e9
-
-
-def sample_features(spec: str, input_shape, dtype: str = "float32", fusion=()) -> tuple[np.ndarray, float]:
-    """(per-class features (9 x 3), total GMACs) of a zoo spec at ``input_shape``; traced
-    once per process per (spec, shape)."""
-    return _sample_features(spec, tuple(int(x) for x in input_shape), dtype, tuple(sorted(set(fusion or ()))))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .features import CLASSES, TERMS, node_costs, sample_features
+from .features import CLASSES, TERMS, node_costs
 from .profile import ProfileError, load_profile
 
 _KEYS = {"gmac": "ms_per_gmac", "mb": "ms_per_mb", "mpix": "ms_per_mpix", "ops": "ms_per_op"}
@@ -27,7 +27,7 @@ def coefficients(profile: dict) -> np.ndarray:
     return np.array([[float(cl[c].get(_KEYS[t], 0.0)) for t in TERMS] for c in CLASSES])
 
 
-def _as_profile(profile) -> dict:
+def as_profile(profile) -> dict:
     return load_profile(profile) if isinstance(profile, str) else profile
 
 
@@ -49,7 +49,7 @@ def node_latencies(report, profile: dict) -> dict[int, float]:
 
 def predict(report, profile):
     """Add predicted ``latency_ms`` per layer and in total to ``report`` (returned)."""
-    profile = _as_profile(profile)
+    profile = as_profile(profile)
     lat = node_latencies(report, profile)
     layers = report.layers
     if "node" in layers.columns and len(layers):
@@ -83,16 +83,9 @@ def predict(report, profile):
     return report
 
 
-def predict_spec(spec: str, input_shape, profile) -> float:
-    """Predicted ms of zoo spec ``spec`` at ``input_shape`` (traced once per process)."""
-    profile = _as_profile(profile)
-    f, _ = sample_features(spec, input_shape, profile.get("dtype", "float32"), profile.get("fusion", ()))
-    return float((f * coefficients(profile)).sum())
-
-
 def predict_baseline(gmac: float, profile) -> float:
     """The profile's FLOPs-only baseline for ``gmac`` multiply-accumulates (x1e9)."""
-    profile = _as_profile(profile)
+    profile = as_profile(profile)
     b = profile.get("baseline")
     if not b:
         raise ProfileError(f"profile '{profile.get('name')}' has no fitted baseline; run costlab calibrate")

@@ -28,6 +28,7 @@ import os
 import re
 from pathlib import Path
 from typing import Any
+from ..errors import ProfileError  # noqa: F401
 
 SCHEMA = "costlab.profile/1"
 DEVICE_CLASSES = ("arm", "gpu", "cpu")
@@ -38,8 +39,6 @@ ALIASES = {"arm": "arm-sd810", "gpu": "gpu-gtx1080ti", "cpu": "cpu-local"}
 REQUIRED_PROVENANCE = ("source", "measured_by", "date", "method", "command")
 
 
-class ProfileError(ValueError):
-    """A profile that cannot be used; the message names the profile and the wrong field."""
 
 
 def profiles_dir() -> Path:

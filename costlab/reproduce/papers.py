@@ -281,7 +281,7 @@ class Device:
             self.note = f"no profile: the latency package (costlab.latency) is not installed, so '{key}' cannot be predicted"
             return
         try:
-            from ..latency import load_profile
+            from ..latency.profile import load_profile
 
             self.profile = load_profile(key)
         except Exception as exc:  # ProfileError or a half-built package: say so, predict nothing
@@ -352,7 +352,7 @@ class Device:
         try:
             import numpy as np
 
-            from ..latency.fit import fit_on, profile_data
+            from ..calibrate.fit import fit_on, profile_data
 
             data = profile_data(self.profile)
         except Exception as exc:  # a half-built latency package or profile: no held-out values
@@ -398,7 +398,7 @@ class Device:
             import numpy as np
 
             from ..latency.features import CLASSES, TERMS
-            from ..latency.fit import profile_data
+            from ..calibrate.fit import profile_data
 
             data = profile_data(self.profile)
         except Exception:  # a half-built latency package: say nothing rather than guess

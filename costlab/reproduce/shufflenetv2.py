@@ -127,7 +127,7 @@ def _measure_into(df: pd.DataFrame) -> None:
         mask = (df["platform"] == plat) & (df["error"] == "")
         uniq = list(dict.fromkeys((s, tuple(sh)) for s, sh in zip(df.loc[mask, "spec"], df.loc[mask, "input_shape"])))
         try:
-            from ..latency.measure import measure_specs
+            from ..calibrate.measure import measure_specs
 
             res = measure_specs([(s, list(sh)) for s, sh in uniq], device=dev_name, batch=1, repeats=7,
                                 threads=1 if dev_name == "cpu" else None, progress=True,
@@ -256,7 +256,7 @@ def reproduce_guidelines(out_dir: Path, *, measure: bool = False) -> str:
 def table8_zoo() -> dict[str, tuple[str, int]]:
     """Table 8 row -> (zoo spec, input side): the latency package's map (one source of truth)."""
     try:
-        from ..latency.sources import TABLE8_ZOO
+        from ..calibrate.sources import TABLE8_ZOO
     except ImportError:
         return {}
     return dict(TABLE8_ZOO)

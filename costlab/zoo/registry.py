@@ -13,10 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import torch.nn as nn
+from ..errors import SpecError  # noqa: F401
 
 
-class SpecError(ValueError):
-    """A model spec, knob or knob value that cannot be used; the message says how to fix it."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +62,9 @@ class ModelEntry:
     in_channels: int = 3
     aliases: tuple[str, ...] = ()
     description: str = ""
+    # optional decomposition: blocks(input_shape, **knobs) -> [(zoo spec, input shape), ...]
+    # whose costs sum to the whole network's (each block traced once, cached by spec+shape)
+    blocks: Callable[..., list[tuple[str, tuple[int, ...]]]] | None = None
 
     def default_input_shape(self, resolution: int | None = None) -> tuple[int, int, int, int]:
         r = self.resolution if resolution is None else resolution
@@ -96,6 +98,7 @@ def register_model(
     in_channels: int = 3,
     aliases: tuple[str, ...] = (),
     description: str = "",
+    blocks: Callable[..., list[tuple[str, tuple[int, ...]]]] | None = None,
 ):
     """Decorator: register ``fn(**knobs) -> nn.Module`` as zoo model ``name``."""
 
@@ -112,6 +115,7 @@ def register_model(
             in_channels=in_channels,
             aliases=tuple(aliases),
             description=description or (fn.__doc__ or "").strip().split("\n")[0],
+            blocks=blocks,
         )
         _REGISTRY[name] = entry
         for a in aliases:

@@ -50,7 +50,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import nnls
 
-from .features import CLASSES, TERMS, sample_features
+from ..latency.features import CLASSES, TERMS
+from .samples import sample_features
 
 FORMS = ("per_class", "class_rate_ops", "class_rate")
 ENSEMBLE = FORMS          # the predictor: mean of these forms' coefficients
@@ -324,7 +325,7 @@ def fit_profile(d: dict, *, progress: bool = True) -> dict:
     """Return a copy of profile ``d`` with ``predictor``, ``baseline`` and ``validation``
     filled from its samples (validation: leave-one-network-out and leave-one-family-out
     over its target-level samples, plus metrics of its role=check samples)."""
-    from .profile import ProfileError, validate_profile
+    from ..latency.profile import ProfileError, validate_profile
 
     d = copy.deepcopy({k: v for k, v in d.items() if not k.startswith("_")})
     for k in ("predictor", "baseline", "validation"):

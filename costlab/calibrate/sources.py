@@ -91,9 +91,9 @@ def _family(spec: str) -> str:
 
 
 def _macs(spec: str, shape) -> float:
-    from .features import _graph
+    from .samples import sample_graph
 
-    return _graph(spec, tuple(shape))[1]
+    return sample_graph(spec, shape)[1]
 
 
 # -- ShuffleNet V2 Tables 1-4 -----------------------------------------------------------------

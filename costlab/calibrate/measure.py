@@ -57,6 +57,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 import torch
+from ..errors import MeasureError  # noqa: F401
 
 __all__ = [
     "MeasureError", "Case", "CpuTimer", "CudaTimer", "resolve_device", "measurement_context",
@@ -69,8 +70,6 @@ __all__ = [
 CUDA_MIN_REPEAT_MS = 5.0
 
 
-class MeasureError(ValueError):
-    """A measurement that cannot be made as asked; the message says what to do instead."""
 
 
 # -- devices and timers ---------------------------------------------------------------------
@@ -629,7 +628,7 @@ def _grid_blocks(small: bool) -> list[tuple[str, tuple[int, ...]]]:
 
 
 # Network-level samples of a measured profile: zoo variants that are *not* among the
-# networks ``costlab validate --measure`` times (costlab.latency.validate.MEASURE_SPECS), so
+# networks ``costlab validate --measure`` times (costlab.calibrate.validate.MEASURE_SPECS), so
 # those stay held out of calibration.
 NETWORK_SAMPLES = ("mobilenet_v1:width=0.75", "mobilenet_v2:width=0.75", "mobilenet_v2:width=1.4",
                    "shufflenet_v1:groups=8", "shufflenet_v1:groups=2", "shufflenet_v2:width=2.0",
@@ -713,7 +712,7 @@ def measure_profile(device: str | torch.device = "cpu", *, name: str = "cpu-loca
                     progress: bool | Any = True, timer=None, items=None, seed: int = 0,
                     clock: str = "auto", keep_memory: bool = True) -> dict:
     """Measure a profile's samples on the local device; returns an *unfitted* profile dict
-    (schema ``costlab.profile/1``; pass it to :func:`costlab.latency.fit_profile`).
+    (schema ``costlab.profile/1``; pass it to :func:`costlab.calibrate.fit.fit_profile`).
 
     ``items`` overrides the grid with explicit (spec, input_shape) pairs.
     """

@@ -1,14 +1,14 @@
 """Held-out accuracy of a profile's predictor, beside the FLOPs-only baseline.
 
 ``validate(profile, holdout='network'|'family')`` re-runs the leave-one-out of
-:mod:`costlab.latency.fit` on the profile's samples and returns the issue's JSON::
+:mod:`costlab.calibrate.fit` on the profile's samples and returns the issue's JSON::
 
     {"profile", "device", "holdout", "level", "n", "mape", "within_10pct", "spearman",
      "baseline": {"n", "mape", "within_10pct", "spearman"}, "rows": [...], "check": {...}}
 
 (``mape`` and ``within_10pct`` in percent; ``check``: the profile's role=check samples,
 never fitted). ``validate_measured(profile, specs)`` times zoo networks on this machine
-(:func:`costlab.latency.measure.measure_networks`) and compares them with the profile's
+(:func:`costlab.calibrate.measure.measure_networks`) and compares them with the profile's
 predictions: the networks are not among the profile's fitted samples.
 """
 from __future__ import annotations
@@ -16,8 +16,9 @@ from __future__ import annotations
 import numpy as np
 
 from .fit import _row, _summary, baseline_on, check_checks, cross_validate, fit_on, metrics, profile_data
-from .predict import coefficients, predict_baseline, predict_spec
-from .profile import ProfileError, load_profile
+from ..latency.predict import coefficients, predict_baseline
+from ..latency.profile import ProfileError, load_profile
+from .samples import predict_spec, sample_graph
 
 # zoo networks timed by ``costlab validate --measure`` (>= 10, a spread of families and sizes)
 MEASURE_SPECS = (
@@ -78,13 +79,12 @@ def validate_measured(profile, specs=MEASURE_SPECS, *, batch: int | None = None,
     if kept is not None:
         kwargs["keep_memory"] = bool(kept)
     measured = measure_fn(list(use), **kwargs)
-    from .features import _graph
 
     rows = []
     for m in measured:
         shape = [int(x) for x in m["input_shape"]]
         pred = predict_spec(m["spec"], shape, d)
-        gm = _graph(m["spec"], tuple(shape))[1] / 1e9
+        gm = sample_graph(m["spec"], shape)[1] / 1e9
         base = predict_baseline(gm, d)
         s = {"spec": m["spec"], "input_shape": shape, "family": m["spec"].split(":")[0],
              "latency_ms": float(m["median_ms"]), "source": "measured here"}
