@@ -1,37 +1,37 @@
-"""Library entry points: every CLI command is a thin wrapper over these."""
+"""The facade: trace a model once, then run the passes over its report. The only
+orchestration in the package; every CLI command is a thin wrapper over these."""
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
 import torch.nn as nn
 
 from . import ops
-from .report import Report, count_graph
-from .spec import InputError, Resolved, input_shapes_for, resolve
-from .tracer import DataDependentError, trace
+from .counts import count_graph
+from .errors import DataDependentError, InputError
+from .guidelines import FINDINGS, GuidelineResult, check, layer_findings
+from .latency.predict import predict
+from .latency.profile import load_profile
+from .report import Report, Section
+from .spec import Resolved, input_shapes_for, resolve
+from .tracer import trace
 
 
-def analyze(model_or_spec: str | nn.Module | Resolved, input_shape: Sequence | str | None = None, *,
-            resolution: int | None = None, dtype: str = "float32", batch: int = 1,
-            name: str | None = None, trace_mode: str = "auto", device: str | dict | None = None) -> Report:
-    """Trace a model once and count params, MACs, FLOPs, element ops, MAC bytes and
-    activations per op and in total.
-
-    ``model_or_spec``: an ``nn.Module``, a zoo spec (``'shufflenet_v2:width=0.5'``) or a
-    user spec (``'my_nets.py:build_net'``). Input: ``input_shape`` (``(1, 3, 224, 224)``,
-    ``'1x3x224x224'``, or a list of shapes for several inputs) or ``resolution`` (zoo
-    models: the paper's input at that side length; default: the paper's resolution).
-    ``dtype`` (``float32|float16|int8``) sets the bytes per element in ``mac_bytes``.
-    ``device`` (``'arm'``, ``'gpu'``, ``'cpu'``, a profile name, path or dict) adds predicted
-    ``latency_ms`` per layer and in the totals.
-    """
-    ops.dtype_bytes(dtype)  # validates
+def _resolve(model_or_spec, name: str | None) -> Resolved:
     if isinstance(model_or_spec, Resolved):
-        resolved = model_or_spec
-    elif isinstance(model_or_spec, nn.Module):
-        resolved = Resolved(name or type(model_or_spec).__name__, model_or_spec, None, {})
-    else:
-        resolved = resolve(model_or_spec)
+        return model_or_spec
+    if isinstance(model_or_spec, nn.Module):
+        return Resolved(name or type(model_or_spec).__name__, model_or_spec, None, {})
+    return resolve(model_or_spec)
+
+
+def count(model_or_spec: str | nn.Module | Resolved, input_shape: Sequence | str | None = None, *,
+          resolution: int | None = None, dtype: str = "float32", batch: int = 1,
+          name: str | None = None, trace_mode: str = "auto") -> Report:
+    """Trace once and run the counts pass (params, MACs, FLOPs, element ops, MAC bytes,
+    activations per op and in total)."""
+    ops.dtype_bytes(dtype)  # validates
+    resolved = _resolve(model_or_spec, name)
     if resolved.entry is None and input_shape is None and resolution is None:
         raise InputError(
             f"{resolved.name}: no input size given; pass input_shape=(1, 3, H, W) "
@@ -44,13 +44,56 @@ def analyze(model_or_spec: str | nn.Module | Resolved, input_shape: Sequence | s
         # a zoo model built on meta whose forward needs values: build it for real
         if resolved.entry is None:
             raise
-        spec = model_or_spec.name if isinstance(model_or_spec, Resolved) else model_or_spec
-        resolved = resolve(spec, device="cpu")
+        resolved = resolve(resolved.name if isinstance(model_or_spec, Resolved) else model_or_spec, device="cpu")
         graph = trace(resolved.model, shapes, mode="real")
-    report = count_graph(graph, name or resolved.name, dtype)
-    if device is not None:
-        from .latency.predict import predict
-        from .latency.profile import load_profile
+    return count_graph(graph, name or resolved.name, dtype)
 
-        predict(report, device if isinstance(device, dict) else load_profile(device))
+
+def with_latency(report: Report, device: str | dict) -> Report:
+    """``report`` with predicted latency on ``device`` (a profile name, path or dict)."""
+    return predict(report, device if isinstance(device, dict) else load_profile(device))
+
+
+def with_guidelines(report: Report, thresholds: Mapping[str, Any] | None = None) -> tuple[Report, GuidelineResult]:
+    """``report`` with a per-layer ``findings`` column and a ``guidelines`` section (JSON keys
+    ``findings`` and ``guidelines``), and the check's result."""
+    result = check(report, thresholds=thresholds)
+    gd = result.to_dict(report.model)
+    section = Section("guidelines", data={"findings": gd["findings"], "guidelines": gd["summary"]},
+                      trailer=(result.summary_line(),))
+    return report.with_column(FINDINGS, layer_findings(report, result), section=section), result
+
+
+def analyze(model_or_spec: str | nn.Module | Resolved, input_shape: Sequence | str | None = None, *,
+            resolution: int | None = None, dtype: str = "float32", batch: int = 1,
+            name: str | None = None, trace_mode: str = "auto", device: str | dict | None = None,
+            guidelines: bool = False, thresholds: Mapping[str, Any] | None = None) -> Report:
+    """Trace a model once and count params, MACs, FLOPs, element ops, MAC bytes and
+    activations per op and in total.
+
+    ``model_or_spec``: an ``nn.Module``, a zoo spec (``'shufflenet_v2:width=0.5'``) or a
+    user spec (``'my_nets.py:build_net'``). Input: ``input_shape`` (``(1, 3, 224, 224)``,
+    ``'1x3x224x224'``, or a list of shapes for several inputs) or ``resolution`` (zoo
+    models: the paper's input at that side length; default: the paper's resolution).
+    ``dtype`` (``float32|float16|int8``) sets the bytes per element in ``mac_bytes``.
+    ``device`` (``'arm'``, ``'gpu'``, ``'cpu'``, a profile name, path or dict) adds predicted
+    ``latency_ms`` per layer and in the totals; ``guidelines=True`` adds G1-G4 ``findings``
+    (measured on predicted latency when a device is given).
+    """
+    report = count(model_or_spec, input_shape, resolution=resolution, dtype=dtype, batch=batch,
+                   name=name, trace_mode=trace_mode)
+    if device is not None:
+        report = with_latency(report, device)
+    if guidelines:
+        report, _ = with_guidelines(report, thresholds)
     return report
+
+
+def check_guidelines(model_or_spec, input_shape=None, *, resolution: int | None = None, dtype: str = "float32",
+                     batch: int = 1, thresholds: Mapping[str, Any] | None = None, name: str | None = None,
+                     device: str | dict | None = None) -> tuple[Report, GuidelineResult]:
+    """Analyze a model (zoo spec, user spec or ``nn.Module``) and check it: ``(report, result)``."""
+    report = count(model_or_spec, input_shape, resolution=resolution, dtype=dtype, batch=batch, name=name)
+    if device is not None:
+        report = with_latency(report, device)
+    return with_guidelines(report, thresholds)

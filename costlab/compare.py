@@ -21,18 +21,12 @@ from typing import Any, Callable, Sequence
 
 import pandas as pd
 
-from .report import Report
-from .spec import InputError
-
-
-@dataclass(frozen=True)
-class Column:
-    key: str
-    header: str
-    fmt: str = "count"          # count | bytes | float | ms | text
-    combine: str = "sum"        # how an ensemble's members combine: sum | max | join
-    relative: bool = False      # also give <key>_rel = value / first entry's value
-    help: str = ""
+from . import ops
+from .api import analyze
+from .errors import InputError
+from .guidelines import check
+from .report import Column, Report
+from .spec import default_input, resolve
 
 
 @dataclass
@@ -72,8 +66,6 @@ def list_column_providers() -> list[ColumnProvider]:
 # -- the built-in counts ------------------------------------------------------------------
 
 def _counts(member: Member, options: dict[str, Any]) -> dict[str, Any]:
-    from . import ops
-
     t = member.report.totals
     return {"params": t["params"], "macs": t["macs"], "flops": t["flops"], "mac_bytes": t["mac_bytes"],
             "activations": t["activations"],
@@ -146,8 +138,6 @@ def compare(entries: Sequence[str], *, input_shape=None, resolution: int | None 
     ``needs`` are met by ``options``); ``options``: e.g. ``{'device': 'arm'}`` for providers
     that need them. An option no chosen provider uses is an error (not silently ignored).
     """
-    from .api import analyze
-    from .spec import resolve
 
     if not entries:
         raise InputError("compare needs at least one MODEL")
@@ -180,12 +170,11 @@ def compare(entries: Sequence[str], *, input_shape=None, resolution: int | None 
     todo = list(dict.fromkeys(m for parts in parsed for m in parts))
     for spec in tqdm(todo, desc="compare", unit="model", disable=not progress, leave=False):
         resolved = resolve(spec)
-        res = resolution
-        if resolved.entry is None and input_shape is None and resolution is None:
-            res = 224
-            warnings.append(f"{spec}: no input size given for a user model; analysed at 1x3x224x224 "
-                            "(pass --input-shape or --resolution)")
-        rep = analyze(resolved, input_shape=input_shape, resolution=res, dtype=dtype, batch=batch)
+        res, note = default_input(resolved, input_shape, resolution)
+        if note:
+            warnings.append(note)
+        rep = analyze(resolved, input_shape=input_shape, resolution=res, dtype=dtype, batch=batch,
+                      device=options.get("device") if "latency" in [p.name for p in chosen] else None)
         members[spec] = Member(spec, resolved.name, rep)
 
     values: dict[str, dict[str, Any]] = {}
@@ -222,16 +211,10 @@ def compare(entries: Sequence[str], *, input_shape=None, resolution: int | None 
 # -- predicted latency and guideline summary ------------------------------------------------
 
 def _latency(member: Member, options: dict[str, Any]) -> dict[str, Any]:
-    from .latency.predict import predict
-    from .latency.profile import load_profile
-
-    rep = predict(member.report, load_profile(options["device"]))
-    return {"latency_ms": rep.totals["latency_ms"]}
+    return {"latency_ms": member.report.totals["latency_ms"]}
 
 
 def _guidelines(member: Member, options: dict[str, Any]) -> dict[str, Any]:
-    from .guidelines import check
-
     result = check(member.report)   # latency shares when a latency column was added first
     return {"guidelines": ",".join(g for g, s in result.summary.items() if s["violated"]) or "-"}
 

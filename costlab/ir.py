@@ -88,3 +88,45 @@ class Graph:
             for p in n.producers:
                 out[p].append(n.id)
         return out
+
+    # -- data-flow helpers (every pass uses these; ``free`` is ops.free_mask(graph)) ---------
+    def roots(self, free) -> list[tuple]:
+        """Per node: the materialised tensor its output aliases, following views back:
+        ``('node', id)`` of the op that wrote the data, or ``('input', i)`` for graph input i.
+        A non-free node is its own root. (Nodes are in execution order, so one pass.)"""
+        out: list[tuple] = []
+        for n in self.nodes:
+            root: tuple = ("node", n.id)
+            if free[n.id]:
+                s = next((s for s in n.sources if s.kind in ("node", "input")), None)
+                if s is not None:
+                    root = out[s.ref] if s.kind == "node" else ("input", s.ref)
+            out.append(root)
+        return out
+
+    def source_root(self, source: Source, roots: list[tuple]) -> tuple | None:
+        """The root (see :meth:`roots`) of a node input's source; ``None`` for parameters,
+        buffers and constants."""
+        if source.kind == "node":
+            return roots[source.ref]
+        if source.kind == "input":
+            return ("input", source.ref)
+        return None
+
+    def readers(self, free, roots: list[tuple] | None = None) -> dict[tuple, set[int]]:
+        """Materialised tensor (a root) -> ids of the non-free nodes that read it, directly
+        or through views."""
+        roots = self.roots(free) if roots is None else roots
+        out: dict[tuple, set[int]] = {}
+        for n in self.nodes:
+            if free[n.id]:
+                continue
+            for s in n.sources:
+                r = self.source_root(s, roots)
+                if r is not None:
+                    out.setdefault(r, set()).add(n.id)
+        return out
+
+    def output_roots(self, roots: list[tuple]) -> set[tuple]:
+        """The materialised tensors the model returns."""
+        return {r for r in (self.source_root(o, roots) for o in self.outputs) if r is not None}

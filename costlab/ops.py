@@ -36,20 +36,54 @@ from .ir import Node, TensorMeta
 Formula = Callable[[Node], tuple[int, int]]  # node -> (macs, elem_ops)
 
 
+# What kind of work an op does. Downstream passes read the category, never op names:
+# latency classes (costlab.latency.features.CLASS_OF_CATEGORY) and guideline groups
+# (costlab.guidelines.check) map every category below; a test walks the registry.
+CATEGORIES = {
+    "mac": "multiply-accumulate ops: conv, conv-transpose, linear, matmul, bmm",
+    "norm": "batch / layer / group / RMS normalisation",
+    "activation": "element-wise non-linearities (ReLU, ReLU6, sigmoid, GELU ...)",
+    "binary": "element-wise arithmetic of two tensors (add, sub, mul, div, max, min)",
+    "pointwise": "other element-wise math: exp, sqrt, comparisons, where, addcmul, training dropout",
+    "pool_max": "max pooling over windows",
+    "pool_avg": "average pooling over windows",
+    "global_pool": "adaptive pooling and global mean (a reduction of the spatial positions)",
+    "reduce": "other reductions: sum, amax, var ...",
+    "softmax": "softmax / log-softmax",
+    "move": "data movement that G4 counts: concat, stack, contiguous copies (channel shuffle)",
+    "layout": "other data movement: padding, fill, nearest upsampling",
+    "resample": "interpolating upsampling (bilinear, bicubic)",
+    "view": "free: views, splits, slices, eval-mode dropout (move no data)",
+}
+
+
 @dataclass(frozen=True)
 class OpSpec:
     kind: str
     formula: Formula | None  # None = free (view / metadata)
+    category: str = "view"
 
 
 _SPECS: dict[str, OpSpec] = {}
 
 
-def register(names: str | list[str], kind: str, formula: Formula | None = None):
+def register(names: str | list[str], kind: str, formula: Formula | None = None, *, category: str):
     """Register ``formula`` for aten packets (``'aten.relu'``) or overloads
-    (``'aten.add.Tensor'``). ``formula=None`` declares the op free."""
+    (``'aten.add.Tensor'``) with its ``category`` (:data:`CATEGORIES`). ``formula=None``
+    declares the op free. An op name is registered once."""
+    if category not in CATEGORIES:
+        raise ValueError(f"unknown op category {category!r}; known: {', '.join(CATEGORIES)}")
+    if (formula is None) != (category == "view"):
+        raise ValueError(f"{names}: free ops (formula None) and only they have category 'view'")
     for n in [names] if isinstance(names, str) else names:
-        _SPECS[n] = OpSpec(kind, formula)
+        if n in _SPECS:
+            raise ValueError(f"op {n!r} registered twice")
+        _SPECS[n] = OpSpec(kind, formula, category)
+
+
+def registered() -> dict[str, OpSpec]:
+    """Every registered op name -> its spec (a copy)."""
+    return dict(_SPECS)
 
 
 def spec_of(op: str) -> OpSpec | None:
@@ -63,6 +97,12 @@ def spec_of(op: str) -> OpSpec | None:
 def kind_of(op: str) -> str:
     s = spec_of(op)
     return s.kind if s is not None else "unsupported"
+
+
+def category_of(op: str) -> str:
+    """The op's category (:data:`CATEGORIES`), or ``'unsupported'`` when it has no formula."""
+    s = spec_of(op)
+    return s.category if s is not None else "unsupported"
 
 
 def _out(n: Node) -> TensorMeta:
@@ -123,15 +163,15 @@ def _matmul(n: Node) -> tuple[int, int]:
 
 
 register(["aten.convolution", "aten._convolution", "aten.cudnn_convolution",
-          "aten.mkldnn_convolution"], "conv", _conv)
+          "aten.mkldnn_convolution"], "conv", _conv, category="mac")
 # composite ops, seen only when autograd's decomposition is skipped (inference_mode)
-register(["aten.conv1d", "aten.conv2d", "aten.conv3d"], "conv", _conv)
-register("aten.linear", "linear", _linear)
-register("aten.matmul", "matmul", _matmul)
-register("aten.addmm", "linear", _addmm)
-register("aten.mm", "matmul", _mm)
-register("aten.bmm", "matmul", _bmm)
-register("aten.baddbmm", "matmul", _baddbmm)
+register(["aten.conv1d", "aten.conv2d", "aten.conv3d"], "conv", _conv, category="mac")
+register("aten.linear", "linear", _linear, category="mac")
+register("aten.matmul", "matmul", _matmul, category="mac")
+register("aten.addmm", "linear", _addmm, category="mac")
+register("aten.mm", "matmul", _mm, category="mac")
+register("aten.bmm", "matmul", _bmm, category="mac")
+register("aten.baddbmm", "matmul", _baddbmm, category="mac")
 
 
 # -- normalisation, activations, element-wise -----------------------------------------------
@@ -142,24 +182,27 @@ def _per_out(k: int) -> Formula:
 
 register(["aten.native_batch_norm", "aten._native_batch_norm_legit_no_training",
           "aten._native_batch_norm_legit", "aten.cudnn_batch_norm",
-          "aten.miopen_batch_norm", "aten._batch_norm_no_update"], "batch_norm", _per_out(2))
-register(["aten.native_layer_norm", "aten.layer_norm"], "layer_norm", _per_out(4))
-register(["aten.native_group_norm", "aten.group_norm"], "group_norm", _per_out(4))
-register(["aten.batch_norm", "aten.instance_norm"], "batch_norm", _per_out(2))
-register(["aten.rms_norm", "aten._fused_rms_norm"], "rms_norm", _per_out(3))
+          "aten.miopen_batch_norm", "aten._batch_norm_no_update"], "batch_norm", _per_out(2), category="norm")
+register(["aten.native_layer_norm", "aten.layer_norm"], "layer_norm", _per_out(4), category="norm")
+register(["aten.native_group_norm", "aten.group_norm"], "group_norm", _per_out(4), category="norm")
+register(["aten.batch_norm", "aten.instance_norm"], "batch_norm", _per_out(2), category="norm")
+register(["aten.rms_norm", "aten._fused_rms_norm"], "rms_norm", _per_out(3), category="norm")
 
 for _name in ["relu", "sigmoid", "silu", "gelu", "tanh", "hardswish", "hardsigmoid",
               "leaky_relu", "elu", "mish", "softplus", "threshold", "clamp", "clamp_min",
-              "clamp_max", "hardtanh", "prelu", "_prelu_kernel", "selu", "celu", "log_sigmoid_forward",
-              "exp", "sqrt", "rsqrt", "neg", "abs", "pow", "reciprocal", "erf", "log"]:
-    register([f"aten.{_name}", f"aten.{_name}_"], _name.strip("_"), _per_out(1))
-for _name in ["add", "sub", "mul", "div", "rsub", "maximum", "minimum", "where",
-              "gt", "lt", "ge", "le", "eq", "ne", "logical_and", "logical_or", "logical_not"]:
-    register([f"aten.{_name}", f"aten.{_name}_"], _name, _per_out(1))
-register(["aten.addcmul", "aten.addcmul_", "aten.addcdiv", "aten.addcdiv_"], "addcmul", _per_out(2))
-register(["aten._softmax", "aten._log_softmax", "aten._safe_softmax"], "softmax", _per_out(3))
-register(["aten.native_dropout"], "dropout", _per_out(1))   # training mode only
-register(["aten.dropout", "aten.feature_dropout", "aten.alpha_dropout"], "dropout", None)
+              "clamp_max", "hardtanh", "prelu", "_prelu_kernel", "selu", "celu", "log_sigmoid_forward"]:
+    register([f"aten.{_name}", f"aten.{_name}_"], _name.strip("_"), _per_out(1), category="activation")
+for _name in ["exp", "sqrt", "rsqrt", "neg", "abs", "pow", "reciprocal", "erf", "log"]:
+    register([f"aten.{_name}", f"aten.{_name}_"], _name, _per_out(1), category="pointwise")
+for _name in ["add", "sub", "mul", "div", "rsub", "maximum", "minimum"]:
+    register([f"aten.{_name}", f"aten.{_name}_"], _name, _per_out(1), category="binary")
+for _name in ["where", "gt", "lt", "ge", "le", "eq", "ne", "logical_and", "logical_or", "logical_not"]:
+    register([f"aten.{_name}", f"aten.{_name}_"], _name, _per_out(1), category="pointwise")
+register(["aten.addcmul", "aten.addcmul_", "aten.addcdiv", "aten.addcdiv_"], "addcmul", _per_out(2),
+         category="pointwise")
+register(["aten._softmax", "aten._log_softmax", "aten._safe_softmax"], "softmax", _per_out(3), category="softmax")
+register(["aten.native_dropout"], "dropout", _per_out(1), category="pointwise")   # training mode only
+register(["aten.dropout", "aten.feature_dropout", "aten.alpha_dropout"], "dropout", None, category="view")
 
 
 # -- pooling and reductions ----------------------------------------------------------------
@@ -179,27 +222,30 @@ def _input_reduce(n: Node) -> tuple[int, int]:
 
 register(["aten.max_pool2d_with_indices", "aten.max_pool2d", "aten.max_pool1d",
           "aten.max_pool3d_with_indices", "aten.max_pool1d_with_indices",
-          "aten.avg_pool1d", "aten.avg_pool2d", "aten.avg_pool3d",
-          "aten.mkldnn_max_pool2d"], "pool", _window_pool)
+          "aten.mkldnn_max_pool2d"], "pool", _window_pool, category="pool_max")
+register(["aten.avg_pool1d", "aten.avg_pool2d", "aten.avg_pool3d"], "pool", _window_pool, category="pool_avg")
 register(["aten._adaptive_avg_pool2d", "aten._adaptive_avg_pool3d", "aten.adaptive_max_pool2d",
           "aten.adaptive_max_pool1d", "aten._adaptive_avg_pool1d", "aten.adaptive_avg_pool1d"],
-         "adaptive_pool", _input_reduce)
-for _name in ["mean", "sum", "amax", "amin", "var_mean", "var", "std"]:
-    register(f"aten.{_name}", _name, _input_reduce)
+         "adaptive_pool", _input_reduce, category="global_pool")
+register("aten.mean", "mean", _input_reduce, category="global_pool")
+for _name in ["sum", "amax", "amin", "var_mean", "var", "std"]:
+    register(f"aten.{_name}", _name, _input_reduce, category="reduce")
 
 
 # -- data movement -------------------------------------------------------------------------
 
 _zero: Formula = lambda n: (0, 0)  # noqa: E731  (counted in MAC bytes, no arithmetic)
 
-register(["aten.cat", "aten.stack"], "cat", _zero)
-register(["aten.clone", "aten._to_copy", "aten.copy", "aten.copy_", "aten.contiguous"], "copy", _zero)
-register(["aten.constant_pad_nd", "aten.reflection_pad2d", "aten.replication_pad2d"], "pad", _zero)
+register(["aten.cat", "aten.stack"], "cat", _zero, category="move")
+register(["aten.clone", "aten._to_copy", "aten.copy", "aten.copy_", "aten.contiguous"], "copy", _zero,
+         category="move")
+register(["aten.constant_pad_nd", "aten.reflection_pad2d", "aten.replication_pad2d"], "pad", _zero,
+         category="layout")
 register(["aten.upsample_nearest1d", "aten.upsample_nearest2d", "aten.upsample_nearest3d",
-          "aten._upsample_nearest_exact2d"], "upsample", _zero)
+          "aten._upsample_nearest_exact2d"], "upsample", _zero, category="layout")
 register(["aten.upsample_bilinear2d", "aten._upsample_bilinear2d_aa", "aten.upsample_bicubic2d",
-          "aten.upsample_linear1d", "aten.upsample_trilinear3d"], "upsample", _per_out(4))
-register(["aten.fill_", "aten.zero_", "aten.fill"], "fill", _zero)
+          "aten.upsample_linear1d", "aten.upsample_trilinear3d"], "upsample", _per_out(4), category="resample")
+register(["aten.fill_", "aten.zero_", "aten.fill"], "fill", _zero, category="layout")
 
 # -- free: views and metadata ----------------------------------------------------------------
 register(["aten.view", "aten._unsafe_view", "aten.reshape", "aten.t", "aten.transpose",
@@ -207,10 +253,11 @@ register(["aten.view", "aten._unsafe_view", "aten.reshape", "aten.t", "aten.tran
           "aten.alias", "aten.detach", "aten.as_strided", "aten.unfold", "aten.view_as",
           "aten.lift_fresh", "aten.numpy_T", "aten.movedim", "aten.diagonal",
           "aten._reshape_alias", "aten.squeeze_", "aten.unsqueeze_", "aten.t_",
-          "aten.transpose_"], "view", None)
+          "aten.transpose_"], "view", None, category="view")
 register(["aten.split", "aten.split_with_sizes", "aten.chunk", "aten.unbind",
-          "aten.tensor_split", "aten.unsafe_split", "aten.unsafe_split_with_sizes"], "split", None)
-register(["aten.slice", "aten.narrow", "aten.select"], "slice", None)
+          "aten.tensor_split", "aten.unsafe_split", "aten.unsafe_split_with_sizes"], "split", None,
+         category="view")
+register(["aten.slice", "aten.narrow", "aten.select"], "slice", None, category="view")
 
 
 # -- per-node results ----------------------------------------------------------------------
@@ -224,7 +271,7 @@ def dtype_bytes(name: str) -> int:
     return _ITEMSIZE[name]
 
 
-def _tensor_bytes(t: TensorMeta, float_bytes: int) -> int:
+def tensor_bytes(t: TensorMeta, float_bytes: int) -> int:
     dt = getattr(torch, t.dtype, None)
     if isinstance(dt, torch.dtype) and (dt.is_floating_point or dt.is_complex):
         return t.numel * float_bytes
@@ -235,6 +282,11 @@ def _tensor_bytes(t: TensorMeta, float_bytes: int) -> int:
 def is_free(node: Node) -> bool:
     spec = spec_of(node.op)
     return node.is_view or (spec is not None and spec.formula is None)
+
+
+def free_mask(graph) -> list[bool]:
+    """Per node of ``graph``: True where the op moves no data (a view or a free op)."""
+    return [is_free(n) for n in graph.nodes]
 
 
 def count(node: Node, float_bytes: int = 4) -> dict[str, int] | None:
@@ -253,9 +305,9 @@ def count(node: Node, float_bytes: int = 4) -> dict[str, int] | None:
             continue
         if key is not None:
             seen.add(key)
-        read += _tensor_bytes(t, float_bytes)
+        read += tensor_bytes(t, float_bytes)
     out = node.outputs[0] if node.outputs else None
-    written = _tensor_bytes(out, float_bytes) if out is not None else 0
+    written = tensor_bytes(out, float_bytes) if out is not None else 0
     return {
         "macs": int(macs),
         "elem_ops": int(elem),

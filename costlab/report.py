@@ -1,42 +1,120 @@
-"""The counts pass and the :class:`Report` it produces."""
+"""The :class:`Report` every pass reads and extends, and its typed columns.
+
+A report holds one row per counted op (``layers``, a pandas DataFrame) and the model's
+``totals``. Its columns are typed: each :class:`Column` says how values combine when rows
+are rolled up to a module depth or ensemble members are summed (``sum``, ``max``,
+``union`` of tags, ``join`` of labels, ``first`` / ``last``) and how they are shown
+(``count``, ``bytes``, ``ms``, ``float``, ``text``, ``shape``). The counts pass gives the
+base columns; another pass adds its own with :meth:`Report.with_column` (predicted
+``latency_ms``, guideline ``findings``) and what it says of the whole model with a
+:class:`Section` (JSON keys, summary lines, notes). Rollup, table, csv, json and
+``costlab compare`` all read this one column model.
+"""
 from __future__ import annotations
 
+import copy
 import json
-from collections import Counter
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
-from . import ops
 from .ir import Graph
 
-COLUMNS = ["name", "module", "op", "input_shapes", "output_shape", "params", "macs",
-           "flops", "elem_ops", "mac_bytes", "activations"]
-NUMERIC = ["params", "macs", "flops", "elem_ops", "mac_bytes", "activations"]
+COMBINES = ("sum", "max", "union", "join", "first", "last", "key")
+FORMATS = ("count", "bytes", "ms", "float", "text", "shape")
 
 
-def conventions(dtype: str, trace_mode: str) -> dict[str, str]:
-    return {
-        "macs": "multiply-accumulates of conv, conv-transpose, linear, matmul, bmm "
-                "(the papers' 'FLOPs' = 'Mult-Adds'); nothing else",
-        "flops": "2 x macs",
-        "elem_ops": "element operations outside macs: bias 1, batch norm 2, layer/group norm 4, "
-                    "activation 1, add/mul 1, max/avg pool per window element, adaptive pool/mean "
-                    "per input element, softmax 3, bilinear upsample 4 per output element; "
-                    "cat/copy/pad/nearest upsample 0",
-        "mac_bytes": f"memory access cost (ShuffleNet V2 Sec. 2): elements read (inputs and weights) "
-                     f"+ elements written (result) x {ops.dtype_bytes(dtype)} bytes ({dtype}); "
-                     "views are free; pooling indices not counted",
-        "params": "nn.Parameters read by the forward, each shared one once; BN running stats "
-                  "are buffers, reported apart (totals.buffers)",
-        "activations": "elements of each op's result (views: 0)",
-        "layers": "one row per executed op that computes or moves data; views/splits are free "
-                  "and omitted (they stay in the IR)",
-        "bn": "batch norm is reported as its own op (not folded into the conv)",
-        "dropout": "eval mode: dropout is the identity and costs nothing",
-        "trace": f"dispatch-level trace on {trace_mode} tensors, batch as given in input_shape",
-    }
+@dataclass(frozen=True)
+class Column:
+    """One typed column: ``key`` in the data, ``header`` shown, ``fmt`` how values print,
+    ``combine`` how rows merge, ``relative`` whether comparisons add ``<key>_rel``."""
+
+    key: str
+    header: str = ""
+    fmt: str = "count"
+    combine: str = "sum"
+    relative: bool = False
+    help: str = ""
+
+    def __post_init__(self):
+        if self.combine not in COMBINES:
+            raise ValueError(f"column {self.key}: combine must be one of {', '.join(COMBINES)}")
+        if self.fmt not in FORMATS:
+            raise ValueError(f"column {self.key}: fmt must be one of {', '.join(FORMATS)}")
+
+    @property
+    def title(self) -> str:
+        return self.header or self.key
+
+    @property
+    def numeric(self) -> bool:
+        return self.fmt in ("count", "bytes", "ms", "float")
+
+    def cast(self, v: Any) -> Any:
+        """A JSON-ready value: int for counts and bytes, float for ms / float."""
+        if self.fmt in ("count", "bytes"):
+            return int(v)
+        if self.fmt in ("ms", "float"):
+            return float(v)
+        return v
+
+    def merge(self, values: Sequence[Any]) -> Any:
+        """The value of a group of rows under this column's combine rule."""
+        if self.combine == "sum":
+            return sum(self.cast(v) for v in values) if values else self.cast(0)
+        if self.combine == "max":
+            return max(values) if len(values) else self.cast(0)
+        if self.combine == "union":
+            tags = {t for v in values for t in str(v).split(",") if t}
+            return ",".join(sorted(tags))
+        if self.combine == "join":
+            return ",".join(dict.fromkeys(str(v) for v in values))
+        if self.combine == "last":
+            return values[-1]
+        return values[0]   # first, key
+
+
+BASE_COLUMNS: tuple[Column, ...] = (
+    Column("name", fmt="text", combine="key", help="op row: module:kind[#n]; rolled up: the module path"),
+    Column("module", fmt="text", combine="key", help="innermost module that issued the op"),
+    Column("op", fmt="text", combine="join", help="op label (conv3x3/s2, dwconv3x3, relu6 ...)"),
+    Column("input_shapes", fmt="shape", combine="first", help="shapes of the op's tensor inputs"),
+    Column("output_shape", fmt="shape", combine="last", help="shape of the op's result"),
+    Column("params", help="parameters first read by this op (each shared one once)"),
+    Column("macs", header="MACs", help="multiply-accumulates of conv/linear/matmul"),
+    Column("flops", header="FLOPs", help="2 x MACs"),
+    Column("elem_ops", help="element operations outside MACs"),
+    Column("mac_bytes", header="MAC bytes", fmt="bytes", help="memory access cost (ShuffleNet V2)"),
+    Column("activations", help="elements of the op's result"),
+)
+COLUMNS = [c.key for c in BASE_COLUMNS]
+NUMERIC = [c.key for c in BASE_COLUMNS if c.numeric]
+
+
+@dataclass(frozen=True)
+class Section:
+    """What a pass says about the whole model beside its columns.
+
+    ``data``: top-level keys it adds to the JSON (e.g. ``device``, ``latency``);
+    ``lines``: summary lines printed after the totals of a table / markdown report;
+    ``trailer``: lines printed at the very end; ``notes``: warnings for stderr."""
+
+    key: str
+    data: Mapping[str, Any] = field(default_factory=dict)
+    lines: tuple[str, ...] = ()
+    trailer: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+def rollup_key(module: str, depth: int) -> str:
+    """The row a layer of ``module`` rolls up to at ``depth`` (``(model)`` at depth 0,
+    ``(root)`` for ops of the root module)."""
+    if depth == 0:
+        return "(model)"
+    if not module:
+        return "(root)"
+    return ".".join(module.split(".")[:depth])
 
 
 @dataclass
@@ -45,61 +123,81 @@ class Report:
     input_shape: list[list[int]]
     dtype: str
     layers: pd.DataFrame
-    totals: dict[str, int]
+    totals: dict[str, Any]
     unsupported: list[dict[str, Any]]
     conventions: dict[str, str]
     graph: Graph | None = field(default=None, repr=False)
-    extras: dict[str, Any] = field(default_factory=dict)
+    columns: tuple[Column, ...] = BASE_COLUMNS
+    sections: dict[str, Section] = field(default_factory=dict)
+
+    # -- extending: a pass returns a new report ------------------------------------------------
+    def column(self, key: str) -> Column | None:
+        return next((c for c in self.columns if c.key == key), None)
+
+    @property
+    def added_columns(self) -> list[Column]:
+        """Columns added by passes after the counts pass, in the order they were added."""
+        return list(self.columns[len(BASE_COLUMNS):])
+
+    def with_column(self, column: Column, values: Mapping[int, Any] | Sequence[Any],
+                    total: Any = None, section: Section | None = None) -> "Report":
+        """A copy with ``column`` added (or replaced): ``values`` per layer row (a sequence
+        aligned with ``layers``) or per graph node id (a mapping; rows of nodes not in it
+        get the column's zero), ``total`` into ``totals`` and ``section`` into ``sections``."""
+        layers = self.layers.copy()
+        if isinstance(values, Mapping):
+            zero = "" if not column.numeric else column.cast(0)
+            vals = [values.get(int(n), zero) for n in layers["node"]] if "node" in layers.columns \
+                else [zero] * len(layers)
+        else:
+            vals = list(values)
+        layers[column.key] = pd.Series(vals, index=layers.index, dtype=object if not column.numeric else None)
+        cols = tuple(c for c in self.columns if c.key != column.key) + (column,)
+        totals = dict(self.totals)
+        if total is not None:
+            totals[column.key] = total
+        sections = dict(self.sections)
+        if section is not None:
+            sections[section.key] = section
+        return replace(self, layers=layers, totals=totals, columns=cols, sections=sections)
+
+    def with_section(self, section: Section) -> "Report":
+        return replace(self, sections={**self.sections, section.key: section})
+
+    def copy(self) -> "Report":
+        return replace(self, layers=self.layers.copy(), totals=dict(self.totals),
+                       sections=dict(self.sections), unsupported=copy.deepcopy(self.unsupported))
 
     # -- views of the report -----------------------------------------------------------
     def rollup(self, depth: int | None) -> pd.DataFrame:
-        """Layers summed per module path truncated to ``depth`` components (``None``: per op)."""
+        """Layers merged per module path cut to ``depth`` components (``None``: per op), each
+        column by its combine rule."""
         if depth is None:
             return self.layers
         if depth < 0:
             raise ValueError("depth must be >= 0")
         df = self.layers
+        keys = [c.key for c in self.columns]
         if df.empty:
-            return df
-
-        def cut(path: str) -> str:
-            if depth == 0:
-                return "(model)"
-            if not path:
-                return "(root)"
-            parts = path.split(".")
-            return ".".join(parts[:depth]) if depth > 0 else "(model)"
-
-        keys = df["module"].map(cut)
-        numeric = NUMERIC + (["latency_ms"] if "latency_ms" in df.columns else [])
-        groups: dict[str, dict[str, Any]] = {}
-        for key, (_, row) in zip(keys, df.iterrows()):
-            g = groups.get(key)
-            if g is None:
-                g = groups[key] = {"name": key, "module": key, "ops": [], "input_shapes": row["input_shapes"],
-                                   "output_shape": row["output_shape"], **{c: 0 for c in numeric}}
-            if row["op"] not in g["ops"]:
-                g["ops"].append(row["op"])
-            g["output_shape"] = row["output_shape"]
-            for c in NUMERIC:
-                g[c] += int(row[c])
-            if "latency_ms" in numeric:
-                g["latency_ms"] += float(row["latency_ms"])
+            return pd.DataFrame(columns=keys)
+        groups: dict[str, list[int]] = {}
+        for i, module in enumerate(df["module"]):
+            groups.setdefault(rollup_key(module, depth), []).append(i)
         rows = []
-        for g in groups.values():
-            g["op"] = ",".join(g.pop("ops"))
-            rows.append(g)
-        return pd.DataFrame(rows, columns=COLUMNS + (["latency_ms"] if "latency_ms" in numeric else []))
+        for key, idx in groups.items():
+            row: dict[str, Any] = {}
+            for c in self.columns:
+                row[c.key] = key if c.combine == "key" else c.merge(df[c.key].iloc[idx].tolist())
+            rows.append(row)
+        return pd.DataFrame(rows, columns=keys)
 
     def to_dict(self, depth: int | None = None) -> dict[str, Any]:
         layers = self.rollup(depth)
+        kinds = {c.key: c for c in self.columns}
         recs = []
         for rec in layers.to_dict(orient="records"):
-            for c in NUMERIC:
-                rec[c] = int(rec[c])
-            if "latency_ms" in rec:
-                rec["latency_ms"] = float(rec["latency_ms"])
-            recs.append(rec)
+            recs.append({k: (kinds[k].cast(v) if k in kinds else (int(v) if k == "node" else v))
+                         for k, v in rec.items()})
         d: dict[str, Any] = {
             "model": self.model,
             "input_shape": self.input_shape if len(self.input_shape) > 1 else self.input_shape[0],
@@ -109,63 +207,9 @@ class Report:
             "layers": recs,
             "unsupported": self.unsupported,
         }
-        d.update(self.extras)
+        for s in self.sections.values():
+            d.update(s.data)
         return d
 
     def to_json(self, depth: int | None = None, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(depth), indent=indent)
-
-
-def count_graph(graph: Graph, model_name: str, dtype: str = "float32") -> Report:
-    """Apply the op registry to every node of ``graph``."""
-    fb = ops.dtype_bytes(dtype)
-    rows = []
-    unsupported: Counter[str] = Counter()
-    names: Counter[str] = Counter()
-    for node in graph.nodes:
-        c = ops.count(node, fb)
-        if c is None:
-            unsupported[node.op] += 1
-            c = {"macs": 0, "elem_ops": 0, "mac_bytes": 0, "activations": 0}
-            label = f"UNSUPPORTED {node.op}"
-        elif ops.is_free(node):
-            continue
-        else:
-            label = ops.describe(node)
-        kind = ops.kind_of(node.op)
-        base = f"{node.module or '(root)'}:{kind if kind != 'unsupported' else node.op.split('.')[1]}"
-        names[base] += 1
-        name = base if names[base] == 1 else f"{base}#{names[base]}"
-        rows.append({
-            "name": name,
-            "module": node.module,
-            "op": label,
-            "input_shapes": [list(t.shape) for t in node.inputs],
-            "output_shape": list(node.outputs[0].shape) if node.outputs else [],
-            "params": node.new_params,
-            "macs": c["macs"],
-            "flops": 2 * c["macs"],
-            "elem_ops": c["elem_ops"],
-            "mac_bytes": c["mac_bytes"],
-            "activations": c["activations"],
-            "node": node.id,
-        })
-    # parameters first read by a free op (rare: a view of a param feeding nothing counted)
-    layers = pd.DataFrame(rows, columns=COLUMNS + ["node"])
-    totals = {c: int(layers[c].sum()) if not layers.empty else 0 for c in NUMERIC}
-    counted_params = totals["params"]
-    free_params = sum(n.new_params for n in graph.nodes) - counted_params
-    totals["buffers"] = int(sum(n.new_buffers for n in graph.nodes))
-    if free_params:
-        totals["params"] += free_params
-    totals["params_unused"] = int(graph.params_unused)
-    return Report(
-        model=model_name,
-        input_shape=[list(t.shape) for t in graph.inputs],
-        dtype=dtype,
-        layers=layers,
-        totals=totals,
-        unsupported=[{"op": k, "count": v} for k, v in sorted(unsupported.items())],
-        conventions=conventions(dtype, graph.mode),
-        graph=graph,
-    )

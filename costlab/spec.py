@@ -144,5 +144,17 @@ def input_shapes_for(resolved: Resolved, input_shape: str | list | tuple | None,
     if resolved.entry is not None:
         shape = resolved.entry.default_input_shape(resolution)
         return [(batch,) + tuple(shape[1:])]
-    r = 224 if resolution is None else resolution
+    r = USER_RESOLUTION if resolution is None else resolution
     return [(batch, 3, r, r)]
+
+
+USER_RESOLUTION = 224   # the one input rule: a user model given no input size runs at 1x3x224x224
+
+
+def default_input(resolved: Resolved, input_shape, resolution: int | None) -> tuple[int | None, str | None]:
+    """(resolution to use, note to print) for a model given ``input_shape`` / ``resolution``:
+    a user model given neither runs at 1x3x224x224, and the note says so."""
+    if resolved.entry is None and input_shape is None and resolution is None:
+        return USER_RESOLUTION, (f"{resolved.name}: no input size given for a user model; using "
+                                 f"1x3x{USER_RESOLUTION}x{USER_RESOLUTION} (pass --input-shape or --resolution)")
+    return resolution, None

@@ -108,7 +108,7 @@ def test_cli_user_models_and_errors(capsys, tmp_path):
             return nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.Conv2d(8, 8, 3))
     """))
     code, out, err = run(["compare", f"{f}:big", f"{f}:small", "--format", "json"], capsys)
-    assert code == 0 and "analysed at 1x3x224x224" in err
+    assert code == 0 and "using 1x3x224x224" in err
     d = json.loads(out)
     assert d["rows"][1]["params_rel"] == pytest.approx((3 * 8 * 9 + 8 + 8 * 8 * 9 + 8) / (3 * 64 * 9 + 64 + 64 * 64 * 9 + 64))
     code, out, err = run(["compare", "resnet18", "--device", "nosuchdevice"], capsys)

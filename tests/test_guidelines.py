@@ -19,7 +19,9 @@ import torch.nn as nn
 import costlab
 from costlab.cli import main
 from costlab.guidelines import (DEFAULT_THRESHOLDS, FINDING_KEYS, GUIDELINES, GuidelineError, check,
-                                layer_findings, parse_thresholds, ranking, render, render_comparison)
+                                layer_findings, parse_thresholds, ranking)
+from costlab.present.guidelines import comparison_text as render_comparison
+from costlab.present.guidelines import findings_text as render
 
 ALL = {"min_share": 0.0}  # list every violation, however small
 
@@ -304,11 +306,26 @@ def test_layer_findings_labels():
     report = costlab.analyze(net, (1, 16, 8, 8))
     res = check(report)
     col = layer_findings(report, res)
-    assert list(col.index) == list(report.layers.index)
+    assert len(col) == len(report.layers)
     by_name = dict(zip(report.layers["name"], col))
     assert by_name == {"0:conv": "G1", "1:relu": "G4", "2:conv": ""}
-    rolled = layer_findings(report, res, depth=0)
-    assert list(rolled) == ["G1,G4"]
+    rolled = costlab.analyze(net, (1, 16, 8, 8), guidelines=True).rollup(0)   # the column's union rule
+    assert list(rolled["findings"]) == ["G1,G4"]
+
+
+def test_depth0_keeps_findings_of_root_level_ops():
+    # ops issued by the root module itself (F.relu in forward) used to be dropped at --depth 0
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(16, 64, 1, bias=False)
+
+        def forward(self, x):
+            return torch.relu(self.conv(x))
+
+    rep = costlab.analyze(Net(), (1, 16, 8, 8), guidelines=True)
+    assert rep.layers.set_index("name").loc["(root):relu", "findings"] == "G4"
+    assert list(rep.rollup(0)["findings"]) == ["G1,G4"]
 
 
 def test_render_formats():

@@ -96,10 +96,12 @@ def test_predict_adds_layer_and_total_latency_without_retracing(monkeypatch):
     import costlab.tracer as tr
 
     monkeypatch.setattr(tr, "trace", lambda *a, **k: (_ for _ in ()).throw(AssertionError("re-traced")))
-    predict(r, prof)
+    plain = r
+    r = predict(r, prof)
+    assert "latency_ms" not in plain.layers.columns          # the pass returns a new report
     assert "latency_ms" in r.layers.columns
     assert r.totals["latency_ms"] == pytest.approx(r.layers["latency_ms"].sum(), rel=1e-6)
-    assert r.extras["device"] == "arm-sd810"
+    assert r.to_dict()["device"] == "arm-sd810" and r.sections["latency"].data["device"] == "arm-sd810"
     # every fused BN / ReLU6 row shows 0, every conv row > 0
     bn = r.layers[r.layers["op"] == "batch_norm"]
     conv = r.layers[r.layers["op"].str.contains("conv")]

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from costlab import plots
+from costlab.present import plots
 from costlab.cli import main
 
 POINTS = [{"name": "net_a", "macs": 40e6, "ms": 17.0}, {"name": "net_b", "macs": 150e6, "ms": 41.0},

@@ -13,7 +13,8 @@ import numpy as np
 from ..api import analyze
 from ..ir import Graph
 from ..latency.features import feature_matrix, node_costs
-from ..latency.predict import as_profile, coefficients
+from ..latency.predict import coefficients
+from ..latency.profile import load_profile
 
 
 @functools.lru_cache(maxsize=1024)
@@ -43,6 +44,6 @@ def sample_features(spec: str, input_shape, dtype: str = "float32", fusion=()) -
 
 def predict_spec(spec: str, input_shape, profile) -> float:
     """Predicted ms of zoo spec ``spec`` at ``input_shape`` (traced once per process)."""
-    profile = as_profile(profile)
+    profile = load_profile(profile) if isinstance(profile, str) else profile
     f, _ = sample_features(spec, input_shape, profile.get("dtype", "float32"), profile.get("fusion", ()))
     return float((f * coefficients(profile)).sum())

@@ -6,7 +6,9 @@ import json
 
 import click
 
-from .render import FORMATS, check_output_path, human, markdown_table, text_table, to_csv, write_output
+from ..present.output import write_output
+from ..present.tables import FORMATS, human, markdown_table, text_table, to_csv
+from .options import check_output_path
 
 
 def _fmt(col_fmt: str):
@@ -21,7 +23,7 @@ def _fmt(col_fmt: str):
     return lambda v: "-" if v is None else str(v)
 
 
-def render_comparison(cmp, fmt: str) -> str:
+def comparison_text(cmp, fmt: str) -> str:
     import pandas as pd
 
     if fmt == "json":
@@ -76,17 +78,16 @@ def compare_cmd(models, resolution, input_shape, batch, dtype, device, columns, 
     costlab compare resnet50 resnet18 resnet18+resnet34
     costlab compare teacher.py:big student.py:small --input-shape 1x3x32x32
     """
-    from .compare import compare
+    from ..compare import compare
 
     if device:   # refuse a bad profile before any model is analysed
-        from .latency.profile import load_profile
+        from ..latency.profile import load_profile
 
         load_profile(device)
     cmp = compare(list(models), input_shape=input_shape, resolution=resolution, dtype=dtype, batch=batch,
                   providers=columns.split(",") if columns else None, options={"device": device}, progress=True)
     for w in cmp.warnings:
         click.echo(f"costlab: warning: {w}", err=True)
-    write_output(render_comparison(cmp, fmt), output)
+    write_output(comparison_text(cmp, fmt), output)
 
 
-COMMANDS = [compare_cmd]

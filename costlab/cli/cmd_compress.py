@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import click
 
-from .render import FORMATS, check_output_path, write_output
+from ..present.output import write_output
+from ..present.tables import FORMATS
+from .options import check_output_path, user_input
 
 
 @click.command("compress")
@@ -43,18 +45,16 @@ def compress_cmd(model, prune, prune_table, bits, index_bits, huffman, binarize,
     costlab compress resnet18 --binarize weights,inputs
     costlab compress my_net.py:build --weights ckpt.pt --prune 0.9 --bits 4 --huffman
     """
-    from .compress import compress
-    from .compress.render import render
-    from .spec import _is_user_spec
+    from ..compress import compress
+    from ..present.compress import compression_text
+    from ..spec import resolve
 
-    if input_shape is None and resolution is None and _is_user_spec(model):
-        click.echo("costlab: no --input-shape given for a user model; using 1x3x224x224", err=True)
-        resolution = 224
+    if input_shape is None and resolution is None:
+        resolution = user_input(resolve(model), input_shape, resolution)
     report = compress(model, prune=prune, prune_table=prune_table, bits=bits, index_bits=index_bits,
                       huffman=huffman, binarize=binarize, keep_full=keep_full.split(","),
                       weights=weights_file, seed=seed, input_shape=input_shape, resolution=resolution,
                       fit_sample=fit_sample, progress=True)
-    write_output(render(report, fmt), output)
+    write_output(compression_text(report, fmt), output)
 
 
-COMMANDS = [compress_cmd]

@@ -5,12 +5,9 @@ import sys
 
 import click
 
-from .guidelines import DEFAULT_THRESHOLDS, GUIDELINES
-from .render import check_output_path
-
-
-class _UsageError(click.ClickException):
-    exit_code = 2
+from ..guidelines import DEFAULT_THRESHOLDS, GUIDELINES
+from ..errors import UsageError
+from .options import check_output_path, user_input, warn_unsupported
 
 
 def _parse_fail_on(text: str | None) -> list[str]:
@@ -25,7 +22,7 @@ def _parse_fail_on(text: str | None) -> list[str]:
             out.extend(g for g in GUIDELINES if g not in out)
             continue
         if p not in GUIDELINES:
-            raise _UsageError(f"--fail-on: unknown guideline '{part.strip()}'; use G1, G2, G3, G4 "
+            raise UsageError(f"--fail-on: unknown guideline '{part.strip()}'; use G1, G2, G3, G4 "
                               "(comma separated) or all")
         if p not in out:
             out.append(p)
@@ -61,22 +58,23 @@ def guidelines(models, compare, fmt, output, fail_on, thresholds, resolution, in
     the shares reach its threshold. MODEL is a zoo spec (shufflenet_v1:groups=8) or a
     user model (file.py:factory). With --compare, several MODELs side by side.
     """
-    from .api import analyze
-    from .guidelines import GuidelineError, check, parse_thresholds, render, render_comparison
-    from .render import write_output
-    from .spec import resolve
+    from ..api import analyze
+    from ..guidelines import GuidelineError, check, parse_thresholds
+    from ..present.output import write_output
+    from ..present.guidelines import comparison_text, findings_text
+    from ..spec import resolve
 
     if not models:
-        raise _UsageError("give a MODEL (e.g. costlab guidelines mobilenet_v2), or --compare M1 M2 ...")
+        raise UsageError("give a MODEL (e.g. costlab guidelines mobilenet_v2), or --compare M1 M2 ...")
     if len(models) > 1 and not compare:
-        raise _UsageError(f"{len(models)} models given; pass --compare to compare them, or give one MODEL")
+        raise UsageError(f"{len(models)} models given; pass --compare to compare them, or give one MODEL")
     if compare and len(models) < 2:
-        raise _UsageError("--compare needs at least two models, e.g. --compare shufflenet_v1 shufflenet_v2")
+        raise UsageError("--compare needs at least two models, e.g. --compare shufflenet_v1 shufflenet_v2")
     fails = _parse_fail_on(fail_on)
     try:
         th = parse_thresholds(list(thresholds))
     except GuidelineError as exc:
-        raise _UsageError(f"--threshold: {exc}") from None
+        raise UsageError(f"--threshold: {exc}") from None
 
     results, reports = [], []
     bar = None
@@ -90,18 +88,13 @@ def guidelines(models, compare, fmt, output, fail_on, thresholds, resolution, in
             if bar is not None:
                 bar.set_postfix_str(spec)
             resolved = resolve(spec)
-            res_ = resolution
-            if res_ is None and input_shape is None and resolved.entry is None:
-                click.echo(f"costlab: no --input-shape given for {spec}; using 1x3x224x224", err=True)
-                res_ = 224
+            res_ = user_input(resolved, input_shape, resolution)
             report = analyze(resolved, input_shape=input_shape, resolution=res_, dtype=dtype, batch=batch)
-            if report.unsupported:
-                click.echo(f"costlab: warning: {report.model}: unsupported ops counted as 0: "
-                           + ", ".join(f"{u['op']} x{u['count']}" for u in report.unsupported), err=True)
+            warn_unsupported(report, f"{report.model}: ")
             try:
                 results.append(check(report, thresholds=th))
             except GuidelineError as exc:
-                raise _UsageError(f"{spec}: {exc}") from None
+                raise UsageError(f"{spec}: {exc}") from None
             reports.append(report)
             if bar is not None:
                 bar.update(1)
@@ -109,7 +102,7 @@ def guidelines(models, compare, fmt, output, fail_on, thresholds, resolution, in
         if bar is not None:
             bar.close()
 
-    text = render_comparison(results, fmt) if compare else render(results[0], fmt, reports[0])
+    text = comparison_text(results, fmt) if compare else findings_text(results[0], fmt, reports[0])
     write_output(text, output)
 
     violated = [(r, g) for r in results for g in fails if r.summary[g]["violated"]]
@@ -120,4 +113,3 @@ def guidelines(models, compare, fmt, output, fail_on, thresholds, resolution, in
     return 1 if violated else 0
 
 
-COMMANDS = [guidelines]

@@ -6,11 +6,10 @@ import json
 
 import click
 
-from .render import FORMATS, check_output_path, write_output
-
-
-class _UsageError(click.ClickException):
-    exit_code = 2
+from ..errors import UsageError
+from ..present.output import write_output
+from ..present.tables import FORMATS
+from .options import check_output_path
 
 
 def _pct(x) -> str:
@@ -33,8 +32,8 @@ def _summary_line(d: dict) -> str:
     return "; ".join(parts)
 
 
-def _profile_error(exc: Exception) -> _UsageError:
-    return _UsageError(str(exc).splitlines()[0])
+def _profile_error(exc: Exception) -> UsageError:
+    return UsageError(str(exc).splitlines()[0])
 
 
 # -- calibrate ---------------------------------------------------------------------------------
@@ -59,14 +58,14 @@ def calibrate(profile, build, output, quiet):
       costlab calibrate --build arm-sd810          # from the ShuffleNet V2 paper's tables
       costlab calibrate --build all                # every shipped profile from its source
     """
-    from .calibrate.fit import fit_profile
-    from .latency.profile import ProfileError, load_profile, profiles_dir, resolve_profile_path, save_profile
+    from ..calibrate.fit import fit_profile
+    from ..latency.profile import ProfileError, load_profile, profiles_dir, resolve_profile_path, save_profile
 
     if bool(profile) == bool(build):
-        raise _UsageError("give a PROFILE to refit or --build NAME to rebuild a shipped profile (not both)")
+        raise UsageError("give a PROFILE to refit or --build NAME to rebuild a shipped profile (not both)")
     try:
         if build:
-            from .calibrate import sources
+            from ..calibrate import sources
 
             names = sources.buildable() if build == "all" else [build]
             for n in names:
@@ -75,9 +74,9 @@ def calibrate(profile, build, output, quiet):
 
                     close = difflib.get_close_matches(n, sources.buildable(), n=2)
                     hint = f"; did you mean {', '.join(close)}?" if close else ""
-                    raise _UsageError(f"no source builder for '{n}'{hint} (known: all, {', '.join(sources.buildable())})")
+                    raise UsageError(f"no source builder for '{n}'{hint} (known: all, {', '.join(sources.buildable())})")
             if output and len(names) > 1:
-                raise _UsageError("-o names one file; with --build all the profiles go to profiles/NAME.json")
+                raise UsageError("-o names one file; with --build all the profiles go to profiles/NAME.json")
             for n in names:
                 click.echo(f"costlab: building {n} from its source data ...", err=True)
                 d = fit_profile(sources.build(n), progress=not quiet)
@@ -100,7 +99,7 @@ def calibrate(profile, build, output, quiet):
 def _validate_text(res: dict, fmt: str) -> str:
     import pandas as pd
 
-    from .render import markdown_table, text_table, to_csv
+    from ..present.tables import markdown_table, text_table, to_csv
 
     rows = res["rows"]
     df = pd.DataFrame(rows)
@@ -178,17 +177,17 @@ def validate(device, holdout, measure, models, repeats, fmt, output, quiet, form
       costlab validate --device arm --holdout family --format json
       costlab validate --device cpu --measure
     """
-    from .latency.profile import ProfileError, load_profile
-    from .calibrate.validate import MEASURE_SPECS, validate as _validate, validate_measured
+    from ..latency.profile import ProfileError, load_profile
+    from ..calibrate.validate import MEASURE_SPECS, validate as _validate, validate_measured
 
     try:
         prof = load_profile(device)
         if measure:
             if prof.get("device_class") == "arm":
-                raise _UsageError(f"--measure times this machine; profile '{prof['name']}' describes an ARM device "
+                raise UsageError(f"--measure times this machine; profile '{prof['name']}' describes an ARM device "
                                   "(use --device cpu, or a profile measured here)")
             specs = [s.strip() for s in models.split(",") if s.strip()] if models else list(MEASURE_SPECS)
-            from .zoo.registry import parse_spec
+            from ..zoo.registry import parse_spec
 
             for s in specs:
                 parse_spec(s)
@@ -209,8 +208,8 @@ def profiles(fmt, output):
     """List the device profiles in profiles/ with their held-out accuracy (as last fitted)."""
     import pandas as pd
 
-    from .latency.profile import ALIASES, ProfileError, available_profiles, load_profile, profiles_dir
-    from .render import markdown_table, text_table, to_csv
+    from ..latency.profile import ALIASES, ProfileError, available_profiles, load_profile, profiles_dir
+    from ..present.tables import markdown_table, text_table, to_csv
 
     rows, bad = [], []
     alias_of = {v: k for k, v in ALIASES.items()}
@@ -257,4 +256,3 @@ def profiles(fmt, output):
     write_output(text, output)
 
 
-COMMANDS = [calibrate, validate, profiles]

@@ -7,11 +7,8 @@ import time
 
 import click
 
-from .render import check_output_path
-
-
-class _UsageError(click.ClickException):
-    exit_code = 2
+from ..errors import UsageError
+from .options import check_output_path
 
 
 def _batches(text: str | None, device_type: str) -> list[int]:
@@ -22,7 +19,7 @@ def _batches(text: str | None, device_type: str) -> list[int]:
     except ValueError:
         out = []
     if not out or any(b < 1 for b in out):
-        raise _UsageError(f"bad --batch '{text}': write positive integers separated by commas, e.g. 1,8,32,64")
+        raise UsageError(f"bad --batch '{text}': write positive integers separated by commas, e.g. 1,8,32,64")
     return out
 
 
@@ -87,37 +84,37 @@ def profile(device, output, name, threads, batch, repeats, warmup, grid, clock, 
     """
     import re
 
-    from .calibrate.measure import MeasureError, measure_profile, resolve_clock, resolve_device
-    from .latency.profile import ProfileError, dumps_profile, save_profile, validate_profile
+    from ..calibrate.measure import MeasureError, measure_profile, resolve_clock, resolve_device
+    from ..latency.profile import ProfileError, dumps_profile, save_profile, validate_profile
 
     given_repeats = repeats
     try:
         dev = resolve_device(device)
     except MeasureError as exc:
-        raise _UsageError(str(exc)) from None
+        raise UsageError(str(exc)) from None
     batches = _batches(batch, dev.type)
     if repeats is None:
         repeats = 15 if dev.type == "cuda" else 41
     try:
         resolve_clock(dev, threads, clock)
     except MeasureError as exc:
-        raise _UsageError(str(exc)) from None
+        raise UsageError(str(exc)) from None
     if name is None:
         name = _default_name(output, dev.type)
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
-        raise _UsageError(f"bad profile name '{name}': use letters, digits, '.', '_' or '-' (pass --name)")
+        raise UsageError(f"bad profile name '{name}': use letters, digits, '.', '_' or '-' (pass --name)")
     if output:  # refuse before minutes of measuring, not after
         folder = os.path.dirname(os.path.abspath(output))
         if not os.path.isdir(folder):
-            raise _UsageError(f"output folder '{folder}' does not exist; create it or pass another -o FILE")
+            raise UsageError(f"output folder '{folder}' does not exist; create it or pass another -o FILE")
         if not os.access(folder, os.W_OK):
-            raise _UsageError(f"output folder '{folder}' is not writable; pass another -o FILE")
+            raise UsageError(f"output folder '{folder}' is not writable; pass another -o FILE")
     fit = None
     if not no_fit:
         try:
-            from .calibrate.fit import fit_profile as fit
+            from ..calibrate.fit import fit_profile as fit
         except ImportError as exc:  # pragma: no cover - only while the fitter is missing
-            raise _UsageError(f"the latency fitter is not available ({exc}); pass --no-fit") from None
+            raise UsageError(f"the latency fitter is not available ({exc}); pass --no-fit") from None
     cmd = _command(device, output, None if name == _default_name(output, dev.type) else name, threads, batch,
                    given_repeats, warmup, grid, clock, default_malloc, no_networks, no_fit)
     t0 = time.perf_counter()
@@ -126,13 +123,13 @@ def profile(device, output, name, threads, batch, repeats, warmup, grid, clock, 
                             networks=not no_networks, repeats=repeats, warmup=warmup, command=cmd,
                             progress=not quiet, clock=clock, keep_memory=not default_malloc)
     except MeasureError as exc:
-        raise _UsageError(str(exc)) from None
+        raise UsageError(str(exc)) from None
     except MemoryError as exc:
-        raise _UsageError(f"out of memory while measuring ({exc}); pass a smaller --batch") from None
+        raise UsageError(f"out of memory while measuring ({exc}); pass a smaller --batch") from None
     except RuntimeError as exc:
         if "out of memory" not in str(exc).lower():
             raise
-        raise _UsageError(f"out of device memory while measuring ({str(exc).splitlines()[0]}); "
+        raise UsageError(f"out of device memory while measuring ({str(exc).splitlines()[0]}); "
                           "pass a smaller --batch") from None
     t_meas = time.perf_counter() - t0
     noise = d["provenance"]["noise"]
@@ -153,7 +150,7 @@ def profile(device, output, name, threads, batch, repeats, warmup, grid, clock, 
             validate_profile(d)
             click.echo(dumps_profile(d), nl=False)
     except ProfileError as exc:
-        raise _UsageError(str(exc)) from None
+        raise UsageError(str(exc)) from None
 
 
 def _default_name(output, device_type) -> str:
@@ -182,4 +179,3 @@ def _echo_validation(d: dict) -> None:
                    f"{v.get('level', 'network')}-level samples: " + ", ".join(parts), err=True)
 
 
-COMMANDS = [profile]

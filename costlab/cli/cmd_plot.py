@@ -1,34 +1,27 @@
 """``costlab plot``: FLOPs vs latency of several models, latency by op class, per-layer
-MACs vs MAC bytes vs ms. Thin wrappers over :mod:`costlab.plots`."""
+MACs vs MAC bytes vs ms. Thin wrappers over :mod:`costlab.present.plots`."""
 from __future__ import annotations
 
 import click
 
-from .cli import UserError
-from .render import check_output_path
+from ..errors import UsageError
+from .options import check_output_path, user_input
 
 
 def _profile(device: str) -> dict:
-    try:
-        from .latency.profile import ProfileError, load_profile
-    except ImportError:
-        raise UserError(f"--device {device}: latency prediction is not available (costlab.latency is not "
-                        "installed); reinstall costlab") from None
-    try:
-        return load_profile(device)
-    except ProfileError as exc:
-        raise UserError(str(exc).splitlines()[0]) from None
+    from ..latency.profile import load_profile
+
+    return load_profile(device)
 
 
 def _analyze(model: str, resolution: int | None, input_shape: str | None, batch: int):
-    from .api import analyze
-    from .spec import resolve
+    from ..api import analyze
+    from ..spec import resolve
 
     resolved = resolve(model)
-    if resolved.entry is None and resolution is None and input_shape is None:
-        raise UserError(f"{model}: a user model needs --resolution or --input-shape (e.g. --resolution 224)")
+    resolution = user_input(resolved, input_shape, resolution)
     if input_shape is not None:
-        from .spec import parse_input_shape
+        from ..spec import parse_input_shape
 
         shapes = parse_input_shape(input_shape)
         shapes = [(batch,) + tuple(s[1:]) for s in shapes]
@@ -37,10 +30,9 @@ def _analyze(model: str, resolution: int | None, input_shape: str | None, batch:
 
 
 def _predict(report, profile):
-    from .latency.predict import predict
+    from ..api import with_latency
 
-    out = predict(report, profile)
-    return out if out is not None else report
+    return with_latency(report, profile)
 
 
 def _default_output(kind: str, device: str | None, model: str | None = None) -> str:
@@ -50,12 +42,12 @@ def _default_output(kind: str, device: str | None, model: str | None = None) -> 
 
 
 def _save(fig, output: str) -> None:
-    from .plots import PlotError, save_figure
+    from ..present.plots import PlotError, save_figure
 
     try:
         path = save_figure(fig, output)
     except PlotError as exc:
-        raise UserError(str(exc)) from None
+        raise UsageError(str(exc)) from None
     click.echo(f"costlab: wrote {path}", err=True)
 
 
@@ -65,15 +57,15 @@ def _check_output(output: str | None) -> None:
         return
     import os
 
-    from .plots import PlotError, format_of
+    from ..present.plots import PlotError, format_of
 
     try:
         format_of(output)
     except PlotError as exc:
-        raise UserError(str(exc)) from None
+        raise UsageError(str(exc)) from None
     folder = os.path.dirname(os.path.abspath(output))
     if not os.path.isdir(folder):
-        raise UserError(f"cannot write '{output}': folder '{folder}' does not exist")
+        raise UsageError(f"cannot write '{output}': folder '{folder}' does not exist")
 
 
 def _batch_note(profile: dict) -> str:
@@ -110,7 +102,7 @@ def flops_latency(models, device, output, resolution, input_shape):
     profile's FLOPs-only model drawn as a line."""
     from tqdm import tqdm
 
-    from .plots import flops_latency_figure
+    from ..present.plots import flops_latency_figure
 
     _check_output(output)
     profile = _profile(device)
@@ -123,7 +115,7 @@ def flops_latency(models, device, output, resolution, input_shape):
     baseline = None
     if "ms_per_gmac" in base and "ms_const" in base:
         baseline = (float(base["ms_per_gmac"]) * b / 1e3, float(base["ms_const"]))
-    from .plots import device_title
+    from ..present.plots import device_title
 
     fig = flops_latency_figure(points, device=profile.get("device", device), profile=profile["name"], baseline=baseline,
                                title=device_title(f"MACs (FLOPs) vs predicted latency, {_batch_note(profile)}",
@@ -141,7 +133,8 @@ def flops_latency(models, device, output, resolution, input_shape):
 def breakdown(model, device, output, resolution, input_shape):
     """Predicted latency of MODEL by op class (dense/pointwise/depthwise/group conv, linear,
     pooling, element-wise, data movement, other) on a device."""
-    from .plots import breakdown_figure, class_breakdown, device_title
+    from ..latency.breakdown import class_breakdown
+    from ..present.plots import breakdown_figure, device_title
 
     _check_output(output)
     profile = _profile(device)
@@ -165,13 +158,13 @@ def breakdown(model, device, output, resolution, input_shape):
 @click.option("--input-shape", default=None, help="full input shape, e.g. 1x3x160x160")
 def layers(model, device, output, resolution, input_shape):
     """Per-layer MACs vs MAC bytes vs predicted ms of MODEL (execution order)."""
-    from .plots import layers_figure
+    from ..present.plots import layers_figure
 
     _check_output(output)
     profile = _profile(device) if device else None
     rep = _analyze(model, resolution, input_shape, int(profile.get("batch", 1)) if profile else 1)
     if profile:
-        from .plots import kernel_layers
+        from ..latency.breakdown import kernel_layers
 
         frame = kernel_layers(rep, profile)
         title = None
@@ -183,4 +176,3 @@ def layers(model, device, output, resolution, input_shape):
     _save(fig, output or _default_output("layers", device, model))
 
 
-COMMANDS = [plot]

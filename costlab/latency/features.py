@@ -55,17 +55,14 @@ FUSION_RULES = ("conv+bn", "conv+act", "conv+bn+act", "linear+act", "bn+act", "a
 
 _CONV_CLASS = {"dense": "conv_dense", "transposed": "conv_dense", "pointwise": "conv_pw",
                "depthwise": "conv_dw", "group": "conv_group"}
-_ACTS = {"relu", "hardtanh", "clamp", "clamp_min", "clamp_max", "leaky_relu", "hardswish",
-         "hardsigmoid", "sigmoid", "silu", "gelu", "tanh", "elu", "mish", "threshold", "prelu",
-         "_prelu_kernel", "softplus", "selu", "celu"}
-_ELEMENTWISE = _ACTS | {"batch_norm", "layer_norm", "group_norm", "rms_norm", "add", "sub", "mul",
-                        "div", "rsub", "maximum", "minimum", "where", "addcmul", "dropout", "exp",
-                        "sqrt", "rsqrt", "neg", "abs", "pow", "reciprocal", "erf", "log",
-                        "log_sigmoid_forward", "gt", "lt", "ge", "le", "eq", "ne",
-                        "logical_and", "logical_or", "logical_not"}
-_POOL = {"pool", "adaptive_pool", "mean"}
-_MOVE = {"cat", "copy", "pad", "fill"}
-_ADDS = {"add", "sub"}
+# every op category of costlab.ops -> its latency class ('mac' splits by conv class / linear)
+CLASS_OF_CATEGORY = {
+    "mac": None, "norm": "elementwise", "activation": "elementwise", "binary": "elementwise",
+    "pointwise": "elementwise", "pool_max": "pool_max", "pool_avg": "pool", "global_pool": "global_pool",
+    "reduce": "other", "softmax": "other", "move": "data_movement", "layout": "data_movement",
+    "resample": "other", "view": "other", "unsupported": "other",
+}
+_POOLS = ("pool", "pool_max", "global_pool")
 
 
 def expand_rules(fusion) -> frozenset[str]:
@@ -79,24 +76,13 @@ def expand_rules(fusion) -> frozenset[str]:
 
 
 def latency_class(node: Node) -> str:
-    kind = ops.kind_of(node.op)
-    if kind == "conv":
-        return _CONV_CLASS.get(ops.conv_class(node) or "dense", "conv_dense")
-    if kind in ("linear", "matmul"):
+    """The latency class of a node, from its op category (:data:`CLASS_OF_CATEGORY`)."""
+    cat = ops.category_of(node.op)
+    if cat == "mac":
+        if ops.kind_of(node.op) == "conv":
+            return _CONV_CLASS.get(ops.conv_class(node) or "dense", "conv_dense")
         return "linear"
-    if kind in _POOL:
-        # max and average window sweeps and global/adaptive pooling (reductions) are different
-        # kernels with different per-element costs (max pooling ~8x average on a CPU)
-        if kind != "pool":
-            return "global_pool"
-        return "pool_max" if "max_pool" in node.op else "pool"
-    if kind in _ELEMENTWISE:
-        return "elementwise"
-    if kind in _MOVE:
-        return "data_movement"
-    if kind == "upsample":
-        return "data_movement" if "nearest" in node.op else "other"
-    return "other"
+    return CLASS_OF_CATEGORY[cat]
 
 
 @dataclass
@@ -113,98 +99,77 @@ class NodeCost:
 
 
 def _tensor_bytes_all(node: Node, fb: int) -> int:
-    tot = 0
-    for t in list(node.inputs) + list(node.outputs[:1]):
-        tot += ops._tensor_bytes(t, fb)
-    return tot
+    return sum(ops.tensor_bytes(t, fb) for t in list(node.inputs) + list(node.outputs[:1]))
+
+
+def _head(kind: str, cat: str) -> str:
+    """What a kernel is, for the fusion rules: conv, linear, add, batch_norm, cat or other."""
+    if cat == "mac":
+        return "conv" if kind == "conv" else "linear"
+    return "add" if kind in ("add", "sub") else kind
+
+
+def _fuses(kind: str, cat: str, head: str, head_has_act: bool, rules: frozenset[str]) -> bool:
+    """Does an op (``kind``/``cat``) join the kernel of ``head`` under ``rules``?"""
+    if kind == "batch_norm":
+        return "conv+bn" in rules and head in ("conv", "linear") and not head_has_act
+    if cat == "activation" and not head_has_act:
+        return ((head == "conv" and "conv+act" in rules)
+                or (head == "linear" and ("linear+act" in rules or "conv+act" in rules))
+                or (head == "batch_norm" and "bn+act" in rules)
+                or (head == "add" and "add+act" in rules))
+    return kind == "copy" and "cat+copy" in rules and head == "cat"
+
+
+def _own_cost(n: Node, c: dict | None, cls: str, fb: int) -> NodeCost:
+    """A node that runs its own kernel: its work (MACs; pooling: element ops), bytes and positions."""
+    macs, mb = (0, _tensor_bytes_all(n, fb)) if c is None else (c["macs"], c["mac_bytes"])
+    out = n.outputs[0] if n.outputs else None
+    pix = 0.0
+    if out is not None and len(out.shape) >= 3:
+        pix = out.numel / out.shape[1] / 1e6      # N x spatial positions of the result
+    elif out is not None and len(out.shape) == 2:
+        pix = out.shape[0] / 1e6
+    # pooling has no MACs: its work term is its element operations (window elements, or input
+    # elements of a global pool)
+    work = c["elem_ops"] if (cls in _POOLS and c is not None) else macs
+    return NodeCost(n.id, cls, work / 1e9, mb / 1e6, pix, None)
 
 
 def node_costs(graph: Graph, dtype: str, fusion) -> list[NodeCost]:
     """Per counted node: class, GMACs, MB of memory access, and fusion owner."""
     rules = expand_rules(fusion)
     fb = ops.dtype_bytes(dtype)
-    nodes = graph.nodes
-    free = [ops.is_free(n) for n in nodes]
-
-    def real(src_id: int) -> int:
-        """Follow views back to the node that materialised the data."""
-        seen = 0
-        while free[src_id] and nodes[src_id].sources and nodes[src_id].sources[0].kind == "node" and seen < 64:
-            src_id = nodes[src_id].sources[0].ref
-            seen += 1
-        return src_id
-
-    # real consumers: counted nodes that read a node's data directly or through views
-    readers: dict[int, set[int]] = {}
-    out_used = set()
-    for o in graph.outputs:
-        if o.kind == "node":
-            out_used.add(real(o.ref))
-    for n in nodes:
-        if free[n.id]:
-            continue
-        for s in n.sources:
-            if s.kind == "node":
-                readers.setdefault(real(s.ref), set()).add(n.id)
-
-    def sole_reader(p: int, n: int) -> bool:
-        return readers.get(p, set()) == {n} and p not in out_used
-
+    free = ops.free_mask(graph)
+    roots = graph.roots(free)
+    readers = graph.readers(free, roots)
+    returned = graph.output_roots(roots)
     costs: list[NodeCost] = []
     owner: dict[int, int] = {}
     has_act: set[int] = set()
     head_kind: dict[int, str] = {}
-    for n in nodes:
+    for n in graph.nodes:
         if free[n.id]:
             continue
-        c = ops.count(n, fb)
-        if c is None:
-            macs, mb = 0, _tensor_bytes_all(n, fb)
-        else:
-            macs, mb = c["macs"], c["mac_bytes"]
-        kind = ops.kind_of(n.op)
-        cls = latency_class(n)
-        fused = None
+        kind, cat, cls = ops.kind_of(n.op), ops.category_of(n.op), latency_class(n)
         src = n.sources[0] if n.sources else None
-        if src is not None and src.kind == "node" and rules:
-            p = real(src.ref)
-            h = owner.get(p, p)
-            hk = head_kind.get(h)
-            if sole_reader(p, n.id):
-                if kind == "batch_norm" and "conv+bn" in rules and hk in ("conv", "linear") and h not in has_act \
-                        and p == h:
-                    fused = h
-                elif kind in _ACTS and h not in has_act:
-                    if hk == "conv" and "conv+act" in rules:
-                        fused = h
-                    elif hk == "linear" and ("linear+act" in rules or "conv+act" in rules):
-                        fused = h
-                    elif hk == "batch_norm" and "bn+act" in rules:
-                        fused = h
-                    elif hk == "add" and "add+act" in rules:
-                        fused = h
-                elif kind == "copy" and "cat+copy" in rules and hk == "cat":
+        fused = None
+        if rules and src is not None and src.kind == "node":
+            r = roots[src.ref]
+            if r[0] == "node" and readers.get(r) == {n.id} and r not in returned:
+                h = owner.get(r[1], r[1])
+                if _fuses(kind, cat, head_kind.get(h, ""), h in has_act, rules) \
+                        and (kind != "batch_norm" or h == r[1]):
                     fused = h
         if fused is not None:
             owner[n.id] = fused
-            if kind in _ACTS:
+            if cat == "activation":
                 has_act.add(fused)
             costs.append(NodeCost(n.id, cls, 0.0, 0.0, 0.0, fused))
             continue
         owner[n.id] = n.id
-        head_kind[n.id] = ("conv" if kind == "conv" else "linear" if kind in ("linear", "matmul")
-                           else "add" if kind in _ADDS else kind)
-        out = n.outputs[0] if n.outputs else None
-        pix = 0.0
-        if out is not None and len(out.shape) >= 3:
-            pix = out.numel / out.shape[1] / 1e6      # N x spatial positions of the result
-        elif out is not None and len(out.shape) == 2:
-            pix = out.shape[0] / 1e6
-        # pooling has no MACs: its work term is its element operations (window elements, or
-        # input elements of a global pool); max pooling on this CPU costs several ns per
-        # window element, measured by costlab profile
-        work = c["elem_ops"] if (cls in ("pool", "pool_max", "global_pool") and c is not None) else macs
-        costs.append(NodeCost(n.id, cls, work / 1e9, mb / 1e6, pix, None))
+        head_kind[n.id] = _head(kind, cat)
+        costs.append(_own_cost(n, ops.count(n, fb), cls, fb))
     return costs
 
 

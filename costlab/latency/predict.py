@@ -1,9 +1,9 @@
-"""Predict latency from a traced report and a fitted profile (no re-tracing).
+"""The latency pass: predicted ms from a traced report and a fitted profile (no re-tracing).
 
-``predict(report, profile)`` adds a ``latency_ms`` column to ``report.layers`` (one value
-per op: an op fused into the kernel before it under the profile's fusion rules shows 0,
-its cost is in that kernel's row), ``latency_ms`` to ``report.totals`` and
-``extras['device']`` (the profile name) plus ``extras['latency']`` (profile, runtime,
+``predict(report, profile)`` returns a copy of ``report`` with a ``latency_ms`` column (one
+value per op: an op fused into the kernel before it under the profile's fusion rules shows
+0, its cost is in that kernel's row), ``latency_ms`` in the totals and a ``latency``
+section: the JSON keys ``device`` (the profile name) and ``latency`` (profile, runtime,
 fusion, held-out accuracy, and notes where the report's batch or dtype differ from the
 profile's).
 """
@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from .features import CLASSES, TERMS, node_costs
-from .profile import ProfileError, load_profile
+from ..report import Column, Section
+from ..errors import ProfileError
 
 _KEYS = {"gmac": "ms_per_gmac", "mb": "ms_per_mb", "mpix": "ms_per_mpix", "ops": "ms_per_op"}
 
@@ -25,10 +26,6 @@ def coefficients(profile: dict) -> np.ndarray:
                            f"run: costlab calibrate {profile.get('_path', profile.get('name', 'PROFILE'))}")
     cl = pred["classes"]
     return np.array([[float(cl[c].get(_KEYS[t], 0.0)) for t in TERMS] for c in CLASSES])
-
-
-def as_profile(profile) -> dict:
-    return load_profile(profile) if isinstance(profile, str) else profile
 
 
 def node_latencies(report, profile: dict) -> dict[int, float]:
@@ -47,18 +44,11 @@ def node_latencies(report, profile: dict) -> dict[int, float]:
     return out
 
 
-def predict(report, profile):
-    """Add predicted ``latency_ms`` per layer and in total to ``report`` (returned)."""
-    profile = as_profile(profile)
-    lat = node_latencies(report, profile)
-    layers = report.layers
-    if "node" in layers.columns and len(layers):
-        layers["latency_ms"] = [round(lat.get(int(n), 0.0), 6) for n in layers["node"]]
-    else:
-        layers["latency_ms"] = 0.0
-    total = float(sum(lat.values()))
-    report.totals["latency_ms"] = round(total, 4)
-    report.extras["device"] = profile["name"]
+LATENCY = Column("latency_ms", header="latency ms", fmt="ms", relative=True,
+                 help="predicted latency on the device profile (ms)")
+
+
+def _notes(report, profile: dict) -> list[str]:
     notes = []
     shape = report.input_shape[0] if report.input_shape else []
     batch = int(shape[0]) if shape else 1
@@ -68,8 +58,16 @@ def predict(report, profile):
     if report.dtype != profile.get("dtype", "float32"):
         notes.append(f"report dtype {report.dtype}; latency uses the profile's {profile.get('dtype')} "
                      "(the device runs that dtype)")
+    return notes
+
+
+def predict(report, profile: dict):
+    """``report`` with predicted ``latency_ms`` per layer and in total (a new Report)."""
+    lat = node_latencies(report, profile)
+    total = round(float(sum(lat.values())), 4)
     val = profile.get("validation") or {}
-    report.extras["latency"] = {
+    notes = _notes(report, profile)
+    info = {
         "profile": profile["name"],
         "device": profile.get("device"),
         "runtime": profile.get("runtime"),
@@ -80,12 +78,13 @@ def predict(report, profile):
         "held_out": {k: val.get(k) for k in ("holdout", "n", "mape", "within_10pct", "spearman") if k in val},
         "notes": notes,
     }
-    return report
+    section = Section("latency", data={"device": profile["name"], "latency": info},
+                      lines=(f"latency     {total:.3f} ms ({profile['name']})",), notes=tuple(notes))
+    return report.with_column(LATENCY, {n: round(v, 6) for n, v in lat.items()}, total=total, section=section)
 
 
-def predict_baseline(gmac: float, profile) -> float:
+def predict_baseline(gmac: float, profile: dict) -> float:
     """The profile's FLOPs-only baseline for ``gmac`` multiply-accumulates (x1e9)."""
-    profile = as_profile(profile)
     b = profile.get("baseline")
     if not b:
         raise ProfileError(f"profile '{profile.get('name')}' has no fitted baseline; run costlab calibrate")

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..render import markdown_table, text_table, to_csv
-from .api import CompressionReport
+from .tables import markdown_table, text_table, to_csv
+from ..compress.api import CompressionReport
 
 CSV_COLUMNS = ["name", "kind", "type", "shape", "params", "weights", "weights_nonzero", "nonzero", "keep", "fillers", "bits",
                "index_bits", "k", "codes_used", "dense_bytes", "pruned_bytes", "quantized_bytes",
@@ -94,7 +94,7 @@ def _summary(r: CompressionReport) -> list[str]:
     return lines
 
 
-def render(r: CompressionReport, fmt: str) -> str:
+def compression_text(r: CompressionReport, fmt: str) -> str:
     if fmt == "json":
         return r.to_json()
     df, cols, right = _frame(r)

@@ -19,7 +19,8 @@ from typing import Iterable, Sequence
 
 import matplotlib
 from matplotlib.figure import Figure
-from .errors import PlotError  # noqa: F401
+
+from ..errors import OutputError, PlotError
 
 FORMATS = ("png", "svg", "pdf")
 
@@ -56,7 +57,7 @@ def save_figure(fig: Figure, path: str | os.PathLike, dpi: int = 150) -> Path:
     """Write ``fig`` to ``path`` (format from the suffix) atomically and reproducibly."""
     path = Path(path)
     fmt = format_of(path)
-    from .render import OutputError, atomic_write
+    from .output import atomic_write
 
     def write(f):
         with matplotlib.rc_context(_RC):
@@ -290,50 +291,3 @@ def layers_figure(layers, *, model: str, device: str, profile: str | None,
     axes[0].set_title(title or device_title(what, device, profile))
     fig.tight_layout()
     return fig
-
-
-def kernel_layers(report, profile: dict):
-    """The layers a device runs: one row per kernel after the profile's fusion rules
-    (a conv with the BN and activation fused into it is one row, named
-    ``conv+batch_norm+relu``), with its MACs, its memory access cost in bytes after fusion
-    and its predicted ms. Input of :func:`layers_figure` with a profile."""
-    import pandas as pd
-
-    from .latency.features import node_costs
-    from .latency.predict import node_latencies
-
-    if report.graph is None:
-        raise PlotError("this report has no graph (it was loaded, not traced); analyze the model again")
-    lat = node_latencies(report, profile)
-    names = {int(n): (nm, op) for n, nm, op in zip(report.layers["node"], report.layers["name"], report.layers["op"])}
-    costs = node_costs(report.graph, profile.get("dtype", "float32"), profile.get("fusion", ()))
-    fused: dict[int, list[str]] = {}
-    for nc in costs:
-        if nc.fused_into is not None:
-            fused.setdefault(nc.fused_into, []).append(names.get(nc.node, ("", "?"))[1])
-    rows = []
-    for nc in costs:
-        if nc.fused_into is not None:
-            continue
-        name, op = names.get(nc.node, (f"node {nc.node}", "?"))
-        if nc.node in fused:
-            name = name.rsplit(":", 1)[0] + ":" + "+".join([op] + fused[nc.node])
-        rows.append({"name": name, "class": nc.cls, "macs": nc.gmac * 1e9, "mac_bytes": nc.mb * 1e6,
-                     "latency_ms": lat.get(nc.node, 0.0)})
-    return pd.DataFrame(rows, columns=["name", "class", "macs", "mac_bytes", "latency_ms"])
-
-
-def class_breakdown(report, profile: dict) -> dict[str, float]:
-    """Predicted ms per latency class (fused ops counted in their kernel's class)."""
-    from .latency.features import node_costs
-    from .latency.predict import node_latencies
-
-    if report.graph is None:
-        raise PlotError("this report has no graph (it was loaded, not traced); analyze the model again")
-    lat = node_latencies(report, profile)
-    by: dict[str, float] = {}
-    for nc in node_costs(report.graph, profile.get("dtype", "float32"), profile.get("fusion", ())):
-        owner = nc.node if nc.fused_into is None else nc.fused_into
-        if nc.fused_into is None:
-            by[nc.cls] = by.get(nc.cls, 0.0) + lat.get(owner, 0.0)
-    return by

@@ -1,17 +1,29 @@
-"""Render a :class:`~costlab.report.Report` as table, csv, json or markdown."""
+"""A :class:`~costlab.report.Report` as table, csv, json or markdown (presentation).
+
+Every column is shown by its :class:`~costlab.report.Column` type; columns that passes
+added (``latency_ms``, ``findings``) follow the counts, and each pass's
+:class:`~costlab.report.Section` adds its summary lines.
+"""
 from __future__ import annotations
 
 import pandas as pd
 
-from .render import human, markdown_table, shape_str, text_table, to_csv
-from .report import COLUMNS, NUMERIC, Report
+from ..report import Column, Report
+from .tables import human, markdown_table, shape_str, text_table, to_csv
 
-_NUM = {"params", "macs", "flops", "elem_ops", "mac_bytes", "activations", "latency_ms"}
+_SHOWN = ["name", "op", "output_shape", "params", "macs", "elem_ops", "mac_bytes", "activations"]
 
 
-def _columns(df: pd.DataFrame, extra: list[str]) -> list[str]:
-    base = ["name", "op", "output_shape", "params", "macs", "elem_ops", "mac_bytes", "activations"]
-    return base + [c for c in extra if c in df.columns]
+def _fmt(c: Column):
+    if c.fmt in ("count", "bytes"):
+        return lambda v: f"{int(v):,}"
+    if c.fmt == "ms":
+        return lambda v: f"{float(v):.4f}"
+    if c.fmt == "float":
+        return lambda v: f"{float(v):.4g}"
+    if c.fmt == "shape":
+        return shape_str
+    return str
 
 
 def _totals_lines(report: Report) -> list[str]:
@@ -27,8 +39,8 @@ def _totals_lines(report: Report) -> list[str]:
         f"MAC bytes   {t['mac_bytes']:,} ({human(t['mac_bytes'], 'B')})",
         f"activations {t['activations']:,} ({human(t['activations'])})",
     ]
-    if "latency_ms" in t:
-        lines.append(f"latency     {t['latency_ms']:.3f} ms ({report.extras.get('device', '')})")
+    for s in report.sections.values():
+        lines += list(s.lines)
     return lines
 
 
@@ -39,34 +51,33 @@ def _unsupported_note(report: Report) -> str:
     return f"UNSUPPORTED ops, counted as 0 in every column (totals are lower bounds): {items}"
 
 
-def render(report: Report, fmt: str, depth: int | None = None, extra_columns: list[str] | None = None) -> str:
-    extra = extra_columns or []
+def _trailer(report: Report) -> list[str]:
+    return [line for s in report.sections.values() for line in s.trailer]
+
+
+def report_text(report: Report, fmt: str, depth: int | None = None) -> str:
+    """The report (rolled up to ``depth`` when given) in ``fmt``: table, csv, json, markdown."""
     if fmt == "json":
         return report.to_json(depth)
-    df = report.rollup(depth).copy()
-    if depth is not None and "findings" in extra and "findings" in report.layers.columns:
-        from .guidelines import rollup_findings
-
-        df["findings"] = rollup_findings(report, depth)
+    df: pd.DataFrame = report.rollup(depth)
+    added = [c.key for c in report.added_columns]
     if fmt == "csv":
-        cols = COLUMNS + [c for c in extra if c in df.columns]
-        out = df[cols].copy()
+        out = df[[c.key for c in report.columns]].copy()
         out["input_shapes"] = out["input_shapes"].map(shape_str)
         out["output_shape"] = out["output_shape"].map(shape_str)
         return to_csv(out)
-    cols = _columns(df, extra)
-    fm = {c: (lambda v: f"{int(v):,}") for c in NUMERIC}
-    fm["output_shape"] = shape_str
-    fm["latency_ms"] = lambda v: f"{float(v):.4f}"
+    cols = _SHOWN + added
+    fm = {c.key: _fmt(c) for c in report.columns if c.fmt != "text"}
+    right = {c.key for c in report.columns if c.numeric}
     if fmt == "markdown":
         parts = [f"## {report.model}", "", "```", *_totals_lines(report), "```", "",
-                 markdown_table(df, cols, fm, right=_NUM), "", _unsupported_note(report), "",
+                 markdown_table(df, cols, fm, right=right), "", _unsupported_note(report), "",
                  "Conventions:", ""]
         parts += [f"- **{k}**: {v}" for k, v in report.conventions.items()]
-        return "\n".join(parts) + "\n"
+        return "\n".join(parts + _trailer(report)) + "\n"
     if fmt == "table":
-        parts = [text_table(df, cols, _NUM, fm), "", *_totals_lines(report), _unsupported_note(report),
+        parts = [text_table(df, cols, right, fm), "", *_totals_lines(report), _unsupported_note(report),
                  "conventions: MACs = multiply-accumulates of conv/linear/matmul (papers' FLOPs); "
                  "MAC bytes = memory access cost; --format json lists every convention"]
-        return "\n".join(parts) + "\n"
+        return "\n".join(parts + _trailer(report)) + "\n"
     raise ValueError(f"unknown format {fmt!r}")

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..render import markdown_table, to_csv, write_output
+from ..present.output import write_output
+from ..present.tables import markdown_table, to_csv
 from . import register_reproduction
 
 # Paper figures not in costlab.compress.tables (sources in the rows).

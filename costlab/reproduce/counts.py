@@ -9,7 +9,8 @@ import pandas as pd
 from tqdm import tqdm
 
 from ..paper import COUNT_METRICS, declared_comparisons
-from ..render import markdown_table, to_csv, write_output
+from ..present.output import write_output
+from ..present.tables import markdown_table, to_csv
 from . import register_reproduction
 
 

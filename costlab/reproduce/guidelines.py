@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..guidelines import (DEFAULT_THRESHOLDS, GUIDELINES, TITLES, check, findings_frame, load, ranking,
-                          render_comparison, summary_frame)
-from ..render import to_csv, write_output
+from ..guidelines import DEFAULT_THRESHOLDS, GUIDELINES, TITLES, check, load, ranking
+from ..present.guidelines import comparison_text, findings_frame, summary_frame
+from ..present.output import write_output
+from ..present.tables import to_csv
 from . import register_reproduction
 
 # Knob variants worth a row besides every zoo model at its defaults.
@@ -182,7 +183,7 @@ def reproduce_guidelines(out_dir: Path, *, measure: bool = False) -> str:
 
     # -- the comparison ------------------------------------------------------------------------
     ordered = [results[s] for s in specs if s in results]
-    lines += ["## Comparison over the zoo", "", render_comparison(ordered, "markdown", cleanest=False).rstrip(), "",
+    lines += ["## Comparison over the zoo", "", comparison_text(ordered, "markdown", cleanest=False).rstrip(), "",
               "Plain chains (VGG, AlexNet, LeNet) violate nothing: the guidelines judge memory access "
               "and parallelism per FLOP, not accuracy per FLOP, so the paper's verdicts are about "
               "light-weight designs (first section).", ""]

@@ -81,7 +81,7 @@ def _tradeoff_plot(arm, out_dir: Path) -> str | None:
     """MACs vs predicted ARM ms over TF-slim's width x resolution grid (v1 and v2)."""
     if not arm.ok:
         return None
-    from ..plots import Series, device_title, save_png_svg, scatter_figure
+    from ..present.plots import Series, device_title, save_png_svg, scatter_figure
 
     series = []
     for fam, kind in (("MobileNetV1", "predicted"), ("MobileNetV2", "v2")):
@@ -114,7 +114,8 @@ def _tradeoff_plot(arm, out_dir: Path) -> str | None:
 def _layers_plot(arm, out_dir: Path) -> str | None:
     if not arm.ok:
         return None
-    from ..plots import kernel_layers, layers_figure, save_png_svg
+    from ..latency.breakdown import kernel_layers
+    from ..present.plots import layers_figure, save_png_svg
 
     rep = arm.predict_report("mobilenet_v2", input_shape_of("mobilenet_v2", 224))
     fig = layers_figure(kernel_layers(rep, arm.profile), model="mobilenet_v2", device=arm.device, profile=arm.name,

@@ -28,7 +28,8 @@ from typing import Callable, Iterable, Sequence
 import pandas as pd
 
 from ..paper import Comparison, declared_comparisons
-from ..render import markdown_table, to_csv, write_output
+from ..present.output import write_output
+from ..present.tables import markdown_table, to_csv
 
 COUNT_TOL = 0.01     # counts agree within 1%
 LATENCY_TOL = 0.10   # latency / speed agrees within 10%
@@ -444,42 +445,19 @@ def device(key: str) -> Device:
     return _device(key)
 
 
-def _fresh(rep):
-    """A copy of a cached report that a prediction may annotate (layers and totals copied,
-    the graph shared read-only), so predictions for two devices never overwrite each other."""
-    import copy
-
-    new = copy.copy(rep)
-    new.layers = rep.layers.copy()
-    new.totals = dict(rep.totals)
-    new.extras = dict(rep.extras)
-    return new
-
-
 @functools.lru_cache(maxsize=None)
 def _predict_report(key: str, spec: str, shape: tuple[int, ...]):
     from ..latency.predict import predict
 
-    dev = _device(key)
-    rep = _fresh(report_for(spec, shape))
-    out = predict(rep, dev.profile)
-    return out if out is not None and hasattr(out, "totals") else rep
+    return predict(report_for(spec, shape), _device(key).profile)
 
 
 @functools.lru_cache(maxsize=None)
 def _predict_ms(key: str, spec: str, shape: tuple[int, ...]) -> float | None:
     from ..latency.predict import predict
 
-    dev = _device(key)
-    rep = _fresh(report_for(spec, shape))
-    out = predict(rep, dev.profile)
-    if isinstance(out, (int, float)):
-        return float(out)
-    for obj in (out, rep):
-        t = getattr(obj, "totals", None)
-        if t and _finite(t.get("latency_ms")):
-            return float(t["latency_ms"])
-    return None
+    t = predict(report_for(spec, shape), _device(key).profile).totals
+    return float(t["latency_ms"]) if _finite(t.get("latency_ms")) else None
 
 
 def per_second(ms: float | None, batch: int = 1) -> float | None:

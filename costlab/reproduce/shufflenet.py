@@ -74,7 +74,7 @@ def table8_rows(arm, pixel) -> pd.DataFrame:
 
 
 def _plot_table8(df: pd.DataFrame, arm, pixel, out_dir: Path) -> str | None:
-    from ..plots import Series, device_title, save_png_svg, scatter_figure
+    from ..present.plots import Series, device_title, save_png_svg, scatter_figure
 
     series = [Series("paper (Snapdragon 820, 1 thread)", list(df["macs"] / 1e6), list(df["paper_ms"]),
                      [f"{m} {i}" for m, i in zip(df["model"], df["input"])], kind="paper")]
@@ -119,7 +119,7 @@ def reproduce_shufflenet(out_dir: Path, *, measure: bool = False) -> str:
     summary.append(a1)
     if arm.ok:
         from ..latency.features import CLASSES
-        from ..plots import class_breakdown
+        from ..latency.breakdown import class_breakdown
 
         brows = []
         for spec, res in zip(t1["spec"], t1["resolution"]):

@@ -286,7 +286,7 @@ def table8_rows() -> pd.DataFrame:
 
 def flops_only_fit(mflops, speed) -> tuple[float, float] | None:
     """Least-squares time = a * MFLOPs + b on (MFLOPs, runs/s) points: the FLOPs-only model."""
-    from ..plots import linear_fit
+    from ..present.plots import linear_fit
 
     pts = [(f, 1000.0 / s) for f, s in zip(mflops, speed) if s]
     if len(pts) < 2:
@@ -316,7 +316,7 @@ def mflops_reason(spec: str, paper_mflops: float) -> str:
 
 
 def _table8_plot(df: pd.DataFrame, plat: str, dev, unit: str, out_dir: Path) -> tuple[str, tuple | None]:
-    from ..plots import Line, Series, device_title, save_png_svg, scatter_figure
+    from ..present.plots import Line, Series, device_title, save_png_svg, scatter_figure
 
     col = f"paper_{plat}"
     have = df[df[col].notna()]

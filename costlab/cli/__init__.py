@@ -1,0 +1,67 @@
+"""``costlab`` command line: thin wrappers over the library.
+
+Exit codes: 0 ok, 1 findings with ``--fail-on``, 2 bad usage or input (one line on
+stderr, never a traceback, never a partial output file). Every user error is a
+:class:`costlab.errors.CostlabError`, caught once, in :func:`main`.
+
+The commands, one module each (``cmd_*.py``), are listed in :data:`COMMANDS`; a new
+command is a click command in its module plus one line here.
+"""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ..errors import CostlabError
+from .cmd_analyze import analyze, zoo
+from .cmd_compare import compare_cmd
+from .cmd_compress import compress_cmd
+from .cmd_guidelines import guidelines
+from .cmd_latency import calibrate, profiles, validate
+from .cmd_measure import profile
+from .cmd_plot import plot
+from .cmd_reproduce import reproduce
+
+COMMANDS = [analyze, zoo, guidelines, compare_cmd, compress_cmd, profiles, profile, calibrate, validate,
+            plot, reproduce]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="costlab")
+def cli() -> None:
+    """costlab: what a neural network really costs on a device, and why."""
+
+
+for _cmd in COMMANDS:
+    cli.add_command(_cmd)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point: one-line errors, exit 2 on bad input, never a traceback."""
+    try:
+        rv = cli.main(args=argv, prog_name="costlab", standalone_mode=False)
+        return int(rv) if isinstance(rv, int) else 0
+    except click.exceptions.Abort:
+        click.echo("costlab: aborted", err=True)
+        return 130
+    except click.ClickException as exc:
+        # usage errors: one line, with the fix, exit 2
+        msg = exc.format_message().strip().replace("\n", " ")
+        click.echo(f"costlab: error: {msg}", err=True)
+        return 2
+    except CostlabError as exc:
+        click.echo(f"costlab: error: {_one_line(exc)}", err=True)
+        return 2
+    except KeyboardInterrupt:
+        click.echo("costlab: interrupted", err=True)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

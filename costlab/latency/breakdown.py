@@ -1,0 +1,48 @@
+"""Predicted latency per kernel (after fusion) and per latency class: inputs of the
+latency plots and reports."""
+from __future__ import annotations
+
+import pandas as pd
+
+from ..errors import ProfileError
+from .features import node_costs
+from .predict import node_latencies
+
+
+def kernel_layers(report, profile: dict):
+    """The layers a device runs: one row per kernel after the profile's fusion rules
+    (a conv with the BN and activation fused into it is one row, named
+    ``conv+batch_norm+relu``), with its MACs, its memory access cost in bytes after fusion
+    and its predicted ms. Input of :func:`layers_figure` with a profile."""
+    if report.graph is None:
+        raise ProfileError("this report has no graph (it was loaded, not traced); analyze the model again")
+    lat = node_latencies(report, profile)
+    names = {int(n): (nm, op) for n, nm, op in zip(report.layers["node"], report.layers["name"], report.layers["op"])}
+    costs = node_costs(report.graph, profile.get("dtype", "float32"), profile.get("fusion", ()))
+    fused: dict[int, list[str]] = {}
+    for nc in costs:
+        if nc.fused_into is not None:
+            fused.setdefault(nc.fused_into, []).append(names.get(nc.node, ("", "?"))[1])
+    rows = []
+    for nc in costs:
+        if nc.fused_into is not None:
+            continue
+        name, op = names.get(nc.node, (f"node {nc.node}", "?"))
+        if nc.node in fused:
+            name = name.rsplit(":", 1)[0] + ":" + "+".join([op] + fused[nc.node])
+        rows.append({"name": name, "class": nc.cls, "macs": nc.gmac * 1e9, "mac_bytes": nc.mb * 1e6,
+                     "latency_ms": lat.get(nc.node, 0.0)})
+    return pd.DataFrame(rows, columns=["name", "class", "macs", "mac_bytes", "latency_ms"])
+
+
+def class_breakdown(report, profile: dict) -> dict[str, float]:
+    """Predicted ms per latency class (fused ops counted in their kernel's class)."""
+    if report.graph is None:
+        raise ProfileError("this report has no graph (it was loaded, not traced); analyze the model again")
+    lat = node_latencies(report, profile)
+    by: dict[str, float] = {}
+    for nc in node_costs(report.graph, profile.get("dtype", "float32"), profile.get("fusion", ())):
+        owner = nc.node if nc.fused_into is None else nc.fused_into
+        if nc.fused_into is None:
+            by[nc.cls] = by.get(nc.cls, 0.0) + lat.get(owner, 0.0)
+    return by
