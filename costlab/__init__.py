@@ -6,5 +6,7 @@
 """
 __version__ = "0.1.0"
 
-from .api import analyze  # noqa: E402,F401
-from .report import Report  # noqa: E402,F401
+from .api import analyze
+from .report import Report
+
+__all__ = ['analyze', 'Report']

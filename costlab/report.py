@@ -161,9 +161,6 @@ class Report:
             sections[section.key] = section
         return replace(self, layers=layers, totals=totals, columns=cols, sections=sections)
 
-    def with_section(self, section: Section) -> "Report":
-        return replace(self, sections={**self.sections, section.key: section})
-
     def copy(self) -> "Report":
         return replace(self, layers=self.layers.copy(), totals=dict(self.totals),
                        sections=dict(self.sections), unsupported=copy.deepcopy(self.unsupported))

@@ -6,7 +6,9 @@
 Presentation lives in :mod:`costlab.present.guidelines`; ``costlab.api.check_guidelines``
 analyzes a model and checks it.
 """
-from .check import (ELEMENTWISE_CATEGORIES, FINDINGS, FRAGMENT_CATEGORIES, GROUP_OF_CATEGORY,  # noqa: F401
+from .check import (ELEMENTWISE_CATEGORIES, FINDINGS, FRAGMENT_CATEGORIES, GROUP_OF_CATEGORY,
                     check, layer_findings)
-from .result import (DEFAULT_THRESHOLDS, FINDING_KEYS, GUIDELINES, THRESHOLD_HELP, TITLES,  # noqa: F401
+from .result import (DEFAULT_THRESHOLDS, FINDING_KEYS, GUIDELINES, THRESHOLD_HELP, TITLES,
                      GuidelineError, GuidelineResult, load, parse_thresholds, ranking, severity)
+
+__all__ = ['ELEMENTWISE_CATEGORIES', 'FINDINGS', 'FRAGMENT_CATEGORIES', 'GROUP_OF_CATEGORY', 'check', 'layer_findings', 'DEFAULT_THRESHOLDS', 'FINDING_KEYS', 'GUIDELINES', 'THRESHOLD_HELP', 'TITLES', 'GuidelineError', 'GuidelineResult', 'load', 'parse_thresholds', 'ranking', 'severity']

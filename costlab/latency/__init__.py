@@ -9,5 +9,7 @@
 Calibration (measuring, fitting, validating, building profiles from published data) is
 the package above the facade, :mod:`costlab.calibrate`.
 """
-from .predict import predict  # noqa: F401
-from .profile import ProfileError, load_profile, profiles_dir, save_profile, validate_profile  # noqa: F401
+from .predict import predict
+from .profile import ProfileError, load_profile, profiles_dir, save_profile, validate_profile
+
+__all__ = ['predict', 'ProfileError', 'load_profile', 'profiles_dir', 'save_profile', 'validate_profile']

@@ -40,6 +40,7 @@ import torch
 import torch.nn as nn
 
 from ..errors import InputError, SpecError
+from .common import Checked, check_input, one_input_shape
 from .registry import Knob, register_model
 
 _PAPER = ("Wu et al. 2019, FBNet: Hardware-Aware Efficient ConvNet Design via Differentiable Neural "
@@ -205,12 +206,6 @@ class Head(nn.Module):
         return self.fc(self.avgpool(self.header(x)).view(x.size(0), -1))
 
 
-def _check_input(name: str, x: torch.Tensor, channels: int) -> None:
-    if x.dim() != 4 or x.shape[1] != channels:
-        raise InputError(f"{name} expects an N x {channels} x H x W input, got "
-                         f"{'x'.join(str(d) for d in x.shape)}; pass --input-shape 1x{channels}xHxW")
-
-
 class FBNetCIFAR(nn.Module):
     """HW-NAS-Bench ``FBNet_Infer`` with dataset 'cifar100' (stem, ``cells``, header, avgpool, fc)."""
 
@@ -223,33 +218,15 @@ class FBNetCIFAR(nn.Module):
         self.fc = nn.Linear(HEAD, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _check_input("fbnet", x, 3)
+        check_input("fbnet", x, 3)
         out = self.stem(x)
         for cell in self.cells:
             out = cell(out)
         return self.fc(self.avgpool(self.header(out)).view(out.size(0), -1))
 
 
-class _Checked(nn.Module):
-    """Checks the input's channels, then runs one block (block entries are traced alone)."""
-
-    def __init__(self, name: str, channels: int, body: nn.Module):
-        super().__init__()
-        self._name, self._channels, self.body = name, channels, body
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _check_input(self._name, x, self._channels)
-        return self.body(x)
-
-
-def _shape4(input_shape) -> tuple[int, int, int, int]:
-    shape = input_shape
-    if isinstance(shape, (list, tuple)) and len(shape) == 1 and isinstance(shape[0], (list, tuple)):
-        shape = shape[0]
-    shape = tuple(int(d) for d in shape)
-    if len(shape) != 4:
-        raise InputError(f"fbnet takes one N x 3 x H x W input, got {shape}; pass --input-shape 1x3x32x32")
-    return shape  # type: ignore[return-value]
+def _shape4(input_shape) -> tuple[int, ...]:
+    return one_input_shape("fbnet", input_shape)
 
 
 def _down(h: int, stride: int) -> int:
@@ -288,7 +265,7 @@ def fbnet(arch: str = DEFAULT_ARCH) -> nn.Module:
     description="FBNet (HW-NAS-Bench CIFAR) stem: 3x3 conv 3 -> 16, stride 1, BN, ReLU",
 )
 def fbnet_stem() -> nn.Module:
-    return _Checked("fbnet_stem", 3, ConvNorm(3, STEM, 3, stride=1, padding=1)).eval()
+    return Checked("fbnet_stem", 3, ConvNorm(3, STEM, 3, stride=1, padding=1)).eval()
 
 
 @register_model(
@@ -305,7 +282,7 @@ def fbnet_block(op: str = "k3_e6", cin: int = 16, cout: int = 24, stride: int = 
     spec = PRIMITIVES[op]
     if spec is not None and spec[2] > 1 and (cin % spec[2] or cout % spec[2]):
         raise SpecError(f"fbnet_block: op={op} has groups {spec[2]}, which must divide cin={cin} and cout={cout}")
-    return _Checked("fbnet_block", cin, make_op(op, cin, cout, stride)).eval()
+    return Checked("fbnet_block", cin, make_op(op, cin, cout, stride)).eval()
 
 
 @register_model(
@@ -317,4 +294,4 @@ def fbnet_block(op: str = "k3_e6", cin: int = 16, cout: int = 24, stride: int = 
     description="FBNet (HW-NAS-Bench CIFAR) head: 1x1 conv to 1504, BN, ReLU, average pool, linear",
 )
 def fbnet_head(cin: int = WIDTHS[-1], classes: int = CLASSES) -> nn.Module:
-    return _Checked("fbnet_head", cin, Head(cin, HEAD, classes)).eval()
+    return Checked("fbnet_head", cin, Head(cin, HEAD, classes)).eval()

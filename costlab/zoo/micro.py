@@ -26,6 +26,7 @@ import torch
 import torch.nn as nn
 
 from .common import channel_shuffle
+from ..errors import InputError
 from .registry import Knob, SpecError, register_model
 
 _PAPER = "costlab micro-benchmark (single op / block, for latency profiling)"
@@ -62,8 +63,6 @@ class _Micro(nn.Module):
         if ok and self._flat:
             ok = x[0].numel() == self._channels
         if not ok:
-            from ..spec import InputError
-
             want = f"1x{self._channels}x1x1" if self._flat else f"1x{self._channels}x56x56"
             raise InputError(
                 f"{self._micro_name} expects an input with {self._channels} channels, got shape "

@@ -46,6 +46,7 @@ import torch
 import torch.nn as nn
 
 from ..errors import InputError, SpecError
+from .common import Checked, check_input, one_input_shape
 from .registry import Knob, register_model
 
 _PAPER = ("Dong & Yang 2020, NAS-Bench-201: Extending the Scope of Reproducible Neural Architecture Search, "
@@ -241,12 +242,6 @@ class Head(nn.Module):
         return self.classifier(out.view(out.size(0), -1))
 
 
-def _check_input(name: str, x: torch.Tensor, channels: int) -> None:
-    if x.dim() != 4 or x.shape[1] != channels:
-        raise InputError(f"{name} expects an N x {channels} x H x W input, got "
-                         f"{'x'.join(str(d) for d in x.shape)}; pass --input-shape 1x{channels}xHxW")
-
-
 class TinyNetwork(nn.Module):
     """NAS-Bench-201's macro: stem, N cells, resblock, N cells, resblock, N cells, lastact, pool, linear."""
 
@@ -266,7 +261,7 @@ class TinyNetwork(nn.Module):
         self.classifier = nn.Linear(c_prev, num_classes)
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
-        _check_input("nb201", inputs, 3)
+        check_input("nb201", inputs, 3)
         feature = self.stem(inputs)
         for cell in self.cells:
             feature = cell(feature)
@@ -275,28 +270,10 @@ class TinyNetwork(nn.Module):
         return self.classifier(out)
 
 
-class _Checked(nn.Module):
-    """Checks the input's channels, then runs one block (block entries are traced alone)."""
-
-    def __init__(self, name: str, channels: int, body: nn.Module):
-        super().__init__()
-        self._name, self._channels, self.body = name, channels, body
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _check_input(self._name, x, self._channels)
-        return self.body(x)
-
-
 def nb201_blocks(input_shape, arch: str = DEFAULT_ARCH, classes: int = CLASSES) -> list[tuple[str, tuple[int, ...]]]:
     """The network as (zoo spec, input shape) blocks: stem, 3 x 5 cells, 2 resblocks, head."""
     parse_arch(arch)
-    shape = input_shape
-    if isinstance(shape, (list, tuple)) and len(shape) == 1 and isinstance(shape[0], (list, tuple)):
-        shape = shape[0]
-    shape = tuple(int(d) for d in shape)
-    if len(shape) != 4 or shape[1] != 3:
-        raise InputError(f"nb201 takes one N x 3 x H x W input, got {'x'.join(map(str, shape))}; "
-                         "pass --input-shape 1x3x32x32")
+    shape = one_input_shape("nb201", input_shape)
     n, _, h, w = shape
     out: list[tuple[str, tuple[int, ...]]] = [(f"nb201_stem:c={C}", (n, 3, h, w))]
     c = C
@@ -331,7 +308,7 @@ def nb201(arch: str = DEFAULT_ARCH, classes: int = CLASSES) -> nn.Module:
     description="NAS-Bench-201 stem: 3x3 conv 3 -> C, BN (no ReLU)",
 )
 def nb201_stem(c: int = C) -> nn.Module:
-    return _Checked("nb201_stem", 3, _stem(c)).eval()
+    return Checked("nb201_stem", 3, _stem(c)).eval()
 
 
 @register_model(
@@ -343,7 +320,7 @@ def nb201_stem(c: int = C) -> nn.Module:
     description="one NAS-Bench-201 cell (InferCell, stride 1, c -> c)",
 )
 def nb201_cell(arch: str = DEFAULT_ARCH, c: int = C) -> nn.Module:
-    return _Checked("nb201_cell", c, InferCell(parse_arch(arch), c, c, 1)).eval()
+    return Checked("nb201_cell", c, InferCell(parse_arch(arch), c, c, 1)).eval()
 
 
 @register_model(
@@ -355,7 +332,7 @@ def nb201_cell(arch: str = DEFAULT_ARCH, c: int = C) -> nn.Module:
     description="NAS-Bench-201 reduction block: ResNet basic block, stride 2, avg-pool + 1x1 shortcut",
 )
 def nb201_resblock(cin: int = C, cout: int = 2 * C) -> nn.Module:
-    return _Checked("nb201_resblock", cin, ResNetBasicblock(cin, cout, 2)).eval()
+    return Checked("nb201_resblock", cin, ResNetBasicblock(cin, cout, 2)).eval()
 
 
 @register_model(
@@ -367,4 +344,4 @@ def nb201_resblock(cin: int = C, cout: int = 2 * C) -> nn.Module:
     description="NAS-Bench-201 head: BN, ReLU, global average pool, linear",
 )
 def nb201_head(c: int = 4 * C, classes: int = CLASSES) -> nn.Module:
-    return _Checked("nb201_head", c, Head(c, classes)).eval()
+    return Checked("nb201_head", c, Head(c, classes)).eval()

@@ -23,7 +23,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from .common import ConvBNAct
+from .common import Checked, ConvBNAct
 from .registry import Knob, SpecError, register_model
 
 _PAPER = "Cai et al. 2019, ProxylessNAS: Direct Neural Architecture Search on Target Task and Hardware, arXiv:1812.00332"
@@ -57,20 +57,6 @@ class MBConv(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.conv(x) if self.skip else self.conv(x)
-
-
-class _Checked(nn.Module):
-    def __init__(self, name: str, channels: int, body: nn.Module):
-        super().__init__()
-        self._name, self._channels, self.body = name, channels, body
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() < 2 or x.shape[1] != self._channels:
-            from ..spec import InputError
-
-            raise InputError(f"{self._name} expects {self._channels} input channels, got input "
-                             f"{'x'.join(str(d) for d in x.shape)}; pass --input-shape 1x{self._channels}xHxW")
-        return self.body(x)
 
 
 class ProxylessNASMobile(nn.Module):
@@ -113,7 +99,7 @@ def proxylessnas_mobile(num_classes=1000) -> nn.Module:
 def proxyless_mbconv(cin=24, cout=24, expand=3, k=3, stride=1, skip=0) -> nn.Module:
     if skip and (cin != cout or stride != 1):
         raise SpecError(f"proxyless_mbconv: skip=1 needs cin = cout and stride 1 (got cin={cin}, cout={cout}, stride={stride})")
-    return _Checked("proxyless_mbconv", cin, MBConv(cin, cout, expand, k, stride, bool(skip))).eval()
+    return Checked("proxyless_mbconv", cin, MBConv(cin, cout, expand, k, stride, bool(skip))).eval()
 
 
 @register_model(
@@ -127,7 +113,7 @@ def proxyless_mbconv(cin=24, cout=24, expand=3, k=3, stride=1, skip=0) -> nn.Mod
     description="conv -> BN -> ReLU6 (the lookup table's 'Conv' stem and 'Conv_1' head)",
 )
 def proxyless_conv(cin=3, cout=32, k=3, stride=2) -> nn.Module:
-    return _Checked("proxyless_conv", cin, ConvBNAct(cin, cout, k, stride, act=nn.ReLU6)).eval()
+    return Checked("proxyless_conv", cin, ConvBNAct(cin, cout, k, stride, act=nn.ReLU6)).eval()
 
 
 class _Logits(nn.Module):
@@ -147,4 +133,4 @@ class _Logits(nn.Module):
     description="global average pool + fully connected classifier (the lookup table's 'Logits')",
 )
 def proxyless_logits(cin=1280, classes=1000) -> nn.Module:
-    return _Checked("proxyless_logits", cin, _Logits(cin, classes)).eval()
+    return Checked("proxyless_logits", cin, _Logits(cin, classes)).eval()

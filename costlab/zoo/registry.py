@@ -127,17 +127,11 @@ def register_model(
     return deco
 
 
-def _ensure_loaded() -> None:
-    from . import _load_all  # noqa: F401  (imports every family module once)
-
-
 def list_models() -> list[ModelEntry]:
-    _ensure_loaded()
     return [_REGISTRY[k] for k in sorted(_REGISTRY)]
 
 
 def get_entry(name: str) -> ModelEntry:
-    _ensure_loaded()
     key = name.strip()
     key = _ALIASES.get(key, key)
     if key not in _REGISTRY:
@@ -201,5 +195,4 @@ def paper_rows(*rows: PaperRow) -> None:
 
 def list_paper_rows() -> list[PaperRow]:
     """Every declared row, in a fixed order (not the order family modules were imported)."""
-    _ensure_loaded()
     return sorted(_PAPER_ROWS, key=lambda r: (r.model, r.variant, r.spec))

@@ -39,6 +39,7 @@ import math
 import torch
 import torch.nn as nn
 
+from ..errors import InputError
 from .registry import Knob, SpecError, register_model
 
 _PAPER = "Ma et al. 2018, ShuffleNet V2: Practical Guidelines for Efficient CNN Architecture Design, arXiv:1807.11164 (Sec. 2, Tables 1-4)"
@@ -57,8 +58,6 @@ class _Bench(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 4 or x.shape[1] != self._channels:
-            from ..spec import InputError
-
             raise InputError(
                 f"{self._bench_name} runs on a {self._channels}-channel 56x56 feature map, got input "
                 f"{'x'.join(str(d) for d in x.shape)}; pass --input-shape 1x{self._channels}x56x56"
