@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from costlab.cli import main
-from costlab.paper import costlab_value, load_rows, paper_value, printed_half_unit
+from costlab.reproduce.paper_counts import costlab_value, load_rows, paper_value, printed_half_unit
 
 
 @pytest.mark.parametrize("value,unit,metric,expected", [

@@ -8,7 +8,7 @@ import re
 import pandas as pd
 import pytest
 
-from costlab.paper import DATA, declared_comparisons
+from costlab.reproduce.paper_counts import DATA, declared_comparisons
 from costlab.reproduce import list_reproductions
 from costlab.reproduce import papers
 from costlab.reproduce.papers import Agreement

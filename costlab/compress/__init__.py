@@ -6,9 +6,11 @@ Rastegari et al. 2016).
 >>> r = compress("alexnet", prune_table="han2015", bits="conv=8,fc=5", index_bits=4, huffman=True)
 >>> r.totals["dense_bytes"], r.totals["compressed_bytes"], r.totals["ratio"]
 """
-from .api import CompressionReport, compress, load_weights  # noqa: F401
-from .binarize import binary_layer_cost, xnor_speedup  # noqa: F401
-from .huffman import code_lengths, coded_bits, entropy_bits  # noqa: F401
-from .pruning import dropout_adjust, keep_count, magnitude_prune  # noqa: F401
-from .quantize import kmeans_1d, weight_sharing_ratio  # noqa: F401
-from .storage import csr_numbers, encode_relative, relative_index  # noqa: F401
+from .api import CompressionReport, compress, load_weights
+from .binarize import binary_layer_cost, xnor_speedup
+from .huffman import code_lengths, coded_bits, entropy_bits
+from .pruning import dropout_adjust, keep_count, magnitude_prune
+from .quantize import kmeans_1d, weight_sharing_ratio
+from .storage import csr_numbers, encode_relative, relative_index
+
+__all__ = ['CompressionReport', 'compress', 'load_weights', 'binary_layer_cost', 'xnor_speedup', 'code_lengths', 'coded_bits', 'entropy_bits', 'dropout_adjust', 'keep_count', 'magnitude_prune', 'kmeans_1d', 'weight_sharing_ratio', 'csr_numbers', 'encode_relative', 'relative_index']

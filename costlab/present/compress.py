@@ -1,10 +1,10 @@
-"""Render a :class:`~costlab.compress.api.CompressionReport` as table, csv, json or markdown."""
+"""Render a :class:`~costlab.compress.result.CompressionReport` as table, csv, json or markdown."""
 from __future__ import annotations
 
 import pandas as pd
 
 from .tables import markdown_table, text_table, to_csv
-from ..compress.api import CompressionReport
+from ..compress.result import CompressionReport
 
 CSV_COLUMNS = ["name", "kind", "type", "shape", "params", "weights", "weights_nonzero", "nonzero", "keep", "fillers", "bits",
                "index_bits", "k", "codes_used", "dense_bytes", "pruned_bytes", "quantized_bytes",

@@ -8,10 +8,10 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from ..paper import COUNT_METRICS, declared_comparisons
 from ..present.output import write_output
 from ..present.tables import markdown_table, to_csv
 from . import register_reproduction
+from .paper_counts import COUNT_METRICS, declared_comparisons
 
 
 def _fmt(metric: str, v: float) -> str:

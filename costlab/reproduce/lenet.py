@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..paper import load_rows, paper_value
 from . import register_reproduction
-from .papers import (ARM, COUNT_TOL, Agreement, count_rows, device, device_notes, fmt_g, fmt_ok, fmt_rel, header,
-                     md_table, report_for, summary_lines, summary_return, wide_section, write_report)
+from .devices import ARM, device, report_for
+from .paper_counts import load_rows, paper_value
+from .papers import (COUNT_TOL, Agreement, count_rows, device_notes, fmt_g, fmt_ok, fmt_rel, header, md_table,
+                     summary_lines, summary_return, wide_section, write_report)
 
 NAME = "lenet"
 PAPER = ("Han, Pool, Tran, Dally 2015, *Learning both Weights and Connections for Efficient Neural Networks*, "

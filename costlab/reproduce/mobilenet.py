@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..paper import DATA, load_rows, paper_value
 from . import register_reproduction
-from .papers import (ARM, COUNT_TOL, LATENCY_TOL, PIXEL, Agreement, count_rows, device, device_notes, fig_links,
-                     figures_dir, fmt_g, fmt_ok, fmt_rel, header, input_shape_of, md_table, report_for,
-                     source_has, summary_lines, summary_return, wide_section, write_report)
+from .devices import ARM, PIXEL, device, input_shape_of, report_for
+from .paper_counts import DATA, load_rows, paper_value
+from .papers import (COUNT_TOL, LATENCY_TOL, Agreement, count_rows, device_notes, fig_links, figures_dir,
+                     fmt_g, fmt_ok, fmt_rel, header, md_table, source_has, summary_lines, summary_return,
+                     wide_section, write_report)
 
 NAME = "mobilenet"
 PAPER = ("Howard et al. 2017, *MobileNets: Efficient Convolutional Neural Networks for Mobile Vision "
@@ -137,8 +138,19 @@ def reproduce_mobilenet(out_dir: Path, *, measure: bool = False) -> str:
               "the precision it printed (e.g. '1.3' M params for 1.332 M).", ""]
     summary: list[Agreement] = []
     body: list[str] = []
+    for lines, agreements in (_table2_section(), _v1_sections(devs), _v2_table4_sections(arm, pixel, devs),
+                              _implementation_sections(devs)):
+        body += lines
+        summary += agreements
+    body += _figure_sections(arm, out_dir)
 
-    # v1 Table 2: resource per layer type ----------------------------------------------
+    parts += summary_lines(summary) + body
+    write_report(out_dir, NAME, parts)
+    return summary_return(summary, f"ARM profile: {arm.name if arm.ok else 'none'}")
+
+
+def _table2_section() -> tuple[list[str], list[Agreement]]:
+    """v1 Table 2: resource per layer type."""
     t2 = table2_rows()
     a2 = Agreement("v1 Table 2 (share of Mult-Adds / params per layer type)", COUNT_TOL)
     for _, r in t2.iterrows():
@@ -150,11 +162,16 @@ def reproduce_mobilenet(out_dir: Path, *, measure: bool = False) -> str:
                          "diff": [fmt_rel((c - p) / p) for p, c in zip(t2["paper %"], t2["costlab %"])],
                          "within 1%": [fmt_ok(abs(c - p) <= COUNT_TOL * p) for p, c in zip(t2["paper %"], t2["costlab %"])],
                          "why": [_table2_reason(t2, k, m) for k, m in zip(t2["layer type"], t2["metric"])]})
-    body += ["## MobileNet v1 Table 2: resource per layer type (1.0 MobileNet-224)", "",
+    lines = ["## MobileNet v1 Table 2: resource per layer type (1.0 MobileNet-224)", "",
              "Shares of the conv/linear Mult-Adds and parameters (BN parameters left out, as in the paper).", "",
              a2.line(), "", md_table(show, list(show.columns), right={"paper %", "costlab %", "diff"}), ""]
-    summary.append(a2)
+    return lines, [a2]
 
+
+def _v1_sections(devs) -> tuple[list[str], list[Agreement]]:
+    """v1 Tables 4-10: wide paper-vs-costlab tables."""
+    body: list[str] = []
+    summary: list[Agreement] = []
     for tab, title in V1_TABLES:
         df = count_rows(source_has(V1, tab))
         if df.empty:
@@ -162,12 +179,13 @@ def reproduce_mobilenet(out_dir: Path, *, measure: bool = False) -> str:
         lines, a = wide_section(title, df, f"v1 {tab} (counts)", devs)
         body += lines
         summary.append(a)
+    return body, summary
 
-    # v2 Table 4 --------------------------------------------------------------------------
+
+def _v2_table4_sections(arm, pixel, devs) -> tuple[list[str], list[Agreement]]:
+    """v2 Table 4: the counts, then the CPU latency column against the Pixel 1 profile."""
     df = count_rows(source_has(V2, "Table 4"))
-    lines, a = wide_section("MobileNet v2 Table 4: ImageNet comparison (counts)", df, "v2 Table 4 (counts)", devs)
-    body += lines
-    summary.append(a)
+    body, a = wide_section("MobileNet v2 Table 4: ImageNet comparison (counts)", df, "v2 Table 4 (counts)", devs)
     lat = load_v2_latency()
     rows = []
     for _, r in lat.iterrows():
@@ -186,7 +204,6 @@ def reproduce_mobilenet(out_dir: Path, *, measure: bool = False) -> str:
     for _, r in lat_df.iterrows():
         if r["paper"]:
             a_px.add(r["network"], r["paper"], r["px"])
-    summary.append(a_px)
 
     def order(col: str) -> str:
         both = lat_df[lat_df[col].notna() & lat_df["paper"].notna()]
@@ -206,8 +223,13 @@ def reproduce_mobilenet(out_dir: Path, *, measure: bool = False) -> str:
                                f"predicted ms ({pixel.name})", "diff", f"predicted ms ({arm.name})"],
                       right={"paper MAdds (M)", "paper CPU ms (Pixel 1, UNVERIFIED)", f"predicted ms ({pixel.name})",
                              "diff", f"predicted ms ({arm.name})"}), ""]
+    return body, [a, a_px]
 
-    # implementations: TF-slim grids, torchvision, Keras --------------------------------
+
+def _implementation_sections(devs) -> tuple[list[str], list[Agreement]]:
+    """Implementations: TF-slim grids, torchvision, Keras."""
+    body: list[str] = []
+    summary: list[Agreement] = []
     for fam, title in (("MobileNetV1", "MobileNet v1: TF-slim checkpoints (width x resolution grid) and Keras"),
                        ("MobileNetV2", "MobileNet v2: TF-slim checkpoints (width x resolution grid), torchvision, Keras")):
         df = count_rows(lambda c, fam=fam: c.model == fam and not any(x in c.source for x in (V1, V2, "1807.11164",
@@ -217,7 +239,11 @@ def reproduce_mobilenet(out_dir: Path, *, measure: bool = False) -> str:
         lines, a = wide_section(title, df, f"{fam} implementations (counts)", devs)
         body += lines
         summary.append(a)
+    return body, summary
 
+
+def _figure_sections(arm, out_dir: Path) -> list[str]:
+    body: list[str] = []
     stem = _tradeoff_plot(arm, out_dir)
     body += ["## Width x resolution trade-off on ARM", "",
              "Every TF-slim checkpoint of the width x resolution grid (label: width/resolution), MACs against",
@@ -230,7 +256,4 @@ def reproduce_mobilenet(out_dir: Path, *, measure: bool = False) -> str:
              "access cost after fusion and predicted ms, in execution order.", ""]
     body += ([fig_links(stem, "MobileNet v2 per-kernel MACs, MAC bytes, ms on ARM"), ""] if stem else
              [f"No figure: {arm.note}.", ""])
-
-    parts += summary_lines(summary) + body
-    write_report(out_dir, NAME, parts)
-    return summary_return(summary, f"ARM profile: {arm.name if arm.ok else 'none'}")
+    return body

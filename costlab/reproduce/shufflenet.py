@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..paper import DATA, load_rows, paper_value
 from . import register_reproduction
-from .papers import (ARM, COUNT_TOL, LATENCY_TOL, PIXEL, Agreement, count_agreement, count_rows, count_table,
-                     device, device_notes, fig_links, figures_dir, fmt_g, fmt_m, fmt_ok, fmt_rel, header,
-                     md_table, source_has, summary_lines, summary_return, totals_for, write_report)
+from .devices import ARM, PIXEL, device, totals_for
+from .paper_counts import DATA, load_rows, paper_value
+from .papers import (COUNT_TOL, LATENCY_TOL, Agreement, count_agreement, count_rows, count_table,
+                     device_notes, fig_links, figures_dir, fmt_g, fmt_m, fmt_ok, fmt_rel, header, md_table,
+                     source_has, summary_lines, summary_return, write_report)
 
 NAME = "shufflenet"
 PAPER = ("Zhang, Zhou, Lin, Sun 2018, *ShuffleNet: An Extremely Efficient Convolutional Neural Network "
@@ -104,19 +105,27 @@ def reproduce_shufflenet(out_dir: Path, *, measure: bool = False) -> str:
     parts += ["Device profiles used for predictions (Table 1 and the ARM latency table):", ""] + device_notes(arm, pixel)
     summary: list[Agreement] = []
     body: list[str] = []
+    for lines, agreements in (_table1_section(arm), _table2_section(), _count_sections(),
+                              _table8_section(arm, pixel, out_dir), _implementation_section()):
+        body += lines
+        summary += agreements
+    parts += summary_lines(summary) + body
+    write_report(out_dir, NAME, parts)
+    return summary_return(summary, f"ARM profile: {arm.name if arm.ok else 'none'}")
 
-    # Table 1 ---------------------------------------------------------------------------
+
+def _table1_section(arm) -> tuple[list[str], list[Agreement]]:
+    """Table 1: complexity vs groups, with params, MAC bytes and predicted ARM ms (by latency class)."""
     t1 = count_rows(source_has(ARXIV, "Table 1"))
     a1 = count_agreement(t1, "Table 1 (MFLOPs vs groups, 1x)")
     t1 = t1.assign(**{"params": [fmt_m(totals_for(s, r)["params"], 3) + " M" for s, r in zip(t1["spec"], t1["resolution"])],
                       "MAC bytes": [fmt_m(totals_for(s, r)["mac_bytes"], 1) + " MB" for s, r in zip(t1["spec"], t1["resolution"])],
                       "ARM ms (predicted)": [fmt_g(arm.predict_ms(s, (1, 3, r, r))) for s, r in zip(t1["spec"], t1["resolution"])]})
-    body += ["## Table 1: complexity vs number of groups g (1x, 224x224)", "",
-             "The paper keeps the complexity near 140 MFLOPs while the output channels grow with g.",
-             "costlab adds the parameter count, the memory access cost (MAC bytes, float32) and the",
-             "predicted ARM latency, which FLOPs alone do not show: wider g=8 layers read more.", "",
-             a1.line(), "", count_table(t1, extra=("params", "MAC bytes", "ARM ms (predicted)")), ""]
-    summary.append(a1)
+    body = ["## Table 1: complexity vs number of groups g (1x, 224x224)", "",
+            "The paper keeps the complexity near 140 MFLOPs while the output channels grow with g.",
+            "costlab adds the parameter count, the memory access cost (MAC bytes, float32) and the",
+            "predicted ARM latency, which FLOPs alone do not show: wider g=8 layers read more.", "",
+            a1.line(), "", count_table(t1, extra=("params", "MAC bytes", "ARM ms (predicted)")), ""]
     if arm.ok:
         from ..latency.features import CLASSES
         from ..latency.breakdown import class_breakdown
@@ -131,8 +140,11 @@ def reproduce_shufflenet(out_dir: Path, *, measure: bool = False) -> str:
         bdf = bdf[["spec", "total ms"] + [c for c in CLASSES if c in bdf.columns]].fillna("-")
         body += [f"Predicted ARM ms by latency class ({arm.name}; fused ops in their kernel's class):", "",
                  md_table(bdf, list(bdf.columns), right=set(bdf.columns) - {"spec"}), ""]
+    return body, [a1]
 
-    # Table 2 ---------------------------------------------------------------------------
+
+def _table2_section() -> tuple[list[str], list[Agreement]]:
+    """Table 2: complexity vs scale factor, for every g."""
     t2 = table2_rows()
     a2 = Agreement("Table 2 (nominal MFLOPs per scale, every g)", COUNT_TOL)
     for _, r in t2.iterrows():
@@ -142,14 +154,18 @@ def reproduce_shufflenet(out_dir: Path, *, measure: bool = False) -> str:
                           "costlab": t2["costlab"].map(lambda v: fmt_m(v, 1) + " M"),
                           "diff": t2["rel_diff"].map(fmt_rel),
                           "within 1%": [fmt_ok(abs(d) <= COUNT_TOL) for d in t2["rel_diff"]]})
-    body += ["## Table 2: complexity vs scale factor s, for every g", "",
-             "Table 2 prints one nominal complexity per scale (140 / 38 / 13 MFLOPs) for all g; the",
-             "networks differ slightly with g, so some rows cannot match a single number. The",
-             "0.25x conv1 width is not stated in the paper (see `costlab/zoo/shufflenet_v1.py`).", "",
-             a2.line(), "", md_table(show2, list(show2.columns), right={"g", "paper (nominal)", "costlab", "diff"}), ""]
-    summary.append(a2)
+    body = ["## Table 2: complexity vs scale factor s, for every g", "",
+            "Table 2 prints one nominal complexity per scale (140 / 38 / 13 MFLOPs) for all g; the",
+            "networks differ slightly with g, so some rows cannot match a single number. The",
+            "0.25x conv1 width is not stated in the paper (see `costlab/zoo/shufflenet_v1.py`).", "",
+            a2.line(), "", md_table(show2, list(show2.columns), right={"g", "paper (nominal)", "costlab", "diff"}), ""]
+    return body, [a2]
 
-    # Tables 5, 6 and Table 8's counts -------------------------------------------------
+
+def _count_sections() -> tuple[list[str], list[Agreement]]:
+    """Tables 5, 6 and Table 8's counts."""
+    body: list[str] = []
+    summary: list[Agreement] = []
     for tab, title in (("Table 5", "Table 5: ShuffleNet vs MobileNet (and the SE variant)"),
                        ("Table 6", "Table 6: ShuffleNet's comparison with other networks"),
                        ("Table 8", "Table 8: complexity column")):
@@ -159,8 +175,11 @@ def reproduce_shufflenet(out_dir: Path, *, measure: bool = False) -> str:
         a = count_agreement(df, f"{tab} (counts)")
         body += [f"## {title}", "", a.line(), "", count_table(df), ""]
         summary.append(a)
+    return body, summary
 
-    # Table 8: ARM latency -------------------------------------------------------------
+
+def _table8_section(arm, pixel, out_dir: Path) -> tuple[list[str], list[Agreement]]:
+    """Table 8: ARM latency and speedup over AlexNet, paper vs the two ARM profiles."""
     t8 = table8_rows(arm, pixel)
     a8p = Agreement(f"Table 8 (ARM ms, paper Snapdragon 820 vs predicted {pixel.name}, Snapdragon 821)", LATENCY_TOL)
     a8 = Agreement(f"Table 8 (ARM ms, paper Snapdragon 820 vs predicted {arm.name})", LATENCY_TOL)
@@ -172,7 +191,30 @@ def reproduce_shufflenet(out_dir: Path, *, measure: bool = False) -> str:
     for _, r in t8[t8["model"] != "AlexNet"].iterrows():
         a8s.add(f"{r['model']} {r['input']}", r["paper_speedup"], r["pred_speedup"])
         a8sp.add(f"{r['model']} {r['input']}", r["paper_speedup"], r["px_speedup"])
-    show8 = pd.DataFrame({
+    show8 = _table8_frame(t8, arm, pixel)
+    stem = _plot_table8(t8, arm, pixel, out_dir)
+    body = ["## Table 8: actual inference time on an ARM phone", "",
+            "The paper times single-thread inference on a Qualcomm Snapdragon 820 at three input",
+            f"sizes. The closest costlab profile is `{pixel.name}`: a Pixel 1 (Snapdragon 821, the same",
+            "Kryo cores at a slightly higher clock) with TF-Lite, not the authors' runtime. The Snapdragon",
+            f"810 profile (`{arm.name}`, ShuffleNet V2's phone and runtime) is an older chip. The speedup",
+            "over AlexNet at the same input size is the comparison that can hold across devices,",
+            "next to the theoretical speedup (the MACs ratio). **The paper ms are UNVERIFIED**",
+            "(transcribed from memory; no stored copy of the table was found: see",
+            "`costlab/data/shufflenet_v1_table8.csv`). The abstract's verified \"~13x actual",
+            "speedup over AlexNet\" is consistent with them (ShuffleNet 0.5x: "
+            + " / ".join(f"{v:.1f}x" for v in t8[t8["model"].str.startswith("ShuffleNet 0.5x")]["paper_speedup"]) + ").", "",
+            *[f"Latency classes with no calibration sample in `{d.name}` (predicted from its shared rates): "
+              f"{', '.join(d.uncovered_classes())}." for d in (pixel, arm) if d.ok and d.uncovered_classes()], "",
+            a8p.line(), "", a8.line(), "", a8s.line(), "", a8sp.line(), "",
+            md_table(show8, list(show8.columns), right=set(show8.columns) - {"model", "input", "spec", "within 10%",
+                                                                              "paper value"}), "",
+            fig_links(stem, "ShuffleNet v1 Table 8: MACs vs ARM ms"), ""]
+    return body, [a8p, a8, a8s, a8sp]
+
+
+def _table8_frame(t8: pd.DataFrame, arm, pixel) -> pd.DataFrame:
+    return pd.DataFrame({
         "model": t8["model"], "input": t8["input"], "spec": t8["spec"].map(lambda s: f"`{s}`"),
         "paper MFLOPs (224)": t8["paper_mflops"].map(lambda v: f"{v:g}"),
         "costlab MMACs (input)": t8["macs"].map(lambda v: fmt_m(v, 1)),
@@ -186,34 +228,14 @@ def reproduce_shufflenet(out_dir: Path, *, measure: bool = False) -> str:
         "MACs ratio": t8["mac_speedup"].map(lambda v: f"{v:.1f}x" if v else "-"),
         "paper value": t8["verification"],
     })
-    stem = _plot_table8(t8, arm, pixel, out_dir)
-    body += ["## Table 8: actual inference time on an ARM phone", "",
-             "The paper times single-thread inference on a Qualcomm Snapdragon 820 at three input",
-             f"sizes. The closest costlab profile is `{pixel.name}`: a Pixel 1 (Snapdragon 821, the same",
-             "Kryo cores at a slightly higher clock) with TF-Lite, not the authors' runtime. The Snapdragon",
-             f"810 profile (`{arm.name}`, ShuffleNet V2's phone and runtime) is an older chip. The speedup",
-             "over AlexNet at the same input size is the comparison that can hold across devices,",
-             "next to the theoretical speedup (the MACs ratio). **The paper ms are UNVERIFIED**",
-             "(transcribed from memory; no stored copy of the table was found: see",
-             "`costlab/data/shufflenet_v1_table8.csv`). The abstract's verified \"~13x actual",
-             "speedup over AlexNet\" is consistent with them (ShuffleNet 0.5x: "
-             + " / ".join(f"{v:.1f}x" for v in t8[t8["model"].str.startswith("ShuffleNet 0.5x")]["paper_speedup"]) + ").", "",
-             *[f"Latency classes with no calibration sample in `{d.name}` (predicted from its shared rates): "
-               f"{', '.join(d.uncovered_classes())}." for d in (pixel, arm) if d.ok and d.uncovered_classes()], "",
-             a8p.line(), "", a8.line(), "", a8s.line(), "", a8sp.line(), "",
-             md_table(show8, list(show8.columns), right=set(show8.columns) - {"model", "input", "spec", "within 10%",
-                                                                               "paper value"}), "",
-             fig_links(stem, "ShuffleNet v1 Table 8: MACs vs ARM ms"), ""]
-    summary += [a8p, a8, a8s, a8sp]
 
-    # official implementation --------------------------------------------------------
+
+def _implementation_section() -> tuple[list[str], list[Agreement]]:
+    """The official implementation's README figures."""
     impl = count_rows(lambda c: c.model == "ShuffleNetV1" and "ShuffleNet-Series" in c.source)
-    if not impl.empty:
-        ai = count_agreement(impl, "official PyTorch implementation README (counts)")
-        body += ["## Official implementation (megvii-model/ShuffleNet-Series README)", "", ai.line(), "",
-                 count_table(impl), ""]
-        summary.append(ai)
-
-    parts += summary_lines(summary) + body
-    write_report(out_dir, NAME, parts)
-    return summary_return(summary, f"ARM profile: {arm.name if arm.ok else 'none'}")
+    if impl.empty:
+        return [], []
+    ai = count_agreement(impl, "official PyTorch implementation README (counts)")
+    body = ["## Official implementation (megvii-model/ShuffleNet-Series README)", "", ai.line(), "",
+            count_table(impl), ""]
+    return body, [ai]

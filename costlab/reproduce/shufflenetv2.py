@@ -19,11 +19,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..paper import DATA
 from . import register_reproduction
-from .papers import (ARM, COUNT_TOL, GPU, LATENCY_TOL, Agreement, canon, device, device_notes, fig_links,
-                     figures_dir, fmt_g, fmt_ok, fmt_rel, header, local_devices, md_table, per_second,
-                     report_for, summary_lines, summary_return, write_csv, write_report, zoo_module)
+from .devices import ARM, GPU, canon, device, local_devices, per_second, report_for
+from .paper_counts import DATA
+from .papers import (COUNT_TOL, LATENCY_TOL, Agreement, device_notes, fig_links, figures_dir, fmt_g, fmt_ok,
+                     fmt_rel, header, md_table, summary_lines, summary_return, write_csv, write_report,
+                     zoo_module)
 
 PAPER = ("Ma, Zhang, Zheng, Sun 2018, *ShuffleNet V2: Practical Guidelines for Efficient CNN Architecture "
          "Design*, ECCV 2018, arXiv:1807.11164")
@@ -134,7 +135,7 @@ def _measure_into(df: pd.DataFrame) -> None:
                                 desc=f"shufflenetv2-guidelines --measure ({plat} rows on {dev_name})")
             ms = {(canon(m["spec"]), tuple(m["input_shape"])): m["median_ms"] for m in res}
         except ImportError:
-            from .papers import measure_ms
+            from .devices import measure_ms
 
             ms = {(canon(s), sh): measure_ms(s, sh, dev_name) for s, sh in uniq}
         df.loc[mask, "meas"] = [per_second(ms.get((canon(s), tuple(sh))))
@@ -395,12 +396,24 @@ def reproduce_table8(out_dir: Path, *, measure: bool = False) -> str:
             "samples (it was left out of calibration, e.g. because its MFLOPs do not match the zoo's network).", ""]
     if notes:
         body += ["Why MFLOPs differ by more than 1%:", ""] + notes + [""]
-    # FLOPs-only vs costlab on the same rows
-    body += ["## FLOPs alone vs costlab's predictor", "",
-             "The paper's point (Fig. 1c/d): networks with the same FLOPs run at very different speeds. The",
-             "FLOPs-only model below is a least-squares line time = a x MFLOPs + b fitted to **all** the",
-             "paper's Table 8 points of a platform (in-sample, so it is favoured); costlab's predictions are",
-             "held out where the network is a calibration sample.", ""]
+    body += _flops_vs_costlab(df, zoo, gpu, arm, out_dir)
+    other = df[df["spec"].isna()]
+    if not other.empty:
+        body += ["## Rows not in the zoo", "",
+                 "Shown in the scatter plots with the paper's values; not compared:", "",
+                 ", ".join(dict.fromkeys(other["model"])) + ".", ""]
+    parts += summary_lines(summary) + body
+    write_report(out_dir, name, parts)
+    return summary_return(summary)
+
+
+def _flops_vs_costlab(df: pd.DataFrame, zoo: pd.DataFrame, gpu, arm, out_dir: Path) -> list[str]:
+    """FLOPs-only fit vs costlab's predictor on the same rows, with the scatter per platform."""
+    body = ["## FLOPs alone vs costlab's predictor", "",
+            "The paper's point (Fig. 1c/d): networks with the same FLOPs run at very different speeds. The",
+            "FLOPs-only model below is a least-squares line time = a x MFLOPs + b fitted to **all** the",
+            "paper's Table 8 points of a platform (in-sample, so it is favoured); costlab's predictions are",
+            "held out where the network is a calibration sample.", ""]
     frows = []
     for plat, dev, unit in (("gpu", gpu, "batches/s"), ("arm", arm, "images/s")):
         stem, fit = _table8_plot(df, plat, dev, unit, out_dir)
@@ -421,11 +434,4 @@ def reproduce_table8(out_dir: Path, *, measure: bool = False) -> str:
         body += [f"### {plat.upper()}: FLOPs vs speed", "", fig_links(stem, f"Table 8 {plat} FLOPs vs speed"), ""]
     fdf = pd.DataFrame(frows)
     body += [md_table(fdf, list(fdf.columns), right={"rows", "MAPE of speed", "within 10%"}), ""]
-    other = df[df["spec"].isna()]
-    if not other.empty:
-        body += ["## Rows not in the zoo", "",
-                 "Shown in the scatter plots with the paper's values; not compared:", "",
-                 ", ".join(dict.fromkeys(other["model"])) + ".", ""]
-    parts += summary_lines(summary) + body
-    write_report(out_dir, name, parts)
-    return summary_return(summary)
+    return body

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..paper import load_rows
 from . import register_reproduction
-from .papers import (ARM, GPU, Agreement, cost_table, count_rows, device, device_notes,
-                     fmt_rel, zoo_module, header, md_table, summary_lines, summary_return, totals_for, undeclared_rows,
-                     wide_section, write_report)
+from .devices import ARM, GPU, device, totals_for
+from .paper_counts import load_rows
+from .papers import (Agreement, cost_table, count_rows, device_notes, fmt_rel, header, md_table,
+                     summary_lines, summary_return, undeclared_rows, wide_section, write_report, zoo_module)
 
 NAME = "squeezenet"
 PAPER = ("Iandola et al. 2016, *SqueezeNet: AlexNet-level accuracy with 50x fewer parameters and <0.5MB "

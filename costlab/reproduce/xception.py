@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import register_reproduction
-from .papers import (ARM, GPU, Agreement, cost_table, count_rows, device, device_notes, header, md_table,
-                     summary_lines, summary_return, undeclared_rows, wide_section, write_report)
+from .devices import ARM, GPU, device
+from .papers import (Agreement, cost_table, count_rows, device_notes, header, md_table, summary_lines,
+                     summary_return, undeclared_rows, wide_section, write_report)
 
 NAME = "xception"
 PAPER = "Chollet 2017, *Xception: Deep Learning with Depthwise Separable Convolutions*, CVPR 2017, arXiv:1610.02357"

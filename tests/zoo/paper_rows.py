@@ -2,7 +2,7 @@
 (:class:`costlab.zoo.PaperRow`), fvcore reference counts for them, and the one check every
 declared row must pass.
 
-Rows and their values come from :mod:`costlab.paper` (``load_rows``, ``paper_value``);
+Rows and their values come from :mod:`costlab.reproduce.paper_counts` (``load_rows``, ``paper_value``);
 the counts they are held against come from fvcore (``tests/fvcore_ref.py``), never from
 costlab itself.
 """
@@ -14,7 +14,7 @@ import pytest
 import torch
 from fvcore.nn import FlopCountAnalysis
 
-from costlab.paper import load_rows, paper_value
+from costlab.reproduce.paper_counts import load_rows, paper_value
 from costlab.zoo import PaperRow, list_paper_rows, parse_spec
 from tests.fvcore_ref import fvcore_conv_linear_macs, param_count
 

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parent.parent / "data"
 COUNT_METRICS = ("params", "madds", "flops", "bflops_darknet", "size_mb", "size_kb")
 
 _SUFFIX = {"K": 1e3, "M": 1e6, "B": 1e9, "G": 1e9}
@@ -111,7 +111,7 @@ def declared_comparisons(totals_for) -> tuple[list[Comparison], list[dict]]:
     ``totals_for(spec, resolution) -> totals dict`` computes (and may cache) the counts.
     Returns (comparisons, rows of zoo models that no PaperRow declares).
     """
-    from .zoo.registry import list_paper_rows, parse_spec
+    from ..zoo.registry import list_paper_rows, parse_spec
 
     rows = load_rows()
     out: list[Comparison] = []
