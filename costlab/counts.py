@@ -12,13 +12,16 @@ from .report import COLUMNS, NUMERIC, Report
 
 def conventions(dtype: str, trace_mode: str) -> dict[str, str]:
     return {
-        "macs": "multiply-accumulates of conv, conv-transpose, linear, matmul, bmm "
+        "macs": "multiply-accumulates of conv, conv-transpose, linear, matmul, bmm, mv, bilinear, "
+                "attention (Q K^T and A V) and recurrent cells (gates x hidden x (input + hidden) per step) "
                 "(the papers' 'FLOPs' = 'Mult-Adds'); nothing else",
         "flops": "2 x macs",
         "elem_ops": "element operations outside macs: bias 1, batch norm 2, layer/group norm 4, "
                     "activation 1, add/mul 1, max/avg pool per window element, adaptive pool/mean "
                     "per input element, softmax 3, bilinear upsample 4 per output element; "
-                    "cat/copy/pad/nearest upsample 0",
+                    "other reductions 1 per input element (logsumexp 3, norm 2), sort n log2 n and top-k "
+                    "n log2 k per row, FFT 5 N log2 n (half for real input); "
+                    "cat/copy/pad/nearest upsample/gather/repeat/pixel shuffle 0",
         "mac_bytes": f"memory access cost (ShuffleNet V2 Sec. 2): elements read (inputs and weights) "
                      f"+ elements written (result) x {ops.dtype_bytes(dtype)} bytes ({dtype}); "
                      "views are free; pooling indices not counted",

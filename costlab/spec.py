@@ -1,4 +1,6 @@
-"""Model specs: zoo names with knobs, or a user's ``file.py:factory`` / ``pkg.module:factory``."""
+"""Model specs: zoo names with knobs, a user's ``file.py:factory`` / ``pkg.module:factory``,
+or a model of an installed model library: ``torchvision:NAME[:knob=v,...]``, ``timm:NAME``,
+``hf:MODEL_TYPE[:key=v,...]`` (extras ``costlab[vision]``, ``costlab[timm]``, ``costlab[hf]``)."""
 from __future__ import annotations
 
 import importlib
@@ -23,20 +25,49 @@ class Resolved:
     model: nn.Module
     entry: ModelEntry | None           # None for user models
     knobs: dict
+    default_shapes: list | None = None  # a library model's default input (hf: token ids), else None
 
 
 def _is_user_spec(spec: str) -> bool:
-    """``file.py:factory`` or ``package.module:factory`` (zoo names and aliases win)."""
+    """``file.py:factory`` or ``package.module:factory`` (zoo names and aliases win); also
+    ``module:factory`` for a top-level module (``mynet:build`` with ``mynet.py`` here)."""
     from .zoo.registry import SpecError as _SE, get_entry
 
-    head = spec.split(":", 1)[0].strip()
+    head, _, rest = (x.strip() for x in spec.partition(":"))
     if head.endswith(".py"):
         return True
     try:
         get_entry(head)
         return False
     except _SE:
-        return "." in head and ":" in spec
+        pass
+    if "." in head and rest:
+        return True
+    if rest and rest.isidentifier():   # name:factory, not name:knob=value
+        if not _module_exists(head):
+            hint = ""
+            try:
+                get_entry(head)
+            except _SE as exc:
+                hint = str(exc).split(";", 1)[1].split("(", 1)[0].strip() if ";" in str(exc) else ""
+            tried = (f"not a zoo model{' (' + hint + ')' if hint else ''}, no file '{head}.py' here, "
+                     f"and no importable module '{head}'")
+            raise SpecError(f"unknown model '{spec}': {tried}; write path/to/file.py:{rest} for a file, "
+                            "package.module:factory for a module, or a zoo name ('costlab zoo' lists them)")
+        return True
+    return False
+
+
+def _module_exists(name: str) -> bool:
+    """A top-level module importable from here (the current folder included), without importing it."""
+    if not name.isidentifier():
+        return False
+    if os.path.isfile(f"{name}.py") or os.path.isfile(os.path.join(name, "__init__.py")):
+        return True
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def canonical_name(entry: ModelEntry, knobs: dict) -> str:
@@ -60,6 +91,8 @@ def load_user(spec: str) -> Resolved:
     if not sep or not target or not factory:
         raise SpecError(f"user model '{spec}' must be written file.py:factory or package.module:factory")
     if target.endswith(".py"):
+        if os.path.isdir(target):
+            raise SpecError(f"model file '{target}' is a folder; give the .py file that defines the factory")
         if not os.path.isfile(target):
             raise SpecError(f"model file '{target}' does not exist")
         mod_name = f"costlab_user_{abs(hash(os.path.abspath(target)))}"
@@ -106,23 +139,164 @@ def load_user(spec: str) -> Resolved:
     return Resolved(spec, model, None, {})
 
 
+# -- models of installed libraries: torchvision:NAME, timm:NAME, hf:MODEL_TYPE ----------------------
+
+HUB_PACKAGES = {"torchvision": ("torchvision", "vision"), "timm": ("timm", "timm"), "hf": ("transformers", "hf")}
+
+
+def _hub_prefix(spec: str) -> str | None:
+    head, sep, _ = spec.partition(":")
+    return head if sep and head in HUB_PACKAGES else None
+
+
+def _knob_value(v: str):
+    low = v.strip().lower()
+    if low in ("true", "false"):
+        return low == "true"
+    if low == "none":
+        return None
+    for cast in (int, float):
+        try:
+            return cast(v)
+        except ValueError:
+            pass
+    return v.strip()
+
+
+def _parse_knobs(text: str, spec: str) -> dict:
+    knobs = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        key, eq, value = part.partition("=")
+        if not eq or not key.strip().isidentifier():
+            raise SpecError(f"bad option '{part}' in '{spec}': write key=value, e.g. num_classes=10")
+        knobs[key.strip()] = _knob_value(value)
+    return knobs
+
+
+def _unknown(kind: str, name: str, known, fix: str) -> SpecError:
+    import difflib
+
+    close = difflib.get_close_matches(name, list(known), n=3)
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    return SpecError(f"unknown {kind} '{name}'{hint} ({fix})")
+
+
+def _torchvision(name: str, knobs: dict):
+    models = importlib.import_module("torchvision.models")
+    known = models.list_models()
+    if name not in known:
+        raise _unknown("torchvision model", name, known, "torchvision.models.list_models() lists them")
+    return models.get_model(name, weights=None, **knobs), [(1, 3, 224, 224)]
+
+
+def _timm(name: str, knobs: dict):
+    timm = importlib.import_module("timm")
+    if not timm.is_model(name):
+        raise _unknown("timm model", name, timm.list_models(), "timm.list_models() lists them")
+    model = timm.create_model(name, pretrained=False, **knobs)
+    cfg = getattr(model, "pretrained_cfg", None) or getattr(model, "default_cfg", None) or {}
+    return model, [(1,) + tuple(cfg.get("input_size", (3, 224, 224)))]
+
+
+def _hf(name: str, knobs: dict):
+    tf = importlib.import_module("transformers")
+    known = list(getattr(tf, "CONFIG_MAPPING", {}).keys())
+    if known and name not in known:
+        raise _unknown("transformers model type", name, known, "e.g. bert, gpt2, vit, t5")
+    config = tf.AutoConfig.for_model(name, **knobs)
+    model = tf.AutoModel.from_config(config)
+    if hasattr(config, "image_size") and hasattr(config, "num_channels"):   # ViT-like: pixel_values
+        size = config.image_size if isinstance(config.image_size, int) else config.image_size[0]
+        return model, [(1, int(config.num_channels), int(size), int(size))]
+    tokens = min(128, int(getattr(config, "max_position_embeddings", 128) or 128))
+    return model, [InputShape((1, tokens), "int64")]                       # input_ids
+
+
+def load_hub(spec: str, device: str | torch.device = "meta") -> Resolved:
+    """``torchvision:resnet50[:num_classes=10]``, ``timm:NAME[:k=v]``, ``hf:bert[:num_hidden_layers=2]``:
+    a randomly initialised model of an installed library (built on ``device``: meta first)."""
+    prefix = _hub_prefix(spec)
+    _, _, rest = spec.partition(":")
+    name, _, knob_text = rest.partition(":")
+    name = name.strip()
+    if not name:
+        raise SpecError(f"'{spec}': write {prefix}:NAME[:key=value,...], e.g. {prefix}:"
+                        + {"torchvision": "resnet50", "timm": "resnet50", "hf": "bert"}[prefix])
+    knobs = _parse_knobs(knob_text, spec)
+    package, extra = HUB_PACKAGES[prefix]
+    try:
+        importlib.import_module(package)
+    except ImportError:
+        raise SpecError(f"'{spec}' needs {package}, which is not installed: pip install 'costlab[{extra}]'") from None
+    build = {"torchvision": _torchvision, "timm": _timm, "hf": _hf}[prefix]
+    try:
+        try:
+            with torch.device(device):
+                model, shapes = build(name, knobs)
+        except SpecError:
+            raise
+        except Exception:  # noqa: BLE001  (an initialiser that cannot run on meta: build it for real)
+            if torch.device(device).type != "meta":
+                raise
+            model, shapes = build(name, knobs)
+    except SpecError:
+        raise
+    except (TypeError, ValueError) as exc:   # a knob the builder does not take, or a bad value
+        raise SpecError(f"cannot build '{spec}': {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from None
+    return Resolved(spec, model, None, knobs, default_shapes=shapes)
+
+
 def resolve(spec: str, device: str | torch.device = "meta") -> Resolved:
+    if _hub_prefix(spec):
+        return load_hub(spec, device)
     if _is_user_spec(spec):
         return load_user(spec)
     return build_zoo(spec, device)
 
 
+INPUT_DTYPES = ("float32", "float16", "bfloat16", "float64", "int64", "int32", "int16", "int8", "uint8", "bool")
+_DTYPE_ALIASES = {"long": "int64", "int": "int32", "float": "float32", "half": "float16", "double": "float64"}
+
+
+class InputShape(tuple):
+    """One input's shape (a tuple of ints) and its dtype, given as ``1x128:int64``
+    (``dtype`` None: the dtype of the model's parameters). Token ids of a language model are
+    ``int64`` inputs; the tracer creates them as zeros (a valid id) on real tensors."""
+
+    dtype: str | None
+
+    def __new__(cls, dims, dtype: str | None = None):
+        obj = super().__new__(cls, (int(d) for d in dims))
+        obj.dtype = dtype
+        return obj
+
+    def __reduce__(self):
+        return (InputShape, (tuple(self), self.dtype))
+
+    def __repr__(self) -> str:
+        return f"InputShape({tuple(self)!r}, dtype={self.dtype!r})" if self.dtype else repr(tuple(self))
+
+
 def parse_input_shape(text: str) -> list[tuple[int, ...]]:
-    """'1x3x224x224' -> [(1, 3, 224, 224)]; several inputs separated by ','."""
+    """'1x3x224x224' -> [(1, 3, 224, 224)]; several inputs separated by ','; a dtype per input
+    after ':' (``1x128:int64`` for token ids) -> :class:`InputShape` tuples."""
     shapes = []
     for part in text.split(","):
         part = part.strip().lower()
-        if not re.fullmatch(r"\d+(x\d+)*", part):
-            raise InputError(f"bad input shape '{text}': write dimensions joined by x, e.g. 1x3x224x224")
-        dims = tuple(int(d) for d in part.split("x"))
+        m = re.fullmatch(r"(\d+(?:x\d+)*)(?::([a-z0-9]+))?", part)
+        if not m:
+            raise InputError(f"bad input shape '{text}': write dimensions joined by x, e.g. 1x3x224x224 "
+                             "(token ids: 1x128:int64)")
+        dims = tuple(int(d) for d in m.group(1).split("x"))
         if any(d <= 0 for d in dims):
             raise InputError(f"bad input shape '{text}': every dimension must be positive")
-        shapes.append(dims)
+        dtype = m.group(2)
+        if dtype is not None:
+            dtype = _DTYPE_ALIASES.get(dtype, dtype)
+            if dtype not in INPUT_DTYPES:
+                raise InputError(f"bad input dtype '{m.group(2)}' in '{text}'; use one of {', '.join(INPUT_DTYPES)} "
+                                 "(e.g. 1x128:int64 for token ids)")
+        shapes.append(InputShape(dims, dtype))
     return shapes
 
 
@@ -137,10 +311,18 @@ def input_shapes_for(resolved: Resolved, input_shape: str | list | tuple | None,
         if isinstance(input_shape, str):
             return parse_input_shape(input_shape)
         if input_shape and isinstance(input_shape[0], (list, tuple)):
-            return [tuple(int(d) for d in s) for s in input_shape]
+            return [s if isinstance(s, InputShape) else tuple(int(d) for d in s) for s in input_shape]
         return [tuple(int(d) for d in input_shape)]
     if resolution is not None and resolution <= 0:
         raise InputError(f"bad resolution {resolution}: must be a positive number of pixels")
+    if resolved.default_shapes:           # a library model's own default input
+        first = resolved.default_shapes[0]
+        if resolution is not None and len(first) != 4:
+            raise InputError(f"{resolved.name} takes {'x'.join(map(str, first))} "
+                             f"{getattr(first, 'dtype', None) or ''} inputs, not images: pass --input-shape")
+        return [InputShape((batch,) + (tuple(s[1:2]) + (resolution, resolution) if resolution and len(s) == 4
+                                       else tuple(s[1:])), getattr(s, "dtype", None))
+                for s in resolved.default_shapes]
     if resolved.entry is not None:
         shape = resolved.entry.default_input_shape(resolution)
         return [(batch,) + tuple(shape[1:])]
@@ -154,6 +336,10 @@ USER_RESOLUTION = 224   # the one input rule: a user model given no input size r
 def default_input(resolved: Resolved, input_shape, resolution: int | None) -> tuple[int | None, str | None]:
     """(resolution to use, note to print) for a model given ``input_shape`` / ``resolution``:
     a user model given neither runs at 1x3x224x224, and the note says so."""
+    if resolved.default_shapes and input_shape is None and resolution is None:
+        shown = ",".join("x".join(map(str, s)) + (f":{s.dtype}" if getattr(s, "dtype", None) else "")
+                         for s in resolved.default_shapes)
+        return None, f"{resolved.name}: no input size given; using its default input {shown} (pass --input-shape)"
     if resolved.entry is None and input_shape is None and resolution is None:
         return USER_RESOLUTION, (f"{resolved.name}: no input size given for a user model; using "
                                  f"1x3x{USER_RESOLUTION}x{USER_RESOLUTION} (pass --input-shape or --resolution)")

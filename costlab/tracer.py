@@ -119,6 +119,7 @@ class _Recorder:
             self.param_names.setdefault(id(p), ("param", name, p.numel()))
         for name, b in model.named_buffers():
             self.param_names.setdefault(id(b), ("buffer", name, b.numel()))
+        self.param_numel = {(k, name): numel for k, name, numel in self.param_names.values()}
         self.seen_params: set[str] = set()
         self.stack: list[str] = []
         self.stack_mods: list[int] = []
@@ -202,7 +203,9 @@ class _Recorder:
         for s, t in zip(sources, tensors):
             if s.kind in ("param", "buffer") and s.ref not in self.seen_params:
                 self.seen_params.add(s.ref)
-                n = t.numel()
+                # the parameter's own size, not the size of the view read here: an
+                # expanded class token (cls.expand(B, -1, -1)) is B x larger than the parameter
+                n = self.param_numel.get((s.kind, s.ref), t.numel())
                 if s.kind == "param":
                     node.new_params += n
                 else:
@@ -296,6 +299,50 @@ class _Capture(TorchDispatchMode):
         return out
 
 
+# (getter, setter, value during the trace) of torch's global kernel switches, by name in torch._C
+_UNFUSED_FLAGS = (
+    ("_get_mkldnn_enabled", "_set_mkldnn_enabled", False),         # nn.LSTM -> aten.mkldnn_rnn_layer
+    ("_get_cudnn_enabled", "_set_cudnn_enabled", False),           # nn.LSTM/GRU/RNN -> aten._cudnn_rnn
+    ("_get_flash_sdp_enabled", "_set_sdp_use_flash", False),        # SDPA -> flash attention kernels
+    ("_get_mem_efficient_sdp_enabled", "_set_sdp_use_mem_efficient", False),
+    ("_get_cudnn_sdp_enabled", "_set_sdp_use_cudnn", False),
+    ("_get_fa3_sdp_enabled", "_set_sdp_use_fa3", False),
+    ("_get_overrideable_sdp_enabled", "_set_sdp_use_overrideable", False),
+    ("_get_math_sdp_enabled", "_set_sdp_use_math", True),           # SDPA -> matmul, softmax, matmul
+)
+
+
+@contextlib.contextmanager
+def unfused_kernels():
+    """Turn torch's fused recurrent and attention kernels off for the trace, and back on after.
+
+    On real (and fake) tensors PyTorch takes fused paths that hide their matmuls in one opaque
+    op: oneDNN's ``mkldnn_rnn_layer`` for ``nn.LSTM``, cuDNN's RNN, the transformer fast path
+    (``_transformer_encoder_layer_fwd``, ``_native_multi_head_attention``) and the flash /
+    memory-efficient SDPA kernels. With them off, the same layers run as the plain ops that
+    the registry counts (``addmm``, ``bmm``, ``sigmoid`` ...), exactly as on meta tensors.
+    (A forward that forces a fused kernel itself is still counted: ``costlab.ops`` has
+    formulas for these kernels too.) Every switch is restored, also when the forward raises."""
+    saved = []
+    try:
+        for get, set_, value in _UNFUSED_FLAGS:
+            getter, setter = getattr(torch._C, get, None), getattr(torch._C, set_, None)
+            if getter is None or setter is None:   # not in this torch build
+                continue
+            old = bool(getter())
+            if old != value:
+                setter(value)
+                saved.append((setter, old))
+        mha = getattr(torch.backends, "mha", None)
+        if mha is not None and hasattr(mha, "get_fastpath_enabled") and mha.get_fastpath_enabled():
+            mha.set_fastpath_enabled(False)
+            saved.append((mha.set_fastpath_enabled, True))
+        yield
+    finally:
+        for setter, old in reversed(saved):
+            setter(old)
+
+
 def _model_device(model: nn.Module) -> torch.device:
     for t in itertools.chain(model.parameters(), model.buffers()):
         return t.device
@@ -321,8 +368,11 @@ def _is_data_dependent(exc: BaseException) -> bool:
     # of the model then shows again, from the real run
     import re
 
-    return bool(re.search(r"\bmeta\b|storage|data pointer|data-dependent|Data dependent|FakeTensor|"
-                          r"fake tensor|GuardOnDataDependent|nonzero", msg)) or \
+    # a custom op without a fake / Meta kernel ('There was no fake impl registered for ...',
+    # '... with Meta tensors, but there was no fake impl or Meta kernel registered', 'Could not
+    # run ... from the 'Meta' backend') runs fine on real tensors
+    return bool(re.search(r"(?i:\bmeta\b)|storage|data pointer|data-dependent|Data dependent|FakeTensor|"
+                          r"fake tensor|fake impl|GuardOnDataDependent|nonzero", msg)) or \
         type(exc).__name__ in ("GuardOnDataDependentSymNode", "DataDependentOutputException")
 
 
@@ -401,10 +451,24 @@ def _input_dtype(model: nn.Module) -> torch.dtype:
     return torch.float32
 
 
+def _shape_dtype(shape, default: torch.dtype) -> torch.dtype:
+    """The dtype of one input: its own (``spec.InputShape.dtype``: ``'int64'`` ...) or ``default``."""
+    name = getattr(shape, "dtype", None)
+    if name is None:
+        return default
+    if isinstance(name, torch.dtype):
+        return name
+    dt = getattr(torch, str(name), None)
+    if not isinstance(dt, torch.dtype):
+        raise TraceError(f"unknown input dtype '{name}'; use e.g. int64 or float32")
+    return dt
+
+
 def _trace_once(model: nn.Module, input_shapes, mode: str, kind_of) -> Graph:
     _check_lazy(model)
     device = _model_device(model)
     dtype = _input_dtype(model)
+    dtypes = [_shape_dtype(s, dtype) for s in input_shapes]   # '1x128:int64': token ids
     rec = _Recorder(model, kind_of)
     state = _ModelState(model, save_values=(mode == "real"))
     handles = []
@@ -421,13 +485,13 @@ def _trace_once(model: nn.Module, input_shapes, mode: str, kind_of) -> Graph:
         handles.append(nn.modules.module.register_module_forward_hook(rec.post_hook, always_call=True))
         # inference_mode(False): under inference mode composite ops (conv2d, linear) are not
         # decomposed; redirect_stdout: a print() in the forward must not corrupt our output
-        with fake_ctx, torch.inference_mode(False), torch.no_grad(), \
+        with fake_ctx, torch.inference_mode(False), torch.no_grad(), unfused_kernels(), \
                 contextlib.redirect_stdout(sys.stderr):
             if mode == "real":
-                inputs = [torch.zeros(tuple(s), device=device, dtype=dtype) for s in input_shapes]
+                inputs = [torch.zeros(tuple(s), device=device, dtype=d) for s, d in zip(input_shapes, dtypes)]
             else:
-                inputs = [torch.empty(tuple(s), device=device if mode == "fake" else "meta", dtype=dtype)
-                          for s in input_shapes]
+                inputs = [torch.empty(tuple(s), device=device if mode == "fake" else "meta", dtype=d)
+                          for s, d in zip(input_shapes, dtypes)]
             for i, x in enumerate(inputs):
                 rec.origin[id(x)] = Source("input", i)
             rec.keep.append(inputs)
@@ -439,6 +503,8 @@ def _trace_once(model: nn.Module, input_shapes, mode: str, kind_of) -> Graph:
                 f"the forward reads tensor values ({type(exc).__name__}); trace on real tensors"
             ) from exc
         first = (str(exc).strip().splitlines() or [""])[0]
+        if "'indices'" in first and "Long" in first and any(not getattr(s, "dtype", None) for s in input_shapes):
+            first += " (integer inputs such as token ids: give their dtype, e.g. --input-shape 1x128:int64)"
         raise TraceError(f"the model's forward raised {type(exc).__name__}: {first}") from exc
     finally:
         for h in handles:
@@ -453,7 +519,7 @@ def _trace_once(model: nn.Module, input_shapes, mode: str, kind_of) -> Graph:
     used = sum(n.new_params for n in rec.nodes)
     return Graph(
         nodes=rec.nodes,
-        inputs=[TensorMeta(tuple(int(d) for d in s), _dtype_name(dtype)) for s in input_shapes],
+        inputs=[TensorMeta(tuple(int(d) for d in s), _dtype_name(d)) for s, d in zip(input_shapes, dtypes)],
         outputs=outputs,
         params_total=params_total,
         buffers_total=buffers_total,

@@ -189,13 +189,19 @@ class Data:
 
 def profile_data(d: dict, progress: bool = False) -> Data:
     samples = d["samples"]
+    if not samples:
+        from ..latency.profile import ProfileError
+
+        raise ProfileError(f"profile '{d.get('name', '?')}' has no samples (\"samples\": []); add measured "
+                           "samples first, e.g. with 'costlab profile --device cpu -o FILE'")
     fusion = tuple(d.get("fusion", ()))
     dtype = d.get("dtype", "float32")
     it = samples
     if progress and len(samples) > 20:
         from tqdm import tqdm
 
-        it = tqdm(samples, desc=f"tracing {d.get('name', '')} samples", unit="sample", leave=False)
+        it = tqdm(samples, desc=f"tracing {d.get('name', '')} samples", unit="sample", leave=False,
+                  disable=None)   # no bar unless stderr is a terminal
     raw, gm = [], []
     for s in it:
         f, g = sample_features(s["spec"], s["input_shape"], dtype, fusion)
@@ -256,7 +262,7 @@ def cross_validate(data: Data, holdout: str = "network", progress: bool = False,
     if progress and len(folds) > 3:
         from tqdm import tqdm
 
-        it = tqdm(folds, desc=f"leave-one-{holdout}-out", unit="fold", leave=False)
+        it = tqdm(folds, desc=f"leave-one-{holdout}-out", unit="fold", leave=False, disable=None)   # tty only
     rows = []
     for tr, te in it:
         m = fit_on(data, tr, forms)
@@ -331,10 +337,12 @@ def fit_profile(d: dict, *, progress: bool = True) -> dict:
     for k in ("predictor", "baseline", "validation"):
         d.pop(k, None)
     validate_profile(d)
+    n_fit = sum(1 for s in d["samples"] if s.get("role", "fit") in ("fit", "train"))
+    if n_fit < 2:   # before tracing: an empty sample list cannot even form a feature matrix
+        raise ProfileError(f"profile '{d['name']}': needs at least 2 samples with role 'fit' to calibrate, "
+                           f"has {n_fit} (add measured samples, e.g. with 'costlab profile --device cpu -o FILE')")
     data = profile_data(d, progress=progress)
     idx = np.flatnonzero(data.fit_mask)
-    if len(idx) < 2:
-        raise ProfileError(f"profile '{d['name']}': needs at least 2 samples with role 'fit' to calibrate, has {len(idx)}")
     m = fit_on(data, idx)
     a, c = baseline_on(data, idx)
     d["predictor"] = predictor_dict(m)

@@ -17,6 +17,7 @@ from ..errors import CostlabError
 from .cmd_analyze import analyze, zoo
 from .cmd_compare import compare_cmd
 from .cmd_compress import compress_cmd
+from .cmd_crosscheck import crosscheck_cmd
 from .cmd_guidelines import guidelines
 from .cmd_latency import calibrate, profiles, validate
 from .cmd_measure import profile
@@ -24,7 +25,7 @@ from .cmd_plot import plot
 from .cmd_reproduce import reproduce
 
 COMMANDS = [analyze, zoo, guidelines, compare_cmd, compress_cmd, profiles, profile, calibrate, validate,
-            plot, reproduce]
+            plot, reproduce, crosscheck_cmd]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -30,7 +30,9 @@ def reproduce(name, out_dir, measure):
         hint = f"; did you mean {', '.join(close)}?" if close else ""
         fail(f"unknown reproduction '{name}'{hint} (known: all, {', '.join(reps)})")
     if not os.path.isdir(out_dir):
-        fail(f"output folder '{out_dir}' does not exist; create it or pass -o DIR")
+        from ..present.output import no_folder
+
+        fail(f"output {no_folder(out_dir)}; create it or pass -o DIR")
     chosen = list(reps.values()) if name == "all" else [reps[name]]
     for r in chosen:
         click.echo(f"costlab: reproducing {r.name} ...", err=True)

@@ -6,6 +6,7 @@ import os
 import click
 
 from ..errors import UsageError
+from ..present.output import no_folder
 from ..present.tables import FORMATS
 from ..spec import default_input
 
@@ -26,7 +27,7 @@ def check_output_path(ctx, param, value):
         raise click.BadParameter("an empty file name; give a file, e.g. -o out.json", ctx=ctx, param=param)
     folder = os.path.dirname(os.path.abspath(value))
     if not os.path.isdir(folder):
-        raise click.BadParameter(f"folder '{folder}' does not exist", ctx=ctx, param=param)
+        raise click.BadParameter(no_folder(folder), ctx=ctx, param=param)
     return value
 
 
@@ -42,6 +43,12 @@ def format_option(choices=FORMATS):
 def dtype_option(f):
     return click.option("--dtype", type=click.Choice(DTYPES), default="float32", show_default=True,
                         help="element size used for MAC bytes")(f)
+
+
+def runtime_option(f):
+    return click.option("--runtime", type=click.Choice(["eager", "cudagraph"]), default=None,
+                        help="GPU host/device profiles: predict eager or CUDA-graph time "
+                             "(default: the profile's own runtime)")(f)
 
 
 def input_options(batch: bool = True, what: str = "the paper's"):

@@ -8,6 +8,13 @@ import tempfile
 from ..errors import OutputError
 
 
+
+def no_folder(folder: str) -> str:
+    """Why ``folder`` cannot hold an output file: it does not exist, or it is a file."""
+    if os.path.exists(folder):
+        return f"'{folder}' is a file, not a folder"
+    return f"folder '{folder}' does not exist"
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -36,7 +43,7 @@ def atomic_write(path: str | os.PathLike, write, *, binary: bool = False) -> Non
     target = os.path.realpath(path)          # write through a symlink, never replace it
     folder = os.path.dirname(target)
     if not os.path.isdir(folder):
-        raise OutputError(f"cannot write '{path}': folder '{folder}' does not exist")
+        raise OutputError(f"cannot write '{path}': {no_folder(folder)}")
     if os.path.isdir(target):
         raise OutputError(f"cannot write '{path}': it is a folder; give a file name")
     mode = stat.S_IMODE(st.st_mode) if st is not None else None   # keep an existing file's permissions
