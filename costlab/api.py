@@ -11,6 +11,7 @@ from .counts import count_graph
 from .errors import DataDependentError, InputError
 from .guidelines import FINDINGS, GuidelineResult, check, layer_findings
 from .latency.predict import predict
+from .latency.machine import warn_if_other_machine
 from .latency.profile import load_profile
 from .report import Report, Section
 from .spec import Resolved, input_shapes_for, resolve
@@ -32,7 +33,7 @@ def count(model_or_spec: str | nn.Module | Resolved, input_shape: Sequence | str
     activations per op and in total)."""
     ops.dtype_bytes(dtype)  # validates
     resolved = _resolve(model_or_spec, name)
-    if resolved.entry is None and input_shape is None and resolution is None:
+    if resolved.entry is None and not resolved.default_shapes and input_shape is None and resolution is None:
         raise InputError(
             f"{resolved.name}: no input size given; pass input_shape=(1, 3, H, W) "
             "(CLI: --input-shape 1x3x224x224 or --resolution 224)"
@@ -49,9 +50,13 @@ def count(model_or_spec: str | nn.Module | Resolved, input_shape: Sequence | str
     return count_graph(graph, name or resolved.name, dtype)
 
 
-def with_latency(report: Report, device: str | dict) -> Report:
-    """``report`` with predicted latency on ``device`` (a profile name, path or dict)."""
-    return predict(report, device if isinstance(device, dict) else load_profile(device))
+def with_latency(report: Report, device: str | dict, runtime: str | None = None) -> Report:
+    """``report`` with predicted latency on ``device`` (a profile name, path or dict);
+    ``runtime``: ``eager`` or ``cudagraph`` on a GPU host/device profile. A CPU profile
+    measured on another machine warns once on stderr (costlab.latency.machine)."""
+    profile = device if isinstance(device, dict) else load_profile(device)
+    warn_if_other_machine(profile)
+    return predict(report, profile, runtime)
 
 
 def with_guidelines(report: Report, thresholds: Mapping[str, Any] | None = None) -> tuple[Report, GuidelineResult]:
@@ -67,7 +72,8 @@ def with_guidelines(report: Report, thresholds: Mapping[str, Any] | None = None)
 def analyze(model_or_spec: str | nn.Module | Resolved, input_shape: Sequence | str | None = None, *,
             resolution: int | None = None, dtype: str = "float32", batch: int = 1,
             name: str | None = None, trace_mode: str = "auto", device: str | dict | None = None,
-            guidelines: bool = False, thresholds: Mapping[str, Any] | None = None) -> Report:
+            guidelines: bool = False, thresholds: Mapping[str, Any] | None = None,
+            runtime: str | None = None) -> Report:
     """Trace a model once and count params, MACs, FLOPs, element ops, MAC bytes and
     activations per op and in total.
 
@@ -77,13 +83,17 @@ def analyze(model_or_spec: str | nn.Module | Resolved, input_shape: Sequence | s
     models: the paper's input at that side length; default: the paper's resolution).
     ``dtype`` (``float32|float16|int8``) sets the bytes per element in ``mac_bytes``.
     ``device`` (``'arm'``, ``'gpu'``, ``'cpu'``, a profile name, path or dict) adds predicted
-    ``latency_ms`` per layer and in the totals; ``guidelines=True`` adds G1-G4 ``findings``
-    (measured on predicted latency when a device is given).
+    ``latency_ms`` per layer and in the totals (``runtime``: ``eager`` or ``cudagraph`` on a
+    GPU host/device profile, which also adds ``host_ms`` and ``device_ms``);
+    ``guidelines=True`` adds G1-G4 ``findings`` (measured on predicted latency when a device
+    is given).
     """
     report = count(model_or_spec, input_shape, resolution=resolution, dtype=dtype, batch=batch,
                    name=name, trace_mode=trace_mode)
     if device is not None:
-        report = with_latency(report, device)
+        report = with_latency(report, device, runtime)
+    elif runtime is not None:
+        raise InputError("a runtime (--runtime / runtime=) needs a device profile: add --device gpu-h200 or another GPU host/device profile")
     if guidelines:
         report, _ = with_guidelines(report, thresholds)
     return report
@@ -91,9 +101,10 @@ def analyze(model_or_spec: str | nn.Module | Resolved, input_shape: Sequence | s
 
 def check_guidelines(model_or_spec, input_shape=None, *, resolution: int | None = None, dtype: str = "float32",
                      batch: int = 1, thresholds: Mapping[str, Any] | None = None, name: str | None = None,
-                     device: str | dict | None = None) -> tuple[Report, GuidelineResult]:
+                     device: str | dict | None = None, runtime: str | None = None
+                     ) -> tuple[Report, GuidelineResult]:
     """Analyze a model (zoo spec, user spec or ``nn.Module``) and check it: ``(report, result)``."""
     report = count(model_or_spec, input_shape, resolution=resolution, dtype=dtype, batch=batch, name=name)
     if device is not None:
-        report = with_latency(report, device)
+        report = with_latency(report, device, runtime)
     return with_guidelines(report, thresholds)

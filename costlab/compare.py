@@ -131,7 +131,8 @@ def _combine(col: Column, values: list[Any]) -> Any:
 
 def compare(entries: Sequence[str], *, input_shape=None, resolution: int | None = None,
             dtype: str = "float32", batch: int = 1, providers: Sequence[str] | None = None,
-            options: dict[str, Any] | None = None, progress: bool = False) -> Comparison:
+            options: dict[str, Any] | None = None, progress: bool = False,
+            runtime: str | None = None) -> Comparison:
     """One row per entry (a model spec, or an ensemble ``a+b+c`` summed over its members).
 
     ``providers``: names of column providers (default: every registered one whose
@@ -168,13 +169,14 @@ def compare(entries: Sequence[str], *, input_shape=None, resolution: int | None 
 
     warnings: list[str] = []
     todo = list(dict.fromkeys(m for parts in parsed for m in parts))
-    for spec in tqdm(todo, desc="compare", unit="model", disable=not progress, leave=False):
+    for spec in tqdm(todo, desc="compare", unit="model", disable=None if progress else True, leave=False):
         resolved = resolve(spec)
         res, note = default_input(resolved, input_shape, resolution)
         if note:
             warnings.append(note)
         rep = analyze(resolved, input_shape=input_shape, resolution=res, dtype=dtype, batch=batch,
-                      device=options.get("device") if "latency" in [p.name for p in chosen] else None)
+                      device=options.get("device") if "latency" in [p.name for p in chosen] else None,
+                      runtime=runtime if "latency" in [p.name for p in chosen] else None)
         members[spec] = Member(spec, resolved.name, rep)
 
     values: dict[str, dict[str, Any]] = {}

@@ -13,6 +13,7 @@ import numpy as np
 from ..api import analyze
 from ..ir import Graph
 from ..latency.features import feature_matrix, node_costs
+from ..latency.gpu import is_gpu_profile, predict_graph
 from ..latency.predict import coefficients
 from ..latency.profile import load_profile
 
@@ -42,8 +43,10 @@ def sample_features(spec: str, input_shape, dtype: str = "float32", fusion=()) -
     return _sample_features(spec, tuple(int(x) for x in input_shape), dtype, tuple(sorted(set(fusion or ()))))
 
 
-def predict_spec(spec: str, input_shape, profile) -> float:
+def predict_spec(spec: str, input_shape, profile, runtime: str | None = None) -> float:
     """Predicted ms of zoo spec ``spec`` at ``input_shape`` (traced once per process)."""
     profile = load_profile(profile) if isinstance(profile, str) else profile
+    if is_gpu_profile(profile):
+        return predict_graph(sample_graph(spec, input_shape)[0], profile, runtime).total_ms
     f, _ = sample_features(spec, input_shape, profile.get("dtype", "float32"), profile.get("fusion", ()))
     return float((f * coefficients(profile)).sum())

@@ -522,7 +522,50 @@ def build_arm_pixel1_tflite() -> dict:
     )
 
 
+# -- NVIDIA H200, PyTorch eager and CUDA graph (host and device times) ------------------------------
+
+H200_FILE = "gpu_h200/gpu_decomp.csv"
+
+
+def build_gpu_h200() -> dict:
+    """The H200 profile: the grid rows fit the two-clock model (costlab.latency.gpu), the zoo
+    networks the grid does not have are role=check (held out, never fitted)."""
+    import hashlib
+
+    from .gpu import h200_samples
+
+    path = DATA / H200_FILE
+    samples, excluded = h200_samples(path)
+    return _base(
+        "gpu-h200",
+        device="NVIDIA H200 (132 SMs, 139.8 GiB), host Intel Xeon Processor (16 cores, virtual machine)",
+        device_class="gpu",
+        runtime="PyTorch 2.11.0+cu130 fp32, CUDA 13.0, cuDNN 9.19 (benchmark off, TF32 convs on); "
+                "eager, or the same forward replayed as a CUDA graph",
+        threads=1, batch=1, dtype="float32", fusion=[],
+        provenance={
+            "source": "gpu_decomp.csv measured by the project (shared/data/gpu_h200, copied to "
+                      f"costlab/data/latency/{H200_FILE}): eager, host dispatch and CUDA-graph times of the "
+                      "852 default_grid samples at batch 1/8/32/64 and of 20 zoo networks",
+            "measured_by": "costlab project (gpu_decomp.py, costlab/data/latency/gpu_h200/gpu_decomp.py.txt)",
+            "date": "2026-11-30",
+            "method": "medians of 15 runs after 3 untimed: eager = one synced forward timed by CUDA events; "
+                      "host = wall time for the forward call to return, GPU idle at its start; graph = replay "
+                      "of the forward captured as a CUDA graph (CUDA events)",
+            "command": "costlab calibrate --build gpu-h200 -o profiles/gpu-h200.json",
+            "data_files": f"costlab/data/latency/{H200_FILE} (sha256 "
+                          f"{hashlib.sha256(path.read_bytes()).hexdigest()})",
+            "excluded": excluded,
+        },
+        notes=["Samples carry three times: latency_ms (eager), host_ms and graph_ms. The predictor is the "
+               "two-clock model of costlab/latency/gpu.py; role=check samples are the held-out zoo networks "
+               "at batch 1/8/32/64."],
+        samples=samples,
+    )
+
+
 BUILDERS = {
+    "gpu-h200": build_gpu_h200,
     "arm-pixel1-tflite": build_arm_pixel1_tflite,
     "arm-sd810": build_arm_sd810,
     "gpu-gtx1080ti": build_gpu_gtx1080ti,

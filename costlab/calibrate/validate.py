@@ -16,7 +16,9 @@ from __future__ import annotations
 import numpy as np
 
 from .fit import _row, _summary, baseline_on, check_checks, cross_validate, fit_on, metrics, profile_data
+from ..latency.gpu import is_gpu_profile
 from ..latency.predict import coefficients, predict_baseline
+from .gpu import baseline_ms
 from ..latency.profile import ProfileError, load_profile
 from .samples import predict_spec, sample_graph
 
@@ -58,7 +60,9 @@ def validate_measured(profile, specs=MEASURE_SPECS, *, batch: int | None = None,
 
     The profile's own fitted network specs are skipped (they are not held out)."""
     d = load_profile(profile) if isinstance(profile, str) else profile
-    coefficients(d)  # fitted?
+    gpu = is_gpu_profile(d)
+    if not gpu:
+        coefficients(d)  # fitted?
     fitted = {s["spec"] for s in d["samples"] if s.get("role", "fit") == "fit" and s["granularity"] == "network"}
     use = [s for s in specs if s not in fitted]
     skipped = [s for s in specs if s in fitted]
@@ -85,7 +89,8 @@ def validate_measured(profile, specs=MEASURE_SPECS, *, batch: int | None = None,
         shape = [int(x) for x in m["input_shape"]]
         pred = predict_spec(m["spec"], shape, d)
         gm = sample_graph(m["spec"], shape)[1] / 1e9
-        base = predict_baseline(gm, d)
+        base = (baseline_ms(d["baseline"]["per_batch"], d["predictor"].get("runtime", "eager"), gm, shape[0])
+                if gpu else predict_baseline(gm, d))
         s = {"spec": m["spec"], "input_shape": shape, "family": m["spec"].split(":")[0],
              "latency_ms": float(m["median_ms"]), "source": "measured here"}
         row = _row(s, pred, base)

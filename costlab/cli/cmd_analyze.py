@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import click
 
-from .options import dtype_option, format_option, input_options, output_option, user_input, warn_unsupported
+from .options import (dtype_option, format_option, input_options, output_option, runtime_option, user_input,
+                      warn_unsupported)
 
 
 @click.command()
@@ -18,7 +19,8 @@ from .options import dtype_option, format_option, input_options, output_option, 
               help="add a G1-G4 findings column (see costlab guidelines) and 'findings' to the JSON")
 @click.option("--device", default=None,
               help="predict latency: arm, gpu, cpu, a profile name in profiles/ or a profile file")
-def analyze(model, fmt, output, depth, resolution, input_shape, batch, dtype, with_guidelines, device):
+@runtime_option
+def analyze(model, fmt, output, depth, resolution, input_shape, batch, dtype, with_guidelines, device, runtime):
     """Per-layer and total params, MACs, FLOPs, element ops, MAC bytes and activations.
 
     MODEL is a zoo name with optional knobs (mobilenet_v1:width=0.75), or a user
@@ -32,7 +34,8 @@ def analyze(model, fmt, output, depth, resolution, input_shape, batch, dtype, wi
     resolved = resolve(model)
     resolution = user_input(resolved, input_shape, resolution)
     report = _analyze(resolved, input_shape=input_shape, resolution=resolution, dtype=dtype, batch=batch,
-                      device=device or None, guidelines=with_guidelines)
+                      device=device or None, guidelines=with_guidelines,
+                      runtime=runtime)
     warn_unsupported(report)
     for s in report.sections.values():
         for note in s.notes:

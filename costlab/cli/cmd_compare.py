@@ -8,7 +8,7 @@ import click
 
 from ..present.output import write_output
 from ..present.tables import FORMATS, human, markdown_table, text_table, to_csv
-from .options import check_output_path
+from .options import check_output_path, runtime_option
 
 
 def _fmt(col_fmt: str):
@@ -67,7 +67,8 @@ def comparison_text(cmp, fmt: str) -> str:
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, callback=check_output_path,
               help="write to FILE (atomically) instead of stdout")
-def compare_cmd(models, resolution, input_shape, batch, dtype, device, columns, fmt, output):
+@runtime_option
+def compare_cmd(models, resolution, input_shape, batch, dtype, device, columns, fmt, output, runtime):
     """Models side by side: params, MACs, FLOPs, MAC bytes, activations, model size.
 
     Each MODEL is a zoo spec, a user model (file.py:factory), or an ensemble a+b+c
@@ -85,7 +86,7 @@ def compare_cmd(models, resolution, input_shape, batch, dtype, device, columns, 
 
         load_profile(device)
     cmp = compare(list(models), input_shape=input_shape, resolution=resolution, dtype=dtype, batch=batch,
-                  providers=columns.split(",") if columns else None, options={"device": device}, progress=True)
+                  providers=columns.split(",") if columns else None, options={"device": device}, runtime=runtime, progress=True)
     for w in cmp.warnings:
         click.echo(f"costlab: warning: {w}", err=True)
     write_output(comparison_text(cmp, fmt), output)

@@ -3,6 +3,7 @@ fitted latency predictor, and its held-out accuracy beside a FLOPs-only baseline
 from __future__ import annotations
 
 import json
+import os
 
 import click
 
@@ -36,6 +37,15 @@ def _profile_error(exc: Exception) -> UsageError:
     return UsageError(str(exc).splitlines()[0])
 
 
+def _in_folder(folder, name: str) -> str:
+    """``folder/name.json``, creating ``folder`` (the user profile folder need not exist yet)."""
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create profile folder '{folder}': {exc.strerror or exc}; pass -o FILE") from None
+    return os.path.join(str(folder), f"{name}.json")
+
+
 # -- calibrate ---------------------------------------------------------------------------------
 
 @click.command("calibrate")
@@ -44,13 +54,16 @@ def _profile_error(exc: Exception) -> UsageError:
               help="rebuild a shipped profile from its published source data (arm-sd810, gpu-gtx1080ti, "
                    "arm-pixel1-tflite, arm-sd810-ncnn, or 'all'), then fit it")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, callback=check_output_path,
-              help="write here instead of back to PROFILE (with --build: default profiles/NAME.json)")
+              help="write here instead of back to PROFILE (a shipped profile, or one given by name, goes to "
+                   "the user profile folder; with --build: the shipped profiles' folder in a checkout)")
 @click.option("-q", "--quiet", is_flag=True, help="no progress bar")
 def calibrate(profile, build, output, quiet):
     """Refit a profile's predictor, FLOPs-only baseline and held-out validation from its samples.
 
-    PROFILE: arm, gpu, cpu, a profile name in profiles/, or a path. The result replaces the
-    file atomically (or goes to -o FILE).
+    PROFILE: arm, gpu, cpu, a profile name, or a path. A PROFILE given as a path outside the
+    costlab package is replaced atomically; a shipped profile or one given by name is never
+    overwritten: the refit goes to the user profile folder ($COSTLAB_PROFILES, default
+    ~/.local/share/costlab/profiles), where it is found by name (or to -o FILE).
 
     \b
     Examples:
@@ -58,8 +71,9 @@ def calibrate(profile, build, output, quiet):
       costlab calibrate --build arm-sd810          # from the ShuffleNet V2 paper's tables
       costlab calibrate --build all                # every shipped profile from its source
     """
-    from ..calibrate.fit import fit_profile
-    from ..latency.profile import ProfileError, load_profile, profiles_dir, resolve_profile_path, save_profile
+    from ..calibrate import fit_any as fit_profile
+    from ..latency.profile import (ProfileError, check_writable, in_package, load_profile, profiles_dir,
+                                   resolve_profile_path, save_profile, user_profiles_dir)
 
     if bool(profile) == bool(build):
         raise UsageError("give a PROFILE to refit or --build NAME to rebuild a shipped profile (not both)")
@@ -75,19 +89,31 @@ def calibrate(profile, build, output, quiet):
                     close = difflib.get_close_matches(n, sources.buildable(), n=2)
                     hint = f"; did you mean {', '.join(close)}?" if close else ""
                     raise UsageError(f"no source builder for '{n}'{hint} (known: all, {', '.join(sources.buildable())})")
+            # the shipped profiles' source in a checkout; never into an installed package
+            folder = user_profiles_dir() if in_package(profiles_dir()) else profiles_dir()
             if output and len(names) > 1:
-                raise UsageError("-o names one file; with --build all the profiles go to profiles/NAME.json")
+                raise UsageError(f"-o names one file; with --build all the profiles go to {folder}/NAME.json")
             for n in names:
                 click.echo(f"costlab: building {n} from its source data ...", err=True)
                 d = fit_profile(sources.build(n), progress=not quiet)
-                path = output or str(profiles_dir() / f"{n}.json")
+                path = output or _in_folder(folder, n)
+                check_writable(path)
                 save_profile(d, path)
                 click.echo(f"{_summary_line(d)} -> {path}")
             return
         src = resolve_profile_path(profile)
         d = load_profile(str(src), refit=True)
+        given_as_path = profile.endswith(".json") or "/" in profile or os.sep in profile
+        if output:
+            path = output
+        elif given_as_path and not in_package(src):
+            path = str(src)
+        else:   # a shipped profile (or one named): the refit goes beside the user's own profiles
+            path = _in_folder(user_profiles_dir(), src.stem)
+            click.echo(f"costlab: '{profile}' is {'a shipped profile' if src.parent == profiles_dir() else 'named'}; "
+                       f"the refitted profile goes to {path} (found by name from now on)", err=True)
+        check_writable(path)
         fitted = fit_profile(d, progress=not quiet)
-        path = output or str(src)
         save_profile(fitted, path)
         click.echo(f"{_summary_line(fitted)} -> {path}")
     except ProfileError as exc:
@@ -164,10 +190,12 @@ def _validate_text(res: dict, fmt: str) -> str:
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, callback=check_output_path, help="write to FILE (atomically)")
 @click.option("-q", "--quiet", is_flag=True, help="no progress bar")
+@click.option("--runtime", type=click.Choice(["eager", "cudagraph"]), default=None,
+              help="GPU host/device profiles: validate eager or CUDA-graph times (default: the profile's runtime)")
 @click.option("--form", type=click.Choice(["profile", "guide"]), default="profile", show_default=True,
               help="predictor form to hold out: the profile's, or the guide's pre-registered "
                    "a*MACs + b*bytes + c*ops per class (a robustness check)")
-def validate(device, holdout, measure, models, repeats, fmt, output, quiet, form):
+def validate(device, holdout, measure, models, repeats, fmt, output, quiet, runtime, form):
     """Held-out accuracy of a device profile: MAPE, share within +-10% and Spearman rank
     correlation of the predictor and of a FLOPs-only baseline fitted on the same data.
 
@@ -176,12 +204,25 @@ def validate(device, holdout, measure, models, repeats, fmt, output, quiet, form
       costlab validate --device arm
       costlab validate --device arm --holdout family --format json
       costlab validate --device cpu --measure
+      costlab validate --device gpu-h200 --runtime cudagraph
     """
     from ..latency.profile import ProfileError, load_profile
     from ..calibrate.validate import MEASURE_SPECS, validate as _validate, validate_measured
 
+    from ..latency.gpu import is_gpu_profile
+
     try:
         prof = load_profile(device)
+        if runtime and not is_gpu_profile(prof):
+            raise UsageError(f"--runtime: profile '{prof['name']}' is not a GPU host/device profile; drop --runtime")
+        if is_gpu_profile(prof) and not measure:
+            from ..calibrate.gpu_profile import validate_gpu
+            from ..present.gpu import gpu_validation_text
+
+            rt = runtime or prof["predictor"].get("runtime", "eager")
+            res = validate_gpu(prof, rt, progress=not quiet)
+            write_output(gpu_validation_text(res, fmt), output)
+            return
         if measure:
             if prof.get("device_class") == "arm":
                 raise UsageError(f"--measure times this machine; profile '{prof['name']}' describes an ARM device "
@@ -205,10 +246,12 @@ def validate(device, holdout, measure, models, repeats, fmt, output, quiet, form
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, callback=check_output_path)
 def profiles(fmt, output):
-    """List the device profiles in profiles/ with their held-out accuracy (as last fitted)."""
+    """List the device profiles (the shipped ones and the user's own) with their held-out
+    accuracy (as last fitted)."""
     import pandas as pd
 
-    from ..latency.profile import ALIASES, ProfileError, available_profiles, load_profile, profiles_dir
+    from ..latency.profile import (ALIASES, ProfileError, available_profiles, load_profile, profiles_dir,
+                                   resolve_profile_path, user_profiles_dir)
     from ..present.tables import markdown_table, text_table, to_csv
 
     rows, bad = [], []
@@ -231,12 +274,14 @@ def profiles(fmt, output):
             "mape_family": fam.get("mape"), "baseline_family": (fam.get("baseline") or {}).get("mape"),
             "within_10pct": net.get("within_10pct"), "spearman": net.get("spearman"),
             "source": d["provenance"]["source"],
+            "location": "user" if resolve_profile_path(name).parent == user_profiles_dir() else "shipped",
         })
     cols = ["profile", "device", "batch", "samples", "level", "n", "mape_network", "baseline_network",
             "mape_family", "baseline_family", "within_10pct", "spearman"]
-    df = pd.DataFrame(rows, columns=cols + ["runtime", "threads", "predictor", "source"])
+    df = pd.DataFrame(rows, columns=cols + ["runtime", "threads", "predictor", "source", "location"])
     if fmt == "json":
-        text = json.dumps({"profiles_dir": str(profiles_dir()), "profiles": rows, "invalid": bad}, indent=2)
+        text = json.dumps({"profiles_dir": str(profiles_dir()), "user_profiles_dir": str(user_profiles_dir()),
+                           "profiles": rows, "invalid": bad}, indent=2)
     elif fmt == "csv":
         text = to_csv(df)
     else:
@@ -249,6 +294,9 @@ def profiles(fmt, output):
             text = text_table(df, cols, set(cols[2:]), fm)
         text += ("\n\nheld-out MAPE: leave-one-network-out (mape_network) and leave-one-family-out (mape_family), "
                  "FLOPs-only baseline beside; rerun with: costlab validate --device NAME")
+        users = [r["profile"] for r in rows if r["location"] == "user"]
+        text += (f"\nshipped profiles: {profiles_dir()}; user profiles: {user_profiles_dir()}"
+                 + (f" ({', '.join(users)}; a user profile of a shipped name takes its place)" if users else ""))
         if not rows:
             text += f"\n(no profiles in {profiles_dir()})"
         for b in bad:

@@ -54,7 +54,8 @@ def _command(device, output, name, threads, batch, repeats, warmup, grid, clock,
 @click.command("profile")
 @click.option("--device", default="cpu", show_default=True, help="what to measure: cpu, cuda or cuda:N")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, callback=check_output_path,
-              help="write the profile JSON to FILE (atomically), e.g. profiles/cpu-local.json; default: stdout")
+              help="write the profile JSON to FILE (atomically), e.g. ~/.local/share/costlab/profiles/cpu-local.json "
+                   "(the user profile folder: then found by name); default: stdout")
 @click.option("--name", default=None,
               help="profile name (default: the output file's stem, else cpu-local / cuda-local)")
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True,
@@ -80,7 +81,8 @@ def profile(device, output, name, threads, batch, repeats, warmup, grid, clock, 
     """Measure this machine (micro-benchmarks of ops, blocks and a few networks) and write
     a fitted device profile.
 
-    Example: costlab profile --device cpu -o profiles/cpu-local.json
+    Example: costlab profile --device cpu -o ~/.local/share/costlab/profiles/cpu-local.json
+    (the user profile folder, $COSTLAB_PROFILES if set: 'costlab analyze M --device cpu' then uses it)
     """
     import re
 
@@ -104,15 +106,11 @@ def profile(device, output, name, threads, batch, repeats, warmup, grid, clock, 
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
         raise UsageError(f"bad profile name '{name}': use letters, digits, '.', '_' or '-' (pass --name)")
     if output:  # refuse before minutes of measuring, not after
-        folder = os.path.dirname(os.path.abspath(output))
-        if not os.path.isdir(folder):
-            raise UsageError(f"output folder '{folder}' does not exist; create it or pass another -o FILE")
-        if not os.access(folder, os.W_OK):
-            raise UsageError(f"output folder '{folder}' is not writable; pass another -o FILE")
+        _check_output(output)
     fit = None
     if not no_fit:
         try:
-            from ..calibrate.fit import fit_profile as fit
+            from ..calibrate import fit_any as fit
         except ImportError as exc:  # pragma: no cover - only while the fitter is missing
             raise UsageError(f"the latency fitter is not available ({exc}); pass --no-fit") from None
     cmd = _command(device, output, None if name == _default_name(output, dev.type) else name, threads, batch,
@@ -151,6 +149,22 @@ def profile(device, output, name, threads, batch, repeats, warmup, grid, clock, 
             click.echo(dumps_profile(d), nl=False)
     except ProfileError as exc:
         raise UsageError(str(exc)) from None
+
+
+def _check_output(output: str) -> None:
+    """Refuse an -o FILE that cannot be written, before any measuring."""
+    from ..latency.profile import ProfileError, check_writable
+    from ..present.output import no_folder
+
+    try:
+        check_writable(output)      # a shipped profile inside the package is never overwritten
+    except ProfileError as exc:
+        raise UsageError(str(exc)) from None
+    folder = os.path.dirname(os.path.abspath(output))
+    if not os.path.isdir(folder):
+        raise UsageError(f"output {no_folder(folder)}; create it or pass another -o FILE")
+    if not os.access(folder, os.W_OK):
+        raise UsageError(f"output folder '{folder}' is not writable; pass another -o FILE")
 
 
 def _default_name(output, device_type) -> str:

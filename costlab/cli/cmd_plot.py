@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..errors import UsageError
-from .options import check_output_path, user_input
+from .options import check_output_path, runtime_option, user_input
 
 
 def _profile(device: str) -> dict:
@@ -21,18 +21,18 @@ def _analyze(model: str, resolution: int | None, input_shape: str | None, batch:
     resolved = resolve(model)
     resolution = user_input(resolved, input_shape, resolution)
     if input_shape is not None:
-        from ..spec import parse_input_shape
+        from ..spec import InputShape, parse_input_shape
 
         shapes = parse_input_shape(input_shape)
-        shapes = [(batch,) + tuple(s[1:]) for s in shapes]
+        shapes = [InputShape((batch,) + tuple(s[1:]), s.dtype) for s in shapes]
         return analyze(resolved, input_shape=shapes)
     return analyze(resolved, resolution=resolution, batch=batch)
 
 
-def _predict(report, profile):
+def _predict(report, profile, runtime=None):
     from ..api import with_latency
 
-    return with_latency(report, profile)
+    return with_latency(report, profile, runtime)
 
 
 def _default_output(kind: str, device: str | None, model: str | None = None) -> str:
@@ -65,7 +65,9 @@ def _check_output(output: str | None) -> None:
         raise UsageError(str(exc)) from None
     folder = os.path.dirname(os.path.abspath(output))
     if not os.path.isdir(folder):
-        raise UsageError(f"cannot write '{output}': folder '{folder}' does not exist")
+        from ..present.output import no_folder
+
+        raise UsageError(f"cannot write '{output}': {no_folder(folder)}")
 
 
 def _batch_note(profile: dict) -> str:
@@ -83,6 +85,9 @@ _common = [
 ]
 
 
+_common.append(runtime_option)
+
+
 def _options(f):
     for opt in reversed(_common):
         f = opt(f)
@@ -97,7 +102,7 @@ def plot() -> None:
 @plot.command("flops-latency")
 @click.argument("models", nargs=-1, required=True)
 @_options
-def flops_latency(models, device, output, resolution, input_shape):
+def flops_latency(models, device, output, resolution, input_shape, runtime):
     """MACs (the papers' FLOPs) vs predicted latency of MODELS on a device, with the
     profile's FLOPs-only model drawn as a line."""
     from tqdm import tqdm
@@ -108,8 +113,10 @@ def flops_latency(models, device, output, resolution, input_shape):
     profile = _profile(device)
     b = int(profile.get("batch", 1))
     points = []
-    for m in tqdm(models, desc="costlab plot flops-latency", unit="model", leave=False, disable=len(models) < 3):
-        rep = _predict(_analyze(m, resolution, input_shape, b), profile)
+    # disable=None: no bar unless stderr is a terminal
+    for m in tqdm(models, desc="costlab plot flops-latency", unit="model", leave=False,
+                  disable=True if len(models) < 3 else None):
+        rep = _predict(_analyze(m, resolution, input_shape, b), profile, runtime)
         points.append({"name": rep.model, "macs": rep.totals["macs"] / b, "ms": rep.totals["latency_ms"]})
     base = profile.get("baseline") or {}
     baseline = None
@@ -130,7 +137,7 @@ def flops_latency(models, device, output, resolution, input_shape):
 @plot.command("breakdown")
 @click.argument("model")
 @_options
-def breakdown(model, device, output, resolution, input_shape):
+def breakdown(model, device, output, resolution, input_shape, runtime):
     """Predicted latency of MODEL by op class (dense/pointwise/depthwise/group conv, linear,
     pooling, element-wise, data movement, other) on a device."""
     from ..latency.breakdown import class_breakdown
@@ -139,7 +146,7 @@ def breakdown(model, device, output, resolution, input_shape):
     _check_output(output)
     profile = _profile(device)
     rep = _analyze(model, resolution, input_shape, int(profile.get("batch", 1)))
-    by = class_breakdown(rep, profile)
+    by = class_breakdown(rep, profile, runtime)
     total = sum(by.values())
     fig = breakdown_figure(by, model=rep.model, device=profile.get("device", device), profile=profile["name"],
                            title=device_title(f"{rep.model}: predicted latency by op class, total {total:.4g} ms "
@@ -156,7 +163,8 @@ def breakdown(model, device, output, resolution, input_shape):
               help="image file (.png, .svg or .pdf; written atomically); default costlab-layers-...png")
 @click.option("--resolution", type=int, default=None, help="input side length (default: the paper's input)")
 @click.option("--input-shape", default=None, help="full input shape, e.g. 1x3x160x160")
-def layers(model, device, output, resolution, input_shape):
+@runtime_option
+def layers(model, device, output, resolution, input_shape, runtime):
     """Per-layer MACs vs MAC bytes vs predicted ms of MODEL (execution order)."""
     from ..present.plots import layers_figure
 
@@ -166,7 +174,7 @@ def layers(model, device, output, resolution, input_shape):
     if profile:
         from ..latency.breakdown import kernel_layers
 
-        frame = kernel_layers(rep, profile)
+        frame = kernel_layers(rep, profile, runtime)
         title = None
     else:
         frame, title = rep.layers, None

@@ -9,14 +9,14 @@ from .features import node_costs
 from .predict import node_latencies
 
 
-def kernel_layers(report, profile: dict):
+def kernel_layers(report, profile: dict, runtime: str | None = None):
     """The layers a device runs: one row per kernel after the profile's fusion rules
     (a conv with the BN and activation fused into it is one row, named
     ``conv+batch_norm+relu``), with its MACs, its memory access cost in bytes after fusion
     and its predicted ms. Input of :func:`layers_figure` with a profile."""
     if report.graph is None:
         raise ProfileError("this report has no graph (it was loaded, not traced); analyze the model again")
-    lat = node_latencies(report, profile)
+    lat = node_latencies(report, profile, runtime)
     names = {int(n): (nm, op) for n, nm, op in zip(report.layers["node"], report.layers["name"], report.layers["op"])}
     costs = node_costs(report.graph, profile.get("dtype", "float32"), profile.get("fusion", ()))
     fused: dict[int, list[str]] = {}
@@ -35,11 +35,11 @@ def kernel_layers(report, profile: dict):
     return pd.DataFrame(rows, columns=["name", "class", "macs", "mac_bytes", "latency_ms"])
 
 
-def class_breakdown(report, profile: dict) -> dict[str, float]:
+def class_breakdown(report, profile: dict, runtime: str | None = None) -> dict[str, float]:
     """Predicted ms per latency class (fused ops counted in their kernel's class)."""
     if report.graph is None:
         raise ProfileError("this report has no graph (it was loaded, not traced); analyze the model again")
-    lat = node_latencies(report, profile)
+    lat = node_latencies(report, profile, runtime)
     by: dict[str, float] = {}
     for nc in node_costs(report.graph, profile.get("dtype", "float32"), profile.get("fusion", ())):
         owner = nc.node if nc.fused_into is None else nc.fused_into

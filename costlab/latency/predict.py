@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .features import CLASSES, TERMS, node_costs
+from .gpu import bound_summary, is_gpu_profile, predict_graph
 from ..report import Column, Section
 from ..errors import ProfileError
 
@@ -28,10 +29,13 @@ def coefficients(profile: dict) -> np.ndarray:
     return np.array([[float(cl[c].get(_KEYS[t], 0.0)) for t in TERMS] for c in CLASSES])
 
 
-def node_latencies(report, profile: dict) -> dict[int, float]:
-    """ms per graph node id (fused nodes: 0)."""
+def node_latencies(report, profile: dict, runtime: str | None = None) -> dict[int, float]:
+    """ms per graph node id (fused nodes: 0; under a GPU profile: each op's share of the
+    runtime's total)."""
     if report.graph is None:
         raise ProfileError("this report has no graph (it was loaded, not traced); analyze the model again")
+    if is_gpu_profile(profile):
+        return {n.node: n.latency_ms for n in predict_graph(report.graph, profile, runtime).nodes}
     coef = coefficients(profile)
     cidx = {c: i for i, c in enumerate(CLASSES)}
     out: dict[int, float] = {}
@@ -46,6 +50,8 @@ def node_latencies(report, profile: dict) -> dict[int, float]:
 
 LATENCY = Column("latency_ms", header="latency ms", fmt="ms", relative=True,
                  help="predicted latency on the device profile (ms)")
+HOST = Column("host_ms", header="host ms", fmt="ms", help="GPU profiles: the host's dispatch time of the op (ms)")
+DEVICE = Column("device_ms", header="device ms", fmt="ms", help="GPU profiles: the op's kernel time on the GPU (ms)")
 
 
 def _notes(report, profile: dict) -> list[str]:
@@ -61,16 +67,12 @@ def _notes(report, profile: dict) -> list[str]:
     return notes
 
 
-def predict(report, profile: dict):
-    """``report`` with predicted ``latency_ms`` per layer and in total (a new Report)."""
-    lat = node_latencies(report, profile)
-    total = round(float(sum(lat.values())), 4)
+def _info(profile: dict, notes: list[str], runtime: str | None) -> dict:
     val = profile.get("validation") or {}
-    notes = _notes(report, profile)
-    info = {
+    return {
         "profile": profile["name"],
         "device": profile.get("device"),
-        "runtime": profile.get("runtime"),
+        "runtime": runtime or (profile.get("predictor") or {}).get("runtime") or profile.get("runtime"),
         "threads": profile.get("threads"),
         "batch": profile.get("batch"),
         "fusion": list(profile.get("fusion", ())),
@@ -78,7 +80,41 @@ def predict(report, profile: dict):
         "held_out": {k: val.get(k) for k in ("holdout", "n", "mape", "within_10pct", "spearman") if k in val},
         "notes": notes,
     }
+
+
+def _predict_gpu(report, profile: dict, runtime: str | None):
+    """Host + device model (:mod:`costlab.latency.gpu`): per-op host ms, device ms and share
+    of the runtime's total; the summary says which clock bounds the forward."""
+    p = predict_graph(report.graph, profile, runtime)
+    bound = bound_summary(report.graph, profile)
+    notes = [n for n in _notes(report, profile) if not n.startswith("batch")]
+    info = _info(profile, notes, p.runtime)
+    info.update({"host_ms": round(p.host_ms, 4), "device_ms": round(p.device_ms, 4), "bound": bound})
+    total = round(p.total_ms, 4)
     section = Section("latency", data={"device": profile["name"], "latency": info},
+                      lines=(f"latency     {total:.3f} ms ({profile['name']}, {p.runtime})",
+                             f"bound       {bound['text']} (eager {bound['eager_ms']:.3f} ms, "
+                             f"CUDA graph {bound['cudagraph_ms']:.3f} ms)"),
+                      notes=tuple(notes))
+    out = report.with_column(HOST, {n.node: round(n.host_ms, 6) for n in p.nodes})
+    out = out.with_column(DEVICE, {n.node: round(n.device_ms, 6) for n in p.nodes})
+    return out.with_column(LATENCY, {n.node: round(n.latency_ms, 6) for n in p.nodes}, total=total, section=section)
+
+
+def predict(report, profile: dict, runtime: str | None = None):
+    """``report`` with predicted ``latency_ms`` per layer and in total (a new Report).
+    ``runtime`` (GPU profiles: ``eager`` or ``cudagraph``; default the profile's own)."""
+    if report.graph is None:
+        raise ProfileError("this report has no graph (it was loaded, not traced); analyze the model again")
+    if is_gpu_profile(profile):
+        return _predict_gpu(report, profile, runtime)
+    if runtime is not None and runtime != profile.get("runtime"):
+        raise ProfileError(f"--runtime {runtime}: profile '{profile['name']}' is not a GPU host/device profile "
+                           f"(its runtime: {profile.get('runtime')}); drop --runtime")
+    lat = node_latencies(report, profile)
+    total = round(float(sum(lat.values())), 4)
+    notes = _notes(report, profile)
+    section = Section("latency", data={"device": profile["name"], "latency": _info(profile, notes, None)},
                       lines=(f"latency     {total:.3f} ms ({profile['name']})",), notes=tuple(notes))
     return report.with_column(LATENCY, {n: round(v, 6) for n, v in lat.items()}, total=total, section=section)
 

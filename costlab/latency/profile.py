@@ -19,6 +19,21 @@ Optional per-sample field ``role``:
   predicts them (e.g. another runtime's rows for networks the main source has).
 
 Unknown top-level keys (``notes`` ...) are kept and ignored.
+
+**GPU profiles** (two clocks, :mod:`costlab.latency.gpu`). A sample may carry, beside
+``latency_ms`` (the eager forward), ``host_ms`` (the host's dispatch time) and ``graph_ms``
+(the CUDA-graph replay: the GPU's time), positive numbers; ``graph_error`` (a string) says
+why a sample has no ``graph_ms``. A fitted GPU predictor has the form ``gpu-host-device``::
+
+    "predictor": {"form": "gpu-host-device", "runtime": "eager" | "cudagraph",
+                  "device": {"graph_launch_ms": x, "refined": true,
+                             "classes": {CLASS: {"ms_per_op", "ms_per_gmac", "ms_per_mb", "ms_per_serial"}}},
+                  "host": {"ms_per_view", "ms_per_module", "ms_per_extra_kernel", "ms_per_forward",
+                           "classes": {CLASS: {"ms_per_op"}}},
+                  "composition": {"eager": "queue" | "max" | "pnorm", "gap_ms", "sync_ms", ["p"]}}
+
+with one entry per :data:`costlab.latency.gpu.DEVICE_CLASSES` (all non-negative); every
+other predictor keeps the per-class form above.
 """
 from __future__ import annotations
 
@@ -37,22 +52,84 @@ ROLES = ("fit", "train", "check")
 DTYPES = ("float32", "float16", "bfloat16", "int8")
 ALIASES = {"arm": "arm-sd810", "gpu": "gpu-gtx1080ti", "cpu": "cpu-local"}
 REQUIRED_PROVENANCE = ("source", "measured_by", "date", "method", "command")
+GPU_FORM = "gpu-host-device"          # costlab.latency.gpu.FORM: the two-clock GPU predictor
+SAMPLE_TIMES = ("host_ms", "graph_ms")  # a GPU sample's dispatch and CUDA-graph times, beside latency_ms (eager)
 
 
+
+
+_PACKAGE = Path(__file__).resolve().parent.parent          # the installed (or checked-out) costlab package
+_PACKAGED = _PACKAGE / "profiles"                             # shipped profiles inside a wheel install
+_SOURCE = _PACKAGE.parent / "profiles"                        # the repository's profiles/ (their source)
 
 
 def profiles_dir() -> Path:
-    """The repository's ``profiles/`` folder (next to the ``costlab`` package; found the
-    same way from a checkout, an editable install, or CI's clone)."""
+    """The folder of the **shipped** profiles. In a checkout or an editable install that is
+    the repository's ``profiles/`` (the source, which ``costlab calibrate --build`` writes);
+    in a wheel install it is ``costlab/profiles/`` inside the package (the build copies the
+    source there, see ``setup.py``), read-only for costlab. ``COSTLAB_PROFILES_DIR``
+    overrides both."""
     env = os.environ.get("COSTLAB_PROFILES_DIR")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parent.parent.parent / "profiles"
+    if _SOURCE.is_dir() and (_PACKAGE.parent / "pyproject.toml").is_file():
+        return _SOURCE
+    return _PACKAGED
+
+
+def user_profiles_dir() -> Path:
+    """The folder of the user's own profiles (measured with ``costlab profile``, refitted
+    with ``costlab calibrate``): ``$COSTLAB_PROFILES`` if set, else the platform's data
+    folder (``$XDG_DATA_HOME/costlab/profiles`` = ``~/.local/share/costlab/profiles`` on
+    Linux, ``~/Library/Application Support/costlab/profiles`` on macOS,
+    ``%LOCALAPPDATA%/costlab/profiles`` on Windows). It need not exist yet."""
+    env = os.environ.get("COSTLAB_PROFILES")
+    if env:
+        return Path(env).expanduser()
+    import sys
+
+    home = Path.home()
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA") or home / "AppData" / "Local")
+    elif sys.platform == "darwin":
+        base = home / "Library" / "Application Support"
+    else:
+        base = Path(os.environ.get("XDG_DATA_HOME") or home / ".local" / "share")
+    return base / "costlab" / "profiles"
+
+
+def in_package(path: str | Path) -> bool:
+    """True when ``path`` lies inside the installed costlab package (shipped, read-only files)."""
+    try:
+        Path(os.path.abspath(path)).resolve().relative_to(_PACKAGE)
+        return True
+    except ValueError:
+        return False
+
+
+def check_writable(path: str | Path) -> None:
+    """Refuse to write a profile inside the costlab package: shipped profiles are never
+    overwritten; user profiles go to :func:`user_profiles_dir` or an explicit path."""
+    if in_package(path):
+        raise ProfileError(f"'{path}' is inside the installed costlab package, whose shipped profiles are "
+                           f"never overwritten; write to {user_profiles_dir()} (found by name there) "
+                           "or pass -o FILE elsewhere")
+
+
+def shipped_profiles() -> list[str]:
+    d = profiles_dir()
+    return sorted(p.stem for p in d.glob("*.json")) if d.is_dir() else []
+
+
+def user_profiles() -> list[str]:
+    d = user_profiles_dir()
+    return sorted(p.stem for p in d.glob("*.json")) if d.is_dir() else []
 
 
 def available_profiles() -> list[str]:
-    d = profiles_dir()
-    return sorted(p.stem for p in d.glob("*.json")) if d.is_dir() else []
+    """Profile names: the user's and the shipped ones (a user profile of a shipped name
+    takes its place, see :func:`resolve_profile_path`)."""
+    return sorted(set(shipped_profiles()) | set(user_profiles()))
 
 
 # -- validation ------------------------------------------------------------------------------
@@ -100,6 +177,92 @@ def _check_params(v: _V, block: Any, field: str) -> None:
         v.fail(field, "must be a finite number")
 
 
+def _check_sample(v: _V, s: Any, i: int) -> None:
+    w = f"samples[{i}]."
+    if not isinstance(s, dict):
+        v.fail(f"samples[{i}]", "must be an object")
+    v.str_(s, "spec", w)
+    shape = s.get("input_shape")
+    if (not isinstance(shape, list) or not shape
+            or not all(isinstance(x, int) and not isinstance(x, bool) and x > 0 for x in shape)):
+        v.fail(f"{w}input_shape", "must be a list of positive integers, e.g. [1, 3, 224, 224]")
+    if s.get("granularity") not in GRANULARITIES:
+        v.fail(f"{w}granularity", f"must be one of {', '.join(GRANULARITIES)} (got {s.get('granularity')!r})")
+    v.str_(s, "family", w)
+    lat = s.get("latency_ms")
+    if not _is_num(lat) or lat <= 0:
+        v.fail(f"{w}latency_ms", "must be a positive number")
+    for key in SAMPLE_TIMES:         # a GPU sample's other clocks (costlab.latency.gpu)
+        if key in s and (not _is_num(s[key]) or s[key] <= 0):
+            v.fail(f"{w}{key}", "must be a positive number (ms) when present")
+    if "graph_error" in s and not isinstance(s["graph_error"], str):
+        v.fail(f"{w}graph_error", "must be a string (why CUDA-graph capture failed)")
+    if "stats" in s:
+        st = s["stats"]
+        if not isinstance(st, dict):
+            v.fail(f"{w}stats", "must be an object")
+        for k, x in st.items():
+            if k == "repeats":
+                if not isinstance(x, int) or isinstance(x, bool) or x < 1:
+                    v.fail(f"{w}stats.repeats", "must be an integer >= 1")
+            elif not _is_num(x) and not isinstance(x, str):
+                v.fail(f"{w}stats.{k}", "must be a number")
+    if "source" in s and not isinstance(s["source"], str):
+        v.fail(f"{w}source", "must be a string")
+    if s.get("role", "fit") not in ROLES:
+        v.fail(f"{w}role", f"must be one of {', '.join(ROLES)}")
+
+
+def _nonneg(v: _V, block: Any, keys, where: str) -> None:
+    if not isinstance(block, dict):
+        v.fail(where, "must be an object")
+    for k in keys:
+        if not _is_num(block.get(k)) or block[k] < 0:
+            v.fail(f"{where}.{k}", "must be a non-negative number")
+
+
+def _check_gpu_predictor(v: _V, pred: dict) -> None:
+    """The two-clock GPU predictor (form ``gpu-host-device``, :mod:`costlab.latency.gpu`)."""
+    from .gpu import COMPOSITIONS, DEVICE_CLASSES, DEVICE_TERMS, HOST_TERMS, RUNTIMES
+
+    if pred.get("runtime") not in RUNTIMES:
+        v.fail("predictor.runtime", f"must be one of {', '.join(RUNTIMES)} (got {pred.get('runtime')!r})")
+    for part, terms, extra in (("device", DEVICE_TERMS, ("graph_launch_ms",)), ("host", ("ms_per_op",), HOST_TERMS)):
+        block = pred.get(part)
+        if not isinstance(block, dict) or not isinstance(block.get("classes"), dict):
+            v.fail(f"predictor.{part}", "must be an object with 'classes' (one entry per GPU device class)")
+        _nonneg(v, block, extra, f"predictor.{part}")
+        for c in DEVICE_CLASSES:
+            if c not in block["classes"]:
+                v.fail(f"predictor.{part}.classes.{c}", "is missing")
+            _nonneg(v, block["classes"][c], terms, f"predictor.{part}.classes.{c}")
+    comp = pred.get("composition")
+    if not isinstance(comp, dict) or comp.get("eager") not in COMPOSITIONS:
+        v.fail("predictor.composition.eager", f"must be one of {', '.join(COMPOSITIONS)}")
+    _nonneg(v, comp, ("sync_ms", "gap_ms") + (("p",) if comp["eager"] == "pnorm" else ()), "predictor.composition")
+    if comp["eager"] == "pnorm" and comp["p"] < 1:
+        v.fail("predictor.composition.p", "must be >= 1")
+
+
+def _check_predictor(v: _V, pred: dict) -> None:
+    if pred.get("form") == GPU_FORM:
+        _check_gpu_predictor(v, pred)
+        return
+    from .features import CLASSES
+
+    classes = pred.get("classes")
+    if not isinstance(classes, dict):
+        v.fail("predictor.classes", "must be an object with one entry per latency class")
+    for c in CLASSES:
+        p = classes.get(c)
+        if not isinstance(p, dict):
+            v.fail(f"predictor.classes.{c}", "is missing (fitted by an older costlab: refit with "
+                   "'costlab calibrate PROFILE')")
+        for k in ("ms_per_gmac", "ms_per_mb", "ms_per_mpix", "ms_per_op"):
+            if not _is_num(p.get(k)) or p[k] < 0:
+                v.fail(f"predictor.classes.{c}.{k}", "must be a non-negative number")
+
+
 def validate_profile(d: Any, label: str | None = None) -> dict:
     """Check a profile dict against ``costlab.profile/1``; return it unchanged or raise
     :class:`ProfileError` naming the first wrong field."""
@@ -138,54 +301,14 @@ def validate_profile(d: Any, label: str | None = None) -> dict:
     if not isinstance(samples, list):
         v.fail("samples", "must be a list")
     for i, s in enumerate(samples):
-        w = f"samples[{i}]."
-        if not isinstance(s, dict):
-            v.fail(f"samples[{i}]", "must be an object")
-        v.str_(s, "spec", w)
-        shape = s.get("input_shape")
-        if (not isinstance(shape, list) or not shape
-                or not all(isinstance(x, int) and not isinstance(x, bool) and x > 0 for x in shape)):
-            v.fail(f"{w}input_shape", "must be a list of positive integers, e.g. [1, 3, 224, 224]")
-        if s.get("granularity") not in GRANULARITIES:
-            v.fail(f"{w}granularity", f"must be one of {', '.join(GRANULARITIES)} (got {s.get('granularity')!r})")
-        v.str_(s, "family", w)
-        lat = s.get("latency_ms")
-        if not _is_num(lat) or lat <= 0:
-            v.fail(f"{w}latency_ms", "must be a positive number")
-        if "stats" in s:
-            st = s["stats"]
-            if not isinstance(st, dict):
-                v.fail(f"{w}stats", "must be an object")
-            for k, x in st.items():
-                if k == "repeats":
-                    if not isinstance(x, int) or isinstance(x, bool) or x < 1:
-                        v.fail(f"{w}stats.repeats", "must be an integer >= 1")
-                elif not _is_num(x) and not isinstance(x, str):
-                    v.fail(f"{w}stats.{k}", "must be a number")
-        if "source" in s and not isinstance(s["source"], str):
-            v.fail(f"{w}source", "must be a string")
-        if s.get("role", "fit") not in ROLES:
-            v.fail(f"{w}role", f"must be one of {', '.join(ROLES)}")
+        _check_sample(v, s, i)
     for key in ("predictor", "baseline", "validation"):
         if key in d and d[key] is not None:
             if not isinstance(d[key], dict):
                 v.fail(key, "must be an object")
             _check_params(v, d[key], key)
-    pred = d.get("predictor")
-    if pred:
-        from .features import CLASSES
-
-        classes = pred.get("classes")
-        if not isinstance(classes, dict):
-            v.fail("predictor.classes", "must be an object with one entry per latency class")
-        for c in CLASSES:
-            p = classes.get(c)
-            if not isinstance(p, dict):
-                v.fail(f"predictor.classes.{c}", "is missing (fitted by an older costlab: refit with "
-                       "'costlab calibrate PROFILE')")
-            for k in ("ms_per_gmac", "ms_per_mb", "ms_per_mpix", "ms_per_op"):
-                if not _is_num(p.get(k)) or p[k] < 0:
-                    v.fail(f"predictor.classes.{c}.{k}", "must be a non-negative number")
+    if d.get("predictor"):
+        _check_predictor(v, d["predictor"])
     base = d.get("baseline")
     if base:
         for k in ("ms_per_gmac", "ms_const"):
@@ -197,26 +320,31 @@ def validate_profile(d: Any, label: str | None = None) -> dict:
 # -- load / save -------------------------------------------------------------------------------
 
 def resolve_profile_path(name_or_path: str) -> Path:
-    """'arm' / 'gpu' / 'cpu', a profile name in ``profiles/``, or a path to a JSON file."""
+    """'arm' / 'gpu' / 'cpu', a profile name (in :func:`user_profiles_dir`, then among the
+    shipped ones in :func:`profiles_dir`), or a path to a JSON file."""
     key = str(name_or_path).strip()
     if not key:
         raise ProfileError("empty profile name; use arm, gpu, cpu, a name in profiles/ or a path")
     key = ALIASES.get(key, key)
     p = Path(key)
     if p.suffix == ".json" or os.sep in key or "/" in key:
+        if p.is_dir():
+            raise ProfileError(f"profile file '{key}' is a folder; give a profile .json file")
         if not p.is_file():
             raise ProfileError(f"profile file '{key}' does not exist")
         return p
-    cand = profiles_dir() / f"{key}.json"
-    if cand.is_file():
-        return cand
+    for folder in (user_profiles_dir(), profiles_dir()):   # the user's own first, then the shipped ones
+        cand = folder / f"{key}.json"
+        if cand.is_file():
+            return cand
     import difflib
 
     known = available_profiles()
     close = difflib.get_close_matches(key, known + list(ALIASES), n=3)
     hint = f"; did you mean {', '.join(close)}?" if close else ""
     if key == "cpu-local":
-        hint += " (measure this machine first: costlab profile --device cpu -o profiles/cpu-local.json)"
+        hint += (" (measure this machine first: costlab profile --device cpu -o "
+                 f"{user_profiles_dir() / 'cpu-local.json'})")
     raise ProfileError(f"unknown device profile '{name_or_path}'{hint} "
                        f"(known: arm, gpu, cpu, {', '.join(known) or 'none'}; or a path to a profile .json)")
 
@@ -235,6 +363,9 @@ def load_profile(name_or_path: str | dict, *, refit: bool = False) -> dict:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ProfileError(f"cannot read profile '{path}': {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ProfileError(f"profile '{path}' is not a UTF-8 text file (byte {exc.start}); a profile is "
+                           "JSON text, e.g. written by 'costlab profile -o FILE'") from None
     try:
         d = json.loads(text)
     except json.JSONDecodeError as exc:

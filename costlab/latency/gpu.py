@@ -1,0 +1,309 @@
+"""GPU latency as it really is: two clocks, the host's dispatch and the GPU's execution.
+
+On a GPU driven by eager PyTorch the host (Python + the dispatcher + the CUDA driver) issues
+one op after the other while the GPU runs the kernels already issued; the two overlap. A
+small network at batch 1 on an H200 is *host-bound*: its time is the dispatch time of its
+~150 ops (~17 us each), not the ~0.4 ms the GPU needs. A CUDA graph replays the recorded
+kernels with one launch, so its time is the GPU's alone. This module predicts both parts
+per op from a traced graph and a profile (``predictor.form == "gpu-host-device"``) and
+composes them by runtime. Pure functions: no tracing, no loading by name, no formatting.
+
+**What is dispatched.** Every node that is not free (views cost no kernel) and not fused
+under the profile's fusion rules (eager PyTorch fuses nothing) is one dispatched op; its
+kernels: one, plus a bias-add kernel for a convolution with a bias (cuDNN's convolution
+does not add the bias: PyTorch launches ``add_`` after it). Views and the modules a
+forward enters cost host time but launch nothing; they are charged to the next op.
+
+**Device part** (``predictor.device``): per kernel of device class ``k``::
+
+    d = ms_per_op_k + ms_per_gmac_k * GMAC + ms_per_mb_k * MB + ms_per_serial_k * serial
+
+``serial`` is the length of the work one output element waits for: the reduction length
+``K`` (thousands) of a convolution / linear layer (cin/groups * kh * kw; in features),
+which bounds a small-batch GEMM that cannot fill the GPU; for normalisation and global
+pooling the number of (sample, channel) planes (millions), which their kernels walk one
+block per plane. The device classes are the latency classes of
+:mod:`costlab.latency.features` plus two GPU refinements: ``conv_stem`` (a convolution
+reading <= 4 input channels: cuDNN's tensor-core kernels need aligned channels, a network's
+first layer runs a generic kernel) and ``norm`` (batch / layer / group norm, apart from the
+other element-wise ops). A CUDA graph costs ``graph_launch_ms`` once.
+
+**Host part** (``predictor.host``): per dispatched op of class ``k``::
+
+    h = ms_per_op_k + ms_per_view * views + ms_per_module * modules + ms_per_extra_kernel * (kernels - 1)
+
+plus ``ms_per_forward`` once per forward call.
+
+**Composition** (``predictor.composition``), by runtime:
+
+* ``cudagraph``: ``graph_launch_ms + sum(d)``;
+* ``eager`` with rule ``queue`` (a two-clock simulation): the host issues op ``i`` when its
+  host work is done, at ``H_i = ms_per_forward + h_1 + ... + h_i``; the GPU starts it at
+  ``max(H_i, end of op i-1)`` and runs it for ``d_i + gap_ms * kernels_i`` (outside a graph
+  every kernel waits ``gap_ms`` for its launch on the device, even when queued ahead); the
+  forward returns at ``H_n``. Eager time is ``max(GPU end, H_n) + sync_ms``: at least
+  ``max(host, device)``, at most ``host + device + gaps + sync_ms``. Rules ``max``
+  (``max(H, D') + sync_ms``) and ``pnorm`` (``(H^p + D'^p)^(1/p) + sync_ms``, ``D'`` the
+  device total with its gaps) are the alternatives the fit compares; the profile names the
+  one chosen.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .. import ops
+from ..ir import Graph
+from .features import CLASSES, node_costs
+
+FORM = "gpu-host-device"
+RUNTIMES = ("eager", "cudagraph")
+COMPOSITIONS = ("queue", "max", "pnorm")
+DEVICE_CLASSES = CLASSES + ("conv_stem", "norm")
+DEVICE_TERMS = ("ms_per_op", "ms_per_gmac", "ms_per_mb", "ms_per_serial")
+HOST_TERMS = ("ms_per_view", "ms_per_module", "ms_per_extra_kernel", "ms_per_forward")
+STEM_MAX_CHANNELS = 4
+_NORMS = {"batch_norm", "layer_norm", "group_norm", "rms_norm"}
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """One kernel the GPU runs: device class and features (GMAC, MB, serial length)."""
+
+    cls: str
+    gmac: float
+    mb: float
+    serial: float
+    base: str = ""         # the features latency class (the refinement-free baseline reads it)
+    extra: bool = False    # a kernel PyTorch adds to the op's main one (a convolution's bias add)
+
+
+@dataclass(frozen=True)
+class Dispatch:
+    """One dispatched op: its node, class, kernels, and the host-only work before it."""
+
+    node: int
+    cls: str
+    kernels: tuple[Kernel, ...]
+    views: int = 0
+    modules: int = 0
+
+
+@dataclass(frozen=True)
+class Program:
+    """What a forward dispatches, in order, plus host-only work after the last op."""
+
+    ops: tuple[Dispatch, ...]
+    tail_views: int = 0
+    tail_modules: int = 0
+    batch: int = 1
+
+
+@dataclass(frozen=True)
+class NodeTime:
+    node: int
+    host_ms: float
+    device_ms: float
+    latency_ms: float      # this op's share of the runtime's total (the shares sum to total - overhead)
+
+
+@dataclass(frozen=True)
+class GpuPrediction:
+    runtime: str
+    host_ms: float         # the forward's dispatch time (per-forward cost included)
+    device_ms: float       # the kernels' time, no launch
+    total_ms: float        # the runtime's predicted time
+    overhead_ms: float     # the part of total_ms no op owns (graph launch, or sync + per-forward wait)
+    nodes: tuple[NodeTime, ...]
+
+    @property
+    def bound(self) -> str:
+        return "host" if self.host_ms > self.device_ms else "device"
+
+
+# -- what a graph dispatches ----------------------------------------------------------------------
+
+def _serial(node, kind: str, cls: str) -> float:
+    """Reduction length K / 1e3 (conv, linear) or planes / 1e6 (norm, global pooling)."""
+    if kind == "conv" and len(node.inputs) >= 2:
+        w = node.inputs[1].shape
+        k = 1
+        for x in w[1:]:
+            k *= int(x)
+        return k / 1e3
+    if kind in ("linear", "matmul") and node.inputs:
+        src = node.inputs[1] if node.op.startswith("aten.addmm") and len(node.inputs) >= 2 else node.inputs[0]
+        return (int(src.shape[-1]) if src.shape else 0) / 1e3
+    if cls in ("norm", "global_pool") and node.inputs:
+        shape = node.inputs[0].shape
+        if len(shape) >= 3:
+            return int(shape[0]) * int(shape[1]) / 1e6
+        return (int(shape[0]) if shape else 1) / 1e6
+    return 0.0
+
+
+def _device_class(node, kind: str, cls: str) -> str:
+    if kind == "conv" and len(node.inputs) >= 1 and len(node.inputs[0].shape) >= 2 \
+            and int(node.inputs[0].shape[1]) <= STEM_MAX_CHANNELS and int(node.args.get("groups", 1) or 1) == 1:
+        return "conv_stem"
+    if kind in _NORMS:
+        return "norm"
+    return cls
+
+
+def _has_bias(node, kind: str, cls: str) -> bool:
+    """cuDNN convolutions leave the bias to a separate add; PyTorch's own depthwise kernel adds it."""
+    return kind == "conv" and cls != "conv_dw" and len(node.inputs) >= 3
+
+
+def _modules_entered(path: str, seen: set[str]) -> int:
+    parts = path.split(".") if path else []
+    new = 0
+    for i in range(len(parts) + 1):
+        p = ".".join(parts[:i])
+        if p not in seen:
+            seen.add(p)
+            new += 1
+    return new
+
+
+def program(graph: Graph, dtype: str = "float32", fusion=()) -> Program:
+    """The ops a forward of ``graph`` dispatches, with their kernels and host-only work."""
+    costs = {nc.node: nc for nc in node_costs(graph, dtype, fusion)}
+    fb = ops.dtype_bytes(dtype)
+    out: list[Dispatch] = []
+    seen: set[str] = set()
+    views = modules = 0
+    for n in graph.nodes:
+        modules += _modules_entered(n.module, seen)
+        nc = costs.get(n.id)
+        if nc is None:                      # free: a view, no kernel
+            views += 1
+            continue
+        if nc.fused_into is not None:       # joins the kernel of the op before it
+            continue
+        kind = ops.kind_of(n.op)
+        cls = _device_class(n, kind, nc.cls)
+        kernels = [Kernel(cls, nc.gmac, nc.mb, _serial(n, kind, cls), nc.cls)]
+        if _has_bias(n, kind, cls) and n.outputs:
+            out_mb = 2 * n.outputs[0].numel * fb / 1e6     # read and write the result once more
+            kernels.append(Kernel("elementwise", 0.0, out_mb, 0.0, "elementwise", True))
+        out.append(Dispatch(n.id, cls, tuple(kernels), views, modules))
+        views = modules = 0
+    batch = int(graph.inputs[0].shape[0]) if graph.inputs and graph.inputs[0].shape else 1
+    return Program(tuple(out), views, modules, batch)
+
+
+# -- the two parts ---------------------------------------------------------------------------------
+
+def _device_coef(profile: dict) -> dict[str, tuple[float, ...]]:
+    cl = profile["predictor"]["device"]["classes"]
+    return {c: tuple(float(cl[c][t]) for t in DEVICE_TERMS) for c in DEVICE_CLASSES}
+
+
+def kernel_ms(k: Kernel, coef: dict[str, tuple[float, ...]], refined: bool = True) -> float:
+    """A kernel's GPU ms; ``refined=False``: the refinement-free baseline (features class,
+    no serial term, no extra kernels)."""
+    if not refined:
+        if k.extra:
+            return 0.0
+        c, a, b, _ = coef[k.base]
+        return c + a * k.gmac + b * k.mb
+    c, a, b, q = coef[k.cls]
+    return c + a * k.gmac + b * k.mb + q * k.serial
+
+
+def device_times(prog: Program, profile: dict) -> list[float]:
+    """GPU ms per dispatched op (its kernels' sum)."""
+    coef = _device_coef(profile)
+    refined = bool(profile["predictor"]["device"].get("refined", True))
+    return [sum(kernel_ms(k, coef, refined) for k in op.kernels) for op in prog.ops]
+
+
+def host_times(prog: Program, profile: dict) -> tuple[list[float], float, float]:
+    """(host ms per dispatched op, per-forward ms, host ms after the last op)."""
+    h = profile["predictor"]["host"]
+    per = {c: float(h["classes"][c]["ms_per_op"]) for c in DEVICE_CLASSES}
+    view, mod, extra = (float(h[t]) for t in HOST_TERMS[:3])
+    times = [per[op.cls] + view * op.views + mod * op.modules + extra * (len(op.kernels) - 1) for op in prog.ops]
+    return times, float(h["ms_per_forward"]), view * prog.tail_views + mod * prog.tail_modules
+
+
+# -- composition -----------------------------------------------------------------------------------
+
+def queue(host: list[float], device: list[float], start: float = 0.0) -> list[float]:
+    """GPU end time of each op when op i is issued at ``start + host[0] + ... + host[i]`` and
+    the GPU runs ops in order, each as soon as it is issued and the previous one is done."""
+    t_host, gpu, ends = start, start, []
+    for h, d in zip(host, device):
+        t_host += h
+        gpu = max(gpu, t_host) + d
+        ends.append(gpu)
+    return ends
+
+
+def compose(host_total: float, device_total: float, comp: dict, ends: list[float] | None = None) -> float:
+    """Eager ms from the host and eager device totals (and the queue's GPU end for 'queue')."""
+    rule, sync = comp["eager"], float(comp.get("sync_ms", 0.0))
+    if rule == "max":
+        return max(host_total, device_total) + sync
+    if rule == "pnorm":
+        p = float(comp["p"])
+        return (host_total ** p + device_total ** p) ** (1.0 / p) + sync
+    gpu_end = ends[-1] if ends else 0.0
+    return max(gpu_end, host_total) + sync
+
+
+def predict_program(prog: Program, profile: dict, runtime: str | None = None) -> GpuPrediction:
+    """Per-op host and device ms and the total of ``runtime`` (default: the profile's)."""
+    pred = profile["predictor"]
+    runtime = runtime or pred.get("runtime", "eager")
+    if runtime not in RUNTIMES:
+        raise ValueError(f"unknown GPU runtime {runtime!r}; use {' or '.join(RUNTIMES)}")
+    dev = device_times(prog, profile)
+    host, fwd, tail = host_times(prog, profile)
+    host_total, dev_total = fwd + sum(host) + tail, sum(dev)
+    if runtime == "cudagraph":
+        launch = float(pred["device"]["graph_launch_ms"])
+        nodes = tuple(NodeTime(op.node, h, d, d) for op, h, d in zip(prog.ops, host, dev))
+        return GpuPrediction(runtime, host_total, dev_total, launch + dev_total, launch, nodes)
+    comp = pred["composition"]
+    gap = float(comp.get("gap_ms", 0.0))
+    eager_dev = [d + gap * len(op.kernels) for op, d in zip(prog.ops, dev)]
+    ends = queue(host, eager_dev, fwd)
+    total = compose(host_total, sum(eager_dev), comp, ends)
+    if comp["eager"] == "queue":
+        # an op's share: how far it moved the GPU's end (waiting for its dispatch included)
+        shares, prev = [], 0.0
+        for e in ends:
+            shares.append(e - prev)
+            prev = e
+    else:
+        scale = (total - float(comp.get("sync_ms", 0.0))) / sum(eager_dev) if dev_total > 0 else 0.0
+        shares = [d * scale for d in eager_dev]
+    nodes = tuple(NodeTime(op.node, h, d, s) for op, h, d, s in zip(prog.ops, host, dev, shares))
+    return GpuPrediction(runtime, host_total, dev_total, total, total - sum(shares), nodes)
+
+
+def predict_graph(graph: Graph, profile: dict, runtime: str | None = None) -> GpuPrediction:
+    """:func:`predict_program` of a traced graph."""
+    return predict_program(program(graph, profile.get("dtype", "float32"), profile.get("fusion", ())),
+                           profile, runtime)
+
+
+def bound_summary(graph: Graph, profile: dict) -> dict:
+    """Which clock a forward of ``graph`` waits for, e.g. ``{"batch": 1, "host_ms": 2.6,
+    "device_ms": 0.44, "bound": "host", ...}`` with both runtimes' totals and a one-line
+    ``text``: ``host-bound at batch 1: 2.6 ms dispatch vs 0.44 ms GPU``."""
+    prog = program(graph, profile.get("dtype", "float32"), profile.get("fusion", ()))
+    eager = predict_program(prog, profile, "eager")
+    graph_ms = predict_program(prog, profile, "cudagraph").total_ms
+    out = {"batch": prog.batch, "host_ms": round(eager.host_ms, 4), "device_ms": round(eager.device_ms, 4),
+           "bound": eager.bound, "eager_ms": round(eager.total_ms, 4), "cudagraph_ms": round(graph_ms, 4),
+           "ops": len(prog.ops)}
+    out["text"] = (f"{eager.bound}-bound at batch {prog.batch}: {eager.host_ms:.3g} ms dispatch vs "
+                   f"{eager.device_ms:.3g} ms GPU")
+    return out
+
+
+def is_gpu_profile(profile: dict) -> bool:
+    return (profile.get("predictor") or {}).get("form") == FORM
