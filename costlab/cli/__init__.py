@@ -14,6 +14,7 @@ import sys
 import click
 
 from ..errors import CostlabError
+from .cmd_advise import advise
 from .cmd_analyze import analyze, zoo
 from .cmd_compare import compare_cmd
 from .cmd_compress import compress_cmd
@@ -25,7 +26,7 @@ from .cmd_plot import plot
 from .cmd_reproduce import reproduce
 
 COMMANDS = [analyze, zoo, guidelines, compare_cmd, compress_cmd, profiles, profile, calibrate, validate,
-            plot, reproduce, crosscheck_cmd]
+            plot, reproduce, crosscheck_cmd, advise]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
