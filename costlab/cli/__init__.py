@@ -47,7 +47,8 @@ def _one_line(exc: BaseException) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Console entry point: one-line errors, exit 2 on bad input, never a traceback."""
     try:
-        rv = cli.main(args=argv, prog_name="costlab", standalone_mode=False)
+        args = list(sys.argv[1:] if argv is None else argv)
+        rv = cli.main(args=args, prog_name="costlab", standalone_mode=False, obj={"argv": args})
         return int(rv) if isinstance(rv, int) else 0
     except click.exceptions.Abort:
         click.echo("costlab: aborted", err=True)

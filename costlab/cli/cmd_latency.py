@@ -57,7 +57,14 @@ def _in_folder(folder, name: str) -> str:
               help="write here instead of back to PROFILE (a shipped profile, or one given by name, goes to "
                    "the user profile folder; with --build: the shipped profiles' folder in a checkout)")
 @click.option("-q", "--quiet", is_flag=True, help="no progress bar")
-def calibrate(profile, build, output, quiet):
+@click.option("--measurements", default=None, metavar="FILE.csv",
+              help="fit a profile to your own timings: CSV with spec, latency_ms [, input_shape, batch, note]")
+@click.option("--base", default=None, metavar="PROFILE",
+              help="with --measurements: start from this profile's per-class costs (few samples: scale factors)")
+@click.option("--name", default=None, help="with --measurements: the new profile's name (default: the file's stem)")
+@click.option("--device-class", type=click.Choice(["arm", "gpu", "cpu"]), default=None,
+              help="with --measurements: the kind of device (default: the base's, else cpu)")
+def calibrate(profile, build, output, quiet, measurements, base, name, device_class):
     """Refit a profile's predictor, FLOPs-only baseline and held-out validation from its samples.
 
     PROFILE: arm, gpu, cpu, a profile name, or a path. A PROFILE given as a path outside the
@@ -70,11 +77,20 @@ def calibrate(profile, build, output, quiet):
       costlab calibrate profiles/arm-sd810.json
       costlab calibrate --build arm-sd810          # from the ShuffleNet V2 paper's tables
       costlab calibrate --build all                # every shipped profile from its source
+      costlab calibrate --measurements board.csv --base arm --name my-board
     """
     from ..calibrate import fit_any as fit_profile
     from ..latency.profile import (ProfileError, check_writable, in_package, load_profile, profiles_dir,
                                    resolve_profile_path, save_profile, user_profiles_dir)
 
+    if measurements:
+        if profile or build:
+            raise UsageError("--measurements builds a new profile; drop PROFILE / --build")
+        from .measurements import calibrate_measurements
+
+        return calibrate_measurements(measurements, base, name, device_class, output, quiet)
+    if base or name or device_class:
+        raise UsageError("--base, --name and --device-class go with --measurements FILE.csv")
     if bool(profile) == bool(build):
         raise UsageError("give a PROFILE to refit or --build NAME to rebuild a shipped profile (not both)")
     try:
@@ -179,14 +195,21 @@ def _validate_text(res: dict, fmt: str) -> str:
 
 
 @click.command("validate")
-@click.option("--device", "device", required=True, help="arm, gpu, cpu, a profile name in profiles/, or a path")
+@click.option("--device", "device", default=None, help="arm, gpu, cpu, a profile name in profiles/, or a path")
+@click.option("--measurements", default=None, metavar="FILE.csv",
+              help="few-shot check on your own timings: fit on --samples random rows, predict the rest")
+@click.option("--base", default=None, metavar="PROFILE", help="with --measurements: the prior profile")
+@click.option("--samples", type=click.IntRange(min=2), default=20, show_default=True,
+              help="with --measurements: rows to fit on per repeat")
+@click.option("--seed", type=int, default=0, show_default=True, help="with --measurements: the random splits' seed")
 @click.option("--holdout", type=click.Choice(["network", "family"]), default="network", show_default=True,
               help="leave one network (every sample of its spec) or one model family out at a time")
 @click.option("--measure", is_flag=True,
               help="time zoo networks on this machine (repeats, median, noise) and compare with the profile")
 @click.option("--models", default=None,
               help="with --measure: comma-separated zoo specs (default: 13 zoo networks, see costlab.latency.validate)")
-@click.option("--repeats", type=click.IntRange(min=3), default=21, show_default=True, help="with --measure")
+@click.option("--repeats", type=click.IntRange(min=1), default=None,
+              help="with --measure: timed runs per network (default 21); with --measurements: random splits (default 10)")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, callback=check_output_path, help="write to FILE (atomically)")
 @click.option("-q", "--quiet", is_flag=True, help="no progress bar")
@@ -195,7 +218,8 @@ def _validate_text(res: dict, fmt: str) -> str:
 @click.option("--form", type=click.Choice(["profile", "guide"]), default="profile", show_default=True,
               help="predictor form to hold out: the profile's, or the guide's pre-registered "
                    "a*MACs + b*bytes + c*ops per class (a robustness check)")
-def validate(device, holdout, measure, models, repeats, fmt, output, quiet, runtime, form):
+def validate(device, measurements, base, samples, seed, holdout, measure, models, repeats, fmt, output, quiet,
+             runtime, form):
     """Held-out accuracy of a device profile: MAPE, share within +-10% and Spearman rank
     correlation of the predictor and of a FLOPs-only baseline fitted on the same data.
 
@@ -205,7 +229,19 @@ def validate(device, holdout, measure, models, repeats, fmt, output, quiet, runt
       costlab validate --device arm --holdout family --format json
       costlab validate --device cpu --measure
       costlab validate --device gpu-h200 --runtime cudagraph
+      costlab validate --measurements board.csv --samples 20 --repeats 10
     """
+    if measurements:
+        if device or measure:
+            raise UsageError("--measurements checks your own timings; drop --device / --measure (use --base PROFILE)")
+        from .measurements import validate_measurements
+
+        return validate_measurements(measurements, base, samples, repeats or 10, seed, fmt, output, quiet)
+    if not device:
+        raise UsageError("give --device PROFILE (or --measurements FILE.csv for a few-shot check of your timings)")
+    repeats = repeats or 21
+    if repeats < 3:
+        raise UsageError("--repeats with --measure: at least 3 timed runs")
     from ..latency.profile import ProfileError, load_profile
     from ..calibrate.validate import MEASURE_SPECS, validate as _validate, validate_measured
 

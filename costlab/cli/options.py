@@ -13,6 +13,16 @@ from ..spec import default_input
 DTYPES = ("float32", "float16", "int8")
 
 
+def command_line() -> str:
+    """The command as the user typed it (for provenance): ``costlab <args>``."""
+    import shlex
+
+    ctx = click.get_current_context(silent=True)
+    obj = ctx.find_root().obj if ctx is not None else None
+    args = obj.get("argv") if isinstance(obj, dict) and obj.get("argv") is not None else []
+    return "costlab " + shlex.join(args)
+
+
 def fail(msg: str) -> None:
     """Stop the command: one line on stderr, exit 2 (caught in :func:`costlab.cli.main`)."""
     raise UsageError(msg)

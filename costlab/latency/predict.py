@@ -16,6 +16,9 @@ from .gpu import bound_summary, is_gpu_profile, predict_graph
 from ..report import Column, Section
 from ..errors import ProfileError
 
+# how a kernel's terms combine: 'sum' t = a*G + b*MB + p*Mpix + c; 'max' t = max(c, a*G + b*MB + p*Mpix)
+# (a per-kernel floor: the dispatch time of a small kernel, costlab.calibrate.fewshot)
+COMBINES = ("sum", "max")
 _KEYS = {"gmac": "ms_per_gmac", "mb": "ms_per_mb", "mpix": "ms_per_mpix", "ops": "ms_per_op"}
 
 
@@ -37,6 +40,7 @@ def node_latencies(report, profile: dict, runtime: str | None = None) -> dict[in
     if is_gpu_profile(profile):
         return {n.node: n.latency_ms for n in predict_graph(report.graph, profile, runtime).nodes}
     coef = coefficients(profile)
+    floor = (profile.get("predictor") or {}).get("combine", "sum") == "max"
     cidx = {c: i for i, c in enumerate(CLASSES)}
     out: dict[int, float] = {}
     for nc in node_costs(report.graph, profile.get("dtype", "float32"), profile.get("fusion", ())):
@@ -44,7 +48,8 @@ def node_latencies(report, profile: dict, runtime: str | None = None) -> dict[in
             out[nc.node] = 0.0
             continue
         a = coef[cidx[nc.cls]]
-        out[nc.node] = float(a[0] * nc.gmac + a[1] * nc.mb + a[2] * nc.mpix + a[3])
+        work = a[0] * nc.gmac + a[1] * nc.mb + a[2] * nc.mpix
+        out[nc.node] = float(max(a[3], work) if floor else work + a[3])
     return out
 
 

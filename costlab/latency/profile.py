@@ -250,6 +250,8 @@ def _check_predictor(v: _V, pred: dict) -> None:
         return
     from .features import CLASSES
 
+    if pred.get("combine", "sum") not in ("sum", "max"):
+        v.fail("predictor.combine", f"must be 'sum' or 'max' (got {pred.get('combine')!r})")
     classes = pred.get("classes")
     if not isinstance(classes, dict):
         v.fail("predictor.classes", "must be an object with one entry per latency class")

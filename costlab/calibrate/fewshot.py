@@ -1,0 +1,661 @@
+"""Few-shot calibration: a device profile from a user's own 10-100 measurements.
+
+"I measured 20 models on my board; predict the other 10,000 candidates of my search space,
+and tell me how far to trust it."
+
+**Features.** Every measured model (a zoo spec) is described by costlab's per-class
+features (:mod:`costlab.latency.features`: per latency class, GMAC, MB of memory traffic,
+Mpix of output positions, kernels after fusion), composed from its blocks
+(:class:`costlab.calibrate.blocks.SpecSet`), so a search space is traced once per distinct
+block.
+
+**Two ways a kernel's time is made of its parts** (``predictor.combine``), each with the
+same per-class coefficients ``a, b, p, c`` (ms per GMAC, per MB, per Mpix, per kernel):
+
+* ``sum``: ``t = a*GMAC + b*MB + p*Mpix + c`` (the profile predictor costlab always had);
+* ``max``: ``t = max(c, a*GMAC + b*MB + p*Mpix)``: a kernel costs at least ``c`` (the host's
+  launch / dispatch time, or a fixed per-layer overhead), more when its work takes longer.
+  GPUs run two clocks (the team guide, section 4): a small kernel waits for the host, a big
+  one keeps the host waiting, so the additive form overcharges big kernels or undercharges
+  small ones.
+
+**The prior** the fit starts from, and shrinks toward:
+
+* with a ``base`` profile: its per-class coefficients, scaled by one overall factor
+  (``base x1``) or by one factor per term (``base x4``: compute, memory, positions, kernels);
+* always (when there are at least 6 samples): **shared rates**, one ms/GMAC, ms/MB,
+  ms/Mpix and ms/kernel for every class. This is what a device we know nothing about
+  gets: it assumes no class is special, and lets the data say which ones are.
+
+**Moving away from the prior only as far as the data supports.** Each candidate
+(prior x combine) is fitted in two steps: its scale factors by non-negative least squares,
+then every per-class coefficient by ridge regression toward the scaled prior
+(``lambda * sum_j (D_j (c_j - c0_j))^2``, ``D_j`` the root-mean-square column norm of
+coefficient j's term over the classes, :func:`penalty_scale`, so ``lambda`` is unit-free and
+a class the samples barely exercise is held near the prior as firmly as any other),
+``lambda`` on a fixed grid (:data:`LAMBDAS`, plus infinity = the scaled prior alone). Rows
+are weighted by ``1 / measured`` (squared *relative* error, as everywhere in costlab). The
+``max`` form is fitted by Gauss-Newton: at given coefficients each kernel is either at its
+floor or above it, which makes the model linear; solve, then step with a line search on the
+true objective until it stops improving.
+
+**Every choice is made by generalised cross-validation (GCV) on the training samples
+only**: ``GCV = mean(r^2) / (1 - df/n)^2`` with ``r`` the relative residuals and ``df`` the
+effective number of parameters (the unpenalised scale factors count in full). The same
+rule picks ``lambda`` within each candidate and then the candidate (prior and combine). It
+is identical for every device and data set, and nothing in it looks at held-out rows.
+
+The FLOPs-only line (``t = a*GMAC + c``, non-negative, relative error) fitted on the same
+rows is always reported beside it.
+
+:func:`fit_measurements` returns a ``costlab.profile/1`` dict; :func:`fewshot_validate`
+fits on K random rows, predicts the others, R times, and reports MAPE, share within
++-10%, Spearman and Kendall rank correlations with their spread over the repeats.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+from scipy.optimize import nnls
+
+from ..errors import InputError, ProfileError, UsageError
+from ..latency.features import CLASSES, TERMS
+from .blocks import NF, SpecSet, normalize_shape
+from .fit import fit_baseline
+from .measurements import Measurement, Measurements
+
+LAMBDAS = tuple(float(x) for x in np.logspace(-5, 3, 17))   # ridge strengths tried (unit-free)
+COMBINES = ("sum", "max")
+MIN_SHARED = 6            # samples needed (with a base) before the 4 shared rates are a candidate
+MIN_SHARED2 = 4           # ... and before the 2 shared rates (compute, kernel) are
+_NC, _NT = len(CLASSES), len(TERMS)
+_GN_ITERS = 15
+_LAMBDA_ROUNDS = 4        # max form: lambda re-chosen at the fitted regime at most this often
+
+
+def supported_combines() -> tuple[str, ...]:
+    """Combine rules :func:`costlab.latency.predict.predict` evaluates: ``('sum', 'max')`` once
+    it declares ``COMBINES`` with ``'max'``, else ``('sum',)``; a profile is only ever written
+    in a form costlab can predict with."""
+    from ..latency import predict as _p
+
+    return tuple(c for c in COMBINES if c in getattr(_p, "COMBINES", ("sum",)))
+
+
+# -- rows --------------------------------------------------------------------------------------
+
+def _as_rows(rows) -> list[Measurement]:
+    if isinstance(rows, Measurements):
+        return list(rows.rows)
+    out = []
+    for i, r in enumerate(rows):
+        if isinstance(r, Measurement):
+            out.append(r)
+            continue
+        if not isinstance(r, dict) or "spec" not in r or "latency_ms" not in r:
+            raise InputError(f"measurement {i + 1}: needs 'spec' and 'latency_ms' (got {r!r})")
+        lat = float(r["latency_ms"])
+        if not math.isfinite(lat) or lat <= 0:
+            raise InputError(f"measurement {i + 1} ({r['spec']}): latency_ms must be a positive number")
+        shape = normalize_shape(r.get("input_shape"))
+        if shape is None:
+            from .blocks import default_shape
+
+            shape = default_shape(r["spec"], int(r.get("batch", 1) or 1))
+        out.append(Measurement(str(r["spec"]), shape, lat, int(r.get("line", i + 1)), str(r.get("note", "")),
+                               str(r.get("source", ""))))
+    return out
+
+
+def _specset(rs: list[Measurement], dtype: str, fusion, progress: bool) -> SpecSet:
+    """The rows' SpecSet; an error tracing a row's model names the row (file and line)."""
+    from ..errors import CostlabError
+
+    try:
+        return SpecSet([(r.spec, r.input_shape) for r in rs], dtype, fusion, progress=progress)
+    except CostlabError as exc:
+        i = getattr(exc, "item", None)
+        if i is None or not rs[i].source:
+            raise
+        raise type(exc)(f"{rs[i].source}: {exc}") from None
+
+
+# -- the fit -----------------------------------------------------------------------------------
+
+@dataclass
+class Candidate:
+    name: str          # 'shared', 'base x1', 'base x4'
+    combine: str       # 'sum' | 'max'
+    S: np.ndarray      # (NF, q): the prior's directions; coefficients c0 = S @ s, s >= 0
+
+
+@dataclass
+class FewShotFit:
+    coef: np.ndarray                  # (NF,) per-(class, term) coefficients, class-major
+    combine: str
+    candidate: str
+    lam: float | None                 # None: the scaled prior alone
+    gcv: float
+    scales: list[float]
+    table: list[dict] = field(default_factory=list)   # every candidate: its lambda and GCV
+    best_sum: "FewShotFit | None" = None                # the best 'sum' candidate (for comparison)
+
+    def predict(self, ss: SpecSet, rows=None) -> np.ndarray:
+        return ss.predict(self.coef, self.combine, rows)
+
+
+def _term_masks(p: np.ndarray) -> np.ndarray:
+    """(NF, NT): p restricted to each term's columns."""
+    S = np.zeros((NF, _NT))
+    for t in range(_NT):
+        S[t::_NT, t] = p[t::_NT]
+    return S
+
+
+def _candidates(base_coef: np.ndarray | None, base_combine: str, combines: Sequence[str], n: int) -> list[Candidate]:
+    out = []
+    if base_coef is not None:
+        p = np.asarray(base_coef, float).reshape(-1)
+        if base_combine in combines:
+            out.append(Candidate("base x1", base_combine, p[:, None]))
+            S = _term_masks(p)
+            S = S[:, np.abs(S).sum(0) > 0]
+            if S.shape[1] > 1 and n > S.shape[1] + 1:
+                out.append(Candidate("base x4", base_combine, S))
+    shared = _term_masks(np.ones(NF))
+    for comb in combines:
+        if base_coef is None or n >= MIN_SHARED2:
+            out.append(Candidate("shared x2", comb, shared[:, [0, 3]]))
+        if base_coef is None or n >= MIN_SHARED:
+            out.append(Candidate("shared x4", comb, shared))
+    if not out:
+        raise ProfileError(f"the base profile's predictor form '{base_combine}' cannot be used here "
+                           f"(forms available: {', '.join(combines)}) and {n} samples are too few for the "
+                           f"shared-rate prior (needs {MIN_SHARED})")
+    return out
+
+
+def _nnls_cols(A: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """NNLS with column normalisation (zero columns get 0)."""
+    s = np.sqrt((A ** 2).sum(axis=0))
+    live = s > 0
+    x = np.zeros(A.shape[1])
+    if live.any():
+        xn, _ = nnls(A[:, live] / s[live], b, maxiter=50 * A.shape[1] + 50)
+        x[live] = xn / s[live]
+    return x
+
+
+def _ridge_to(A: np.ndarray, D: np.ndarray, lam: float, c0: np.ndarray) -> np.ndarray:
+    """argmin ||A c - 1||^2 + lam ||D (c - c0)||^2 over c >= 0 (dead columns keep c0)."""
+    live = D > 0
+    n = A.shape[0]
+    An = A[:, live] / D[live]
+    k = int(live.sum())
+    M = np.vstack([An, math.sqrt(lam) * np.eye(k)])
+    b = np.concatenate([np.ones(n), math.sqrt(lam) * c0[live] * D[live]])
+    xn, _ = nnls(M, b, maxiter=50 * k + 50)
+    c = c0.copy()
+    c[live] = xn / D[live]
+    return c
+
+
+def _gcv_grid(A: np.ndarray, AS: np.ndarray, D: np.ndarray, lams: Sequence[float]) -> np.ndarray:
+    """GCV of the ridge with unpenalised prior directions ``AS`` and penalised per-coefficient
+    deviations (columns of ``A`` over ``D``), for each lambda in ``lams`` and then lambda = inf
+    (the prior directions alone); unconstrained, closed form: project the prior directions
+    out, then one eigendecomposition gives every lambda (df = rank of the prior directions
+    + sum s^2/(s^2+lam), s the singular values of the projected penalised columns)."""
+    n = A.shape[0]
+    live = D > 0
+    b = np.ones(n)
+    Q = np.zeros((n, 0))
+    if AS.size:
+        w, W = np.linalg.eigh(AS.T @ AS)
+        keep = w > max(w.max(), 0.0) * 1e-12
+        if keep.any():
+            Q = AS @ (W[:, keep] / np.sqrt(w[keep]))
+    q = Q.shape[1]
+    Pb = b - Q @ (Q.T @ b)
+    Xp = A[:, live] / D[live]
+    PX = Xp - Q @ (Q.T @ Xp)
+    s2, V = np.linalg.eigh(PX.T @ PX)
+    keep = s2 > max(s2.max(), 0.0) * 1e-12 if s2.size else np.zeros(0, bool)
+    s2, V = s2[keep], V[:, keep]
+    XV = PX @ V
+    t = XV.T @ Pb
+    out = []
+    for lam in lams:
+        r = Pb - XV @ (t / (s2 + lam))
+        out.append(_gcv(r, q + float((s2 / (s2 + lam)).sum()), n))
+    out.append(_gcv(Pb, float(q), n))
+    return np.array(out)
+
+
+def _gcv(r: np.ndarray, df: float, n: int) -> float:
+    if df >= n - 1e-6:
+        return math.inf
+    return float(np.mean(r ** 2) / (1.0 - df / n) ** 2)
+
+
+def penalty_scale(A: np.ndarray) -> np.ndarray:
+    """Per coefficient, the scale of its ridge penalty: the root-mean-square over classes of the
+    column norms of its *term* (GMAC, MB, Mpix or kernels), the same for every class; 0 for a
+    column the samples never exercise (its coefficient stays at the prior's).
+
+    Pooled per term rather than per column: with per-column norms a class that the samples
+    barely exercise would be almost unpenalised, free to take any rate, and a candidate
+    network made mostly of that class would be mispredicted by a large factor (seen on
+    heterogeneous zoo networks: ``shared/data/gpu_h200``). Pooled, every class's rate
+    deviates from the prior on the same scale."""
+    col = np.sqrt((A ** 2).sum(axis=0)).reshape(_NC, _NT)
+    term = np.sqrt((col ** 2).mean(axis=0))
+    return np.where(col > 0, term[None, :], 0.0).reshape(-1)
+
+
+class _Problem:
+    """Training rows ``idx`` of a SpecSet with measured ``y``: losses and designs of both forms."""
+
+    def __init__(self, ss: SpecSet, idx: np.ndarray, y: np.ndarray):
+        self.ss, self.idx, self.y = ss, np.asarray(idx), np.asarray(y, float)
+        self.w = 1.0 / self.y
+        self.A_lin = ss.features(self.idx) * self.w[:, None]
+        self.D = penalty_scale(self.A_lin)
+        self._counts = ss.counts[self.idx]
+
+    def A(self, c: np.ndarray, combine: str) -> np.ndarray:
+        if combine == "sum":
+            return self.A_lin
+        return np.asarray(self._counts @ self.ss.block_regime(c)) * self.w[:, None]
+
+    def pred(self, c: np.ndarray, combine: str) -> np.ndarray:
+        if combine == "sum":
+            return self.ss.features(self.idx) @ c
+        return np.asarray(self._counts @ self.ss.block_cost(c, "max")).reshape(-1)
+
+    def loss(self, c, combine, lam=0.0, c0=None) -> float:
+        r = self.pred(c, combine) * self.w - 1.0
+        out = float(r @ r)
+        if lam and c0 is not None:
+            d = self.D * (c - c0)
+            out += lam * float(d @ d)
+        return out
+
+
+def _gauss_newton(pb: _Problem, c: np.ndarray, *, S: np.ndarray | None = None, lam: float = 0.0,
+                  c0: np.ndarray | None = None) -> np.ndarray:
+    """Fit the ``max`` form from ``c``: scale factors only (``S`` given: c = S s) or every
+    coefficient with ridge ``lam`` toward ``c0``. Each step solves the model linearised at
+    the current floor/work regime, then backtracks until the true objective improves."""
+    L = pb.loss(c, "max", lam, c0)
+    for _ in range(_GN_ITERS):
+        A = pb.A(c, "max")
+        if S is not None:
+            cn = S @ _nnls_cols(A @ S, np.ones(len(pb.y)))
+        else:
+            cn = _ridge_to(A, pb.D, lam, c0)
+        step, improved = 1.0, False
+        while step > 1e-3:
+            ct = c + step * (cn - c)
+            Lt = pb.loss(ct, "max", lam, c0)
+            if Lt < L - 1e-12 * max(L, 1e-300):
+                improved = True
+                break
+            step /= 2
+        if not improved:
+            break
+        done = (L - Lt) < 1e-7 * L
+        c, L = ct, Lt
+        if done:
+            break
+    return c
+
+
+def _fit_candidate(pb: _Problem, cand: Candidate, lams: Sequence[float]) -> FewShotFit:
+    n = len(pb.y)
+    S = cand.S
+    # 1. scale factors of the prior
+    s = _nnls_cols(pb.A_lin @ S, np.ones(n))
+    c0 = S @ s
+    if cand.combine == "max":
+        if not np.any(c0):
+            c0 = S @ np.ones(S.shape[1])
+        c0 = _gauss_newton(pb, c0, S=S)
+        s = np.linalg.lstsq(S, c0, rcond=None)[0]
+    # 2. ridge toward it, lambda by GCV (for 'max': at the current floor/work regime, chosen
+    #    again after each Gauss-Newton fit until it no longer changes)
+    def pick(c):
+        A = pb.A(c, cand.combine)
+        g = _gcv_grid(A, A @ S, pb.D, lams)
+        j = int(np.flatnonzero(g == g.min())[-1]) if np.isfinite(g).any() else len(lams)
+        return j, float(g[j])
+
+    j, gcv = pick(c0)
+    scales = [float(x) for x in s]
+    if j == len(lams):
+        return FewShotFit(c0, cand.combine, cand.name, None, gcv, scales)
+    if cand.combine == "sum":
+        return FewShotFit(_ridge_to(pb.A_lin, pb.D, float(lams[j]), c0), "sum", cand.name, float(lams[j]), gcv, scales)
+    c = c0
+    for _ in range(_LAMBDA_ROUNDS):
+        c = _gauss_newton(pb, c, lam=float(lams[j]), c0=c0)
+        j2, gcv = pick(c)
+        if j2 == j or j2 == len(lams):
+            break
+        j = j2
+    A1 = pb.A(c, "max")
+    gcv = float(_gcv_grid(A1, A1 @ S, pb.D, [float(lams[j])])[0])
+    return FewShotFit(c, "max", cand.name, float(lams[j]), gcv, scales)
+
+
+def fit_arrays(ss: SpecSet, idx, y, *, base_coef: np.ndarray | None = None, base_combine: str = "sum",
+               combines: Sequence[str] = COMBINES, lams: Sequence[float] = LAMBDAS) -> FewShotFit:
+    """The few-shot fit on rows ``idx`` of ``ss`` with measured ``y`` (ms): every candidate
+    (prior x combine) fitted, the one with the lowest GCV returned (``best_sum``: the best
+    ``sum`` candidate, for comparison)."""
+    idx = np.asarray(idx)
+    y = np.asarray(y, float)
+    if len(idx) < 2:
+        raise InputError(f"few-shot calibration needs at least 2 measurements, got {len(idx)}")
+    pb = _Problem(ss, idx, y)
+    fits = [_fit_candidate(pb, c, lams) for c in _candidates(base_coef, base_combine, combines, len(idx))]
+    table = [{"candidate": f.candidate, "combine": f.combine, "lambda": f.lam,
+              "gcv": f.gcv if math.isfinite(f.gcv) else None} for f in fits]
+    order = sorted(range(len(fits)), key=lambda i: (fits[i].gcv, i))
+    best = fits[order[0]]
+    sums = [fits[i] for i in order if fits[i].combine == "sum"]
+    best.table = table
+    best.best_sum = sums[0] if sums else None
+    return best
+
+
+# -- metrics -----------------------------------------------------------------------------------
+
+def metrics(pred, meas) -> dict:
+    """MAPE (%), share within +-10% (%), Spearman and Kendall rank correlations."""
+    from scipy.stats import kendalltau, spearmanr
+
+    p, m = np.asarray(pred, float), np.asarray(meas, float)
+    n = len(m)
+    if n == 0:
+        return {"n": 0, "mape": None, "within_10pct": None, "spearman": None, "kendall": None}
+    err = np.abs(p - m) / m
+    ok = n >= 3 and np.ptp(p) > 0 and np.ptp(m) > 0
+    rho = float(spearmanr(p, m).statistic) if ok else None
+    tau = float(kendalltau(p, m).statistic) if ok else None
+    return {"n": int(n), "mape": float(100 * err.mean()), "within_10pct": float(100 * (err <= 0.10).mean()),
+            "spearman": rho, "kendall": tau}
+
+
+_METRICS = ("mape", "within_10pct", "spearman", "kendall")
+_DIGITS = {"mape": 3, "within_10pct": 2, "spearman": 4, "kendall": 4}
+
+
+def _r(key: str, v):
+    return None if v is None or (isinstance(v, float) and not math.isfinite(v)) else round(float(v), _DIGITS[key])
+
+
+def summarize(runs: list[dict]) -> tuple[dict, dict]:
+    """Mean of each metric over repeats, and its spread (std, min, max)."""
+    mean, spread = {}, {}
+    for k in _METRICS:
+        v = np.array([r[k] for r in runs if r.get(k) is not None], float)
+        if len(v) == 0:
+            mean[k] = None
+            spread[k] = {"std": None, "min": None, "max": None}
+            continue
+        mean[k] = _r(k, v.mean())
+        spread[k] = {"std": _r(k, v.std(ddof=1) if len(v) > 1 else 0.0), "min": _r(k, v.min()),
+                     "max": _r(k, v.max())}
+    return mean, spread
+
+
+def whole_ms(y) -> bool:
+    """True when every value is a whole number of milliseconds (a device that reports ms)."""
+    y = np.asarray(y, float)
+    return bool(len(y) and np.all(y == np.round(y)))
+
+
+def rounding_floor(y) -> dict:
+    """What rounding to whole ms alone costs a perfect predictor: the true value lies
+    uniformly within +-0.5 ms of the reported one, so its expected relative error is
+    0.25 / reported (MAPE, %), and the share of rows whose +-0.5 ms already exceeds 10%."""
+    y = np.asarray(y, float)
+    return {"mape": round(float(100 * np.mean(0.25 / y)), 3),
+            "within_10pct_max": round(float(100 * np.mean(np.minimum(1.0, 0.1 * y / 0.5))), 2)}
+
+
+# -- validation by repeated random splits ------------------------------------------------------
+
+def _base_parts(base) -> tuple[np.ndarray | None, str, dict | None]:
+    if base is None:
+        return None, "sum", None
+    from ..latency.predict import coefficients
+    from ..latency.profile import load_profile
+
+    d = load_profile(base) if isinstance(base, str) else base
+    pred = d.get("predictor") or {}
+    if not isinstance(pred.get("classes"), dict):
+        raise ProfileError(f"base profile '{d.get('name', base)}' has no per-class coefficients (its predictor "
+                           f"form is {pred.get('form', 'missing')!r}); give a per-class profile as --base, or none")
+    return coefficients(d).reshape(-1), str(pred.get("combine", "sum")), d
+
+
+def validate_arrays(ss: SpecSet, y, *, samples: int, repeats: int = 10, seed: int = 0,
+                    base_coef=None, base_combine: str = "sum", combines: Sequence[str] = COMBINES,
+                    keep_runs: bool = False) -> dict:
+    """Repeated random splits on a prepared SpecSet: fit on ``samples`` rows, predict the rest."""
+    y = np.asarray(y, float)
+    n = len(y)
+    if samples < 2 or samples >= n:
+        raise UsageError(f"--samples must be between 2 and {n - 1} (the file has {n} rows), got {samples}")
+    if repeats < 1:
+        raise UsageError(f"--repeats must be at least 1, got {repeats}")
+    rng = np.random.default_rng(seed)
+    runs, base_runs, sum_runs, chosen = [], [], [], Counter()
+    for _ in range(repeats):
+        perm = rng.permutation(n)
+        tr, te = np.sort(perm[:samples]), np.sort(perm[samples:])
+        f = fit_arrays(ss, tr, y[tr], base_coef=base_coef, base_combine=base_combine, combines=combines)
+        runs.append(metrics(f.predict(ss, te), y[te]))
+        if f.best_sum is not None:
+            sum_runs.append(metrics(f.best_sum.predict(ss, te), y[te]))
+        a, c = fit_baseline(ss.gmac[tr], y[tr])
+        base_runs.append(metrics(a * ss.gmac[te] + c, y[te]))
+        chosen[f"{f.candidate}/{f.combine}"] += 1
+    mean, spread = summarize(runs)
+    bmean, bspread = summarize(base_runs)
+    out = {"holdout": f"random splits: fit on {samples} rows, predict the other {n - samples}; {repeats} repeats",
+           "level": "network", "n": n - samples, **mean,
+           "baseline": {"n": n - samples, **bmean, "spread": bspread},
+           "samples": samples, "repeats": repeats, "seed": seed, "spread": spread,
+           "chosen": dict(sorted(chosen.items()))}
+    if sum_runs and combines != ("sum",):
+        smean, sspread = summarize(sum_runs)
+        out["sum_only"] = {"n": n - samples, **smean, "spread": sspread}
+    if whole_ms(y):
+        out["whole_ms"] = True
+        out["rounding_floor"] = rounding_floor(y)
+    if keep_runs:
+        out["runs"] = runs
+        out["baseline_runs"] = base_runs
+    return out
+
+
+def fewshot_validate(rows, base=None, samples: int = 20, repeats: int = 10, seed: int = 0, *,
+                     fusion=None, dtype: str | None = None, combines: Sequence[str] | None = None,
+                     progress: bool = False) -> dict:
+    """Fit on ``samples`` random rows, predict the others, ``repeats`` times (seeded).
+
+    Returns the JSON of ``costlab validate`` (``holdout``, ``level``, ``n`` (held-out rows per
+    repeat), ``mape``, ``within_10pct``, ``spearman``, plus ``kendall``; means over repeats)
+    with ``baseline`` (the FLOPs-only line fitted on the same rows, same keys), ``samples``,
+    ``repeats``, ``seed``, ``spread`` (per metric: std, min, max over repeats), ``chosen``
+    (how often each prior/combine won), and for whole-millisecond data ``whole_ms`` and
+    ``rounding_floor`` (what the rounding alone costs a perfect predictor)."""
+    rs = _as_rows(rows)
+    base_coef, base_combine, bd = _base_parts(base)
+    fusion = tuple(bd.get("fusion", ())) if (fusion is None and bd is not None) else tuple(fusion or ())
+    dtype = dtype or (bd.get("dtype", "float32") if bd is not None else "float32")
+    ss = _specset(rs, dtype, fusion, progress)
+    y = np.array([r.latency_ms for r in rs])
+    out = validate_arrays(ss, y, samples=samples, repeats=repeats, seed=seed, base_coef=base_coef,
+                          base_combine=base_combine,
+                          combines=tuple(combines) if combines is not None else supported_combines())
+    out = {"profile": None if bd is None else bd.get("name"), "base": None if bd is None else bd.get("name"),
+           "device": None if bd is None else bd.get("device"), **out, "fusion": list(fusion)}
+    if isinstance(rows, Measurements):
+        out["file"] = rows.path
+        out["sha256"] = rows.sha256
+    return out
+
+
+# -- the profile -------------------------------------------------------------------------------
+
+def _classes(coef: np.ndarray) -> dict:
+    c = np.asarray(coef, float).reshape(_NC, _NT)
+    return {k: {"ms_per_gmac": round(float(c[i, 0]), 9), "ms_per_mb": round(float(c[i, 1]), 9),
+                "ms_per_mpix": round(float(c[i, 2]), 9), "ms_per_op": round(float(c[i, 3]), 9)}
+            for i, k in enumerate(CLASSES)}
+
+
+def _round_metrics(m: dict) -> dict:
+    return {k: (_r(k, v) if k in _DIGITS else v) for k, v in m.items()}
+
+
+def _self_check(ss: SpecSet, y: np.ndarray, kw: dict) -> dict:
+    """Leave-one-out (<= 60 rows) or 10-fold cross-validation of the whole procedure (every
+    choice remade inside each fold), beside the FLOPs-only line under the same folds."""
+    n = len(y)
+    if n < 3:
+        return {"holdout": "none (fewer than 3 measurements)", "level": "network", "n": 0}
+    folds = ([np.array([i]) for i in range(n)] if n <= 60
+             else np.array_split(np.random.default_rng(0).permutation(n), 10))
+    pred = np.zeros(n)
+    base = np.zeros(n)
+    for te in folds:
+        tr = np.setdiff1d(np.arange(n), te)
+        f = fit_arrays(ss, tr, y[tr], **kw)
+        pred[te] = f.predict(ss, te)
+        a, c = fit_baseline(ss.gmac[tr], y[tr])
+        base[te] = a * ss.gmac[te] + c
+    how = "leave-one-out" if n <= 60 else "10-fold cross-validation (seed 0)"
+    head = {"n": n, **_round_metrics(metrics(pred, y)), "baseline": _round_metrics(metrics(base, y))}
+    head.pop("kendall", None)
+    head["baseline"].pop("kendall", None)
+    return {"holdout": how, "level": "network", **_round_metrics(metrics(pred, y)),
+            "baseline": _round_metrics(metrics(base, y)),
+            # every measured row is its own network: holding rows out is holding networks out
+            "by_holdout": {"network": head},
+            "method": f"{how} over the measurements: prior, combine and lambda chosen again inside every fold "
+                      "(GCV on that fold's training rows); mape and within_10pct in percent"}
+
+
+def fit_measurements(rows, base=None, name: str = "measured", *, device: str | None = None,
+                     device_class: str | None = None, runtime: str | None = None, threads: int | None = None,
+                     fusion=None, dtype: str | None = None, command: str | None = None,
+                     measured_by: str = "user", date: str | None = None, combines: Sequence[str] | None = None,
+                     self_check: bool = True, progress: bool = False) -> dict:
+    """A ``costlab.profile/1`` dict fitted to the user's measurements (see the module doc).
+
+    ``rows``: a :class:`~costlab.calibrate.measurements.Measurements` (from
+    :func:`~costlab.calibrate.measurements.read_measurements`; its file, sha256 and row count
+    go into ``provenance``) or a list of :class:`Measurement` / dicts with ``spec``,
+    ``latency_ms`` and optional ``input_shape``. ``base``: a profile (name, path or dict)
+    whose per-class coefficients are the prior, and whose device class, threads, dtype and
+    fusion rules are inherited unless given. ``combines``: the kernel forms allowed (default:
+    those :mod:`costlab.latency.predict` evaluates, :func:`supported_combines`).
+    The result validates with :func:`costlab.latency.profile.validate_profile`."""
+    from ..latency.profile import SCHEMA, validate_profile
+    from ..zoo.registry import parse_spec
+
+    rs = _as_rows(rows)
+    if len(rs) < 2:
+        raise InputError(f"few-shot calibration needs at least 2 measurements, got {len(rs)}")
+    base_coef, base_combine, bd = _base_parts(base)
+    if fusion is None:
+        fusion = tuple(bd.get("fusion", ())) if bd is not None else ()
+    fusion = tuple(fusion)
+    dtype = dtype or (bd.get("dtype", "float32") if bd is not None else "float32")
+    combines = tuple(combines) if combines is not None else supported_combines()
+    ss = _specset(rs, dtype, fusion, progress)
+    y = np.array([r.latency_ms for r in rs])
+    idx = np.arange(len(rs))
+    kw = {"base_coef": base_coef, "base_combine": base_combine, "combines": combines}
+    f = fit_arrays(ss, idx, y, **kw)
+    a, c = fit_baseline(ss.gmac, y)
+    batches = Counter(int(r.input_shape[0]) for r in rs)
+    batch = batches.most_common(1)[0][0]
+
+    path = rows.path if isinstance(rows, Measurements) else ""
+    sha = rows.sha256 if isinstance(rows, Measurements) else ""
+    src = f"measurements {path}" if path else "measurements given to costlab.calibrate.fewshot.fit_measurements"
+    prior = {"shared x4": "shared rates (one ms/GMAC, ms/MB, ms/Mpix and ms/kernel for every class)",
+             "shared x2": "shared rates (one ms/GMAC and one ms/kernel for every class)",
+             "base x1": f"base profile '{bd['name'] if bd else ''}' x one factor",
+             "base x4": f"base profile '{bd['name'] if bd else ''}' x one factor per term"}[f.candidate]
+    form_text = ("max: each kernel max(ms_per_op, ms_per_gmac*GMAC + ms_per_mb*MB + ms_per_mpix*Mpix)"
+                 if f.combine == "max" else
+                 "sum: each kernel ms_per_gmac*GMAC + ms_per_mb*MB + ms_per_mpix*Mpix + ms_per_op")
+    samples = []
+    for r in rs:
+        entry, _ = parse_spec(r.spec)
+        s = {"spec": r.spec, "input_shape": [int(x) for x in r.input_shape], "granularity": "network",
+             "family": entry.family, "latency_ms": float(r.latency_ms)}
+        if r.source:
+            s["source"] = r.source
+        if r.note:
+            s["note"] = r.note
+        samples.append(s)
+    d = {
+        "schema": SCHEMA, "name": name,
+        "device": device or (f"{name} (measured by the user)"),
+        "device_class": device_class or (bd.get("device_class") if bd is not None else "cpu"),
+        "runtime": runtime or "as measured (not stated)",
+        "threads": int(threads or (bd.get("threads", 1) if bd is not None else 1)),
+        "batch": int(batch), "dtype": dtype, "fusion": list(fusion),
+        "provenance": {
+            "source": src + (f" ({len(rs)} rows, sha256 {sha})" if sha else f" ({len(rs)} rows)"),
+            "measured_by": measured_by, "date": date or _dt.date.today().isoformat(),
+            "method": "few-shot calibration (costlab.calibrate.fewshot): per-class coefficients shrunk toward "
+                      f"a prior, prior / kernel form / ridge strength chosen by GCV on the {len(rs)} measurements",
+            "command": command or f"costlab.calibrate.fewshot.fit_measurements(<{len(rs)} rows>, "
+                                  f"base={None if bd is None else bd.get('name')!r}, name={name!r})",
+            "file": path or None, "sha256": sha or None, "rows": len(rs),
+            "base": None if bd is None else bd.get("name"),
+        },
+        "samples": samples,
+        "predictor": {
+            "model": "per-class kernels summed over the network; each kernel " + form_text +
+                     " (classes and terms: costlab.latency.features); fitted on relative error",
+            "form": "fewshot", "combine": f.combine, "prior": prior, "candidate": f.candidate,
+            "lambda": f.lam, "scales": [round(x, 9) for x in f.scales], "gcv": round(f.gcv, 9),
+            "selection": [{**t, "gcv": None if t["gcv"] is None else round(t["gcv"], 9)} for t in f.table],
+            "classes": _classes(f.coef),
+            "train": _round_metrics(metrics(f.predict(ss), y)),
+        },
+        "baseline": {"model": "FLOPs-only: t = ms_per_gmac * GMAC + ms_const (NNLS on relative error, the same rows)",
+                     "ms_per_gmac": round(a, 9), "ms_const": round(c, 9),
+                     "train": _round_metrics(metrics(a * ss.gmac + c, y))},
+    }
+    if "max" not in combines:
+        d["predictor"]["note"] = ("the per-kernel 'max' form was not tried: costlab.latency.predict does not "
+                                  "evaluate it yet")
+    if self_check:
+        d["validation"] = _self_check(ss, y, kw)
+    if d["provenance"]["file"] is None:
+        for k in ("file", "sha256"):
+            d["provenance"].pop(k)
+    if d["provenance"]["base"] is None:
+        d["provenance"].pop("base")
+    validate_profile(d, label=name)
+    return d
+
+
+__all__ = ["fit_measurements", "fewshot_validate", "fit_arrays", "validate_arrays", "FewShotFit", "metrics",
+           "supported_combines", "whole_ms", "rounding_floor", "LAMBDAS", "COMBINES"]

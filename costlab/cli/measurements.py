@@ -1,0 +1,81 @@
+"""``costlab calibrate --measurements`` and ``costlab validate --measurements``: a profile
+from a user's own timings, and its few-shot held-out accuracy (used by cmd_latency)."""
+from __future__ import annotations
+
+import json
+
+import click
+
+from ..present.output import write_output
+from .options import command_line
+
+
+def calibrate_measurements(path: str, base: str | None, name: str | None, device_class: str | None,
+                           output: str | None, quiet: bool) -> None:
+    """Fit a profile to the measurements CSV at ``path`` and write it (user profile folder
+    by default, found by name from then on)."""
+    import os
+
+    from ..calibrate.fewshot import fit_measurements
+    from ..calibrate.measurements import read_measurements
+    from ..latency.profile import check_writable, load_profile, save_profile, user_profiles_dir
+
+    rows = read_measurements(path)
+    name = name or os.path.splitext(os.path.basename(path))[0]
+    base_d = load_profile(base) if base else None
+    if output is None:
+        os.makedirs(user_profiles_dir(), exist_ok=True)
+        output = os.path.join(str(user_profiles_dir()), f"{name}.json")
+    check_writable(output)
+    d = fit_measurements(rows, base=base_d, name=name, device_class=device_class,
+                         command=command_line(), progress=not quiet)
+    save_profile(d, output)
+    val = d.get("validation") or {}
+    click.echo(f"{name}: {len(rows.rows)} measurements, {val.get('holdout', 'held-out')} MAPE "
+               f"{val.get('mape', float('nan')):.1f}% (FLOPs-only {(val.get('baseline') or {}).get('mape', float('nan')):.1f}%), "
+               f"Spearman {val.get('spearman', float('nan')):.3f} -> {output}")
+
+
+def _fewshot_text(res: dict, fmt: str) -> str:
+    import pandas as pd
+
+    from ..present.tables import markdown_table, text_table
+
+    if fmt == "json":
+        return json.dumps(res, indent=2)
+    sp = res.get("spread") or {}
+    rows = []
+    for who, m, sd in (("predictor", res, sp), ("FLOPs-only", res["baseline"], res["baseline"].get("spread") or {})):
+        row = {"model": who}
+        for k, label in (("mape", "MAPE %"), ("within_10pct", "within 10% (%)"), ("spearman", "Spearman"),
+                         ("kendall", "Kendall tau")):
+            v = m.get(k)
+            s = sd[k].get("std") if isinstance(sd.get(k), dict) else None
+            row[label] = "-" if v is None else (f"{v:.3f}" if k in ("spearman", "kendall") else f"{v:.1f}") + \
+                ("" if s is None else f" +- {s:.3g}")
+        rows.append(row)
+    df = pd.DataFrame(rows)
+    cols = list(df.columns)
+    if fmt == "csv":
+        from ..present.tables import to_csv
+
+        return to_csv(df)
+    head = (f"few-shot: fit on {res['samples']} random rows, predict the other {res['n']}, {res['repeats']} "
+            f"repeats (seed {res.get('seed')}); base: {res.get('base') or 'none'}")
+    table = markdown_table(df, cols, right=set(cols[1:])) if fmt == "markdown" else text_table(df, cols, set(cols[1:]))
+    extra = []
+    if res.get("rounding_floor"):
+        extra.append(f"whole-millisecond measurements: rounding alone costs MAPE {res['rounding_floor'].get('mape', float('nan')):.2f}%")
+    return "\n".join([head, "", table, *extra]) + "\n"
+
+
+def validate_measurements(path: str, base: str | None, samples: int, repeats: int, seed: int, fmt: str,
+                          output: str | None, quiet: bool) -> None:
+    from ..calibrate.fewshot import fewshot_validate
+    from ..calibrate.measurements import read_measurements
+    from ..latency.profile import load_profile
+
+    rows = read_measurements(path)
+    res = fewshot_validate(rows, base=load_profile(base) if base else None, samples=samples, repeats=repeats,
+                           seed=seed, progress=not quiet)
+    write_output(_fewshot_text(res, fmt), output)

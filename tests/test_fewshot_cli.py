@@ -1,0 +1,78 @@
+"""``costlab calibrate --measurements`` and ``costlab validate --measurements`` end to end."""
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+import costlab
+from costlab.cli import main
+
+FBNET = Path(costlab.__file__).parent / "data" / "latency" / "fbnet_space_help_latency.csv"
+
+
+def run(args, capsys):
+    code = main(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(scope="module")
+def raspi4_csv(tmp_path_factory):
+    rows = list(csv.DictReader(FBNET.open()))[:120]
+    p = tmp_path_factory.mktemp("m") / "raspi4.csv"
+    with p.open("w") as f:
+        f.write("spec,latency_ms,note\n")
+        for r in rows:
+            f.write(f"\"fbnet:arch={r['arch_str']}\",{r['raspi4']},row {r['arch_index']}\n")
+    return p
+
+
+def test_calibrate_from_measurements_writes_a_usable_profile(raspi4_csv, tmp_path, capsys):
+    out = tmp_path / "board.json"
+    code, stdout, err = run(["calibrate", "--measurements", str(raspi4_csv), "--name", "board", "-o", str(out), "-q"],
+                            capsys)
+    assert code == 0, err
+    d = json.loads(out.read_text())
+    prov = d["provenance"]
+    assert d["name"] == "board" and prov["rows"] == 120 and len(prov["sha256"]) == 64
+    assert "--measurements" in prov["command"]
+    spec = next(csv.DictReader(raspi4_csv.open()))["spec"]
+    r = costlab.analyze(spec, device=str(out))
+    assert r.totals["latency_ms"] > 0
+
+
+def test_validate_measurements_reports_spread_and_flops_line(raspi4_csv, capsys):
+    code, out, err = run(["validate", "--measurements", str(raspi4_csv), "--samples", "20", "--repeats", "3",
+                          "--format", "json", "-q"], capsys)
+    assert code == 0, err
+    d = json.loads(out)
+    assert d["samples"] == 20 and d["repeats"] == 3 and d["n"] == 100
+    assert {"mape", "within_10pct", "spearman", "kendall", "spread", "baseline"} <= set(d)
+    assert d["spearman"] > d["baseline"]["spearman"]
+
+
+@pytest.mark.parametrize("text, needle", [
+    ("spec\nlenet5\n", "latency_ms"),
+    ("spec,latency_ms\nlenet5,fast\n", "line 2"),
+    ("spec,latency_ms\nlenet5,-1\n", "line 2"),
+    ("spec,latency_ms\nnot_a_model,1.0\n", "not_a_model"),
+    ("spec,latency_ms\nlenet5,1.0\nlenet5,2.0\n", "line 3"),
+    ("", "empty"),
+])
+def test_bad_measurements_one_line_exit_2_nothing_written(tmp_path, capsys, text, needle):
+    f = tmp_path / "m.csv"
+    f.write_text(text)
+    out = tmp_path / "p.json"
+    code, _, err = run(["calibrate", "--measurements", str(f), "-o", str(out), "-q"], capsys)
+    assert code == 2 and err.count("\n") == 1 and "m.csv" in err and needle in err, err
+    assert not out.exists()
+
+
+def test_measurement_options_are_refused_without_measurements(capsys):
+    code, _, err = run(["calibrate", "arm", "--base", "arm"], capsys)
+    assert code == 2 and "--measurements" in err
+    code, _, err = run(["validate"], capsys)
+    assert code == 2 and "--device" in err
