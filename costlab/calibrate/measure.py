@@ -49,7 +49,8 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 import torch
 
-from ..errors import MeasureError  # noqa: F401
+from ..errors import MeasureError
+from ..latency.machine import cpu_model
 from .grid import NETWORK_SAMPLES, default_grid, default_input_shape, family_of, granularity  # noqa: F401
 from .measure_cuda import CudaTimer, cuda_info, describe as describe_cuda, measure_cuda_samples
 from .measure_cuda import method_text as cuda_method, noise_summary as cuda_noise
@@ -442,22 +443,11 @@ def measure_networks(specs: Iterable, *, device: str | torch.device = "cpu", bat
 
 # -- machine description ---------------------------------------------------------------------------
 
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.lower().startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown CPU"
-
-
 def machine_info(device: torch.device, threads: int) -> dict:
     info: dict[str, Any] = {
         "platform": platform.platform(),
         "python": platform.python_version(),
-        "cpu_model": _cpu_model(),
+        "cpu_model": cpu_model(),
         "logical_cpus": os.cpu_count(),
         "torch": torch.__version__,
         "threads": int(threads),

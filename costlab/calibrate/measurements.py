@@ -86,12 +86,8 @@ def _check_spec(spec: str, shape: tuple[int, ...]) -> None:
     spec_blocks(spec, shape)
 
 
-def read_measurements(path: str | Path, *, check_specs: bool = True) -> Measurements:
-    """Read and check a measurements CSV (see the module docstring). Raises
-    :class:`~costlab.errors.InputError` with one line naming the file, the line and the fix."""
-    from .blocks import default_shape, normalize_shape
-
-    p = str(path)
+def _read_text(p: str, path: str | Path) -> tuple[bytes, str]:
+    """The file's bytes and its UTF-8 text; refuses a missing, unreadable, non-UTF-8 or empty file."""
     try:
         data = Path(path).read_bytes()
     except FileNotFoundError:
@@ -107,6 +103,87 @@ def read_measurements(path: str | Path, *, check_specs: bool = True) -> Measurem
         raise _fail(p, line, "is not UTF-8 text; save the file as UTF-8 CSV") from None
     if not text.strip():
         raise _fail(p, None, "is empty; write a header line 'spec,latency_ms' and one row per measured model")
+    return data, text
+
+
+def _header(p: str, line: int, rec: list[str]) -> list[str]:
+    """The header's column names (lower case); refuses missing, unknown or repeated columns."""
+    header = [c.strip().lower() for c in rec]
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        raise _fail(p, line, f"missing column {', '.join(repr(m) for m in missing)} in the header "
+                    f"{','.join(header)!r}; the header must name spec and latency_ms "
+                    f"(optional: {', '.join(OPTIONAL)})")
+    unknown = [c for c in header if c not in COLUMNS]
+    if unknown:
+        raise _fail(p, line, f"unknown column {unknown[0]!r}; known columns: {', '.join(COLUMNS)}")
+    dup = [c for c in header if header.count(c) > 1]
+    if dup:
+        raise _fail(p, line, f"column {dup[0]!r} appears twice in the header; keep one")
+    return header
+
+
+def _latency(p: str, line: int, raw: str) -> float:
+    try:
+        lat = float(raw)
+    except ValueError:
+        raise _fail(p, line, f"latency_ms {raw!r} is not a number; write milliseconds, e.g. 12.5") from None
+    if not math.isfinite(lat) or lat <= 0:
+        raise _fail(p, line, f"latency_ms {raw!r} must be a positive number of milliseconds")
+    return lat
+
+
+def _shape(p: str, line: int, f: dict[str, str], spec: str, check_specs: bool) -> tuple[int, ...]:
+    """The row's input shape from ``input_shape`` / ``batch`` (or the zoo entry's own input);
+    the spec checked when ``check_specs``."""
+    from .blocks import default_shape, normalize_shape
+
+    batch = None
+    if f.get("batch"):
+        try:
+            batch = int(f["batch"])
+        except ValueError:
+            batch = 0
+        if batch <= 0:
+            raise _fail(p, line, f"batch {f['batch']!r} must be a positive integer, e.g. 1")
+    try:
+        if f.get("input_shape"):
+            shape = normalize_shape(f["input_shape"])
+            if batch is not None and shape[0] != batch:
+                raise _fail(p, line, f"batch {batch} disagrees with input_shape {f['input_shape']}; "
+                            "give the batch as input_shape's first dimension (or drop one column)")
+        else:
+            shape = default_shape(spec, batch or 1)
+        if check_specs:
+            _check_spec(spec, shape)
+    except InputError as exc:
+        if str(exc).startswith(p):
+            raise
+        raise _fail(p, line, str(exc)) from None
+    except CostlabError as exc:
+        raise _fail(p, line, f"{exc} (spec {spec!r})") from None
+    return shape
+
+
+def _row(p: str, line: int, header: list[str], rec: list[str], check_specs: bool) -> Measurement:
+    """One data row as a :class:`Measurement`; refuses a bad field count, spec, latency or shape."""
+    if len(rec) != len(header):
+        raise _fail(p, line, f"{len(rec)} fields but the header has {len(header)}; quote a spec that "
+                    "contains commas (\"fbnet:arch=...\" or \"name:a=1,b=2\")")
+    f = {k: v.strip() for k, v in zip(header, rec)}
+    spec = f["spec"]
+    if not spec:
+        raise _fail(p, line, "empty spec; write a zoo spec such as mobilenet_v2:width=0.5")
+    lat = _latency(p, line, f["latency_ms"])
+    shape = _shape(p, line, f, spec, check_specs)
+    return Measurement(spec, shape, lat, line, f.get("note", ""), f"{Path(p).name} line {line}")
+
+
+def read_measurements(path: str | Path, *, check_specs: bool = True) -> Measurements:
+    """Read and check a measurements CSV (see the module docstring). Raises
+    :class:`~costlab.errors.InputError` with one line naming the file, the line and the fix."""
+    p = str(path)
+    data, text = _read_text(p, path)
     reader = csv.reader(io.StringIO(text, newline=""))
     header: list[str] | None = None
     hline = 0
@@ -119,67 +196,19 @@ def read_measurements(path: str | Path, *, check_specs: bool = True) -> Measurem
             if not rec or all(not c.strip() for c in rec):
                 continue
             if header is None:
-                header = [c.strip().lower() for c in rec]
+                header = _header(p, line, rec)
                 hline = line
-                missing = [c for c in REQUIRED if c not in header]
-                if missing:
-                    raise _fail(p, line, f"missing column {', '.join(repr(m) for m in missing)} in the header "
-                                f"{','.join(header)!r}; the header must name spec and latency_ms "
-                                f"(optional: {', '.join(OPTIONAL)})")
-                unknown = [c for c in header if c not in COLUMNS]
-                if unknown:
-                    raise _fail(p, line, f"unknown column {unknown[0]!r}; known columns: {', '.join(COLUMNS)}")
-                dup = [c for c in header if header.count(c) > 1]
-                if dup:
-                    raise _fail(p, line, f"column {dup[0]!r} appears twice in the header; keep one")
                 continue
-            if len(rec) != len(header):
-                raise _fail(p, line, f"{len(rec)} fields but the header has {len(header)}; quote a spec that "
-                            "contains commas (\"fbnet:arch=...\" or \"name:a=1,b=2\")")
-            f = {k: v.strip() for k, v in zip(header, rec)}
-            spec = f["spec"]
-            if not spec:
-                raise _fail(p, line, "empty spec; write a zoo spec such as mobilenet_v2:width=0.5")
-            raw = f["latency_ms"]
-            try:
-                lat = float(raw)
-            except ValueError:
-                raise _fail(p, line, f"latency_ms {raw!r} is not a number; write milliseconds, e.g. 12.5") from None
-            if not math.isfinite(lat) or lat <= 0:
-                raise _fail(p, line, f"latency_ms {raw!r} must be a positive number of milliseconds")
-            batch = None
-            if f.get("batch"):
-                try:
-                    batch = int(f["batch"])
-                except ValueError:
-                    batch = 0
-                if batch <= 0:
-                    raise _fail(p, line, f"batch {f['batch']!r} must be a positive integer, e.g. 1")
-            try:
-                if f.get("input_shape"):
-                    shape = normalize_shape(f["input_shape"])
-                    if batch is not None and shape[0] != batch:
-                        raise _fail(p, line, f"batch {batch} disagrees with input_shape {f['input_shape']}; "
-                                    "give the batch as input_shape's first dimension (or drop one column)")
-                else:
-                    shape = default_shape(spec, batch or 1)
-                if check_specs:
-                    _check_spec(spec, shape)
-            except InputError as exc:
-                if str(exc).startswith(p):
-                    raise
-                raise _fail(p, line, str(exc)) from None
-            except CostlabError as exc:
-                raise _fail(p, line, f"{exc} (spec {spec!r})") from None
-            m = Measurement(spec, shape, lat, line, f.get("note", ""), f"{Path(p).name} line {line}")
-            key = (spec, shape)
+            m = _row(p, line, header, rec, check_specs)
+            key = (m.spec, m.input_shape)
             if key in seen:
                 prev = seen[key]
-                if prev.latency_ms == lat:
+                if prev.latency_ms == m.latency_ms:
                     dropped.append(line)
                     continue
-                raise _fail(p, line, f"{spec} at {_shape_text(shape)} was measured on line {prev.line} as "
-                            f"{prev.latency_ms:g} ms and here as {lat:g} ms; average your repeats into one row")
+                raise _fail(p, line, f"{m.spec} at {_shape_text(m.input_shape)} was measured on line {prev.line} "
+                            f"as {prev.latency_ms:g} ms and here as {m.latency_ms:g} ms; average your repeats "
+                            "into one row")
             seen[key] = m
             rows.append(m)
     except csv.Error as exc:

@@ -16,7 +16,8 @@ import torch
 _WARNED: set[str] = set()
 
 
-def _cpu_model() -> str:
+def cpu_model() -> str:
+    """This machine's CPU model name (/proc/cpuinfo, else platform)."""
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as f:
             for line in f:
@@ -29,7 +30,7 @@ def _cpu_model() -> str:
 
 def this_machine() -> dict:
     """What a CPU profile records about its machine, for this machine."""
-    return {"cpu_model": _cpu_model(), "logical_cpus": os.cpu_count(), "torch": torch.__version__}
+    return {"cpu_model": cpu_model(), "logical_cpus": os.cpu_count(), "torch": torch.__version__}
 
 
 _LABELS = {"cpu_model": "CPU", "logical_cpus": "logical CPUs", "torch": "torch"}
