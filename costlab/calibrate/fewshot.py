@@ -74,12 +74,11 @@ _NC, _NT = len(CLASSES), len(TERMS)
 
 
 def supported_combines() -> tuple[str, ...]:
-    """Combine rules :func:`costlab.latency.predict.predict` evaluates: ``('sum', 'max')`` once
-    it declares ``COMBINES`` with ``'max'``, else ``('sum',)``; a profile is only ever written
-    in a form costlab can predict with."""
-    from ..latency import predict as _p
+    """Combine rules the predictor (:data:`costlab.latency.predict.COMBINES`) evaluates; a
+    profile is only ever written in a form costlab can predict with."""
+    from ..latency.predict import COMBINES as _predictable
 
-    return tuple(c for c in COMBINES if c in getattr(_p, "COMBINES", ("sum",)))
+    return tuple(c for c in COMBINES if c in _predictable)
 
 
 # -- rows --------------------------------------------------------------------------------------

@@ -24,9 +24,11 @@ from .cmd_latency import calibrate, profiles, validate
 from .cmd_measure import profile
 from .cmd_plot import plot
 from .cmd_reproduce import reproduce
+from .cmd_search import search_cmd
+from .cmd_sweep import sweep_cmd
 
 COMMANDS = [analyze, zoo, guidelines, compare_cmd, compress_cmd, profiles, profile, calibrate, validate,
-            plot, reproduce, crosscheck_cmd, advise]
+            plot, reproduce, crosscheck_cmd, search_cmd, sweep_cmd, advise]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -291,3 +291,92 @@ def layers_figure(layers, *, model: str, device: str, profile: str | None,
     axes[0].set_title(title or device_title(what, device, profile))
     fig.tight_layout()
     return fig
+
+
+# -- search: the Pareto front -------------------------------------------------------------
+
+def _frac(values: Sequence[float], v: float, log: bool) -> float:
+    """Where ``v`` lies in ``values``' range, 0..1 (on a log scale when ``log``)."""
+    f = math.log if log else float
+    lo, hi = f(min(values)), f(max(values))
+    return (f(v) - lo) / (hi - lo) if hi > lo else 0.5
+
+
+def _log_axes(ax) -> None:
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    for axis, setter in ((ax.xaxis, ax.set_xscale), (ax.yaxis, ax.set_yscale)):
+        setter("log")
+        axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
+        axis.set_minor_formatter(NullFormatter())
+
+
+def _place(ax, boxes: list, xy, text: str, off, ha: str, va: str, size: float, force: bool = False, **kw) -> bool:
+    """Annotate ``xy`` with ``text`` unless its (estimated) box would overlap a placed one or
+    leave the axes; ``force`` places it anyway. Returns whether it was placed."""
+    k = ax.figure.dpi / 72.0
+    lines = text.split("\n")
+    w, h = 0.6 * size * k * max(map(len, lines)), 1.3 * size * k * len(lines)
+    px, py = ax.transData.transform(xy)
+    x0 = px + off[0] * k - (w if ha == "right" else w / 2 if ha == "center" else 0)
+    y0 = py + off[1] * k - (h if va == "top" else h / 2 if va == "center" else 0)
+    box = (x0, y0, x0 + w, y0 + h)
+    bb = ax.bbox
+    inside = bb.x0 <= box[0] and box[2] <= bb.x1 and bb.y0 <= box[1] and box[3] <= bb.y1
+    clash = any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in boxes)
+    if not force and (clash or not inside):
+        return False
+    ax.annotate(text, xy, textcoords="offset points", xytext=off, ha=ha, va=va, fontsize=size, **kw)
+    boxes.append(box)
+    return True
+
+
+def pareto_figure(xs: Sequence[float], ys: Sequence[float], *, front: Sequence[int], best: int | None,
+                  labels: Sequence[str], capacity: str, budget_ms: float | None, chosen_label: str | None,
+                  what: str, device: str | None, profile: str | None, title: str | None = None,
+                  max_labels: int = 20) -> Figure:
+    """Latency (ms, x) vs capacity (millions of MACs or params, y) of every variant, the Pareto
+    front as a staircase, the budget and the chosen variant ``best`` (named); front points are
+    named where their labels do not collide (no hand-tuned offsets)."""
+    cap = capacity
+    cap_name = "MACs" if cap == "macs" else "params"
+    fig = Figure(figsize=(7.5, 5.0))
+    ax = fig.add_subplot(1, 1, 1)
+    ax.scatter(xs, ys, s=9, color="0.7", label=f"variants ({len(xs):,})", zorder=2)
+    fx, fy = [xs[i] for i in front], [ys[i] for i in front]
+    ax.step(fx, fy, where="post", color="#1f77b4", linewidth=1.0, zorder=3)
+    ax.scatter(fx, fy, s=22, color="#1f77b4", label=f"Pareto front ({len(fx)})", zorder=4)
+    if budget_ms is not None:
+        ax.axvline(budget_ms, color="#d62728", linestyle="--", linewidth=1.0,
+                   label=f"budget {budget_ms:g} ms")
+    log = min(ys) > 0 and min(xs) > 0 and max(ys) / min(ys) > 20
+    if log:
+        _log_axes(ax)
+    ax.set_xlabel("predicted latency (ms" + (", log)" if log else ")"))
+    ax.set_ylabel(("MACs (millions of multiply-adds)" if cap == "macs" else "parameters (millions)")
+                  + (", log" if log else ""))
+    ax.set_title(title or device_title(what, device, profile), fontsize=10)
+    ax.grid(True, linewidth=0.4, alpha=0.5)
+    fig.tight_layout()
+    boxes: list = []
+    if best is not None:
+        b = best
+        ax.scatter([xs[b]], [ys[b]], s=140, marker="*", color="#d62728", zorder=5, label=chosen_label or "chosen")
+        # up-left of a front point is empty (nothing is faster and bigger); beside it at the top,
+        # right of it at the fast end
+        xf, yf = _frac(xs, xs[b], log), _frac(ys, ys[b], log)
+        if xf < 0.25:
+            off, ha, va = ((10, -12), "left", "top") if yf > 0.3 else ((10, 10), "left", "bottom")
+        else:
+            off, ha, va = ((-14, 0), "right", "center") if yf > 0.85 else ((-10, 8), "right", "bottom")
+        _place(ax, boxes, (xs[b], ys[b]), f"{labels[b]}\n{xs[b]:.3g} ms, {ys[b]:.3g}M {cap_name}", off, ha,
+               va, 7.5, force=True, color="#d62728", fontweight="bold")
+    placed = 0
+    for i in front:
+        if i != best and placed < max_labels:
+            placed += _place(ax, boxes, (xs[i], ys[i]), labels[i], (-3, 3), "right", "bottom", 6.5,
+                             color="#1f4e79")
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    return fig

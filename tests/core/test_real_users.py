@@ -15,7 +15,7 @@ import torch.nn.functional as F
 import costlab
 from costlab.cli import main
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def run(args, capsys):

@@ -19,7 +19,7 @@ from costlab.calibrate.samples import sample_graph
 from costlab.latency import gpu as G
 from costlab.latency.profile import GPU_FORM, ProfileError, load_profile, validate_profile
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 CSV = ROOT / "costlab" / "data" / "latency" / "gpu_h200" / "gpu_decomp.csv"
 TARGETS = {"cudagraph": (5.0, 90.0), "eager": (8.0, 80.0)}
 

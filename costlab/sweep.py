@@ -1,0 +1,441 @@
+"""Predict many models on many devices, resumably, on local processes or a Ray cluster.
+
+``sweep(items, ["arm", "gpu"], "results.parquet", jobs=2)`` predicts every (zoo spec, input
+shape) of ``items`` on every device and writes one row per (model, device): ``spec``,
+``input_shape``, ``device`` (the profile's name), ``latency_ms``, ``macs``, ``params`` and
+``error`` (empty, or why the model could not be built).
+
+**One code path for every backend.** The items are cut into chunks; :func:`predict_chunk`
+``(chunk, devices) -> rows`` predicts one chunk (:func:`costlab.search.predict_costs`: block
+features x each profile's coefficients, each distinct block traced once per process) and
+runs inline (``jobs=1``), as a task of a local ``ProcessPoolExecutor`` (``jobs=N``), or as
+a Ray task (``backend='ray'``: ``ray.init(address=...)``, or a local instance when no address
+is given and Ray is not initialised yet). The rows are the same whichever runs them.
+
+**Resumable; a killed run loses nothing written.** Every finished chunk is committed at once
+as its own part file in ``<output>.parts/`` (written to a temporary name, flushed, fsynced,
+then renamed: a part is there whole or not at all). A run first reads what the output and
+its parts already hold and predicts only the (model, device) pairs that are missing; at the
+end it merges the output and the parts into the output file (atomically) and removes the
+parts. The merged rows are in a canonical order (the items' order, then the devices'), so
+the file does not depend on chunking, jobs, backend or how often the run was resumed.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+import uuid
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .calibrate.blocks import normalize_shape
+from .errors import InputError, OutputError, SpecError, UsageError
+from .latency.profile import load_profile
+from .search import predict_costs, sample_space
+from .zoo.registry import parse_spec
+
+COLUMNS = ["spec", "input_shape", "device", "latency_ms", "macs", "params", "error"]
+KEY = ["spec", "input_shape", "device"]
+FORMATS = {".csv": "csv", ".parquet": "parquet"}
+BACKENDS = ("local", "ray")
+RAY_HINT = "pip install costlab[ray]"
+# floats read back exactly as written (pandas >= 3 does so by default and deprecates the option)
+_ROUND_TRIP = {"float_precision": "round_trip"} if int(pd.__version__.split(".")[0]) < 3 else {}
+
+
+# -- inputs -----------------------------------------------------------------------------------
+
+def shape_text(shape: Sequence[int]) -> str:
+    return "x".join(str(int(d)) for d in shape)
+
+
+def _item(spec: str, size: str | None, where: str) -> tuple[str, tuple[int, ...]]:
+    try:
+        entry, _ = parse_spec(spec)
+    except SpecError as exc:
+        raise SpecError(f"{where}: {exc}") from None
+    if size is None:
+        return spec, tuple(entry.default_input_shape())
+    if size.isdigit():
+        return spec, tuple(entry.default_input_shape(int(size)))
+    try:
+        return spec, normalize_shape(size)
+    except InputError as exc:
+        raise InputError(f"{where}: {exc}") from None
+
+
+def read_specs(path: str | os.PathLike) -> list[tuple[str, tuple[int, ...]]]:
+    """A specs file: one zoo spec a line, optionally followed by a resolution (``160``) or an
+    input shape (``1x3x160x160``); blank lines and ``#`` comments are skipped."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read specs file '{path}': {getattr(exc, 'strerror', None) or exc}") from None
+    items = []
+    for n, line in enumerate(lines, 1):
+        text = line.split("#", 1)[0].strip()
+        if not text:
+            continue
+        parts = text.split()
+        if len(parts) > 2:
+            raise InputError(f"{path}:{n}: write SPEC [RESOLUTION | NxCxHxW], got {line.strip()!r}")
+        items.append(_item(parts[0], parts[1] if len(parts) == 2 else None, f"{path}:{n}"))
+    if not items:
+        raise InputError(f"specs file '{path}' lists no model; write one zoo spec a line")
+    return items
+
+
+def space_items(space: str, n: int, seed: int = 0, resolution: int | None = None) -> list[tuple[str, tuple]]:
+    """``n`` distinct random architectures of ``space`` (``fbnet``, ``nb201``) at ``resolution``."""
+    specs = sample_space(space, n, seed)
+    entry, _ = parse_spec(specs[0])
+    return [(s, tuple(entry.default_input_shape(resolution))) for s in specs]
+
+
+# -- the work ---------------------------------------------------------------------------------
+
+def predict_chunk(chunk: Sequence[tuple[str, Sequence[int]]], devices: Sequence[dict]) -> pd.DataFrame:
+    """Rows (item-major, device-minor) of one chunk: the unit of work of every backend."""
+    items = [(str(s), tuple(int(d) for d in shape)) for s, shape in chunk]
+    costs = predict_costs(items, list(devices))
+    names = [p["name"] for p in devices]
+    n, m = len(items), len(names)
+    err = [costs.skipped.get(i, "") for i in range(n)]
+    return pd.DataFrame({
+        "spec": np.repeat([s for s, _ in items], m).tolist(),
+        "input_shape": np.repeat([shape_text(sh) for _, sh in items], m).tolist(),
+        "device": names * n,
+        "latency_ms": np.stack([costs.latency[d] for d in names], axis=1).reshape(-1) if n else [],
+        "macs": np.repeat(costs.macs, m),
+        "params": np.repeat(costs.params, m),
+        "error": np.repeat(err, m).tolist(),
+    }, columns=COLUMNS)
+
+
+# -- the store: output file + committed parts --------------------------------------------------
+
+def _has_parquet() -> bool:
+    import importlib.util
+
+    return any(importlib.util.find_spec(m) is not None for m in ("pyarrow", "fastparquet"))
+
+
+class Store:
+    """The output file and its ``<output>.parts/`` folder of committed chunks."""
+
+    def __init__(self, output: str | os.PathLike):
+        self.path = Path(output)
+        self.fmt = FORMATS.get(self.path.suffix.lower())
+        if self.fmt is None:
+            raise UsageError(f"-o {output}: write results to a .parquet or .csv file")
+        if self.fmt == "parquet" and not _has_parquet():
+            raise UsageError(f"-o {output}: writing .parquet needs pyarrow (pip install pyarrow), "
+                             "or give -o a .csv file")
+        if not self.path.parent.is_dir():
+            raise OutputError(f"cannot write '{output}': folder '{self.path.parent}' does not exist")
+        self.parts = self.path.with_name(self.path.name + ".parts")
+        self.run = f"{time.strftime('%Y%m%d%H%M%S')}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.written = 0
+
+    def _read(self, path: Path) -> pd.DataFrame:
+        try:
+            if self.fmt == "parquet":
+                df = pd.read_parquet(path)
+            else:
+                df = pd.read_csv(path, dtype={"spec": str, "input_shape": str, "device": str, "error": str},
+                                 keep_default_na=False, na_values={"latency_ms": ["", "NaN", "nan"]},
+                                 **_ROUND_TRIP)
+        except Exception as exc:   # noqa: BLE001 -- any reader error means the same thing here
+            raise InputError(f"cannot read '{path}' ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
+                             "it is not a costlab sweep output: choose another -o or remove it") from None
+        missing = [c for c in COLUMNS if c not in df.columns]
+        if missing:
+            raise InputError(f"'{path}' exists but is not a costlab sweep output (no column {missing[0]}); "
+                             "choose another -o or remove it")
+        df["error"] = df["error"].fillna("").astype(str)
+        return df[COLUMNS]
+
+    def part_files(self) -> list[Path]:
+        if not self.parts.is_dir():
+            return []
+        return sorted(p for p in self.parts.iterdir() if p.name.startswith("part-") and p.suffix == "." + self.fmt)
+
+    def existing(self) -> pd.DataFrame:
+        """Every row the output and its committed parts hold (first occurrence of a key wins)."""
+        frames = ([self._read(self.path)] if self.path.exists() else []) + [self._read(p) for p in self.part_files()]
+        if not frames:
+            return pd.DataFrame({c: [] for c in COLUMNS})
+        df = pd.concat(frames, ignore_index=True)
+        return df.drop_duplicates(KEY, keep="first").reset_index(drop=True)
+
+    def _write(self, df: pd.DataFrame, f) -> None:
+        if self.fmt == "parquet":
+            df.to_parquet(f, index=False)
+        else:
+            df.to_csv(f, index=False, lineterminator="\n")
+
+    def commit(self, df: pd.DataFrame, index: int) -> Path:
+        """Write one chunk's rows as a part, atomically (temporary name, fsync, rename)."""
+        self.parts.mkdir(exist_ok=True)
+        final = self.parts / f"part-{self.run}-{index:06d}.{self.fmt}"
+        tmp = self.parts / f".tmp-{final.name}"
+        try:
+            with open(tmp, "wb" if self.fmt == "parquet" else "w", **({} if self.fmt == "parquet" else
+                                                                       {"encoding": "utf-8", "newline": ""})) as f:
+                self._write(df, f)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, final)
+        except BaseException as exc:          # an interrupted write leaves no temporary file
+            tmp.unlink(missing_ok=True)
+            if isinstance(exc, OSError):
+                raise OutputError(f"cannot write a part of '{self.path}' in '{self.parts}': "
+                                  f"{exc.strerror or exc}") from None
+            raise
+        self.written += len(df)
+        return final
+
+    def merge(self, items: Sequence[tuple[str, tuple]], names: Sequence[str]) -> pd.DataFrame:
+        """Output + parts -> the output file (atomically, canonical order); parts removed."""
+        from .present.output import atomic_write
+
+        df = self.existing()
+        pos = {(s, shape_text(sh)): i for i, (s, sh) in enumerate(items)}
+        dpos = {d: i for i, d in enumerate(names)}
+        big = len(pos) + len(df)
+        df["_i"] = [pos.get(k, big + j) for j, k in enumerate(zip(df["spec"], df["input_shape"]))]
+        df["_d"] = [dpos.get(d, len(dpos)) for d in df["device"]]
+        df = df.sort_values(["_i", "_d", "device"], kind="stable").drop(columns=["_i", "_d"]).reset_index(drop=True)
+        df["macs"] = df["macs"].astype("int64")
+        df["params"] = df["params"].astype("int64")
+        df["latency_ms"] = df["latency_ms"].astype(float)
+        atomic_write(self.path, lambda f: self._write(df, f), binary=self.fmt == "parquet")
+        for p in self.part_files():
+            p.unlink()
+        for p in self.parts.glob(".tmp-part-*") if self.parts.is_dir() else ():
+            p.unlink(missing_ok=True)         # left by a run killed while writing a part
+        try:
+            self.parts.rmdir()
+        except OSError:
+            pass
+        return df
+
+
+# -- backends ---------------------------------------------------------------------------------
+
+Task = tuple[list, list]          # (chunk of items, device profiles)
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Pool workers end when the sweep's process dies (killed: no one would ever collect them)."""
+    import threading
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def _run_local(tasks: Sequence[Task], jobs: int) -> Iterator[tuple[int, pd.DataFrame]]:
+    if jobs <= 1 or len(tasks) <= 1:
+        for k, (chunk, devs) in enumerate(tasks):
+            yield k, predict_chunk(chunk, devs)
+        return
+    # the first chunk runs here: it traces the distinct blocks, which forked workers inherit
+    yield 0, predict_chunk(*tasks[0])
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
+    ex = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_exit_with_parent,
+                             initargs=(os.getpid(),))
+    try:
+        futs = {ex.submit(predict_chunk, chunk, devs): k for k, (chunk, devs) in enumerate(tasks) if k}
+        pending = set(futs)
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for f in sorted(done, key=futs.get):
+                yield futs[f], f.result()
+    finally:
+        ex.shutdown(wait=True, cancel_futures=True)
+
+
+def _ray_module():
+    try:
+        import ray
+    except ImportError:
+        raise UsageError(f"--backend ray needs Ray, which is not installed here: {RAY_HINT}") from None
+    return ray
+
+
+def check_reachable(address: str | None, timeout: float = 5.0) -> None:
+    """A quick TCP check of a ``HOST:PORT`` / ``ray://HOST:PORT`` address (Ray itself retries
+    an unreachable cluster for minutes); ``None`` and ``auto`` are left to Ray."""
+    import socket
+
+    if not address or address == "auto" or address.startswith("local"):
+        return
+    hostport = address.split("://", 1)[-1].rstrip("/")
+    host, _, port = hostport.rpartition(":")
+    if not host or not port.isdigit():
+        raise UsageError(f"--ray-address {address}: write HOST:PORT (e.g. 10.0.0.5:6379) or ray://HOST:10001")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise UsageError(f"cannot reach the Ray cluster at '{address}': {exc.strerror or exc} "
+                         "(is it running? check --ray-address)") from None
+
+
+def _run_ray(tasks: Sequence[Task], address: str | None) -> Iterator[tuple[int, pd.DataFrame]]:
+    ray = _ray_module()
+    started = False
+    if not ray.is_initialized():
+        check_reachable(address)
+        try:
+            ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+        except Exception as exc:   # noqa: BLE001 -- Ray raises ConnectionError, RuntimeError, ValueError ...
+            where = f"the Ray cluster at '{address}'" if address else "a local Ray instance"
+            raise UsageError(f"cannot start or reach {where}: {str(exc).strip().splitlines()[0] if str(exc) else type(exc).__name__}"
+                             " (check --ray-address, e.g. ray://HOST:10001 or HOST:6379)") from None
+        started = True
+    remote = ray.remote(predict_chunk)
+    shared: dict[tuple, object] = {}
+    refs = {}
+    pending: list = []
+    try:
+        for k, (chunk, devs) in enumerate(tasks):
+            key = tuple(d["name"] for d in devs)
+            if key not in shared:
+                shared[key] = ray.put(devs)
+            refs[remote.remote(chunk, shared[key])] = k
+        pending = list(refs)
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1)
+            for r in done:
+                try:
+                    yield refs[r], ray.get(r)
+                except ray.exceptions.RayTaskError as exc:
+                    cause = getattr(exc, "cause", None)
+                    raise (cause if isinstance(cause, Exception) else exc) from None
+                except ray.exceptions.RayError as exc:
+                    raise UsageError(f"the Ray cluster failed during the sweep: {str(exc).strip().splitlines()[0]}") from None
+    finally:
+        for r in pending:
+            try:
+                ray.cancel(r)
+            except Exception:   # noqa: BLE001 -- best effort: the run is ending anyway
+                pass
+        if started:
+            ray.shutdown()
+
+
+# -- the sweep ---------------------------------------------------------------------------------
+
+@dataclass
+class SweepSummary:
+    output: str
+    rows: int               # rows in the output now
+    computed: int           # rows this run predicted
+    already: int            # rows of these models x devices that were there before
+    errors: int             # rows whose model could not be built
+    items: int
+    devices: list[str]
+    backend: str
+    jobs: int
+    seconds: float
+
+    def line(self) -> str:
+        nd, how = len(self.devices), "Ray" if self.backend == "ray" else f"{self.jobs} local process"
+        return (f"wrote {self.output}: {self.rows:,} rows ({self.items:,} models x {nd} device{'s' * (nd > 1)}: "
+                f"{', '.join(self.devices)}); {self.computed:,} predicted in {self.seconds:.1f} s "
+                f"({how}{'es' if self.backend == 'local' and self.jobs > 1 else ''}), "
+                f"{self.already:,} already there" + (f"; {self.errors:,} rows with errors" if self.errors else ""))
+
+
+def plan(items, names, existing: pd.DataFrame, chunk_size: int) -> list[tuple[list, tuple[str, ...]]]:
+    """Chunks of the (item, devices) pairs not in ``existing``, grouped by the devices missing."""
+    done = set(zip(existing["spec"], existing["input_shape"], existing["device"]))
+    groups: dict[tuple[str, ...], list] = {}
+    for spec, shape in items:
+        st = shape_text(shape)
+        missing = tuple(d for d in names if (spec, st, d) not in done)
+        if missing:
+            groups.setdefault(missing, []).append((spec, tuple(shape)))
+    return [(its[i:i + chunk_size], devs) for devs, its in groups.items() for i in range(0, len(its), chunk_size)]
+
+
+def sweep(items: Sequence[tuple[str, Sequence[int]]], devices: Sequence[str | dict], output: str | os.PathLike, *,
+          jobs: int = 1, backend: str = "local", ray_address: str | None = None, chunk_size: int = 1000,
+          progress: bool | None = None, on_chunk: Callable[[int, pd.DataFrame], None] | None = None) -> SweepSummary:
+    """Predict every item on every device into ``output`` (.parquet or .csv), resumably.
+
+    ``on_chunk(index, rows)`` is called after each chunk is committed. A run that stops
+    (killed, an error, ``on_chunk`` raising) keeps every committed chunk; the next run with
+    the same output predicts only what is missing."""
+    t0 = time.perf_counter()
+    if backend not in BACKENDS:
+        raise UsageError(f"unknown backend '{backend}'; use one of {', '.join(BACKENDS)}")
+    if jobs < 1 or chunk_size < 1:
+        raise UsageError("--jobs and the chunk size must be at least 1")
+    if not devices:
+        raise UsageError("give at least one device, e.g. --device arm,gpu")
+    if backend == "ray" and not _ray_module().is_initialized():
+        check_reachable(ray_address)
+    profiles = [load_profile(d) for d in devices]
+    names = list(dict.fromkeys(p["name"] for p in profiles))
+    by_name = {p["name"]: p for p in profiles}
+    items = list(dict.fromkeys((s, tuple(int(d) for d in sh)) for s, sh in items))
+    store = Store(output)
+    existing = store.existing()
+    work = plan(items, names, existing, chunk_size)
+    tasks = [(chunk, [by_name[d] for d in devs]) for chunk, devs in work]
+    todo = sum(len(c) * len(d) for c, d in tasks)
+    show = sys.stderr.isatty() if progress is None else progress
+    runner = _run_ray(tasks, ray_address) if backend == "ray" and tasks else _run_local(tasks, jobs)
+    from tqdm import tqdm
+
+    with tqdm(total=todo, unit="row", desc="sweep", disable=not show or not todo, file=sys.stderr) as bar:
+        try:
+            for k, rows in runner:
+                store.commit(rows, k)
+                bar.update(len(rows))
+                if on_chunk is not None:
+                    on_chunk(k, rows)
+        except (InputError, SpecError, UsageError, OutputError) as exc:
+            raise type(exc)(f"{exc}; {resume_hint(store)}") from None
+        except BrokenProcessPool:
+            raise UsageError(f"a worker process died (out of memory? try fewer --jobs); {resume_hint(store)}") from None
+        finally:
+            runner.close()
+    df = store.merge(items, names) if todo or store.part_files() or not store.path.exists() else existing
+    mine = df[df["spec"].isin({s for s, _ in items}) & df["device"].isin(names)]
+    return SweepSummary(str(output), len(df), todo, len(items) * len(names) - todo, int((mine["error"] != "").sum()),
+                        len(items), names, backend, jobs, time.perf_counter() - t0)
+
+
+def resume_hint(store: Store) -> str:
+    n = store.written
+    return (f"{n:,} rows of this run are kept in {store.parts}/: rerun the same command to resume"
+            if n else "nothing of this run was written")
+
+
+def partial_note(output: str | os.PathLike) -> str:
+    """What an interrupted sweep into ``output`` left behind, in one line."""
+    try:
+        st = Store(output)
+        n = sum(len(st._read(p)) for p in st.part_files())
+    except Exception:   # noqa: BLE001 -- a note only
+        return ""
+    return (f"{n:,} predicted rows are kept in {st.parts}/: rerun the same command to resume"
+            if n else "")
+
+
+__all__ = ["sweep", "predict_chunk", "read_specs", "space_items", "Store", "SweepSummary", "plan", "COLUMNS"]

@@ -1,0 +1,154 @@
+"""costlab sweep: rows equal the predictor, local processes and Ray give the same file row for
+row, a killed run loses nothing and a rerun recomputes nothing done, one-line errors."""
+from __future__ import annotations
+
+import sys
+
+import pandas as pd
+import pytest
+
+import costlab
+from costlab import sweep as W
+from costlab.cli import main
+from costlab.errors import InputError, UsageError
+
+DEVICES = ["arm", "cpu"]
+
+
+@pytest.fixture(scope="module")
+def items():
+    return W.space_items("fbnet", 60, seed=11)
+
+
+def read(path) -> pd.DataFrame:
+    return pd.read_csv(path, keep_default_na=False, **W._ROUND_TRIP)
+
+
+def test_predict_chunk_rows_equal_analyze(items):
+    rows = W.predict_chunk(items[:3] + [("mobilenet_v2:width=0.5", (1, 3, 96, 96))], [costlab.latency.profile.load_profile(d)
+                                                                                 for d in DEVICES])
+    assert list(rows.columns) == W.COLUMNS and len(rows) == 8
+    assert list(rows["device"]) == ["arm-sd810", "cpu-local"] * 4
+    for r in rows.itertuples():
+        rep = costlab.analyze(r.spec, input_shape=r.input_shape, device=r.device)
+        assert abs(r.latency_ms - rep.totals["latency_ms"]) <= 1e-6 * rep.totals["latency_ms"]
+        assert (r.macs, r.params, r.error) == (rep.totals["macs"], rep.totals["params"], "")
+
+
+def test_processes_equal_inline_row_for_row(items, tmp_path):
+    one = W.sweep(items, DEVICES, tmp_path / "one.csv", jobs=1, chunk_size=7)
+    two = W.sweep(items, DEVICES, tmp_path / "two.csv", jobs=2, chunk_size=7)
+    assert one.rows == two.rows == 120 and one.computed == 120 and one.errors == 0
+    pd.testing.assert_frame_equal(read(tmp_path / "one.csv"), read(tmp_path / "two.csv"))
+    assert not (tmp_path / "two.csv.parts").exists()
+
+
+def test_killed_run_loses_nothing_and_rerun_recomputes_nothing(items, tmp_path):
+    out = tmp_path / "r.csv"
+    first: list[pd.DataFrame] = []
+
+    def die_after_two(k, rows):
+        first.append(rows)
+        if len(first) == 2:
+            raise KeyboardInterrupt        # a kill between chunks
+
+    with pytest.raises(KeyboardInterrupt):
+        W.sweep(items, DEVICES, out, jobs=2, chunk_size=10, on_chunk=die_after_two)
+    parts = list((tmp_path / "r.csv.parts").glob("part-*.csv"))
+    assert len(parts) == 2 and not out.exists()
+    kept = pd.concat([read(p) for p in parts])
+    assert len(kept) == 40 and W.partial_note(out).startswith("40 predicted rows are kept")
+    second: list[pd.DataFrame] = []
+    s = W.sweep(items, DEVICES, out, jobs=1, chunk_size=10, on_chunk=lambda k, r: second.append(r))
+    redone = pd.concat(second)
+    assert s.computed == len(redone) == 80 and s.already == 40 and s.rows == 120
+    assert not set(zip(redone.spec, redone.device)) & set(zip(kept.spec, kept.device))
+    W.sweep(items, DEVICES, tmp_path / "fresh.csv", chunk_size=60)
+    pd.testing.assert_frame_equal(read(out), read(tmp_path / "fresh.csv"))
+    again = W.sweep(items, DEVICES, out)                    # all done: nothing to predict
+    assert again.computed == 0 and again.rows == 120
+    more = W.sweep(items, DEVICES + ["gpu"], out)           # a new device: only its rows
+    assert more.computed == 60 and more.rows == 180
+
+
+def test_ray_equals_local_processes(items, tmp_path):
+    ray = pytest.importorskip("ray")
+    W.sweep(items, DEVICES, tmp_path / "local.csv", jobs=2, chunk_size=15)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    try:
+        s = W.sweep(items, DEVICES, tmp_path / "ray.csv", backend="ray", chunk_size=15)
+    finally:
+        ray.shutdown()
+    assert s.rows == 120 and s.backend == "ray"
+    pd.testing.assert_frame_equal(read(tmp_path / "local.csv"), read(tmp_path / "ray.csv"))
+
+
+def test_specs_file_and_errors_rows(tmp_path):
+    f = tmp_path / "specs.txt"
+    f.write_text("# a comment\nmobilenet_v2:width=0.5 96\n\nshufflenet_v2:width=0.5  1x3x128x128  # inline\n"
+                 "micro_conv:cin=6,cout=6,groups=4 1x6x56x56\n")
+    items = W.read_specs(f)
+    assert items == [("mobilenet_v2:width=0.5", (1, 3, 96, 96)), ("shufflenet_v2:width=0.5", (1, 3, 128, 128)),
+                     ("micro_conv:cin=6,cout=6,groups=4", (1, 6, 56, 56))]
+    s = W.sweep(items, ["arm"], tmp_path / "o.csv")
+    df = read(tmp_path / "o.csv")
+    assert s.errors == 1 and df["error"].iloc[2] != "" and (df["error"].iloc[:2] == "").all()
+    bad = tmp_path / "bad.txt"
+    bad.write_text("mobilenet_v2\nnosuchnet\n")
+    with pytest.raises(costlab.errors.SpecError, match=r"bad.txt:2: unknown model 'nosuchnet'"):
+        W.read_specs(bad)
+
+
+def test_output_errors(items, tmp_path, monkeypatch):
+    with pytest.raises(UsageError, match=r"\.parquet or \.csv"):
+        W.sweep(items[:2], ["arm"], tmp_path / "x.json")
+    monkeypatch.setattr(W, "_has_parquet", lambda: False)
+    with pytest.raises(UsageError, match="pip install pyarrow"):
+        W.sweep(items[:2], ["arm"], tmp_path / "x.parquet")
+    (tmp_path / "other.csv").write_text("a,b\n1,2\n")
+    with pytest.raises(InputError, match="not a costlab sweep output"):
+        W.sweep(items[:2], ["arm"], tmp_path / "other.csv")
+
+
+def test_ray_missing_or_unreachable(items, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)           # import ray -> ImportError
+    with pytest.raises(UsageError, match=r"pip install costlab\[ray\]"):
+        W.sweep(items[:2], ["arm"], tmp_path / "x.csv", backend="ray")
+    monkeypatch.undo()
+    pytest.importorskip("ray")
+    with pytest.raises(UsageError, match="cannot reach the Ray cluster at '127.0.0.1:1'"):
+        W.sweep(items[:2], ["arm"], tmp_path / "x.csv", backend="ray", ray_address="127.0.0.1:1")
+
+
+def test_cli(tmp_path, capsys):
+    from costlab.cli import cmd_sweep
+
+    assert cmd_sweep.BACKENDS == W.BACKENDS
+    out = tmp_path / "s.csv"
+    code = main(["sweep", "--space", "nb201", "--n", "12", "--device", "arm,gpu", "-o", str(out), "--jobs", "2",
+                 "--chunk-size", "5"])
+    o, e = capsys.readouterr()
+    assert code == 0 and o.startswith(f"wrote {out}: 24 rows (12 models x 2 devices") and e == ""
+    assert len(read(out)) == 24
+    for args, words in [(["--device", "arm", "-o", str(out)], "either SPECS_FILE or --space"),
+                        (["--space", "nb201", "--device", "arm", "-o", str(out)], "--space needs --n"),
+                        (["--space", "nb201", "--n", "2", "--device", "arm", "-o", str(out), "--ray-address", "x:1"],
+                         "goes with --backend ray")]:
+        code = main(["sweep"] + args)
+        o, e = capsys.readouterr()
+        assert code == 2 and len(e.strip().splitlines()) == 1 and words in e, e
+
+
+def test_parquet_output_resumes_like_csv(items, tmp_path):
+    pytest.importorskip("pyarrow")
+    out = tmp_path / "r.parquet"
+
+    def stop(k, rows):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        W.sweep(items, DEVICES, out, chunk_size=25, on_chunk=stop)
+    s = W.sweep(items, DEVICES, out, chunk_size=25)
+    assert (s.already, s.computed) == (50, 70)
+    W.sweep(items, DEVICES, tmp_path / "r.csv")
+    pd.testing.assert_frame_equal(pd.read_parquet(out), read(tmp_path / "r.csv"))
