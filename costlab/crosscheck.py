@@ -145,11 +145,9 @@ def _run_torch(model, inputs) -> dict[str, int]:
 
 
 def fvcore_available() -> bool:
-    try:
-        import fvcore.nn  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    import importlib.util
+
+    return importlib.util.find_spec("fvcore") is not None
 
 
 def _run_fvcore(model, inputs) -> tuple[dict[str, int] | None, dict[str, int], str]:

@@ -31,7 +31,7 @@ same per-class coefficients ``a, b, p, c`` (ms per GMAC, per MB, per Mpix, per k
 (prior x combine) is fitted in two steps: its scale factors by non-negative least squares,
 then every per-class coefficient by ridge regression toward the scaled prior
 (``lambda * sum_j (D_j (c_j - c0_j))^2``, ``D_j`` the root-mean-square column norm of
-coefficient j's term over the classes, :func:`penalty_scale`, so ``lambda`` is unit-free and
+coefficient j's term over the classes, :func:`costlab.calibrate.fewshot_fit.penalty_scale`, so ``lambda`` is unit-free and
 a class the samples barely exercise is held near the prior as firmly as any other),
 ``lambda`` on a fixed grid (:data:`LAMBDAS`, plus infinity = the scaled prior alone). Rows
 are weighted by ``1 / measured`` (squared *relative* error, as everywhere in costlab). The
@@ -64,9 +64,8 @@ import numpy as np
 from ..errors import InputError, ProfileError, UsageError
 from ..latency.features import CLASSES, TERMS
 from .blocks import SpecSet, normalize_shape
-# the fitting core lives in fewshot_fit; its names stay importable from here
-from .fewshot_fit import (COMBINES, LAMBDAS, MIN_SHARED, MIN_SHARED2, Candidate, FewShotFit,  # noqa: F401
-                          fit_arrays, penalty_scale)
+# the fitting core lives in fewshot_fit; these names stay importable from here
+from .fewshot_fit import COMBINES, LAMBDAS, FewShotFit, fit_arrays
 from .fit import fit_baseline
 from .measurements import Measurement, Measurements
 

@@ -186,7 +186,7 @@ def table8_rows(platform: str) -> tuple[list[dict], list[dict]]:
         if key in samples:
             prev = samples[key]
             if abs(prev["latency_ms"] / (1000.0 / value) - 1) > 1e-6:
-                excluded.append({"row": name, "reason": f"same zoo network as another row with a different speed"})
+                excluded.append({"row": name, "reason": "same zoo network as another row with a different speed"})
             else:
                 prev["source"] += f"; same network and speed as '{name}'"
             continue

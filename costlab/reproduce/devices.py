@@ -65,11 +65,6 @@ class Device:
         self.held_note = ""
         self._held: dict | None = None
         try:
-            from .. import latency  # noqa: F401
-        except ImportError:
-            self.note = f"no profile: the latency package (costlab.latency) is not installed, so '{key}' cannot be predicted"
-            return
-        try:
             from ..latency.profile import load_profile
 
             self.profile = load_profile(key)
@@ -184,8 +179,6 @@ class Device:
         if not self.ok:
             return []
         try:
-            import numpy as np
-
             from ..latency.features import CLASSES, TERMS
             from ..calibrate.fit import profile_data
 

@@ -49,9 +49,8 @@ def printed_half_unit(row: dict) -> float:
     """Half a unit of the last printed digit, in base units: a paper printing '1.3' M
     means anything in [1.25 M, 1.35 M)."""
     v = row["value"].strip().replace(",", "")
-    mult = 1.0
     if v and v[-1] in _SUFFIX:
-        v, mult = v[:-1], _SUFFIX[v[-1]]
+        v = v[:-1]
     decimals = len(v.split(".")[1]) if "." in v else 0
     base = paper_value(row) or 0.0
     return 0.5 * 10.0 ** (-decimals) * (base / float(v) if float(v) else 0.0)

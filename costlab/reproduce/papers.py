@@ -28,11 +28,7 @@ import pandas as pd
 
 from ..present.output import write_output
 from ..present.tables import markdown_table, to_csv
-from .devices import _finite, input_shape_of, totals_for
-# costlab's side, importable from here as before the split
-from .devices import (ARM, GPU, PIXEL, Device, _device, _predict_ms, _predict_report, _report,  # noqa: F401
-                      _shape_key, canon, device, local_devices, measure_ms, per_second,  # noqa: F401
-                      report_for)  # noqa: F401
+from .devices import Device, _finite, input_shape_of, totals_for
 from .paper_counts import COUNT_METRICS, Comparison, declared_comparisons, load_rows
 
 COUNT_TOL = 0.01     # counts agree within 1%

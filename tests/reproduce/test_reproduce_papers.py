@@ -10,7 +10,7 @@ import pytest
 
 from costlab.reproduce.paper_counts import DATA, declared_comparisons
 from costlab.reproduce import list_reproductions
-from costlab.reproduce import papers
+from costlab.reproduce import devices, papers
 from costlab.reproduce.papers import Agreement
 
 
@@ -18,7 +18,7 @@ from costlab.reproduce.papers import Agreement
 def lenet_only(monkeypatch):
     """Restrict the declared comparisons to LeNet (fast: no other zoo model is traced)."""
     def comps():
-        out, _ = declared_comparisons(lambda spec, res: papers.totals_for(spec, res) if spec.startswith("lenet")
+        out, _ = declared_comparisons(lambda spec, res: devices.totals_for(spec, res) if spec.startswith("lenet")
                                       else {"params": 1, "macs": 1})
         return tuple(c for c in out if c.model.startswith("LeNet"))
 
@@ -44,7 +44,7 @@ def test_summary_return_separates_kinds():
 
 
 def test_device_without_profile_predicts_nothing_and_says_why():
-    dev = papers.Device("no-such-profile-anywhere")
+    dev = devices.Device("no-such-profile-anywhere")
     assert not dev.ok and "no-such-profile-anywhere" in dev.note
     assert dev.predict_ms("lenet5", (1, 1, 28, 28)) is None
     assert dev.held_out_ms("lenet5", (1, 1, 28, 28)) == (None, False)
@@ -78,7 +78,7 @@ def test_han_lenet_tables_match_costlab(lenet_only):
     df = papers.count_rows(lambda c: True)      # only LeNet rows under the fixture
     from costlab.reproduce.lenet import layer_rows
 
-    rows = layer_rows(papers.Device("no-such-profile-anywhere"))
+    rows = layer_rows(devices.Device("no-such-profile-anywhere"))
     assert len(rows) == 18                       # 4 + 5 layers/totals x (weights, FLOP) in the paper tables
     assert rows["printed_ok"].all(), rows[~rows["printed_ok"]][["network", "layer", "metric", "costlab"]]
     assert not df.empty
@@ -123,7 +123,7 @@ def test_shufflenetv2_benchmark_nets_keep_flops_fixed_as_the_paper_says():
             spec, shape = bench_spec(r["table"], r["row_label"], r["config_for_x1"], r["column"])
             if r["table"] == "Table2" and shape[1] % int(r["row_label"].split("=")[1]):
                 continue                       # c not divisible by g: not buildable
-            macs = papers.report_for(spec, shape).totals["macs"]
+            macs = devices.report_for(spec, shape).totals["macs"]
             cells.setdefault((r["table"], r["platform"], r["column"]), []).append(macs)
     assert len(cells) == 12
     for key, macs in cells.items():
@@ -143,4 +143,4 @@ def test_shufflenet_v1_table8_data_is_cited_and_consistent_with_the_abstract():
     ratios = [ms[("AlexNet", hw)] / ms[("ShuffleNet 0.5x (g = 3)", hw)] for hw in ("224x224", "480x640", "720x1280")]
     assert all(11.5 <= x <= 14.5 for x in ratios)
     for r in rows:
-        papers.totals_for(r["spec"])            # every spec builds
+        devices.totals_for(r["spec"])            # every spec builds
