@@ -402,7 +402,7 @@ def sweep(items: Sequence[tuple[str, Sequence[int]]], devices: Sequence[str | di
     runner = _run_ray(tasks, ray_address) if backend == "ray" and tasks else _run_local(tasks, jobs)
     from tqdm import tqdm
 
-    with tqdm(total=todo, unit="row", desc="sweep", disable=not show or not todo, file=sys.stderr) as bar:
+    with tqdm(total=todo, unit="row", desc="sweep", disable=True if (not show or not todo) else None, file=sys.stderr) as bar:
         try:
             for k, rows in runner:
                 store.commit(rows, k)

@@ -187,7 +187,7 @@ class SpecSet:
         if progress and B > 20:
             from tqdm import tqdm
 
-            it = tqdm(self.blocks, desc="tracing distinct blocks", unit="block", leave=False)
+            it = tqdm(self.blocks, desc="tracing distinct blocks", unit="block", leave=False, disable=None)
         lin = np.zeros((B, NF))
         gm = np.zeros(B)
         cls, g, mb, px, owner = [], [], [], [], []

@@ -165,7 +165,7 @@ def gpu_data(d: dict, progress: bool = False) -> GpuData:
     if progress and len(samples) > 20:
         from tqdm import tqdm
 
-        it = tqdm(samples, desc=f"tracing {d.get('name', '')} samples", unit="sample", leave=False)
+        it = tqdm(samples, desc=f"tracing {d.get('name', '')} samples", unit="sample", leave=False, disable=None)
     k = {x: [] for x in ("row", "op", "cls", "base", "gmac", "mb", "serial", "extra")}
     o = {x: [] for x in ("row", "cls", "views", "modules", "kernels")}
     tail, start, gm = [], [], []

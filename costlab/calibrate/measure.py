@@ -317,7 +317,7 @@ def _progress(progress, total: int, desc: str):
         return progress
     from tqdm import tqdm
 
-    return tqdm(total=total, desc=desc, unit="rep", leave=False, dynamic_ncols=True)
+    return tqdm(total=total, desc=desc, unit="rep", leave=False, dynamic_ncols=True, disable=None)
 
 
 # -- building what is timed -------------------------------------------------------------------

@@ -193,7 +193,8 @@ def measure_cuda_samples(pairs: Sequence[tuple[str, Sequence[int]]], device: tor
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=len(pairs), desc="profiling cuda samples", unit="sample", leave=False, dynamic_ncols=True)
+        bar = tqdm(total=len(pairs), desc="profiling cuda samples", unit="sample", leave=False, dynamic_ncols=True,
+                   disable=None)
     out, t0 = [], time.perf_counter()
     prev = torch.is_grad_enabled()
     torch.set_grad_enabled(False)

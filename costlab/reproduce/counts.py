@@ -36,7 +36,7 @@ def build_table(progress: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
     needed: list[tuple[str, int]] = []
     declared_comparisons(lambda spec, res: needed.append((spec, res)) or {"params": 1, "macs": 1})
     for key in tqdm(list(dict.fromkeys(needed)), desc="costlab reproduce counts", unit="model",
-                    disable=not progress, leave=False):
+                    disable=None if progress else True, leave=False):
         totals_for(*key)
     comps, rest = declared_comparisons(totals_for)
     rows = []

@@ -84,7 +84,7 @@ def run(progress: bool = False) -> dict:
     if progress:
         from tqdm import tqdm
 
-        it = tqdm(devices, desc="devices", unit="device", leave=False)
+        it = tqdm(devices, desc="devices", unit="device", leave=False, disable=None)
     for k, dev in enumerate(it):
         res[dev] = {K: validate_arrays(ss, Y[:, k], samples=K, repeats=REPEATS, seed=SEED, combines=COMBINES)
                     for K in KS}
