@@ -26,6 +26,8 @@ COSTS = {
     "fuse_act": "none: the same function in fewer kernels (needs a runtime that fuses them)",
     "remove_act": "changes the function: train again, expect an accuracy loss (Table 4 measures speed only)",
     "remove_shortcut": "changes the function: train again; deep networks train worse without shortcuts",
+    "add_to_concat": "changes the network: the branch sees half the channels (ShuffleNet V2 unit: split, concat, "
+                     "shuffle instead of the add); train again; MACs change as shown unless re-solved",
 }
 _ACT_REWRITES = ("fuse_act", "remove_act")
 
@@ -75,6 +77,9 @@ def _g4_cands(g: Graph, label: str, nodes, source: str, origin: str, share=None)
     elif label == "add":
         out.append(Candidate("G4", "remove_shortcut", ("remove_shortcut", ids),
                              lambda: rw.remove_shortcut(g, nodes), source, origin, share))
+        for eq in (False, True):
+            out.append(Candidate("G4", "add_to_concat", ("add_to_concat", ids, eq),
+                                 lambda e=eq: rw.add_to_concat(g, nodes, equal_macs=e), source, origin, share))
     elif label in _activation_labels(g):
         for name in _ACT_REWRITES:
             fn = getattr(rw, name)

@@ -48,7 +48,8 @@ KEY_HELP = {
     "where": "the layer(s) or block the rewrite changes ('whole model' for a knob)",
     "what": "the rewrite in words, with its widths / groups / counts",
     "method": "'graph' (the traced IR rewritten) or 'knob' (the zoo model rebuilt with other knobs)",
-    "rewrite": "regroup | equalize | merge_parallel | fold_bn | fuse_act | remove_act | remove_shortcut | knob",
+    "rewrite": ("regroup | equalize | merge_parallel | fold_bn | fuse_act | remove_act | remove_shortcut | "
+                "add_to_concat | knob"),
     "source": "'finding' (a guideline finding), 'layer' (one of the most expensive layers), 'model' "
               "(every op of one element-wise kind, tried with or without a finding) or 'knob'",
     "finding_share": "the finding's share of the model's predicted latency (null for layers and knobs)",
@@ -85,6 +86,7 @@ class Suggestion:
     spec: str | None = None
     input_shape: list[int] | None = None
     graph: Graph | None = field(default=None, repr=False)   # graph rewrites: the rewritten IR
+    skipped: list = field(default_factory=list, repr=False)  # (where, reason): places the rewrite left out
 
     @property
     def latency_ms_saved(self) -> float:
@@ -203,7 +205,7 @@ def _evaluate(cand: Candidate, base, resolved: Resolved, profile: dict, model_ke
         return Suggestion(where=res.where, what=res.what, method="graph", rewrite=cand.rewrite,
                           latency_ms_after=float(rep.totals["latency_ms"]), macs_after=int(rep.totals["macs"]),
                           params_after=int(rep.totals["params"]), cost=COSTS[cand.rewrite], graph=res.graph,
-                          **common)
+                          skipped=list(res.details.get("skipped", ())), **common)
     spec, shape, rep = _knob_report(resolved.entry, res, base.input_shape[0], base.dtype, profile)
     return Suggestion(where="whole model", what=res.what, method="knob", rewrite="knob",
                       latency_ms_after=float(rep.totals["latency_ms"]), macs_after=int(rep.totals["macs"]),
@@ -290,9 +292,12 @@ def advise(model_or_spec: str | nn.Module | Resolved, device: str | dict, *, top
     for c in cands:
         try:
             done.append(_evaluate(c, report, resolved, profile, key))
+            skipped += [{"guideline": c.guideline, "where": w, "rewrite": c.rewrite, "reason": r}
+                        for w, r in done[-1].skipped]
         except (NotApplicable, CostlabError) as exc:
             skipped.append({"guideline": c.guideline, "where": c.origin, "rewrite": c.rewrite,
                             "reason": str(exc).splitlines()[0] if str(exc) else type(exc).__name__})
+    skipped = list({(d["rewrite"], d["where"], d["reason"]): d for d in skipped}.values())
     done = _dedupe(done)
     done.sort(key=lambda s: (-s.latency_ms_saved, s.guideline, s.where, s.what))
     faster = [s for s in done if s.latency_ms_saved > 0]

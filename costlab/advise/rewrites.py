@@ -13,7 +13,8 @@ changed. A rewrite that does not fit the graph raises
   BN / activation chains) become one wider conv; a concat of exactly their outputs goes.
 * G4 (Table 4): :func:`fold_bn` (BN folded into the conv before it: a bias),
   :func:`fuse_act` (an activation right after a conv joins its kernel), :func:`remove_act`
-  ("ReLU removed"), :func:`remove_shortcut` ("short-cut removed").
+  ("ReLU removed"), :func:`remove_shortcut` ("short-cut removed"), :func:`add_to_concat` (a
+  residual x + f(x) becomes a ShuffleNet V2 unit: channel split, f on half, concat, shuffle).
 
 MACs, parameters, MAC bytes and latency of the result come from the counts and latency
 passes run on the new graph, never from a rule of thumb.
@@ -25,8 +26,9 @@ from typing import Iterable
 
 from .. import ops
 from ..ir import Graph, Node, Source, TensorMeta
-from .graphedit import NotApplicable, bypass, copy_node, graph_macs, readers_of, renumber, returned_nodes
-from .shapes import lcm, producers, resize, solve
+from .graphedit import (NotApplicable, bypass, channel_split, concat_shuffle, copy_node, graph_macs, readers_of,
+                        renumber, residual_branch, returned_nodes, shortcut_side)
+from .shapes import infer, lcm, producers, resize, solve
 
 
 @dataclass
@@ -342,51 +344,108 @@ def remove_act(g: Graph, nodes: Iterable[int] | None = None, label: str | None =
     return Applied(bypass(g, ids), what, _where(g, ids), tuple(ids))
 
 
-def _ancestors(g: Graph, start: int, stop: int) -> set[int]:
-    """Node ids reachable backwards from ``start`` down to id ``stop``."""
-    seen, todo = set(), [start]
-    while todo:
-        i = todo.pop()
-        if i in seen or i < stop:
-            continue
-        seen.add(i)
-        todo += g.nodes[i].producers
-    return seen
-
-
-def _shortcut_side(g: Graph, n: Node) -> int | None:
-    """Index of the identity (shortcut) operand of a residual add, or None."""
-    if n.kind != "add" or len(n.sources) != 2 or any(s.kind not in ("node", "input") for s in n.sources):
-        return None
-    a, b = n.sources
-    if n.inputs[0].shape != n.inputs[1].shape:
-        return None
-    if a.kind == "input" or (b.kind == "node" and a.kind == "node" and a.ref < b.ref):
-        first, other = 0, 1
-    else:
-        first, other = 1, 0
-    s_first, s_other = n.sources[first], n.sources[other]
-    if s_other.kind != "node":
-        return None
-    anc = _ancestors(g, s_other.ref, s_first.ref if s_first.kind == "node" else 0)
-    reach = (s_first.kind == "input" and any(s.kind == "input" and s.ref == s_first.ref
-                                             for i in anc for s in g.nodes[i].sources)) \
-        or (s_first.kind == "node" and s_first.ref in anc)
-    convs = any(g.nodes[i].kind == "conv" for i in anc)
-    return first if reach and convs else None
-
-
 def remove_shortcut(g: Graph, nodes: Iterable[int] | None = None) -> Applied:
     """Residual adds removed: the block returns its main branch (Table 4, "short-cut removed")."""
     keep = {}
     for i in _select(g, nodes, lambda n: n.kind == "add"):
-        side = _shortcut_side(g, g.nodes[i])
+        side = shortcut_side(g, g.nodes[i])
         if side is not None:
             keep[i] = 1 - side
     if not keep:
         raise NotApplicable("no residual add (an identity shortcut around convs)")
     what = f"remove {len(keep)} residual shortcut add{'s' * (len(keep) > 1)} (Table 4: short-cut removed)"
     return Applied(bypass(g, keep, keep), what, _where(g, keep), tuple(sorted(keep)))
+
+
+def _concat_units(g: Graph, units: list[tuple[int, int, set[int]]], scale: float = 1.0, step: int = 8) -> Graph:
+    """``g`` with each residual unit ``(add id, shortcut side, branch ids)`` made a ShuffleNet V2
+    unit: split x in halves, the branch on the second half (its input and output widths c/2, its
+    shapes re-inferred), concat with the first half, channel shuffle; the add goes. ``scale`` != 1
+    widens the branch's inner convs (multiples of ``step``)."""
+    nid, before, tails, remap, entry = 10 ** 9, {}, {}, {}, {}
+    for add_id, side, branch in units:
+        add = g.nodes[add_id]
+        sx, sf = add.sources[side], add.sources[1 - side]
+        split = channel_split(nid, add.inputs[side], sx, add)
+        half = split.outputs[1]
+        before[min(branch)] = split
+        entry.update({b: (sx, Source("node", nid, 1)) for b in branch})
+        tails[add_id] = concat_shuffle(nid + 1, [(Source("node", nid, 0), half), (sf, half)], add)
+        remap[add_id] = Source("node", tails[add_id][-1].id)
+        nid += 6
+    fix = lambda s: remap.get(s.ref, s) if s.kind == "node" else s  # noqa: E731
+    out: list[Node] = []
+    for n in g.nodes:
+        if n.id in before:
+            out.append(copy_node(before[n.id], sources=[fix(s) for s in before[n.id].sources]))
+        if n.id in tails:
+            out += [copy_node(m, sources=[fix(s) for s in m.sources]) for m in tails[n.id]]
+            continue
+        sx, half = entry.get(n.id, (None, None))
+        out.append(copy_node(n, sources=[half if s == sx else fix(s) for s in n.sources]))
+    pos = {n.id: k for k, n in enumerate(out)}
+    g1 = renumber(g, out, [fix(s) for s in g.outputs])
+    oc = {}
+    for add_id, side, branch in units:
+        c = g.nodes[add_id].outputs[0].shape[1]
+        try:
+            ends = [p for p in producers(g, g.nodes[add_id].sources[1 - side], 1) if p in branch]
+        except NotApplicable:
+            ends = []
+        if any(_width(g.nodes[p]) != c for p in ends):
+            raise NotApplicable(f"add at {g.nodes[add_id].module}: the branch's output width is not one conv's")
+        oc.update({pos[p]: c // 2 for p in ends})
+        if scale != 1.0:
+            inner = [b for b in branch if g.nodes[b].kind == "conv" and b not in ends
+                     and ops.conv_class(g.nodes[b]) != "depthwise"]
+            oc.update({pos[b]: max(step, int(round(_width(g.nodes[b]) * scale / step)) * step) for b in inner})
+    g2, ties = infer(g1, oc)
+    inside = {pos[b] for _, _, branch in units for b in branch}
+    if ties or any(a.outputs != b.outputs for a, b in zip(g1.nodes, g2.nodes) if a.id not in inside):
+        raise NotApplicable("the branch's widths cannot be halved within the unit (shape re-inference)")
+    return g2
+
+
+def add_to_concat(g: Graph, nodes: Iterable[int] | None = None, equal_macs: bool = False) -> Applied:
+    """Residual adds x + f(x) -> ShuffleNet V2 units (Ma et al. 2018, Sec. 3, Fig. 3c; G4: no
+    element-wise add): channel split, the branch f on c/2 channels in and out, concat with the
+    untouched half, channel shuffle. The branch's inner widths are kept (its MACs shrink), or with
+    ``equal_macs`` its inner convs widened so the model's MACs stay equal. Adds that do not fit (no
+    identity shortcut, a branch that is not a chain the re-inference follows) go to
+    ``details['skipped']`` as ``(where, reason)``."""
+    consumers = g.consumers()
+    units: list[tuple[int, int, set[int]]] = []
+    skipped: list[tuple[str, str]] = []
+    taken: set[int] = set()
+    for i in _select(g, nodes, lambda n: n.kind == "add"):
+        add = g.nodes[i]
+        try:
+            side, branch = residual_branch(g, add, consumers)
+            if taken & (branch | {i}):
+                raise NotApplicable(f"add at {add.module}: its branch overlaps another unit's")
+            _concat_units(g, [(i, side, branch)])
+        except NotApplicable as exc:
+            skipped.append((add.module or "(root)", str(exc)))
+            continue
+        units.append((i, side, branch))
+        taken |= branch | {i}
+    if not units:
+        raise NotApplicable(skipped[0][1] if skipped else "no residual add")
+    m0, scale = graph_macs(g), 1.0
+    if equal_macs:
+        step = lcm(8, *(groups_of(g.nodes[b]) for _, _, br in units for b in br if g.nodes[b].kind == "conv"
+                        and ops.conv_class(g.nodes[b]) != "depthwise"))
+        scale, g2 = solve(lambda k: _concat_units(g, units, k, step), m0, [k / 16 for k in range(16, 16 * 6 + 1)])
+    else:
+        g2 = _concat_units(g, units)
+    widths = sorted({g.nodes[i].outputs[0].shape[1] for i, _, _ in units})
+    shown = ", ".join(f"{c}->{c // 2}" for c in widths[:3]) + (" ..." if len(widths) > 3 else "")
+    inner = f"inner widths x{scale:g} to keep MACs equal" if equal_macs else "inner widths kept"
+    what = (f"x + f(x) -> channel split, f on half, concat, channel shuffle (ShuffleNet V2 unit; "
+            f"{len(units)} add{'s' * (len(units) > 1)} removed); branch in/out width {shown}, {inner}: "
+            f"MACs {100 * (graph_macs(g2) - m0) / m0:+.1f}%")
+    ids = [i for i, _, _ in units]
+    return Applied(g2, what, _where(g, ids), tuple(ids), {"skipped": skipped, "widths": widths, "scale": scale})
 
 
 # -- G3: parallel convs merged into one ------------------------------------------------------------
