@@ -64,12 +64,14 @@ class OpSpec:
     kind: str
     formula: Formula | None  # None = free (view / metadata)
     category: str = "view"
+    reads: Callable[[Node, int], int] | None = None   # bytes read, when not every input whole
 
 
 _SPECS: dict[str, OpSpec] = {}
 
 
-def register(names: str | list[str], kind: str, formula: Formula | None = None, *, category: str):
+def register(names: str | list[str], kind: str, formula: Formula | None = None, *, category: str,
+             reads: Callable[[Node, int], int] | None = None):
     """Register ``formula`` for aten packets (``'aten.relu'``) or overloads
     (``'aten.add.Tensor'``) with its ``category`` (:data:`CATEGORIES`). ``formula=None``
     declares the op free. An op name is registered once."""
@@ -80,7 +82,7 @@ def register(names: str | list[str], kind: str, formula: Formula | None = None, 
     for n in [names] if isinstance(names, str) else names:
         if n in _SPECS:
             raise ValueError(f"op {n!r} registered twice")
-        _SPECS[n] = OpSpec(kind, formula, category)
+        _SPECS[n] = OpSpec(kind, formula, category, reads)
 
 
 def registered() -> dict[str, OpSpec]:
@@ -441,11 +443,16 @@ register(["aten.constant_pad_nd", "aten.reflection_pad1d", "aten.reflection_pad2
           "aten.pad"], "pad", _zero, category="layout")
 # copies that rearrange or gather data (pixel shuffle moves channels to space like a channel shuffle)
 register(["aten.pixel_shuffle", "aten.pixel_unshuffle", "aten.channel_shuffle", "aten.native_channel_shuffle",
-          "aten.repeat", "aten.repeat_interleave", "aten.roll", "aten.flip", "aten.gather", "aten.index",
-          "aten.index_select", "aten.embedding", "aten.take_along_dim", "aten.masked_select",
+          "aten.repeat", "aten.repeat_interleave", "aten.roll", "aten.flip", "aten.masked_select",
           "aten.masked_scatter", "aten.masked_scatter_", "aten.index_put", "aten.index_put_", "aten.scatter",
           "aten.scatter_", "aten.index_copy", "aten.index_copy_", "aten.slice_scatter", "aten.select_scatter",
           "aten.diagonal_scatter", "aten.as_strided_scatter"], "copy", _zero, category="move")
+# lookups read only what they gather (the output's elements) and their integer indices, not the
+# whole table: an embedding of 16 token ids reads 16 rows of its vocabulary
+register(["aten.embedding", "aten.index_select", "aten.gather", "aten.index", "aten.take_along_dim"], "gather",
+         _zero, category="move",
+         reads=lambda n, fb: tensor_bytes(n.outputs[0], fb) + sum(
+             tensor_bytes(t, fb) for t in n.inputs if not getattr(torch, t.dtype, torch.float32).is_floating_point))
 register(["aten.scatter_add", "aten.scatter_add_", "aten.scatter_reduce", "aten.scatter_reduce_",
           "aten.index_add", "aten.index_add_"], "scatter_add", _per_out(1), category="move")
 register(["aten._embedding_bag", "aten.embedding_bag", "aten._embedding_bag_forward_only"], "embedding_bag",
@@ -526,6 +533,8 @@ def count(node: Node, float_bytes: int = 4) -> dict[str, int] | None:
         if key is not None:
             seen.add(key)
         read += tensor_bytes(t, float_bytes)
+    if spec.reads is not None:
+        read = spec.reads(node, float_bytes)
     out = node.outputs[0] if node.outputs else None
     written = tensor_bytes(out, float_bytes) if out is not None else 0
     return {

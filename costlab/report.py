@@ -199,6 +199,7 @@ class Report:
             "model": self.model,
             "input_shape": self.input_shape if len(self.input_shape) > 1 else self.input_shape[0],
             "dtype": self.dtype,
+            **({"input_dtypes": self.input_dtypes} if self.graph is not None else {}),
             "conventions": self.conventions,
             "totals": self.totals,
             "layers": recs,
@@ -207,6 +208,12 @@ class Report:
         for s in self.sections.values():
             d.update(s.data)
         return d
+
+    @property
+    def input_dtypes(self) -> list[str]:
+        """The traced inputs' dtypes (``int64`` for token ids); ``dtype`` is the element size
+        MAC bytes assume for floating tensors."""
+        return [t.dtype for t in self.graph.inputs] if self.graph is not None else []
 
     def to_json(self, depth: int | None = None, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(depth), indent=indent)

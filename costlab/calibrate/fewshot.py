@@ -196,6 +196,8 @@ def validate_arrays(ss: SpecSet, y, *, samples: int, repeats: int = 10, seed: in
     """Repeated random splits on a prepared SpecSet: fit on ``samples`` rows, predict the rest."""
     y = np.asarray(y, float)
     n = len(y)
+    if n < 3:
+        raise UsageError(f"a few-shot check needs at least 3 measurements (fit on 2, predict 1), the file has {n}")
     if samples < 2 or samples >= n:
         raise UsageError(f"--samples must be between 2 and {n - 1} (the file has {n} rows), got {samples}")
     if repeats < 1:
@@ -384,8 +386,9 @@ def fit_measurements(rows, base=None, name: str = "measured", *, device: str | N
     from ..latency.profile import SCHEMA, validate_profile
 
     rs = _as_rows(rows)
-    if len(rs) < 2:
-        raise InputError(f"few-shot calibration needs at least 2 measurements, got {len(rs)}")
+    if len(rs) < 3:
+        raise InputError(f"few-shot calibration needs at least 3 measurements (2 to fit, the cross-validation "
+                         f"needs one more), got {len(rs)}; measure more models")
     base_coef, base_combine, bd = _base_parts(base)
     if fusion is None:
         fusion = tuple(bd.get("fusion", ())) if bd is not None else ()

@@ -8,6 +8,7 @@ import click
 
 from ..present.output import write_output
 from ..present.tables import FORMATS, human, markdown_table, text_table, to_csv
+from ..errors import UsageError
 from .options import check_output_path, runtime_option
 
 
@@ -80,6 +81,9 @@ def compare_cmd(models, resolution, input_shape, batch, dtype, device, columns, 
     costlab compare teacher.py:big student.py:small --input-shape 1x3x32x32
     """
     from ..compare import compare
+
+    if runtime and not device:
+        raise UsageError("--runtime needs --device (a GPU host/device profile such as gpu-h200)")
 
     if device:   # refuse a bad profile before any model is analysed
         from ..latency.profile import load_profile

@@ -70,6 +70,15 @@ def _check_output(output: str | None) -> None:
         raise UsageError(f"cannot write '{output}': {no_folder(folder)}")
 
 
+def _label(profile: dict, runtime: str | None) -> str:
+    """The profile's name, with the GPU runtime the figure predicts (eager / cudagraph)."""
+    from ..latency.gpu import is_gpu_profile
+
+    if not is_gpu_profile(profile):
+        return profile["name"]
+    return f"{profile['name']}, {runtime or profile['predictor'].get('runtime', 'eager')}"
+
+
 def _batch_note(profile: dict) -> str:
     b = int(profile.get("batch", 1))
     return f"batch {b}" if b != 1 else "batch 1"
@@ -124,9 +133,9 @@ def flops_latency(models, device, output, resolution, input_shape, runtime):
         baseline = (float(base["ms_per_gmac"]) * b / 1e3, float(base["ms_const"]))
     from ..present.plots import device_title
 
-    fig = flops_latency_figure(points, device=profile.get("device", device), profile=profile["name"], baseline=baseline,
+    fig = flops_latency_figure(points, device=profile.get("device", device), profile=_label(profile, runtime), baseline=baseline,
                                title=device_title(f"MACs (FLOPs) vs predicted latency, {_batch_note(profile)}",
-                                                  profile.get("device", device), profile["name"]))
+                                                  profile.get("device", device), _label(profile, runtime)))
     if b != 1:
         ax = fig.axes[0]
         ax.set_ylabel(ax.get_ylabel().replace("latency (ms", f"predicted latency (ms per batch of {b}"))
@@ -148,10 +157,10 @@ def breakdown(model, device, output, resolution, input_shape, runtime):
     rep = _analyze(model, resolution, input_shape, int(profile.get("batch", 1)))
     by = class_breakdown(rep, profile, runtime)
     total = sum(by.values())
-    fig = breakdown_figure(by, model=rep.model, device=profile.get("device", device), profile=profile["name"],
+    fig = breakdown_figure(by, model=rep.model, device=profile.get("device", device), profile=_label(profile, runtime),
                            title=device_title(f"{rep.model}: predicted latency by op class, total {total:.4g} ms "
                                               f"({_batch_note(profile)}; fused ops counted in their kernel's class)",
-                                              profile.get("device", device), profile["name"]))
+                                              profile.get("device", device), _label(profile, runtime)))
     _save(fig, output or _default_output("breakdown", device, model))
 
 
@@ -179,7 +188,7 @@ def layers(model, device, output, resolution, input_shape, runtime):
     else:
         frame, title = rep.layers, None
     fig = layers_figure(frame, model=rep.model, device=(profile or {}).get("device", "none"),
-                        profile=profile["name"] if profile else None, title=title,
+                        profile=_label(profile, runtime) if profile else None, title=title,
                         kernels=profile is not None)
     _save(fig, output or _default_output("layers", device, model))
 

@@ -7,7 +7,20 @@ import json
 import click
 
 from ..present.output import write_output
+from ..errors import UsageError
 from .options import command_line
+
+
+def _taken(name: str, profiles) -> str | None:
+    """Why ``name`` cannot be a new profile's name in the user folder (shipped or existing), or None."""
+    from ..latency.profile import ALIASES, user_profiles_dir
+
+    if name in ALIASES:
+        return f"'{name}' is the alias of the shipped profile {ALIASES[name]}"
+    if name in profiles:
+        mine = (user_profiles_dir() / f"{name}.json").exists()
+        return f"a profile named '{name}' exists ({'in your profile folder' if mine else 'shipped with costlab'})"
+    return None
 
 
 def calibrate_measurements(path: str, base: str | None, name: str | None, device_class: str | None,
@@ -20,8 +33,15 @@ def calibrate_measurements(path: str, base: str | None, name: str | None, device
     from ..calibrate.measurements import read_measurements
     from ..latency.profile import check_writable, load_profile, save_profile, user_profiles_dir
 
-    rows = read_measurements(path)
+    from ..latency.profile import available_profiles
+
+    if name is not None and not name.strip():
+        raise UsageError("--name is empty; give the new profile a name, e.g. --name my-board")
     name = name or os.path.splitext(os.path.basename(path))[0]
+    taken = _taken(name, available_profiles())
+    if taken and output is None:
+        raise UsageError(f"--name {name}: {taken}; choose another --name (or write elsewhere with -o FILE)")
+    rows = read_measurements(path)
     base_d = load_profile(base) if base else None
     if output is None:
         os.makedirs(user_profiles_dir(), exist_ok=True)
@@ -56,10 +76,17 @@ def _fewshot_text(res: dict, fmt: str) -> str:
         rows.append(row)
     df = pd.DataFrame(rows)
     cols = list(df.columns)
-    if fmt == "csv":
+    if fmt == "csv":   # numbers only, the spread in its own columns
         from ..present.tables import to_csv
 
-        return to_csv(df)
+        recs = []
+        for who, m, sd in (("predictor", res, sp), ("FLOPs-only", res["baseline"], res["baseline"].get("spread") or {})):
+            rec = {"model": who, "samples": res["samples"], "repeats": res["repeats"], "n_predicted": res["n"]}
+            for k in ("mape", "within_10pct", "spearman", "kendall"):
+                rec[k] = m.get(k)
+                rec[f"{k}_std"] = sd[k].get("std") if isinstance(sd.get(k), dict) else None
+            recs.append(rec)
+        return to_csv(pd.DataFrame(recs))
     head = (f"few-shot: fit on {res['samples']} random rows, predict the other {res['n']}, {res['repeats']} "
             f"repeats (seed {res.get('seed')}); base: {res.get('base') or 'none'}")
     table = markdown_table(df, cols, right=set(cols[1:])) if fmt == "markdown" else text_table(df, cols, set(cols[1:]))

@@ -36,9 +36,17 @@ def check_output_path(ctx, param, value):
     if value == "":
         raise click.BadParameter("an empty file name; give a file, e.g. -o out.json", ctx=ctx, param=param)
     folder = os.path.dirname(os.path.abspath(value))
+    if not os.path.isdir(folder) and _is_user_profiles(folder):
+        os.makedirs(folder, exist_ok=True)      # the user profile folder need not exist yet
     if not os.path.isdir(folder):
         raise click.BadParameter(no_folder(folder), ctx=ctx, param=param)
     return value
+
+
+def _is_user_profiles(folder: str) -> bool:
+    from ..latency.profile import user_profiles_dir
+
+    return os.path.abspath(folder) == os.path.abspath(str(user_profiles_dir()))
 
 
 def output_option(help: str = "write to FILE (atomically) instead of stdout"):

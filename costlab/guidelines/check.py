@@ -100,6 +100,7 @@ _G4_ADVICE = {
     "mul": "fuse the scaling into the neighbouring conv",
     "norm": "fold batch norm into the preceding conv for inference",
     "cat": "merge concat, channel shuffle and channel split into one op (ShuffleNet V2 unit)",
+    "gather": "gather fewer rows, or fuse the lookup with the op that reads it",
     "copy": "avoid materialised copies: let the shuffle be a view consumed by the next op, "
             "or merge it with the concat (ShuffleNet V2 unit)",
     "dwconv": "use fewer depthwise convs on wide features (ShuffleNet V2: one per unit, on half "
@@ -423,7 +424,7 @@ def _g4(graph: Graph, ctx: _Ctx) -> tuple[list[dict], dict[str, dict[str, Any]]]
             "share": ctx.share_of(gr["cost"]),
             "advice": (f"{n_ops} {label} op{'s' if n_ops != 1 else ''}: {bytes_share:.1%} of MAC bytes for "
                        f"{work_share:.2%} of the arithmetic (largest: {ctx.name(worst)}); "
-                       + _G4_ADVICE[gr["advice"]]),
+                       + _G4_ADVICE.get(gr["advice"], _G4_ADVICE["copy"])),
             "_nodes": gr["nodes"],
         })
     return found, groups

@@ -94,6 +94,10 @@ def _predict_gpu(report, profile: dict, runtime: str | None):
     bound = bound_summary(report.graph, profile)
     notes = [n for n in _notes(report, profile) if not n.startswith("batch")]
     info = _info(profile, notes, p.runtime)
+    held = (((profile.get("validation") or {}).get("held_out") or {}).get(p.runtime) or {}).get("all")
+    if held:   # the held-out accuracy of this runtime, not the profile's default one
+        info["held_out"] = {"holdout": (profile.get("validation") or {}).get("holdout"),
+                            **{k: held.get(k) for k in ("n", "mape", "within_10pct", "spearman")}}
     info.update({"host_ms": round(p.host_ms, 4), "device_ms": round(p.device_ms, 4), "bound": bound})
     total = round(p.total_ms, 4)
     section = Section("latency", data={"device": profile["name"], "latency": info},

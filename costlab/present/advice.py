@@ -86,7 +86,10 @@ def advice_text(d: dict[str, Any], fmt: str) -> str:
                [dict(s, status="not faster") for s in d["not_faster"]]
         keys = (list(d["suggestions"][0]) if d["suggestions"] else
                 list(d["not_faster"][0]) if d["not_faster"] else ["rank"]) + ["status"]
-        return to_csv(pd.DataFrame(recs, columns=keys))
+        df = pd.DataFrame(recs, columns=keys)
+        if "rank" in df.columns:   # not-faster rows have no rank: keep whole numbers, not 1.0
+            df["rank"] = df["rank"].astype("Int64")
+        return to_csv(df)
     df = _rows(d["suggestions"], ranked=True)
     head = _header(d)
     foot = _footer(d)

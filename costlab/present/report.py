@@ -26,11 +26,21 @@ def _fmt(c: Column):
     return str
 
 
+def _inputs(report: Report) -> str:
+    """``1x3x224x224``; an input that is not floating point shows its dtype: ``1x16:int64``."""
+    dts = report.input_dtypes
+    parts = []
+    for i, s in enumerate(report.input_shape):
+        dt = dts[i] if i < len(dts) else ""
+        parts.append(shape_str([s]) + (f":{dt}" if dt and not dt.startswith(("float", "bfloat")) else ""))
+    return ", ".join(parts)
+
+
 def _totals_lines(report: Report) -> list[str]:
     t = report.totals
     lines = [
         f"model       {report.model}",
-        f"input       {shape_str(report.input_shape)}  dtype {report.dtype}",
+        f"input       {_inputs(report)}  dtype {report.dtype}",
         f"params      {t['params']:,} ({human(t['params'])})"
         + (f"   buffers {t['buffers']:,}" if t.get("buffers") else "")
         + (f"   unused params {t['params_unused']:,}" if t.get("params_unused") else ""),

@@ -215,7 +215,8 @@ def test_whole_ms_floor():
 
 
 def test_a_model_that_cannot_be_traced_names_its_line(tmp_path):
-    p = _write(tmp_path, "spec,latency_ms,input_shape\nlenet5,0.5,1x1x28x28\nlenet5:num_classes=10,0.6,1x3x28x28\n")
+    p = _write(tmp_path, "spec,latency_ms,input_shape\nlenet5,0.5,1x1x28x28\nlenet5:num_classes=10,0.6,1x3x28x28\n"
+                         "lenet_300_100,0.2,\n")
     with pytest.raises(Exception) as ei:
         fit_measurements(read_measurements(p, check_specs=False), self_check=False)
     assert "m.csv line 3" in str(ei.value) and "\n" not in str(ei.value)
