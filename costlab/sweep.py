@@ -2,8 +2,9 @@
 
 ``sweep(items, ["arm", "gpu"], "results.parquet", jobs=2)`` predicts every (zoo spec, input
 shape) of ``items`` on every device and writes one row per (model, device): ``spec``,
-``input_shape``, ``device`` (the profile's name), ``latency_ms``, ``macs``, ``params`` and
-``error`` (empty, or why the model could not be built).
+``input_shape``, ``device`` (the profile's name), ``latency_ms``, ``macs``, ``params``,
+``error`` (empty, or why the model could not be built; ``macs`` and ``params`` are then
+empty) and ``profile_hash`` (:func:`profile_hash` of the profile that predicted the row).
 
 **One code path for every backend.** The items are cut into chunks; :func:`predict_chunk`
 ``(chunk, devices) -> rows`` predicts one chunk (:func:`costlab.search.predict_costs`: block
@@ -15,20 +16,26 @@ is given and Ray is not initialised yet). The rows are the same whichever runs t
 **Resumable; a killed run loses nothing written.** Every finished chunk is committed at once
 as its own part file in ``<output>.parts/`` (written to a temporary name, flushed, fsynced,
 then renamed: a part is there whole or not at all). A run first reads what the output and
-its parts already hold and predicts only the (model, device) pairs that are missing; at the
-end it merges the output and the parts into the output file (atomically) and removes the
-parts. The merged rows are in a canonical order (the items' order, then the devices'), so
-the file does not depend on chunking, jobs, backend or how often the run was resumed.
+its parts already hold and predicts only the (model, device) pairs that are missing, or
+whose row was predicted by other profile content (another ``profile_hash``: the profile file
+was edited); at the end it writes exactly the requested (model, device) pairs into the output
+file (atomically) and removes the parts: rows of other models or devices in an earlier output
+are left out. Parts holding rows of other pairs are a killed run of another request, which
+the run refuses to throw away (rerun that command, or remove the folder). The merged rows are
+in a canonical order (the items' order, then the devices'), so the file does not depend on
+chunking, jobs, backend or how often the run was resumed.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import sys
 import time
 import uuid
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
@@ -41,8 +48,9 @@ from .latency.profile import load_profile
 from .search import predict_costs, sample_space
 from .zoo.registry import parse_spec
 
-COLUMNS = ["spec", "input_shape", "device", "latency_ms", "macs", "params", "error"]
+COLUMNS = ["spec", "input_shape", "device", "latency_ms", "macs", "params", "error", "profile_hash"]
 KEY = ["spec", "input_shape", "device"]
+COUNTS = ["macs", "params"]
 FORMATS = {".csv": "csv", ".parquet": "parquet"}
 BACKENDS = ("local", "ray")
 RAY_HINT = "pip install costlab[ray]"
@@ -101,22 +109,44 @@ def space_items(space: str, n: int, seed: int = 0, resolution: int | None = None
 
 # -- the work ---------------------------------------------------------------------------------
 
+def profile_hash(profile: dict) -> str:
+    """First 12 hex digits of the sha256 of the profile's canonical JSON (keys starting with
+    ``_``, such as the file it was read from, left out): a row is reused only for the same hash."""
+    body = {k: v for k, v in profile.items() if not str(k).startswith("_")}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
+def _counts(df: pd.DataFrame) -> pd.DataFrame:
+    """``macs`` / ``params`` as int64, or as nullable Int64 (empty cells, not -1) where some
+    model could not be built."""
+    for c in COUNTS:
+        col = pd.to_numeric(df[c])
+        df[c] = col.astype("Int64") if col.isna().any() else col.astype("int64")
+    return df
+
+
 def predict_chunk(chunk: Sequence[tuple[str, Sequence[int]]], devices: Sequence[dict]) -> pd.DataFrame:
     """Rows (item-major, device-minor) of one chunk: the unit of work of every backend."""
     items = [(str(s), tuple(int(d) for d in shape)) for s, shape in chunk]
+    hashes = [profile_hash(p) for p in devices]
     costs = predict_costs(items, list(devices))
     names = [p["name"] for p in devices]
     n, m = len(items), len(names)
     err = [costs.skipped.get(i, "") for i in range(n)]
-    return pd.DataFrame({
+    bad = np.repeat([i in costs.skipped for i in range(n)], m).astype(bool)
+    df = pd.DataFrame({
         "spec": np.repeat([s for s, _ in items], m).tolist(),
         "input_shape": np.repeat([shape_text(sh) for _, sh in items], m).tolist(),
         "device": names * n,
         "latency_ms": np.stack([costs.latency[d] for d in names], axis=1).reshape(-1) if n else [],
-        "macs": np.repeat(costs.macs, m),
-        "params": np.repeat(costs.params, m),
+        "macs": pd.array(np.repeat(costs.macs, m), dtype="Int64"),
+        "params": pd.array(np.repeat(costs.params, m), dtype="Int64"),
         "error": np.repeat(err, m).tolist(),
+        "profile_hash": hashes * n,
     }, columns=COLUMNS)
+    df.loc[bad, COUNTS] = pd.NA
+    return _counts(df)
 
 
 # -- the store: output file + committed parts --------------------------------------------------
@@ -149,17 +179,22 @@ class Store:
             if self.fmt == "parquet":
                 df = pd.read_parquet(path)
             else:
-                df = pd.read_csv(path, dtype={"spec": str, "input_shape": str, "device": str, "error": str},
-                                 keep_default_na=False, na_values={"latency_ms": ["", "NaN", "nan"]},
-                                 **_ROUND_TRIP)
+                df = pd.read_csv(path, dtype={c: str for c in KEY + ["error", "profile_hash"]},
+                                 keep_default_na=False, na_values={c: ["", "NaN", "nan"] for c in
+                                                                   ["latency_ms"] + COUNTS}, **_ROUND_TRIP)
         except Exception as exc:   # noqa: BLE001 -- any reader error means the same thing here
             raise InputError(f"cannot read '{path}' ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
                              "it is not a costlab sweep output: choose another -o or remove it") from None
-        missing = [c for c in COLUMNS if c not in df.columns]
+        missing = [c for c in COLUMNS[:-1] if c not in df.columns]
         if missing:
             raise InputError(f"'{path}' exists but is not a costlab sweep output (no column {missing[0]}); "
                              "choose another -o or remove it")
-        df["error"] = df["error"].fillna("").astype(str)
+        if "profile_hash" not in df.columns:      # written before rows carried it: predicted again
+            df["profile_hash"] = ""
+        for c in ("error", "profile_hash"):
+            df[c] = df[c].fillna("").astype(str)
+        for c in COUNTS:                          # -1 was written for a model that could not be built
+            df[c] = pd.to_numeric(df[c]).where(df["error"] == "")
         return df[COLUMNS]
 
     def part_files(self) -> list[Path]:
@@ -167,13 +202,18 @@ class Store:
             return []
         return sorted(p for p in self.parts.iterdir() if p.name.startswith("part-") and p.suffix == "." + self.fmt)
 
+    def output_rows(self) -> pd.DataFrame:
+        return self._read(self.path) if self.path.exists() else _empty()
+
+    def part_rows(self) -> pd.DataFrame:
+        frames = [self._read(p) for p in self.part_files()]
+        return pd.concat(frames, ignore_index=True) if frames else _empty()
+
     def existing(self) -> pd.DataFrame:
-        """Every row the output and its committed parts hold (first occurrence of a key wins)."""
-        frames = ([self._read(self.path)] if self.path.exists() else []) + [self._read(p) for p in self.part_files()]
-        if not frames:
-            return pd.DataFrame({c: [] for c in COLUMNS})
-        df = pd.concat(frames, ignore_index=True)
-        return df.drop_duplicates(KEY, keep="first").reset_index(drop=True)
+        """Every row the output and its committed parts hold (first occurrence of a key and
+        profile hash wins)."""
+        df = pd.concat([self.output_rows(), self.part_rows()], ignore_index=True)
+        return df.drop_duplicates(KEY + ["profile_hash"], keep="first").reset_index(drop=True)
 
     def _write(self, df: pd.DataFrame, f) -> None:
         if self.fmt == "parquet":
@@ -202,19 +242,21 @@ class Store:
         self.written += len(df)
         return final
 
-    def merge(self, items: Sequence[tuple[str, tuple]], names: Sequence[str]) -> pd.DataFrame:
-        """Output + parts -> the output file (atomically, canonical order); parts removed."""
+    def merge(self, items: Sequence[tuple[str, tuple]], hashes: dict[str, str]) -> pd.DataFrame:
+        """The requested pairs (``hashes``: device name -> profile hash) of output + parts -> the
+        output file (atomically, canonical order); parts removed."""
         from .present.output import atomic_write
 
         df = self.existing()
         pos = {(s, shape_text(sh)): i for i, (s, sh) in enumerate(items)}
-        dpos = {d: i for i, d in enumerate(names)}
-        big = len(pos) + len(df)
-        df["_i"] = [pos.get(k, big + j) for j, k in enumerate(zip(df["spec"], df["input_shape"]))]
-        df["_d"] = [dpos.get(d, len(dpos)) for d in df["device"]]
-        df = df.sort_values(["_i", "_d", "device"], kind="stable").drop(columns=["_i", "_d"]).reset_index(drop=True)
-        df["macs"] = df["macs"].astype("int64")
-        df["params"] = df["params"].astype("int64")
+        dpos = {d: i for i, d in enumerate(hashes)}
+        df = df[_requested(df, pos, hashes) & _fresh(df, hashes)].drop_duplicates(KEY)
+        if len(df) != len(pos) * len(dpos):
+            raise OutputError(f"internal error: {len(df)} rows for {len(pos)} models x {len(dpos)} devices; "
+                              f"{resume_hint(self)}")
+        df = df.assign(_i=[pos[k] for k in zip(df["spec"], df["input_shape"])], _d=df["device"].map(dpos))
+        df = df.sort_values(["_i", "_d"], kind="stable").drop(columns=["_i", "_d"]).reset_index(drop=True)
+        df = _counts(df)
         df["latency_ms"] = df["latency_ms"].astype(float)
         atomic_write(self.path, lambda f: self._write(df, f), binary=self.fmt == "parquet")
         for p in self.part_files():
@@ -226,6 +268,21 @@ class Store:
         except OSError:
             pass
         return df
+
+
+def _empty() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series([], dtype=float if c in ["latency_ms"] + COUNTS else str) for c in COLUMNS})
+
+
+def _requested(df: pd.DataFrame, pos: dict, hashes: dict[str, str]) -> pd.Series:
+    """Rows of a requested (model, device) pair (``pos``: (spec, shape text) -> index)."""
+    return pd.Series([k in pos for k in zip(df["spec"], df["input_shape"])], index=df.index, dtype=bool) \
+        & df["device"].isin(list(hashes))
+
+
+def _fresh(df: pd.DataFrame, hashes: dict[str, str]) -> pd.Series:
+    """Rows predicted by the profile content of this run (same profile hash)."""
+    return df["profile_hash"] == df["device"].map(hashes)
 
 
 # -- backends ---------------------------------------------------------------------------------
@@ -351,6 +408,7 @@ class SweepSummary:
     backend: str
     jobs: int
     seconds: float
+    notes: list[str] = field(default_factory=list)   # rows predicted again, rows left out, for stderr
 
     def line(self) -> str:
         nd, how = len(self.devices), "Ray" if self.backend == "ray" else f"{self.jobs} local process"
@@ -370,6 +428,37 @@ def plan(items, names, existing: pd.DataFrame, chunk_size: int) -> list[tuple[li
         if missing:
             groups.setdefault(missing, []).append((spec, tuple(shape)))
     return [(its[i:i + chunk_size], devs) for devs, its in groups.items() for i in range(0, len(its), chunk_size)]
+
+
+def _reuse(store: Store, items, hashes: dict[str, str]) -> tuple[pd.DataFrame, list[str], bool]:
+    """The rows of the output and its parts this run can keep (requested pairs, same profile
+    hash, one per pair), notes for stderr, and whether the output is already exactly them.
+    Parts holding other pairs are a killed run of another request: refused, not thrown away."""
+    pos = {(s, shape_text(sh)): i for i, (s, sh) in enumerate(items)}
+    out, parts = store.output_rows(), store.part_rows()
+    other = parts[~_requested(parts, pos, hashes)]
+    if len(other):
+        r = other.iloc[0]
+        raise UsageError(f"'{store.parts}' holds {len(other):,} rows of a stopped sweep of other models or devices "
+                         f"(e.g. {r['spec']} on {r['device']}): rerun that command to finish it, or remove "
+                         f"the folder to start this one")
+    rows = pd.concat([out, parts], ignore_index=True)
+    req = _requested(rows, pos, hashes)
+    fresh = req & _fresh(rows, hashes)
+    keep = rows[fresh].drop_duplicates(KEY).reset_index(drop=True)
+    kept = set(zip(keep["spec"], keep["input_shape"], keep["device"]))
+    stale = rows[req & ~fresh].drop_duplicates(KEY)
+    stale = stale[np.array([k not in kept for k in zip(stale["spec"], stale["input_shape"], stale["device"])],
+                           dtype=bool)]
+    notes = [f"profile {d} changed since the earlier run: {n:,} rows predicted again"
+             for d, n in stale["device"].value_counts(sort=False).items()]
+    dropped = int((~_requested(out, pos, hashes)).sum())
+    if dropped:
+        notes.append(f"{store.path} held {dropped:,} rows of other models or devices, left out: "
+                     "the output holds the models x devices of this run only")
+    exact = (store.path.exists() and not len(parts) and len(out) == len(keep) == len(pos) * len(hashes)
+             and bool(_fresh(out, hashes).all()))
+    return keep, notes, exact
 
 
 def sweep(items: Sequence[tuple[str, Sequence[int]]], devices: Sequence[str | dict], output: str | os.PathLike, *,
@@ -392,9 +481,10 @@ def sweep(items: Sequence[tuple[str, Sequence[int]]], devices: Sequence[str | di
     profiles = [load_profile(d) for d in devices]
     names = list(dict.fromkeys(p["name"] for p in profiles))
     by_name = {p["name"]: p for p in profiles}
+    hashes = {d: profile_hash(by_name[d]) for d in names}
     items = list(dict.fromkeys((s, tuple(int(d) for d in sh)) for s, sh in items))
     store = Store(output)
-    existing = store.existing()
+    existing, notes, exact = _reuse(store, items, hashes)
     work = plan(items, names, existing, chunk_size)
     tasks = [(chunk, [by_name[d] for d in devs]) for chunk, devs in work]
     todo = sum(len(c) * len(d) for c, d in tasks)
@@ -415,10 +505,9 @@ def sweep(items: Sequence[tuple[str, Sequence[int]]], devices: Sequence[str | di
             raise UsageError(f"a worker process died (out of memory? try fewer --jobs); {resume_hint(store)}") from None
         finally:
             runner.close()
-    df = store.merge(items, names) if todo or store.part_files() or not store.path.exists() else existing
-    mine = df[df["spec"].isin({s for s, _ in items}) & df["device"].isin(names)]
-    return SweepSummary(str(output), len(df), todo, len(items) * len(names) - todo, int((mine["error"] != "").sum()),
-                        len(items), names, backend, jobs, time.perf_counter() - t0)
+    df = existing if exact and not todo else store.merge(items, hashes)
+    return SweepSummary(str(output), len(df), todo, len(items) * len(names) - todo, int((df["error"] != "").sum()),
+                        len(items), names, backend, jobs, time.perf_counter() - t0, notes)
 
 
 def resume_hint(store: Store) -> str:
@@ -438,4 +527,4 @@ def partial_note(output: str | os.PathLike) -> str:
             if n else "")
 
 
-__all__ = ["sweep", "predict_chunk", "read_specs", "space_items", "Store", "SweepSummary", "plan", "COLUMNS"]
+__all__ = ["sweep", "predict_chunk", "profile_hash", "read_specs", "space_items", "Store", "SweepSummary", "plan", "COLUMNS"]

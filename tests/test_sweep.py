@@ -152,3 +152,91 @@ def test_parquet_output_resumes_like_csv(items, tmp_path):
     assert (s.already, s.computed) == (50, 70)
     W.sweep(items, DEVICES, tmp_path / "r.csv")
     pd.testing.assert_frame_equal(pd.read_parquet(out), read(tmp_path / "r.csv"))
+
+
+def _my_profile(path, scale: float) -> None:
+    """A copy of the arm profile named myarm, its coefficients times ``scale``."""
+    import json
+
+    p = {k: v for k, v in costlab.latency.profile.load_profile("arm").items() if not k.startswith("_")}
+    p["name"] = "myarm"
+    for cls in p["predictor"]["classes"].values():
+        for k in cls:
+            cls[k] *= scale
+    path.write_text(json.dumps(p))
+
+
+def test_edited_profile_predicts_again(items, tmp_path, capsys):
+    prof, out = tmp_path / "myarm.json", tmp_path / "p.csv"
+    _my_profile(prof, 1.0)
+    first = W.sweep(items[:20], [str(prof)], out)
+    old = read(out)
+    assert first.computed == 20 and (old["profile_hash"] == W.profile_hash(costlab.latency.profile.load_profile(
+        str(prof)))).all()
+    _my_profile(prof, 2.0)                                  # the profile file edited: coefficients doubled
+    s = W.sweep(items[:20], [str(prof), "cpu"], out)
+    assert (s.computed, s.already, s.rows) == (40, 0, 40)
+    assert s.notes == ["profile myarm changed since the earlier run: 20 rows predicted again"]
+    new = read(out)
+    W.sweep(items[:20], [str(prof), "cpu"], tmp_path / "fresh.csv")
+    pd.testing.assert_frame_equal(new, read(tmp_path / "fresh.csv"))
+    mine = new[new["device"] == "myarm"].reset_index(drop=True)
+    assert ((mine["latency_ms"] / old["latency_ms"] - 2).abs() < 1e-3).all()
+    again = W.sweep(items[:20], [str(prof), "cpu"], out)    # unchanged now: nothing to predict
+    assert (again.computed, again.already, again.notes) == (0, 40, [])
+    _my_profile(prof, 3.0)
+    code = main(["sweep", "--space", "fbnet", "--n", "5", "--seed", "11", "--device", str(prof), "-o", str(out)])
+    o, e = capsys.readouterr()
+    assert code == 0 and "5 predicted" in o and "0 already there" in o
+    assert e == "costlab: note: profile myarm changed since the earlier run: 5 rows predicted again\n" \
+                f"costlab: note: {out} held 35 rows of other models or devices, left out: the output holds " \
+                "the models x devices of this run only\n"
+
+
+def test_output_holds_exactly_this_run(items, tmp_path, capsys):
+    out = tmp_path / "s.csv"
+    W.sweep(items[:30], ["arm"], out)
+    s = W.sweep(items[30:], ["arm"], out)                  # an unrelated run into the same file
+    df = read(out)
+    assert (s.rows, s.computed, s.already) == (30, 30, 0) and list(df["spec"]) == [i[0] for i in items[30:]]
+    assert s.notes == [f"{out} held 30 rows of other models or devices, left out: the output holds the models "
+                       "x devices of this run only"]
+    sub = W.sweep(items[40:50], ["arm"], out)               # a subset: reused, the rest left out
+    assert (sub.rows, sub.computed, sub.already) == (10, 0, 10) and len(read(out)) == 10
+    for seed, n in [(0, 50), (1, 50), (0, 20)]:
+        code = main(["sweep", "--space", "nb201", "--n", str(n), "--seed", str(seed), "--device", "arm",
+                     "-o", str(out)])
+        o, e = capsys.readouterr()
+        assert code == 0 and o.startswith(f"wrote {out}: {n} rows ({n} models x 1 device") and len(read(out)) == n
+
+    def stop(k, rows):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):                  # a killed run of another request ...
+        W.sweep(items, DEVICES, out, chunk_size=10, on_chunk=stop)
+    with pytest.raises(UsageError, match=r"holds 10 rows of a stopped sweep of other models or devices .*"
+                                         r"rerun that command to finish it, or remove the folder"):
+        W.sweep(items[:5], DEVICES, out)                    # ... is not thrown away
+    done = W.sweep(items, DEVICES, out, chunk_size=10)      # its own command resumes it
+    assert (done.rows, done.already, done.computed) == (120, 20, 100) and len(read(out)) == 120
+
+
+def test_error_rows_have_empty_macs_and_params(tmp_path):
+    f = tmp_path / "specs.txt"
+    f.write_text("mobilenet_v2:width=0.0\nmobilenet_v2:width=0.5 96\n")
+    rows = W.predict_chunk(W.read_specs(f), [costlab.latency.profile.load_profile("arm")])
+    assert rows["macs"].isna().tolist() == rows["params"].isna().tolist() == [True, False]
+    assert rows["latency_ms"].isna().tolist() == [True, False] and rows["macs"].iloc[1] > 0
+    out = tmp_path / "e.csv"
+    s = W.sweep(W.read_specs(f), ["arm", "gpu"], out)
+    lines = out.read_text().splitlines()
+    assert s.errors == 2 and s.rows == 4
+    for line in lines[1:3]:                                 # the width=0.0 rows: empty cells, not -1
+        cells = line.split(",")
+        assert cells[3:6] == ["", "", ""] and "width" in cells[6], line
+    assert all(",-1," not in line for line in lines)
+    assert int(lines[3].split(",")[4]) == rows["macs"].iloc[1]
+    df = W.Store(out).output_rows()
+    assert df["macs"].isna().sum() == 2 and df["macs"].sum() == 2 * rows["macs"].iloc[1]
+    again = W.sweep(W.read_specs(f), ["arm", "gpu"], out)   # read back and kept as written
+    assert again.computed == 0 and out.read_text().splitlines() == lines

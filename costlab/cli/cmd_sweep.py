@@ -40,7 +40,8 @@ def sweep_cmd(specs_file, space, n, seed, resolution, devices, output, jobs, bac
 
     SPECS_FILE lists one zoo spec a line, optionally followed by a resolution or an input
     shape (fbnet:arch=... 1x3x32x32). A progress bar shows on a terminal. A run that stops
-    keeps every finished chunk; the same command again predicts only what is missing.
+    keeps every finished chunk; the same command again predicts only what is missing (or what
+    an edited profile predicts differently). The output holds the models x devices of this run only.
 
     \b
     costlab sweep --space fbnet --n 100000 --device arm,gpu -o fbnet.csv --jobs 2
@@ -69,4 +70,6 @@ def sweep_cmd(specs_file, space, n, seed, resolution, devices, output, jobs, bac
             if note:
                 click.echo(f"costlab: {note}", err=True)
         raise
+    for note in summary.notes:
+        click.echo(f"costlab: note: {note}", err=True)
     click.echo(summary.line())
