@@ -47,7 +47,9 @@ class Knob:
             allowed = ", ".join(str(c) for c in self.choices)
             raise SpecError(f"knob '{name}' must be one of {allowed}; got {raw!r}")
         if self.low is not None and value < self.low or self.high is not None and value > self.high:
-            raise SpecError(f"knob '{name}' must lie in [{self.low}, {self.high}]; got {raw!r}")
+            bound = (f"lie in [{self.low}, {self.high}]" if self.low is not None and self.high is not None
+                     else f"be >= {self.low}" if self.low is not None else f"be <= {self.high}")
+            raise SpecError(f"knob '{name}' must {bound}; got {raw!r}")
         return value
 
 
