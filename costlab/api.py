@@ -23,6 +23,9 @@ def _resolve(model_or_spec, name: str | None) -> Resolved:
         return model_or_spec
     if isinstance(model_or_spec, nn.Module):
         return Resolved(name or type(model_or_spec).__name__, model_or_spec, None, {})
+    if not isinstance(model_or_spec, str):
+        raise InputError(f"a model is an nn.Module or a spec string ('mobilenet_v2', 'my_nets.py:build'), "
+                         f"got {type(model_or_spec).__name__}")
     return resolve(model_or_spec)
 
 

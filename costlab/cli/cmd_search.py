@@ -101,6 +101,9 @@ def search_cmd(spec, knobs, device, budget_ms, objective, space, seed, fmt, outp
 
     if plot_path:
         format_of(plot_path)          # refuse a bad suffix before any work
+        if output and os.path.abspath(output) == os.path.abspath(plot_path):
+            raise UsageError(f"-o and --plot name the same file '{output}'; give the table and the figure "
+                             "different files")
     fmt = fmt or _SUFFIX_FORMAT.get(os.path.splitext(output or "")[1].lower(), "table")
     result = search(spec, parse_knob_options(knobs), device=device, budget_ms=budget_ms, objective=objective,
                     space=space, seed=seed)

@@ -90,3 +90,22 @@ def test_profile_output_may_go_to_the_not_yet_created_user_folder(tmp_path, monk
         pass
     else:
         raise AssertionError("a missing folder that is not the user profile folder must be refused")
+
+
+def test_search_refuses_one_file_for_table_and_plot(tmp_path, capsys):
+    f = str(tmp_path / "same.png")
+    code, _, err = run(["search", "mobilenet_v2", "--knob", "width=0.5", "--device", "arm", "--budget-ms", "100",
+                        "-o", f, "--plot", f], capsys)
+    assert code == 2 and "same file" in err and not Path(f).exists()
+
+
+def test_library_refuses_a_model_of_the_wrong_type():
+    import pytest
+
+    from costlab.errors import InputError
+
+    with pytest.raises(InputError, match="nn.Module or a spec string"):
+        costlab.analyze(42)
+    report = costlab.analyze("lenet5")
+    with pytest.raises(InputError, match="got Report"):
+        costlab.api.check_guidelines(report)
