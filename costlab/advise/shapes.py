@@ -188,11 +188,7 @@ def _binary(n: Node, ins: list[TensorMeta]):
         if len(sizes) == 1:
             out[i] = sizes.pop()
         elif len(sizes) > 1:
-            changed = sizes - {old_out[i]}
-            if len(changed) != 1:
-                raise NotApplicable(f"{n.kind} at {n.module or '(root)'} joins tensors of different new widths")
-            target = changed.pop()
-            out[i] = target
+            target = out[i] = _one_new_width(n, n.kind, sizes, old_out[i])
             others = [(n.sources[j], i - (rank - len(ins[j].shape)), pad[j][i]) for j in node_idx
                       if old_pad[j][i] != 1 and pad[j][i] != target]
             tie = _Tie(n.id, target, others)
@@ -210,6 +206,15 @@ def _binary(n: Node, ins: list[TensorMeta]):
     return new_ins, outs, dict(n.args), tie
 
 
+def _one_new_width(n: Node, what: str, sizes: set, old: int) -> int:
+    """The one new size the inputs of a joining op (add, cat ...) agree on along an axis whose
+    sizes now differ; refused when they changed to more than one new size."""
+    changed = sizes - {old}
+    if len(changed) != 1:
+        raise NotApplicable(f"{what} at {n.module or '(root)'} joins tensors of different new widths")
+    return changed.pop()
+
+
 def _cat(n: Node, ins: list[TensorMeta]):
     rank = len(ins[0].shape)
     d = _dim(n, rank)
@@ -221,11 +226,7 @@ def _cat(n: Node, ins: list[TensorMeta]):
             continue
         sizes = {t.shape[i] for t in ins}
         if len(sizes) > 1:
-            changed = sizes - {old_out[i]}
-            if len(changed) != 1:
-                raise NotApplicable(f"cat at {n.module or '(root)'} joins tensors of different new widths")
-            target = changed.pop()
-            out[i] = target
+            target = out[i] = _one_new_width(n, "cat", sizes, old_out[i])
             tie = _Tie(n.id, target, [(s, i, t.shape[i]) for s, t in zip(n.sources, ins) if t.shape[i] != target])
     return list(ins), [_meta(n.outputs[0], out)] + list(n.outputs[1:]), dict(n.args), tie
 

@@ -12,9 +12,9 @@ import numpy as np
 
 from ..api import analyze
 from ..ir import Graph
-from ..latency.features import CLASSES, feature_matrix, node_costs
+from ..latency.features import feature_matrix, node_costs
 from ..latency.gpu import is_gpu_profile, predict_graph
-from ..latency.predict import coefficients
+from ..latency.predict import coefficients, graph_latencies
 from ..latency.profile import load_profile
 
 
@@ -48,15 +48,7 @@ def predict_spec(spec: str, input_shape, profile, runtime: str | None = None) ->
     profile = load_profile(profile) if isinstance(profile, str) else profile
     if is_gpu_profile(profile):
         return predict_graph(sample_graph(spec, input_shape)[0], profile, runtime).total_ms
-    if (profile.get("predictor") or {}).get("combine", "sum") == "max":   # per kernel: max(floor, work)
-        graph = sample_graph(spec, input_shape)[0]
-        coef = coefficients(profile)
-        cidx = {c: i for i, c in enumerate(CLASSES)}
-        total = 0.0
-        for nc in node_costs(graph, profile.get("dtype", "float32"), profile.get("fusion", ())):
-            if nc.fused_into is None:
-                a = coef[cidx[nc.cls]]
-                total += max(a[3], a[0] * nc.gmac + a[1] * nc.mb + a[2] * nc.mpix)
-        return float(total)
+    if (profile.get("predictor") or {}).get("combine", "sum") == "max":   # per kernel: not linear in features
+        return float(sum(graph_latencies(sample_graph(spec, input_shape)[0], profile).values()))
     f, _ = sample_features(spec, input_shape, profile.get("dtype", "float32"), profile.get("fusion", ()))
     return float((f * coefficients(profile)).sum())

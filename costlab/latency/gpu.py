@@ -295,8 +295,11 @@ def bound_summary(graph: Graph, profile: dict) -> dict:
     "device_ms": 0.44, "bound": "host", ...}`` with both runtimes' totals and a one-line
     ``text``: ``host-bound at batch 1: 2.6 ms dispatch vs 0.44 ms GPU``."""
     prog = program(graph, profile.get("dtype", "float32"), profile.get("fusion", ()))
-    eager = predict_program(prog, profile, "eager")
-    graph_ms = predict_program(prog, profile, "cudagraph").total_ms
+    return bound_of(prog, predict_program(prog, profile, "eager"), predict_program(prog, profile, "cudagraph").total_ms)
+
+
+def bound_of(prog: Program, eager: GpuPrediction, graph_ms: float) -> dict:
+    """:func:`bound_summary` from a program's eager prediction and CUDA-graph total."""
     out = {"batch": prog.batch, "host_ms": round(eager.host_ms, 4), "device_ms": round(eager.device_ms, 4),
            "bound": eager.bound, "eager_ms": round(eager.total_ms, 4), "cudagraph_ms": round(graph_ms, 4),
            "ops": len(prog.ops)}

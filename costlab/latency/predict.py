@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .features import CLASSES, TERMS, node_costs
-from .gpu import bound_summary, is_gpu_profile, predict_graph
+from .gpu import bound_of, is_gpu_profile, predict_graph, predict_program, program
 from ..report import Column, Section
 from ..errors import ProfileError
 
@@ -33,17 +33,22 @@ def coefficients(profile: dict) -> np.ndarray:
 
 
 def node_latencies(report, profile: dict, runtime: str | None = None) -> dict[int, float]:
-    """ms per graph node id (fused nodes: 0; under a GPU profile: each op's share of the
-    runtime's total)."""
+    """ms per graph node id of ``report`` (see :func:`graph_latencies`)."""
     if report.graph is None:
         raise ProfileError("this report has no graph (it was loaded, not traced); analyze the model again")
+    return graph_latencies(report.graph, profile, runtime)
+
+
+def graph_latencies(graph, profile: dict, runtime: str | None = None) -> dict[int, float]:
+    """ms per graph node id (fused nodes: 0; under a GPU profile: each op's share of the
+    runtime's total)."""
     if is_gpu_profile(profile):
-        return {n.node: n.latency_ms for n in predict_graph(report.graph, profile, runtime).nodes}
+        return {n.node: n.latency_ms for n in predict_graph(graph, profile, runtime).nodes}
     coef = coefficients(profile)
     floor = (profile.get("predictor") or {}).get("combine", "sum") == "max"
     cidx = {c: i for i, c in enumerate(CLASSES)}
     out: dict[int, float] = {}
-    for nc in node_costs(report.graph, profile.get("dtype", "float32"), profile.get("fusion", ())):
+    for nc in node_costs(graph, profile.get("dtype", "float32"), profile.get("fusion", ())):
         if nc.fused_into is not None:
             out[nc.node] = 0.0
             continue
@@ -90,8 +95,11 @@ def _info(profile: dict, notes: list[str], runtime: str | None) -> dict:
 def _predict_gpu(report, profile: dict, runtime: str | None):
     """Host + device model (:mod:`costlab.latency.gpu`): per-op host ms, device ms and share
     of the runtime's total; the summary says which clock bounds the forward."""
-    p = predict_graph(report.graph, profile, runtime)
-    bound = bound_summary(report.graph, profile)
+    prog = program(report.graph, profile.get("dtype", "float32"), profile.get("fusion", ()))
+    both = {rt: predict_program(prog, profile, rt) for rt in ("eager", "cudagraph")}   # the program built once
+    rt = runtime or profile["predictor"].get("runtime", "eager")
+    p = both[rt] if rt in both else predict_program(prog, profile, rt)   # refuses an unknown runtime
+    bound = bound_of(prog, both["eager"], both["cudagraph"].total_ms)
     notes = [n for n in _notes(report, profile) if not n.startswith("batch")]
     info = _info(profile, notes, p.runtime)
     held = (((profile.get("validation") or {}).get("held_out") or {}).get(p.runtime) or {}).get("all")
