@@ -95,6 +95,7 @@ class Comparison:
     options: dict[str, Any] = field(default_factory=dict)
     conventions: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)      # informational: default inputs, latency notes
 
     @property
     def table(self) -> pd.DataFrame:
@@ -104,7 +105,7 @@ class Comparison:
         return {"reference": self.reference, "options": self.options,
                 "columns": [{"key": c.key, "header": c.header, "unit": c.fmt, "ensemble": c.combine,
                              "help": c.help} for c in self.columns],
-                "rows": self.rows, "conventions": self.conventions, "warnings": self.warnings}
+                "rows": self.rows, "conventions": self.conventions, "warnings": self.warnings, "notes": self.notes}
 
 
 def split_entry(entry: str) -> list[str]:
@@ -168,16 +169,19 @@ def compare(entries: Sequence[str], *, input_shape=None, resolution: int | None 
     from tqdm import tqdm
 
     warnings: list[str] = []
+    notes: list[str] = []
     todo = list(dict.fromkeys(m for parts in parsed for m in parts))
     for spec in tqdm(todo, desc="compare", unit="model", disable=None if progress else True, leave=False):
         resolved = resolve(spec)
         res, note = default_input(resolved, input_shape, resolution)
         if note:
-            warnings.append(note)
+            notes.append(note)
         rep = analyze(resolved, input_shape=input_shape, resolution=res, dtype=dtype, batch=batch,
                       device=options.get("device") if "latency" in [p.name for p in chosen] else None,
                       runtime=runtime if "latency" in [p.name for p in chosen] else None)
         members[spec] = Member(spec, resolved.name, rep)
+        for sec in rep.sections.values():
+            notes.extend(n for n in sec.notes if n not in notes)
 
     values: dict[str, dict[str, Any]] = {}
     for spec, m in members.items():
@@ -207,7 +211,7 @@ def compare(entries: Sequence[str], *, input_shape=None, resolution: int | None 
         "size_bytes": f"params x {dtype} element size; buffers not counted",
         "macs": "multiply-accumulates of conv/linear/matmul (the papers' FLOPs); FLOPs = 2 x MACs",
     }
-    return Comparison(rows, columns, ref["model"], options, conventions, warnings)
+    return Comparison(rows, columns, ref["model"], options, conventions, warnings, notes)
 
 
 # -- predicted latency and guideline summary ------------------------------------------------

@@ -26,6 +26,7 @@ from .cmd_plot import plot
 from .cmd_reproduce import reproduce
 from .cmd_search import search_cmd
 from .cmd_sweep import sweep_cmd
+from .options import infer_format
 
 COMMANDS = [analyze, zoo, guidelines, compare_cmd, compress_cmd, profiles, profile, calibrate, validate,
             plot, reproduce, crosscheck_cmd, search_cmd, sweep_cmd, advise]
@@ -38,7 +39,7 @@ def cli() -> None:
 
 
 for _cmd in COMMANDS:
-    cli.add_command(_cmd)
+    cli.add_command(infer_format(_cmd))
 
 
 def _one_line(exc: BaseException) -> str:

@@ -93,6 +93,8 @@ def compare_cmd(models, resolution, input_shape, batch, dtype, device, columns, 
                   providers=columns.split(",") if columns else None, options={"device": device}, runtime=runtime, progress=True)
     for w in cmp.warnings:
         click.echo(f"costlab: warning: {w}", err=True)
+    for n in cmp.notes:
+        click.echo(f"costlab: note: {n}", err=True)
     write_output(comparison_text(cmp, fmt), output)
 
 

@@ -16,9 +16,6 @@ from .options import check_output_path, output_option
 # the search machinery (scipy); tests/test_search.py checks they agree
 OBJECTIVES = ("macs", "params", "-latency")
 RESOLUTION = "resolution"
-_SUFFIX_FORMAT = {".csv": "csv", ".json": "json", ".md": "markdown"}
-
-
 def parse_knob_options(values) -> dict[str, str]:
     """``('width=0.35:1.4:0.05', 'resolution=96:224:32')`` -> ``{'width': '0.35:1.4:0.05', ...}``."""
     out: dict[str, str] = {}
@@ -104,7 +101,6 @@ def search_cmd(spec, knobs, device, budget_ms, objective, space, seed, fmt, outp
         if output and os.path.abspath(output) == os.path.abspath(plot_path):
             raise UsageError(f"-o and --plot name the same file '{output}'; give the table and the figure "
                              "different files")
-    fmt = fmt or _SUFFIX_FORMAT.get(os.path.splitext(output or "")[1].lower(), "table")
     result = search(spec, parse_knob_options(knobs), device=device, budget_ms=budget_ms, objective=objective,
                     space=space, seed=seed)
     if result.skipped:

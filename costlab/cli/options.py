@@ -54,8 +54,52 @@ def output_option(help: str = "write to FILE (atomically) instead of stdout"):
                         callback=check_output_path, help=help)
 
 
+SUFFIX_FORMAT = {".csv": "csv", ".json": "json", ".md": "markdown", ".markdown": "markdown", ".txt": "table"}
+
+
 def format_option(choices=FORMATS):
-    return click.option("--format", "fmt", type=click.Choice(list(choices)), default=choices[0], show_default=True)
+    return click.option("--format", "fmt", type=click.Choice(list(choices)), default=None,
+                        help=f"{', '.join(choices)} (default: from the -o suffix .csv/.json/.md, else "
+                             f"{choices[0]})")
+
+
+def output_format(fmt: str | None, output: str | None, choices=FORMATS) -> str:
+    """The one format rule: ``--format`` when given, else what ``-o``'s suffix says (``.csv``,
+    ``.json``, ``.md``), else the first choice (``table``). A ``--format`` that contradicts
+    the suffix is kept, with a warning (a table in ``x.json`` is rarely what was meant)."""
+    by_suffix = SUFFIX_FORMAT.get(os.path.splitext(output or "")[1].lower())
+    if by_suffix not in choices:
+        by_suffix = None
+    if fmt is None:
+        return by_suffix or choices[0]
+    if by_suffix and by_suffix != fmt and output not in (None, "-"):
+        click.echo(f"costlab: warning: writing {fmt} to '{output}', whose suffix says {by_suffix}; "
+                   f"drop --format {fmt} to write {by_suffix}", err=True)
+    return fmt
+
+
+def infer_format(cmd: click.Command) -> click.Command:
+    """Give ``cmd``'s ``--format`` (when it also has ``-o``) the :func:`output_format` rule:
+    its default becomes 'from the -o suffix', applied before the command body runs."""
+    params = {p.name: p for p in cmd.params}
+    fmt, out = params.get("fmt"), params.get("output")
+    if fmt is None or out is None or cmd.callback is None:
+        return cmd
+    choices = tuple(getattr(fmt.type, "choices", FORMATS))
+    if fmt.default is not None:
+        fmt.default = None
+        fmt.show_default = False
+        fmt.help = (f"{', '.join(choices)} (default: from the -o suffix .csv/.json/.md, else {choices[0]})"
+                    + (f"; {fmt.help}" if fmt.help else ""))
+    body = cmd.callback
+
+    def callback(*args, **kwargs):
+        kwargs["fmt"] = output_format(kwargs.get("fmt"), kwargs.get("output"), choices)
+        return body(*args, **kwargs)
+
+    callback.__doc__, callback.__name__ = body.__doc__, getattr(body, "__name__", "callback")
+    cmd.callback = callback
+    return cmd
 
 
 def dtype_option(f):
@@ -85,7 +129,7 @@ def user_input(resolved, input_shape, resolution):
     """The one input rule: a user model given no input size runs at 1x3x224x224, said on stderr."""
     res, note = default_input(resolved, input_shape, resolution)
     if note:
-        click.echo(f"costlab: {note}", err=True)
+        click.echo(f"costlab: note: {note}", err=True)
     return res
 
 

@@ -6,7 +6,9 @@ import pandas as pd
 
 from ..errors import ProfileError
 from .features import node_costs
-from .predict import node_latencies
+from .predict import node_latencies, predict
+
+UNATTRIBUTED = "launch/sync (not per op)"
 
 
 def kernel_layers(report, profile: dict, runtime: str | None = None):
@@ -36,7 +38,9 @@ def kernel_layers(report, profile: dict, runtime: str | None = None):
 
 
 def class_breakdown(report, profile: dict, runtime: str | None = None) -> dict[str, float]:
-    """Predicted ms per latency class (fused ops counted in their kernel's class)."""
+    """Predicted ms per latency class (fused ops counted in their kernel's class); what the
+    predictor's total holds beyond its ops (a CUDA graph's launch, eager sync) is one more
+    entry, :data:`UNATTRIBUTED`, so the values add up to the predicted total."""
     if report.graph is None:
         raise ProfileError("this report has no graph (it was loaded, not traced); analyze the model again")
     lat = node_latencies(report, profile, runtime)
@@ -45,4 +49,8 @@ def class_breakdown(report, profile: dict, runtime: str | None = None) -> dict[s
         owner = nc.node if nc.fused_into is None else nc.fused_into
         if nc.fused_into is None:
             by[nc.cls] = by.get(nc.cls, 0.0) + lat.get(owner, 0.0)
+    total = float(predict(report, profile, runtime).totals["latency_ms"])
+    rest = total - sum(by.values())
+    if rest > max(1e-4 * total, 1e-6):   # a GPU's graph launch / eager sync: in the total, in no op
+        by[UNATTRIBUTED] = rest
     return by

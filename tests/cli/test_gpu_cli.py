@@ -75,3 +75,26 @@ def test_compare_and_plot_take_runtime(tmp_path, capsys):
     code, _, err = run(["plot", "breakdown", "mobilenet_v2", "--device", "gpu-h200", "--runtime", "cudagraph",
                         "-o", str(tmp_path / "b.png")], capsys)
     assert code == 0 and (tmp_path / "b.png").stat().st_size > 0
+
+
+def test_cudagraph_bound_line_says_the_graph_is_device_time(capsys):
+    code, out, _ = run(["analyze", "mobilenet_v2", "--device", "gpu-h200", "--runtime", "cudagraph"], capsys)
+    line = next(ln for ln in out.splitlines() if ln.startswith("bound"))
+    assert code == 0 and line.startswith("bound       device (CUDA graph")
+    assert "in eager it would be host-bound at batch 1" in line and "x the graph's time" in line
+
+
+def test_breakdown_adds_up_to_the_total_with_the_graph_launch():
+    from costlab.latency.breakdown import UNATTRIBUTED, class_breakdown
+
+    from costlab.api import count
+
+    rep = count("mobilenet_v2")
+    prof = load_profile("gpu-h200")
+    for rt in ("eager", "cudagraph"):
+        by = class_breakdown(rep, prof, rt)
+        total = costlab.analyze("mobilenet_v2", device="gpu-h200", runtime=rt).totals["latency_ms"]
+        assert sum(by.values()) == pytest.approx(total, rel=1e-3), rt
+    assert class_breakdown(rep, prof, "cudagraph")[UNATTRIBUTED] == pytest.approx(
+        prof["predictor"]["device"]["graph_launch_ms"], abs=1e-4)     # the total is rounded to 4 decimals
+    assert UNATTRIBUTED not in class_breakdown(rep, load_profile("arm"))      # a CPU profile: every ms is an op's
