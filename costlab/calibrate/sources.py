@@ -323,7 +323,7 @@ def build_gpu_gtx1080ti() -> dict:
         threads=1, batch=8, dtype="float32",
         fusion=list(_PAPER_FUSION),
         provenance={
-            "source": f"{PAPER}: Tables 1-4 (GPU columns, read as batch 1, see costlab/latency/sources.py) and "
+            "source": f"{PAPER}: Tables 1-4 (GPU columns, read as batch 1, see costlab/calibrate/sources.py) and "
                       f"Table 8 (GPU batches/s at batch 8)",
             "measured_by": "Ma et al. (paper authors)",
             "date": "2018-07-30",

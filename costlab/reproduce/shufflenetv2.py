@@ -66,7 +66,7 @@ def _read(name: str) -> list[dict]:
 
 def bench_spec(table: str, label: str, config: str, column: str) -> tuple[str, tuple[int, ...]]:
     """The zoo spec and input (batch 1) of one cell of Tables 1-4 (as the profiles read them:
-    costlab/latency/sources.py)."""
+    costlab/calibrate/sources.py)."""
     mult = {"x1": 1, "x2": 2, "x4": 4}
     if table == "Table1":
         c1, c2 = (int(x) for x in re.findall(r"\d+", config))
@@ -186,7 +186,7 @@ def reproduce_guidelines(out_dir: Path, *, measure: bool = False) -> str:
         "different networks with their own FLOPs and MAC. FLOPs = MACs (multiply-adds, the paper's FLOPs);",
         "MAC = memory access cost in elements (costlab's MAC bytes / 4), summed over every op.",
         "Speeds: the paper's GPU \"Batches/sec.\" are read at batch 1 and ARM images/s at batch 1 (why:",
-        "`costlab/latency/sources.py`). These rows are calibration samples of the two profiles, so each",
+        "`costlab/calibrate/sources.py`). These rows are calibration samples of the two profiles, so each",
         "predicted speed is **held out**: the profile refitted without that network (leave-one-network-out),",
         "marked `h`; a prediction without the mark is the plain profile's.", ""]
     if measured:
