@@ -260,9 +260,13 @@ def reason(exc: BaseException) -> str:
 
 def _batches(items: Sequence[tuple[str, tuple]], skipped: dict[int, str]):
     """Index lists whose distinct blocks fit the trace cache; items that fail are skipped."""
+    from tqdm import tqdm
+
     batch: list[int] = []
     seen: set = set()
-    for i, (spec, shape) in enumerate(items):
+    it = tqdm(items, desc="variants: tracing distinct blocks", unit="variant", leave=False, disable=None,
+              mininterval=0.5)
+    for i, (spec, shape) in enumerate(it):
         try:
             blocks = spec_blocks(spec, shape)
             for b in blocks:
@@ -338,7 +342,10 @@ def predict_costs(items: Sequence[tuple[str, tuple]], profiles: Sequence[dict | 
             slow.append(p)
         else:
             costs.paths[p["name"]] = "blocks"
-    for i in range(n) if slow else ():
+    from tqdm import tqdm
+
+    for i in tqdm(range(n) if slow else (), desc="variants: analysed whole", unit="variant", leave=False,
+                  disable=None, mininterval=0.5):
         try:
             prm, mac, ms = _full_one(items[i][0], items[i][1], slow)
         except _BUILD_ERRORS as exc:

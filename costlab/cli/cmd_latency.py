@@ -268,6 +268,9 @@ def validate(device, measurements, base, samples, seed, holdout, measure, models
 
             for s in specs:
                 parse_spec(s)
+            from ..latency.machine import warn_if_other_machine
+
+            warn_if_other_machine(prof)      # timings here against a profile from elsewhere
             res = validate_measured(prof, specs, repeats=repeats, progress=not quiet)
         else:
             res = _validate(prof, holdout, progress=not quiet, form=None if form == "profile" else form)

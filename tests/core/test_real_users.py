@@ -474,6 +474,17 @@ def test_cpu_profile_from_another_machine_warns_once(capsys, monkeypatch):
     assert code == 0 and "another machine" not in err
 
 
+def test_validate_measure_warns_when_the_profile_is_from_another_machine(capsys, monkeypatch):
+    from costlab.latency import machine
+
+    rec = costlab.api.load_profile("cpu")["provenance"]["machine"]
+    monkeypatch.setattr(machine, "_WARNED", set())
+    monkeypatch.setattr(machine, "this_machine", lambda: {**rec, "logical_cpus": 64})
+    code, out, err = run(["validate", "--device", "cpu", "--measure", "--models", "lenet5,squeezenet1_1",
+                          "--repeats", "3", "-q"], capsys)
+    assert code == 0 and sum("another machine" in ln for ln in err.splitlines()) == 1
+
+
 def test_wheel_install_finds_shipped_profiles(tmp_path):
     """Build a wheel from a copy of the sources, install it (no deps: torch etc. come from this
     environment through a .pth file) in a fresh venv, and run from another folder (~15 s)."""
