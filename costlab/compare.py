@@ -130,6 +130,26 @@ def _combine(col: Column, values: list[Any]) -> Any:
     raise ValueError(f"unknown combine rule {col.combine!r}")
 
 
+def _members(todo: list[str], *, input_shape, resolution, dtype, batch, device, runtime,
+             progress: bool) -> tuple[dict[str, "Member"], list[str]]:
+    """Each distinct model analysed once, and the notes to show (default inputs, latency notes)."""
+    from tqdm import tqdm
+
+    members: dict[str, Member] = {}
+    notes: list[str] = []
+    for spec in tqdm(todo, desc="compare", unit="model", disable=None if progress else True, leave=False):
+        resolved = resolve(spec)
+        res, note = default_input(resolved, input_shape, resolution)
+        if note:
+            notes.append(note)
+        rep = analyze(resolved, input_shape=input_shape, resolution=res, dtype=dtype, batch=batch,
+                      device=device, runtime=runtime)
+        members[spec] = Member(spec, resolved.name, rep)
+        for sec in rep.sections.values():
+            notes.extend(n for n in sec.notes if n not in notes)
+    return members, notes
+
+
 def compare(entries: Sequence[str], *, input_shape=None, resolution: int | None = None,
             dtype: str = "float32", batch: int = 1, providers: Sequence[str] | None = None,
             options: dict[str, Any] | None = None, progress: bool = False,
@@ -165,23 +185,12 @@ def compare(entries: Sequence[str], *, input_shape=None, resolution: int | None 
     columns = [c for p in chosen for c in p.columns]
 
     parsed = [split_entry(e) for e in entries]
-    members: dict[str, Member] = {}
-    from tqdm import tqdm
-
     warnings: list[str] = []
-    notes: list[str] = []
     todo = list(dict.fromkeys(m for parts in parsed for m in parts))
-    for spec in tqdm(todo, desc="compare", unit="model", disable=None if progress else True, leave=False):
-        resolved = resolve(spec)
-        res, note = default_input(resolved, input_shape, resolution)
-        if note:
-            notes.append(note)
-        rep = analyze(resolved, input_shape=input_shape, resolution=res, dtype=dtype, batch=batch,
-                      device=options.get("device") if "latency" in [p.name for p in chosen] else None,
-                      runtime=runtime if "latency" in [p.name for p in chosen] else None)
-        members[spec] = Member(spec, resolved.name, rep)
-        for sec in rep.sections.values():
-            notes.extend(n for n in sec.notes if n not in notes)
+    latency = "latency" in [p.name for p in chosen]
+    members, notes = _members(todo, input_shape=input_shape, resolution=resolution, dtype=dtype, batch=batch,
+                              device=options.get("device") if latency else None,
+                              runtime=runtime if latency else None, progress=progress)
 
     values: dict[str, dict[str, Any]] = {}
     for spec, m in members.items():
