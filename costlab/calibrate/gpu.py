@@ -44,6 +44,10 @@ from .samples import sample_graph
 LAMBDA = 1e-2
 IRLS_STEPS = 8
 HUBER = 0.10          # relative residual beyond which a row counts linearly (robust fits)
+# (tile term, L2 MB) variants of the refined device form: none, tiles, HBM beyond a half or
+# the whole of the H200's 50 MB L2, both
+TILE_L2 = ((False, 0.0), (True, 0.0), (False, 25.0), (False, 50.0), (True, 25.0), (True, 50.0))
+_NT = len(G.ALL_DEVICE_TERMS)
 _DC = {c: i for i, c in enumerate(G.DEVICE_CLASSES)}
 _BC = {c: i for i, c in enumerate(CLASSES)}
 
@@ -56,11 +60,14 @@ class DeviceForm:
     refined: bool = True
     network_weight: float = 1.0
     robust: bool = False
+    tiles: bool = False          # the per-output-tile term of GEMM-like kernels (ms_per_ktile)
+    l2_mb: float = 0.0           # the HBM term for kernels moving more MB than this (0: none)
 
     @property
     def name(self) -> str:
         return (f"{'gpu-refined' if self.refined else 'per-class linear'}, network weight {self.network_weight:g}"
-                + (", robust" if self.robust else ""))
+                + (", robust" if self.robust else "") + (", + tiles" if self.tiles else "")
+                + (f", + HBM beyond {self.l2_mb:g} MB" if self.l2_mb > 0 else ""))
 
 
 @dataclass(frozen=True)
@@ -87,8 +94,8 @@ class CompForm:
         return f"pnorm p={self.p:g}" if self.rule == "pnorm" else self.rule
 
 
-DEVICE_FORMS = (DeviceForm(False, 1.0),) + tuple(DeviceForm(True, w, r) for r in (False, True)
-                                                 for w in (1.0, 3.0, 10.0, 30.0, 100.0))
+DEVICE_FORMS = (DeviceForm(False, 1.0),) + tuple(DeviceForm(True, w, r, t, l2) for t, l2 in TILE_L2
+                                                 for r in (False, True) for w in (1.0, 3.0, 10.0, 30.0, 100.0))
 HOST_FORMS = tuple(HostForm(c, v, m, r) for r in (False, True) for c, v, m in
                    ((False, False, False), (False, True, True), (True, False, False), (True, True, False), (True, True, True)))
 COMP_FORMS = (CompForm("max"), CompForm("pnorm", 2.0), CompForm("pnorm", 4.0), CompForm("queue"))
@@ -166,7 +173,7 @@ def gpu_data(d: dict, progress: bool = False) -> GpuData:
         from tqdm import tqdm
 
         it = tqdm(samples, desc=f"tracing {d.get('name', '')} samples", unit="sample", leave=False, disable=None)
-    k = {x: [] for x in ("row", "op", "cls", "base", "gmac", "mb", "serial", "extra")}
+    k = {x: [] for x in ("row", "op", "cls", "base", "gmac", "mb", "serial", "extra", "ktiles")}
     o = {x: [] for x in ("row", "cls", "views", "modules", "kernels")}
     tail, start, gm = [], [], []
     for r, s in enumerate(it):
@@ -181,7 +188,8 @@ def gpu_data(d: dict, progress: bool = False) -> GpuData:
                 o[x].append(v)
             for kn in op.kernels:
                 for x, v in (("row", r), ("op", j), ("cls", _DC[kn.cls]), ("base", _BC[kn.base]),
-                             ("gmac", kn.gmac), ("mb", kn.mb), ("serial", kn.serial), ("extra", kn.extra)):
+                             ("gmac", kn.gmac), ("mb", kn.mb), ("serial", kn.serial), ("extra", kn.extra),
+                             ("ktiles", kn.ktiles)):
                     k[x].append(v)
         tail.append((prog.tail_views, prog.tail_modules))
     roles = np.array([s.get("role", "fit") for s in samples])
@@ -250,27 +258,39 @@ def _device_raw(data: GpuData, form: DeviceForm) -> np.ndarray:
     use = np.ones(len(k["row"]), bool) if form.refined else ~k["extra"]
     cls = k["cls"] if form.refined else k["base"]
     ncls = len(G.DEVICE_CLASSES) if form.refined else len(CLASSES)
-    feats = (np.ones(len(use)), k["gmac"], k["mb"], k["serial"] if form.refined else np.zeros(len(use)))
-    raw = np.zeros((n, ncls * 4))
+    return _per_class(k, n, cls[use], use, ncls, _kernel_feats(k, form))
+
+
+def _kernel_feats(k: dict, form: DeviceForm) -> tuple[np.ndarray, ...]:
+    """Per kernel, one array per :data:`costlab.latency.gpu.DEVICE_TERMS` (0 where the form has no such term)."""
+    zero = np.zeros(len(k["row"]))
+    if not form.refined:
+        return np.ones(len(zero)), k["gmac"], k["mb"], zero, zero, zero
+    hbm = np.where(k["mb"] > form.l2_mb, k["mb"], 0.0) if form.l2_mb > 0 else zero
+    return np.ones(len(zero)), k["gmac"], k["mb"], k["serial"], k["ktiles"] if form.tiles else zero, hbm
+
+
+def _per_class(k: dict, n: int, cls: np.ndarray, use: np.ndarray, ncls: int, feats) -> np.ndarray:
+    raw = np.zeros((n, ncls * _NT))
     for t, f in enumerate(feats):
-        np.add.at(raw, (k["row"][use], cls[use] * 4 + t), f[use])
+        np.add.at(raw, (k["row"][use], cls * _NT + t), f[use])
     return raw
 
 
 def fit_device(data: GpuData, idx: np.ndarray, form: DeviceForm) -> dict:
     """Device coefficients ``{"classes": {cls: {term: v}}, "graph_launch_ms": v}``."""
     ncls = len(G.DEVICE_CLASSES) if form.refined else len(CLASSES)
-    X, exc = _shared_excess(_device_raw(data, form), ncls, 4)
+    X, exc = _shared_excess(_device_raw(data, form), ncls, _NT)
     X = np.hstack([X, np.ones((len(X), 1))])
     exc = np.append(exc, False)
     idx = idx[np.isfinite(data.graph[idx])]          # a sample whose graph capture failed has no graph_ms
     w = np.where(data.network[idx], math.sqrt(form.network_weight), 1.0)
     x = _nnls_rel(X[idx], data.graph[idx], w, exc, LAMBDA, HUBER if form.robust else 0.0)
-    coef = _fold(x[:-1], ncls, 4)
+    coef = _fold(x[:-1], ncls, _NT)
     names = G.DEVICE_CLASSES if form.refined else CLASSES
-    classes = {c: {t: float(coef[i, j]) for j, t in enumerate(G.DEVICE_TERMS)} for i, c in enumerate(names)}
+    classes = {c: {t: float(coef[i, j]) for j, t in enumerate(G.ALL_DEVICE_TERMS)} for i, c in enumerate(names)}
     for c in G.DEVICE_CLASSES:      # unrefined: the GPU classes are unused (kernels keep their base class)
-        classes.setdefault(c, {t: 0.0 for t in G.DEVICE_TERMS})
+        classes.setdefault(c, {t: 0.0 for t in G.ALL_DEVICE_TERMS})
     return {"classes": classes, "graph_launch_ms": float(x[-1]), "form": form}
 
 
@@ -278,12 +298,10 @@ def kernel_times(data: GpuData, dev: dict) -> np.ndarray:
     """Device ms per op (its kernels' sum) under fitted coefficients ``dev``."""
     k, form = data.k, dev["form"]
     names = G.DEVICE_CLASSES if form.refined else CLASSES
-    coef = np.array([[dev["classes"][c][t] for t in G.DEVICE_TERMS] for c in names])
+    coef = np.array([[dev["classes"][c][t] for t in G.ALL_DEVICE_TERMS] for c in names])
     cls = k["cls"] if form.refined else k["base"]
-    t = coef[cls, 0] + coef[cls, 1] * k["gmac"] + coef[cls, 2] * k["mb"]
-    if form.refined:
-        t = t + coef[cls, 3] * k["serial"]
-    else:
+    t = sum(coef[cls, j] * f for j, f in enumerate(_kernel_feats(k, form)))
+    if not form.refined:
         t = np.where(k["extra"], 0.0, t)
     return np.bincount(k["op"], weights=t, minlength=len(data.o["row"]))
 

@@ -41,8 +41,9 @@ def has_gpu_times(d: dict) -> bool:
 
 def predictor_dict(f: Fitted, dform: DeviceForm, hform: HostForm, table: dict | None = None) -> dict:
     dev = {"refined": dform.refined, "network_weight": dform.network_weight, "robust": dform.robust,
+           "tiles": dform.tiles, "l2_mb": dform.l2_mb,
            "graph_launch_ms": round(f.dev["graph_launch_ms"], _R),
-           "classes": {c: {t: round(f.dev["classes"][c][t], _R) for t in G.DEVICE_TERMS} for c in G.DEVICE_CLASSES}}
+           "classes": {c: {t: round(f.dev["classes"][c][t], _R) for t in G.ALL_DEVICE_TERMS} for c in G.DEVICE_CLASSES}}
     host = {"form": hform.name, "per_class": hform.per_class, "views": hform.views, "modules": hform.modules,
             "robust": hform.robust,
             "classes": {c: {"ms_per_op": round(f.host["classes"][c]["ms_per_op"], _R)} for c in G.DEVICE_CLASSES}}
@@ -53,7 +54,8 @@ def predictor_dict(f: Fitted, dform: DeviceForm, hform: HostForm, table: dict | 
         comp["p"] = f.comp.p
     out = {"form": G.FORM, "runtime": "eager",
            "model": "two clocks (costlab/latency/gpu.py): device ms per kernel = ms_per_op + ms_per_gmac*GMAC + "
-                    "ms_per_mb*MB + ms_per_serial*serial per device class; host ms per dispatched op per class "
+                    "ms_per_mb*MB + ms_per_serial*serial + ms_per_ktile*ktiles + ms_per_mb_hbm*(MB over l2_mb) per device "
+                    "class; host ms per dispatched op per class "
                     "(+ views, modules, extra kernels); cudagraph = graph_launch_ms + device; eager = the "
                     "composition rule (queue: a two-clock simulation) + sync_ms",
            "device": dev, "host": host, "composition": comp}
@@ -68,10 +70,12 @@ def fitted_from_profile(d: dict) -> tuple[Fitted, DeviceForm, HostForm]:
         raise ProfileError(f"profile '{d.get('name', '?')}' has no fitted GPU predictor (form {G.FORM!r}); "
                            f"run: costlab calibrate {d.get('_path', d.get('name', 'PROFILE'))}")
     dv, hs, cp = pred["device"], pred["host"], pred["composition"]
-    dform = DeviceForm(bool(dv.get("refined", True)), float(dv.get("network_weight", 1.0)), bool(dv.get("robust", False)))
+    dform = DeviceForm(bool(dv.get("refined", True)), float(dv.get("network_weight", 1.0)), bool(dv.get("robust", False)),
+                       bool(dv.get("tiles", False)), float(dv.get("l2_mb", 0.0)))
     hform = HostForm(bool(hs.get("per_class", True)), bool(hs.get("views", True)), bool(hs.get("modules", True)),
                      bool(hs.get("robust", False)))
-    dev = {"classes": dv["classes"], "graph_launch_ms": float(dv["graph_launch_ms"]), "form": dform}
+    classes = {c: {t: float(v.get(t, 0.0)) for t in G.ALL_DEVICE_TERMS} for c, v in dv["classes"].items()}
+    dev = {"classes": classes, "graph_launch_ms": float(dv["graph_launch_ms"]), "form": dform}
     host = {"classes": hs["classes"], **{t: float(hs[t]) for t in G.HOST_TERMS}}
     comp = CompForm(cp["eager"], float(cp.get("p", 0.0)))
     return Fitted(dev, host, comp, float(cp.get("gap_ms", 0.0)), float(cp.get("sync_ms", 0.0))), dform, hform

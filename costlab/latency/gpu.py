@@ -17,6 +17,7 @@ forward enters cost host time but launch nothing; they are charged to the next o
 **Device part** (``predictor.device``): per kernel of device class ``k``::
 
     d = ms_per_op_k + ms_per_gmac_k * GMAC + ms_per_mb_k * MB + ms_per_serial_k * serial
+        + ms_per_ktile_k * ktiles + ms_per_mb_hbm_k * hbm_mb
 
 ``serial`` is the length of the work one output element waits for: the reduction length
 ``K`` (thousands) of a convolution / linear layer (cin/groups * kh * kw; in features),
@@ -26,7 +27,12 @@ block per plane. The device classes are the latency classes of
 :mod:`costlab.latency.features` plus two GPU refinements: ``conv_stem`` (a convolution
 reading <= 4 input channels: cuDNN's tensor-core kernels need aligned channels, a network's
 first layer runs a generic kernel) and ``norm`` (batch / layer / group norm, apart from the
-other element-wise ops). A CUDA graph costs ``graph_launch_ms`` once.
+other element-wise ops). ``ktiles``: the output tiles (thousands) of a GEMM-like kernel
+(:data:`TILE` x :data:`TILE`, one thread block each: every block pays its prologue and
+epilogue, so a layer cut into many small tiles costs more than its MACs say). ``hbm_mb``:
+a kernel's MB when they exceed ``predictor.device.l2_mb`` (its traffic does not fit the L2
+and streams from HBM at a lower rate), else 0. The last two are 0 (and ``l2_mb`` 0) in a
+profile whose fit did not choose them. A CUDA graph costs ``graph_launch_ms`` once.
 
 **Host part** (``predictor.host``): per dispatched op of class ``k``::
 
@@ -49,6 +55,7 @@ plus ``ms_per_forward`` once per forward call.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from .. import ops
@@ -59,9 +66,12 @@ FORM = "gpu-host-device"
 RUNTIMES = ("eager", "cudagraph")
 COMPOSITIONS = ("queue", "max", "pnorm")
 DEVICE_CLASSES = CLASSES + ("conv_stem", "norm")
-DEVICE_TERMS = ("ms_per_op", "ms_per_gmac", "ms_per_mb", "ms_per_serial")
+DEVICE_TERMS = ("ms_per_op", "ms_per_gmac", "ms_per_mb", "ms_per_serial")    # every GPU profile has these
+OPTIONAL_DEVICE_TERMS = ("ms_per_ktile", "ms_per_mb_hbm")               # 0 when absent (older profiles)
+ALL_DEVICE_TERMS = DEVICE_TERMS + OPTIONAL_DEVICE_TERMS
 HOST_TERMS = ("ms_per_view", "ms_per_module", "ms_per_extra_kernel", "ms_per_forward")
 STEM_MAX_CHANNELS = 4
+TILE = 128             # output tile edge (rows, columns) of a GEMM-like kernel's thread block
 _NORMS = {"batch_norm", "layer_norm", "group_norm", "rms_norm"}
 
 
@@ -75,6 +85,7 @@ class Kernel:
     serial: float
     base: str = ""         # the features latency class (the refinement-free baseline reads it)
     extra: bool = False    # a kernel PyTorch adds to the op's main one (a convolution's bias add)
+    ktiles: float = 0.0    # output tiles / 1e3 of a GEMM-like kernel (convolution, linear), see _ktiles
 
 
 @dataclass(frozen=True)
@@ -141,6 +152,22 @@ def _serial(node, kind: str, cls: str) -> float:
     return 0.0
 
 
+def _ktiles(node, kind: str) -> float:
+    """Output tiles (thousands) of :data:`TILE` x :data:`TILE` a GEMM-like kernel computes, one
+    thread block each: ``ceil(M / TILE) * ceil(cout/groups / TILE) * groups``, ``M`` the output
+    rows (batch x output pixels); 0 for other kernels."""
+    if kind not in ("conv", "linear", "matmul") or not node.outputs or not node.outputs[0].shape:
+        return 0.0
+    out = node.outputs[0]
+    if kind == "conv":
+        cout = int(out.shape[1]) if len(out.shape) >= 2 else 1
+        groups = max(1, int(node.args.get("groups", 1) or 1))
+    else:
+        cout, groups = int(out.shape[-1]), 1
+    m = out.numel // max(cout, 1)
+    return math.ceil(m / TILE) * math.ceil(cout / groups / TILE) * groups / 1e3
+
+
 def _device_class(node, kind: str, cls: str) -> str:
     if kind == "conv" and len(node.inputs) >= 1 and len(node.inputs[0].shape) >= 2 \
             and int(node.inputs[0].shape[1]) <= STEM_MAX_CHANNELS and int(node.args.get("groups", 1) or 1) == 1:
@@ -183,7 +210,7 @@ def program(graph: Graph, dtype: str = "float32", fusion=()) -> Program:
             continue
         kind = ops.kind_of(n.op)
         cls = _device_class(n, kind, nc.cls)
-        kernels = [Kernel(cls, nc.gmac, nc.mb, _serial(n, kind, cls), nc.cls)]
+        kernels = [Kernel(cls, nc.gmac, nc.mb, _serial(n, kind, cls), nc.cls, ktiles=_ktiles(n, kind))]
         if _has_bias(n, kind, cls) and n.outputs:
             out_mb = 2 * n.outputs[0].numel * fb / 1e6     # read and write the result once more
             kernels.append(Kernel("elementwise", 0.0, out_mb, 0.0, "elementwise", True))
@@ -197,26 +224,33 @@ def program(graph: Graph, dtype: str = "float32", fusion=()) -> Program:
 
 def _device_coef(profile: dict) -> dict[str, tuple[float, ...]]:
     cl = profile["predictor"]["device"]["classes"]
-    return {c: tuple(float(cl[c][t]) for t in DEVICE_TERMS) for c in DEVICE_CLASSES}
+    return {c: tuple(float(cl[c].get(t, 0.0)) for t in ALL_DEVICE_TERMS) for c in DEVICE_CLASSES}
 
 
-def kernel_ms(k: Kernel, coef: dict[str, tuple[float, ...]], refined: bool = True) -> float:
+def hbm_mb(mb: float, l2_mb: float) -> float:
+    """A kernel's MB that stream from HBM rather than the L2: all of them when its traffic is
+    over ``l2_mb`` (the L2 cannot hold it), none when it fits or without the term (``l2_mb`` 0)."""
+    return mb if 0 < l2_mb < mb else 0.0
+
+
+def kernel_ms(k: Kernel, coef: dict[str, tuple[float, ...]], refined: bool = True, l2_mb: float = 0.0) -> float:
     """A kernel's GPU ms; ``refined=False``: the refinement-free baseline (features class,
-    no serial term, no extra kernels)."""
+    no serial, tile or HBM term, no extra kernels)."""
     if not refined:
         if k.extra:
             return 0.0
-        c, a, b, _ = coef[k.base]
+        c, a, b = coef[k.base][:3]
         return c + a * k.gmac + b * k.mb
-    c, a, b, q = coef[k.cls]
-    return c + a * k.gmac + b * k.mb + q * k.serial
+    c, a, b, q, t, h = coef[k.cls]
+    return c + a * k.gmac + b * k.mb + q * k.serial + t * k.ktiles + h * hbm_mb(k.mb, l2_mb)
 
 
 def device_times(prog: Program, profile: dict) -> list[float]:
     """GPU ms per dispatched op (its kernels' sum)."""
     coef = _device_coef(profile)
-    refined = bool(profile["predictor"]["device"].get("refined", True))
-    return [sum(kernel_ms(k, coef, refined) for k in op.kernels) for op in prog.ops]
+    dv = profile["predictor"]["device"]
+    refined, l2 = bool(dv.get("refined", True)), float(dv.get("l2_mb", 0.0))
+    return [sum(kernel_ms(k, coef, refined, l2) for k in op.kernels) for op in prog.ops]
 
 
 def host_times(prog: Program, profile: dict) -> tuple[list[float], float, float]:

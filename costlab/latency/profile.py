@@ -223,7 +223,7 @@ def _nonneg(v: _V, block: Any, keys, where: str) -> None:
 
 def _check_gpu_predictor(v: _V, pred: dict) -> None:
     """The two-clock GPU predictor (form ``gpu-host-device``, :mod:`costlab.latency.gpu`)."""
-    from .gpu import COMPOSITIONS, DEVICE_CLASSES, DEVICE_TERMS, HOST_TERMS, RUNTIMES
+    from .gpu import COMPOSITIONS, DEVICE_CLASSES, DEVICE_TERMS, HOST_TERMS, OPTIONAL_DEVICE_TERMS, RUNTIMES
 
     if pred.get("runtime") not in RUNTIMES:
         v.fail("predictor.runtime", f"must be one of {', '.join(RUNTIMES)} (got {pred.get('runtime')!r})")
@@ -236,6 +236,11 @@ def _check_gpu_predictor(v: _V, pred: dict) -> None:
             if c not in block["classes"]:
                 v.fail(f"predictor.{part}.classes.{c}", "is missing")
             _nonneg(v, block["classes"][c], terms, f"predictor.{part}.classes.{c}")
+            if part == "device":     # the optional terms (tiles, HBM): absent = 0, present = checked
+                have = [t for t in OPTIONAL_DEVICE_TERMS if t in block["classes"][c]]
+                _nonneg(v, block["classes"][c], have, f"predictor.{part}.classes.{c}")
+    if "l2_mb" in pred["device"]:
+        _nonneg(v, pred["device"], ("l2_mb",), "predictor.device")
     comp = pred.get("composition")
     if not isinstance(comp, dict) or comp.get("eager") not in COMPOSITIONS:
         v.fail("predictor.composition.eager", f"must be one of {', '.join(COMPOSITIONS)}")

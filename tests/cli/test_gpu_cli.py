@@ -29,7 +29,7 @@ def test_analyze_gpu_profile_has_host_and_device_columns_and_a_bound():
     assert g.totals["latency_ms"] == pytest.approx(info["device_ms"] + load_profile("gpu-h200")["predictor"]
                                                    ["device"]["graph_launch_ms"], rel=1e-3)
     # per-layer shares add up to the total (up to the part no op owns)
-    assert r.layers["latency_ms"].sum() <= r.totals["latency_ms"] + 1e-6
+    assert r.layers["latency_ms"].sum() <= r.totals["latency_ms"] + 1e-4      # the total is rounded to 4 decimals
 
 
 def test_large_batch_is_device_bound():

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from costlab.calibrate import sources
-from costlab.calibrate.gpu import DeviceForm, HostForm, CompForm, fit_all, gpu_data
+from costlab.calibrate.gpu import DEVICE_FORMS, DeviceForm, HostForm, CompForm, fit_all, gpu_data
 from costlab.calibrate.gpu_profile import bounds, fit_gpu_profile, fitted_from_profile, validate_gpu
 from costlab.calibrate.measure_cuda import clock_stats, nearest_rank, noise_summary, sample_record
 from costlab.calibrate.samples import sample_graph
@@ -162,7 +162,7 @@ def test_small_fit_end_to_end():
     out = fit_gpu_profile({**d, "samples": keep}, progress=False, with_candidates=False)
     validate_profile(out)
     sel = out["predictor"]["selection"]
-    assert set(sel["chosen"]) == {"device", "host", "composition"} and len(sel["device"]) == 11
+    assert set(sel["chosen"]) == {"device", "host", "composition"} and len(sel["device"]) == len(DEVICE_FORMS)
     assert out["validation"]["held_out"]["eager"]["all"]["n"] == 12
     assert out["validation"]["lono"]["cudagraph"]["all"]["n"] == 44
 
