@@ -474,7 +474,7 @@ register(["aten.view", "aten._unsafe_view", "aten.reshape", "aten.t", "aten.tran
           "aten.permute", "aten.expand", "aten.squeeze", "aten.unsqueeze", "aten.flatten",
           "aten.alias", "aten.detach", "aten.as_strided", "aten.unfold", "aten.view_as",
           "aten.lift_fresh", "aten.numpy_T", "aten.movedim", "aten.diagonal",
-          "aten._reshape_alias", "aten.squeeze_", "aten.unsqueeze_", "aten.t_",
+          "aten._reshape_alias", "aten.squeeze_", "aten.unsqueeze_", "aten.t_", "aten.as_strided_",
           "aten.transpose_", "aten.expand_as", "aten.view_as_real", "aten.view_as_complex",
           "aten.real", "aten.imag", "aten.conj", "aten._conj", "aten._neg_view"], "view", None, category="view")
 # allocations without data: the memory is written by the op that fills it (counted there)
