@@ -70,7 +70,14 @@ def _counts(member: Member, options: dict[str, Any]) -> dict[str, Any]:
     return {"params": t["params"], "macs": t["macs"], "flops": t["flops"], "mac_bytes": t["mac_bytes"],
             "activations": t["activations"],
             "size_bytes": t["params"] * ops.dtype_bytes(member.report.dtype),
-            "input": "x".join(str(d) for d in member.report.input_shape[0])}
+            "input": _inputs(member.report)}
+
+
+def _inputs(report) -> str:
+    """Every input's shape, joined by ','; one that is not floating point with its dtype ('1x128:int64')."""
+    dts = report.input_dtypes
+    return ",".join("x".join(str(d) for d in s) + (f":{dts[i]}" if i < len(dts) and not dts[i].startswith(
+        ("float", "bfloat")) else "") for i, s in enumerate(report.input_shape))
 
 
 register_column_provider(ColumnProvider(

@@ -435,8 +435,12 @@ def _variants(spec: str, knobs, space: int | None, seed: int) -> tuple[ModelEntr
     entry, fixed = _given_knobs(spec)
     if "arch" in fixed or "arch" in (knobs or {}):
         raise UsageError("--space samples the 'arch' knob; do not give it too")
-    archs = sample_archs(sp, space, seed)
     entry, grid, names = knob_grid(spec, knobs)
+    if space * len(grid) > MAX_VARIANTS:   # checked before sampling: millions of variants exhaust memory
+        raise UsageError(f"--space {space:,} gives {space * len(grid):,} variants (at most {MAX_VARIANTS:,} in one "
+                         f"search); sample fewer, or predict them all with costlab sweep --space {sp.name} "
+                         f"--n {space} -o FILE.csv")
+    archs = sample_archs(sp, space, seed)
     return entry, [{"arch": a, **g} for a in archs for g in grid], ["arch"] + names
 
 

@@ -128,12 +128,13 @@ class Advice:
     profile: dict[str, Any] = field(default_factory=dict)
     more: int = 0                          # faster rewrites beyond ``top``
     warnings: list[str] = field(default_factory=list)   # for stderr: unsupported ops, profile notes
+    input_dtypes: list[str] = field(default_factory=list)   # per input: 'int64' for token ids
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "schema": SCHEMA, "model": self.model, "device": self.device, "profile": self.profile,
             "input_shape": self.input_shape[0] if len(self.input_shape) == 1 else self.input_shape,
-            "dtype": self.dtype,
+            "dtype": self.dtype, "input_dtypes": self.input_dtypes,
             "baseline": {"latency_ms": self.latency_ms, "macs": self.macs, "params": self.params},
             "top": self.top, "considered": self.considered, "more_faster": self.more,
             "suggestions": [s.to_dict(i + 1) for i, s in enumerate(self.suggestions)],
@@ -302,6 +303,7 @@ def advise(model_or_spec: str | nn.Module | Resolved, device: str | dict, *, top
     done.sort(key=lambda s: (-s.latency_ms_saved, s.guideline, s.where, s.what))
     faster = [s for s in done if s.latency_ms_saved > 0]
     return Advice(model=report.model, device=profile["name"], input_shape=report.input_shape, dtype=report.dtype,
+                  input_dtypes=report.input_dtypes,
                   latency_ms=float(report.totals["latency_ms"]), macs=int(report.totals["macs"]),
                   params=int(report.totals["params"]), top=top, suggestions=faster[:top],
                   not_faster=[s for s in done if s.latency_ms_saved <= 0], not_applicable=skipped,

@@ -167,9 +167,13 @@ def _shape(p: str, line: int, f: dict[str, str], spec: str, check_specs: bool) -
 
 def _row(p: str, line: int, header: list[str], rec: list[str], check_specs: bool) -> Measurement:
     """One data row as a :class:`Measurement`; refuses a bad field count, spec, latency or shape."""
-    if len(rec) != len(header):
+    if len(rec) > len(header):
         raise _fail(p, line, f"{len(rec)} fields but the header has {len(header)}; quote a spec that "
                     "contains commas (\"fbnet:arch=...\" or \"name:a=1,b=2\")")
+    if len(rec) < len(header):
+        raise _fail(p, line, f"{len(rec)} field{'s' if len(rec) != 1 else ''} but the header has {len(header)} "
+                    f"({','.join(header)}); give every row a value for each column (an optional one may be "
+                    f"empty: {','.join({'spec': 'lenet5', 'latency_ms': '1.5'}.get(c, '') for c in header)})")
     f = {k: v.strip() for k, v in zip(header, rec)}
     spec = f["spec"]
     if not spec:
@@ -184,7 +188,8 @@ def read_measurements(path: str | Path, *, check_specs: bool = True) -> Measurem
     :class:`~costlab.errors.InputError` with one line naming the file, the line and the fix."""
     p = str(path)
     data, text = _read_text(p, path)
-    reader = csv.reader(io.StringIO(text, newline=""))
+    # skipinitialspace: '1.5, "fbnet:arch=..."' (a space after the comma) still reads the quoted spec
+    reader = csv.reader(io.StringIO(text, newline=""), skipinitialspace=True)
     header: list[str] | None = None
     hline = 0
     rows: list[Measurement] = []

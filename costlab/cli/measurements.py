@@ -52,8 +52,20 @@ def calibrate_measurements(path: str, base: str | None, name: str | None, device
     save_profile(d, output)
     val = d.get("validation") or {}
     click.echo(f"{name}: {len(rows.rows)} measurements, {val.get('holdout', 'held-out')} MAPE "
-               f"{val.get('mape', float('nan')):.1f}% (FLOPs-only {(val.get('baseline') or {}).get('mape', float('nan')):.1f}%), "
-               f"Spearman {val.get('spearman', float('nan')):.3f} -> {output}")
+               f"{_num(val.get('mape'), '.1f', '%')} (FLOPs-only {_num((val.get('baseline') or {}).get('mape'), '.1f', '%')}), "
+               f"Spearman {_num(val.get('spearman'), '.3f')} -> {output}")
+    if val.get("spearman") is None:
+        click.echo(f"costlab: note: {_NO_RANK}", err=True)
+
+
+# why a rank correlation is missing (metrics() leaves it out, rather than print a NaN)
+_NO_RANK = ("Spearman / Kendall '-': not defined with fewer than 3 held-out rows or when all measured "
+            "(or all predicted) latencies are equal; measure models of different sizes")
+
+
+def _num(v, fmt: str, unit: str = "") -> str:
+    """``v`` formatted, or '-' for a metric that is not defined (None)."""
+    return "-" if v is None else f"{v:{fmt}}{unit}"
 
 
 def _fewshot_text(res: dict, fmt: str) -> str:
@@ -91,9 +103,13 @@ def _fewshot_text(res: dict, fmt: str) -> str:
             f"repeats (seed {res.get('seed')}); base: {res.get('base') or 'none'}")
     table = markdown_table(df, cols, right=set(cols[1:])) if fmt == "markdown" else text_table(df, cols, set(cols[1:]))
     extra = []
+    if res.get("spearman") is None or res["baseline"].get("spearman") is None:
+        extra.append(_NO_RANK + (f" (here {res['n']} held-out row{'s' if res['n'] != 1 else ''} per repeat: "
+                                 "lower --samples)" if res["n"] < 3 else ""))
     if res.get("rounding_floor"):
         extra.append(f"whole-millisecond measurements: rounding alone costs MAPE {res['rounding_floor'].get('mape', float('nan')):.2f}%")
-    return "\n".join([head, "", table, *extra]) + "\n"
+    # a blank line ends the table (in Markdown a line right after a table is one more row)
+    return "\n".join([head, "", table, *([""] + extra if extra else [])]) + "\n"
 
 
 def validate_measurements(path: str, base: str | None, samples: int, repeats: int, seed: int, fmt: str,

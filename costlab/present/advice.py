@@ -41,7 +41,11 @@ def _rows(items: list[dict[str, Any]], ranked: bool) -> pd.DataFrame:
 def _header(d: dict[str, Any]) -> str:
     b = d["baseline"]
     shape = d["input_shape"]
-    shape_s = "x".join(map(str, shape)) if shape and not isinstance(shape[0], list) else str(shape)
+    shapes = [shape] if shape and not isinstance(shape[0], list) else shape
+    dts = d.get("input_dtypes") or []
+    # '1x128:int64' for token ids; several inputs joined by ',' (as --input-shape takes them)
+    shape_s = ",".join("x".join(map(str, s)) + (f":{dts[i]}" if i < len(dts) and not dts[i].startswith(
+        ("float", "bfloat")) else "") for i, s in enumerate(shapes))
     return (f"advise {d['model']} on {d['device']}: {b['latency_ms']:.3f} ms predicted, {human(b['macs'])} MACs, "
             f"{human(b['params'])} params (input {shape_s}, {d['dtype']})")
 

@@ -140,6 +140,9 @@ def get_entry(name: str) -> ModelEntry:
         names = sorted(set(_REGISTRY) | set(_ALIASES))
         close = difflib.get_close_matches(key, names, n=3, cutoff=0.5)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
+        if key.endswith(".py") or "/" in key or key in ("torchvision", "timm", "hf"):
+            # a user model or an extra's spec reached a command that builds zoo specs only
+            hint = "; this takes zoo specs only, not a user model (file.py:factory) or a torchvision:/timm:/hf: spec"
         raise SpecError(f"unknown model '{name}'{hint} (run 'costlab zoo' to list models)")
     return _REGISTRY[key]
 
