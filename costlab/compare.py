@@ -23,7 +23,7 @@ import pandas as pd
 
 from . import ops
 from .api import analyze
-from .errors import InputError
+from .errors import CostlabError, InputError
 from .guidelines import check
 from .report import Column, Report
 from .spec import default_input, resolve
@@ -149,8 +149,18 @@ def _members(todo: list[str], *, input_shape, resolution, dtype, batch, device, 
         res, note = default_input(resolved, input_shape, resolution)
         if note:
             notes.append(note)
-        rep = analyze(resolved, input_shape=input_shape, resolution=res, dtype=dtype, batch=batch,
-                      device=device, runtime=runtime)
+        try:
+            rep = analyze(resolved, input_shape=input_shape, resolution=res, dtype=dtype, batch=batch,
+                          device=device, runtime=runtime)
+        except CostlabError as exc:     # name the model; one --input-shape serves every model
+            msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            hint = ("; --input-shape applies to every MODEL: compare models that take the same input"
+                    if input_shape is not None and len(todo) > 1 else "")
+            try:
+                err = type(exc)(f"{spec}: {msg}{hint}")
+            except TypeError:          # an error kind with another constructor
+                err = InputError(f"{spec}: {msg}{hint}")
+            raise err from None
         members[spec] = Member(spec, resolved.name, rep)
         for sec in rep.sections.values():
             notes.extend(n for n in sec.notes if n not in notes)

@@ -48,6 +48,8 @@ from .latency.profile import load_profile
 from .search import predict_costs, sample_space
 from .zoo.registry import parse_spec
 
+MAX_SPACE = 2_000_000        # architectures one --space sweep samples (about 6.5 kB each in memory)
+
 COLUMNS = ["spec", "input_shape", "device", "latency_ms", "macs", "params", "error", "profile_hash"]
 KEY = ["spec", "input_shape", "device"]
 COUNTS = ["macs", "params"]
@@ -102,6 +104,9 @@ def read_specs(path: str | os.PathLike) -> list[tuple[str, tuple[int, ...]]]:
 
 def space_items(space: str, n: int, seed: int = 0, resolution: int | None = None) -> list[tuple[str, tuple]]:
     """``n`` distinct random architectures of ``space`` (``fbnet``, ``nb201``) at ``resolution``."""
+    if n > MAX_SPACE:     # the specs are sampled and held up front: millions exhaust the memory
+        raise UsageError(f"--n {n:,}: at most {MAX_SPACE:,} architectures in one sweep (the sampled specs are held "
+                         f"in memory); sweep fewer, or sample them yourself into a specs file and sweep it in parts")
     specs = sample_space(space, n, seed)
     entry, _ = parse_spec(specs[0])
     return [(s, tuple(entry.default_input_shape(resolution))) for s in specs]

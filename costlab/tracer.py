@@ -349,6 +349,17 @@ def _model_device(model: nn.Module) -> torch.device:
     return torch.device("cpu")
 
 
+_SHAPE_WORDS = ("shape", "size", "channel", "dimension", "reduction dim", "mat1 and mat2", "expected input",
+                "input of")
+
+
+def _mentions_shape(msg: str) -> bool:
+    """A forward error about the input's shape (channels, sizes, matmul dims): the input given
+    is the likely cause, so the message names it."""
+    low = msg.lower()
+    return any(w in low for w in _SHAPE_WORDS)
+
+
 def _is_data_dependent(exc: BaseException) -> bool:
     from torch._subclasses import fake_tensor as ft
 
@@ -505,6 +516,9 @@ def _trace_once(model: nn.Module, input_shapes, mode: str, kind_of) -> Graph:
         first = (str(exc).strip().splitlines() or [""])[0]
         if "'indices'" in first and "Long" in first and any(not getattr(s, "dtype", None) for s in input_shapes):
             first += " (integer inputs such as token ids: give their dtype, e.g. --input-shape 1x128:int64)"
+        if isinstance(exc, (RuntimeError, ValueError, TypeError)) and _mentions_shape(first):
+            given = ",".join("x".join(str(int(d)) for d in s) for s in input_shapes)
+            first += f" (traced with input {given}; check --input-shape / --resolution)"
         raise TraceError(f"the model's forward raised {type(exc).__name__}: {first}") from exc
     finally:
         for h in handles:

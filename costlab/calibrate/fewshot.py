@@ -154,7 +154,7 @@ def summarize(runs: list[dict]) -> tuple[dict, dict]:
             spread[k] = {"std": None, "min": None, "max": None}
             continue
         mean[k] = _r(k, v.mean())
-        spread[k] = {"std": _r(k, v.std(ddof=1) if len(v) > 1 else 0.0), "min": _r(k, v.min()),
+        spread[k] = {"std": _r(k, v.std(ddof=1)) if len(v) > 1 else None, "min": _r(k, v.min()),
                      "max": _r(k, v.max())}
     return mean, spread
 

@@ -12,8 +12,8 @@ from ..errors import OutputError
 def no_folder(folder: str) -> str:
     """Why ``folder`` cannot hold an output file: it does not exist, or it is a file."""
     if os.path.exists(folder):
-        return f"'{folder}' is a file, not a folder"
-    return f"folder '{folder}' does not exist"
+        return f"'{folder}' is a file, not a folder; choose another output path"
+    return f"folder '{folder}' does not exist; create it first (mkdir -p {folder}) or choose another output path"
 
 def _umask() -> int:
     mask = os.umask(0)

@@ -140,3 +140,64 @@ def test_zoo_only_commands_say_a_user_model_is_not_a_zoo_spec(tmp_path, capsys):
     assert not (tmp_path / "o.csv").exists()
     code, _, err = run(["analyze", "mobilenet_v2.5"], capsys)     # a typo still gets the close names
     assert code == 2 and "did you mean mobilenet_v2" in err
+
+
+def test_shape_errors_name_the_input_given(tmp_path, capsys):
+    f = tmp_path / "shapes.py"
+    f.write_text("import torch.nn as nn\n"
+                 "def conv():\n    return nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU())\n"
+                 "def mlp():\n    return nn.Sequential(nn.Flatten(), nn.Linear(3 * 8 * 8, 10))\n")
+    for factory, shape in (("conv", "1x4x8x8"), ("mlp", "1x3x9x9")):
+        code = main(["analyze", f"{f}:{factory}", "--input-shape", shape])
+        err = capsys.readouterr().err
+        assert code == 2 and err.count("\n") == 1
+        assert f"traced with input {shape}; check --input-shape" in err
+
+
+def test_missing_output_folder_says_how_to_fix(tmp_path, capsys):
+    missing = tmp_path / "nodir"
+    code = main(["analyze", "lenet5", "-o", str(missing / "x.json")])
+    err = capsys.readouterr().err
+    assert code == 2 and f"mkdir -p {missing}" in err and not missing.exists()
+
+
+def test_one_repeat_has_no_spread(tmp_path, capsys):
+    import csv as _csv
+    import json as _json
+
+    from costlab import __file__ as pkg
+
+    data = Path(pkg).parent / "data" / "latency" / "fbnet_space_help_latency.csv"
+    board = tmp_path / "b.csv"
+    with board.open("w") as fh:
+        fh.write("spec,latency_ms\n")
+        for r in list(_csv.DictReader(data.open()))[:15]:
+            fh.write(f"\"fbnet:arch={r['arch_str']}\",{r['raspi4']}\n")
+    code = main(["validate", "--measurements", str(board), "--samples", "10", "--repeats", "1", "-q"])
+    out = capsys.readouterr().out
+    assert code == 0 and "+-" not in out
+    code = main(["validate", "--measurements", str(board), "--samples", "10", "--repeats", "1", "-q",
+                 "--format", "json"])
+    d = _json.loads(capsys.readouterr().out)
+    assert d["spread"]["mape"]["std"] is None
+
+
+def test_sweep_refuses_a_space_too_large_before_sampling(tmp_path, capsys, monkeypatch):
+    from costlab import search, sweep
+
+    monkeypatch.setattr(sweep, "MAX_SPACE", 50)
+    monkeypatch.setattr(sweep, "sample_space", lambda *a, **k: (_ for _ in ()).throw(AssertionError("sampled")))
+    out = tmp_path / "s.csv"
+    code = main(["sweep", "--space", "fbnet", "--n", "51", "--device", "arm", "-o", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and "at most 50 architectures" in err and err.count("\n") == 1 and not out.exists()
+    assert search.MAX_VARIANTS >= 1                    # the search cap is separate (its own test)
+
+
+def test_compare_names_the_model_that_failed(tmp_path, capsys):
+    f = tmp_path / "one.py"
+    f.write_text("import torch.nn as nn\ndef conv():\n    return nn.Sequential(nn.Conv2d(4, 8, 3), nn.ReLU())\n")
+    code = main(["compare", "squeezenet1_1", f"{f}:conv", "--input-shape", "1x3x64x64"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert f"{f}:conv: the model's forward raised" in err and "--input-shape applies to every MODEL" in err
