@@ -11,6 +11,8 @@ such as ``latency`` is not silently ignored):
 ``note``        optional free text, kept with the sample
 ============== ===========================================================================
 
+Blank lines and lines starting with ``#`` (comments) are skipped, before or after the header.
+
 Every problem is one :class:`~costlab.errors.InputError` line naming the file, the line and
 the fix, e.g. ``m.csv line 7: latency_ms 'abc' is not a number; write milliseconds, e.g.
 12.5``. Reading writes nothing.
@@ -198,8 +200,8 @@ def read_measurements(path: str | Path, *, check_specs: bool = True) -> Measurem
     try:
         for rec in reader:
             line = reader.line_num
-            if not rec or all(not c.strip() for c in rec):
-                continue
+            if not rec or all(not c.strip() for c in rec) or rec[0].lstrip().startswith("#"):
+                continue          # blank lines and '# comments' (as in sweep's specs files)
             if header is None:
                 header = _header(p, line, rec)
                 hline = line

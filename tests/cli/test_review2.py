@@ -201,3 +201,13 @@ def test_compare_names_the_model_that_failed(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1
     assert f"{f}:conv: the model's forward raised" in err and "--input-shape applies to every MODEL" in err
+
+
+def test_measurement_files_take_comment_lines(tmp_path):
+    from costlab.calibrate.measurements import read_measurements
+
+    p = tmp_path / "c.csv"
+    p.write_text("# board: rk3399, 1 thread\nspec,latency_ms\n# warm-up excluded\nlenet5,1.5\n  # another\n"
+                 "squeezenet1_1,20\n")
+    m = read_measurements(p)
+    assert [r.spec for r in m.rows] == ["lenet5", "squeezenet1_1"] and [r.line for r in m.rows] == [4, 6]
