@@ -333,6 +333,11 @@ def profiles(fmt, output):
             text = text_table(df, cols, set(cols[2:]), fm)
         text += ("\n\nheld-out MAPE: leave-one-network-out (mape_network) and leave-one-family-out (mape_family), "
                  "FLOPs-only baseline beside; rerun with: costlab validate --device NAME")
+        for r in rows:
+            if r["mape_family"] is None and r["mape_network"] is not None:
+                r_hold = (load_profile(r["profile"].split(" ")[0]).get("validation") or {}).get("holdout")
+                text += (f"\n{r['profile']}: no leave-one-family-out check ('-'); its own: {r_hold or 'see validation'}"
+                         f"; costlab validate --device {r['profile'].split(' ')[0]}")
         users = [r["profile"] for r in rows if r["location"] == "user"]
         text += (f"\nshipped profiles: {profiles_dir()}; user profiles: {user_profiles_dir()}"
                  + (f" ({', '.join(users)}; a user profile of a shipped name takes its place)" if users else ""))

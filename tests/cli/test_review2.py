@@ -211,3 +211,9 @@ def test_measurement_files_take_comment_lines(tmp_path):
                  "squeezenet1_1,20\n")
     m = read_measurements(p)
     assert [r.spec for r in m.rows] == ["lenet5", "squeezenet1_1"] and [r.line for r in m.rows] == [4, 6]
+
+
+def test_profiles_says_why_a_family_column_is_empty(capsys):
+    code, out, _ = run(["profiles"], capsys)
+    line = next(ln for ln in out.splitlines() if ln.startswith("gpu-h200: no leave-one-family-out"))
+    assert code == 0 and "17 zoo networks never fitted" in line and "costlab validate --device gpu-h200" in line
