@@ -279,6 +279,7 @@ class _Ctx:
     total_macs: float
     fb: int                          # bytes per element
     batch: int
+    clocks: dict[int, tuple[float, float]] = field(default_factory=dict)   # GPU profiles: (host, device) ms
     cost: Callable[[int], float] = field(init=False)
 
     def __post_init__(self):
@@ -286,6 +287,22 @@ class _Ctx:
 
     def share_of(self, c: float) -> float:
         return c / self.total_cost if self.total_cost > 0 else 0.0
+
+    def gpu_note(self, nodes) -> str:
+        """On a GPU host/device profile: whose clock the ops cost, e.g. ``on the GPU: 52 ops
+        dispatched, 0.70 ms host vs 0.13 ms device: launch-bound, ...``; '' elsewhere."""
+        if not self.clocks:
+            return ""
+        ids = [i for i in nodes if i in self.clocks]
+        host = sum(self.clocks[i][0] for i in ids)
+        dev = sum(self.clocks[i][1] for i in ids)
+        if host <= 0 and dev <= 0:
+            return ""
+        head = f". On the GPU: {len(ids)} ops dispatched, {host:.3g} ms host vs {dev:.3g} ms device: "
+        if host > dev:
+            return head + ("launch-bound, so the cost is the op count: fewer ops (fusion, torch.compile) or a "
+                           "CUDA graph remove most of it")
+        return head + "device-bound: fewer bytes or MACs, not fewer launches, make it faster"
 
     def name(self, nid: int) -> str:
         r = self.row_of.get(nid)
@@ -310,7 +327,9 @@ def _context(report) -> _Ctx:
     total_bytes = float(layers["mac_bytes"].sum()) if not layers.empty else 0.0
     total_cost = (float(report.totals.get("latency_ms") or layers["latency_ms"].sum())
                   if cost_col == "latency_ms" else total_bytes)
-    return _Ctx(row_of=row_of, cost_col=cost_col, total_cost=total_cost, total_bytes=total_bytes,
+    clocks = ({int(n): (float(h), float(d)) for n, h, d in zip(layers["node"], layers["host_ms"], layers["device_ms"])}
+              if cost_col == "latency_ms" and {"host_ms", "device_ms"} <= set(layers.columns) else {})
+    return _Ctx(row_of=row_of, cost_col=cost_col, total_cost=total_cost, total_bytes=total_bytes, clocks=clocks,
                 total_work=float(layers["flops"].sum() + layers["elem_ops"].sum()) if not layers.empty else 0.0,
                 total_macs=float(layers["macs"].sum()) if not layers.empty else 0.0,
                 fb=ops.dtype_bytes(report.dtype),
@@ -388,7 +407,8 @@ def _g3(graph: Graph, ctx: _Ctx, allowed: int) -> _G3:
             "share": ctx.share_of(sum(ctx.cost(i) for i in b.nodes)),
             "advice": (f"{b.branches} parallel branches; {b.fragments} convs/pools on a chain of "
                        f"{b.chain}, {b.ops} ops, {mmac_per_op:.3g} MMAC per op: merge branches into "
-                       f"fewer, wider ops (at most {allowed} branches, as a ShuffleNet V2 unit)"),
+                       f"fewer, wider ops (at most {allowed} branches, as a ShuffleNet V2 unit)"
+                       + ctx.gpu_note(b.nodes)),
             "_nodes": b.nodes,
         })
     ops_n, chain = _longest_chain(flow)
@@ -424,7 +444,7 @@ def _g4(graph: Graph, ctx: _Ctx) -> tuple[list[dict], dict[str, dict[str, Any]]]
             "share": ctx.share_of(gr["cost"]),
             "advice": (f"{n_ops} {label} op{'s' if n_ops != 1 else ''}: {bytes_share:.1%} of MAC bytes for "
                        f"{work_share:.2%} of the arithmetic (largest: {ctx.name(worst)}); "
-                       + _G4_ADVICE.get(gr["advice"], _G4_ADVICE["copy"])),
+                       + _G4_ADVICE.get(gr["advice"], _G4_ADVICE["copy"]) + ctx.gpu_note(gr["nodes"])),
             "_nodes": gr["nodes"],
         })
     return found, groups
