@@ -136,6 +136,13 @@ def profile(device, output, name, threads, batch, repeats, warmup, grid, clock, 
     click.echo(f"costlab: measured {len(d['samples'])} samples on {d['device']} in {t_meas:.0f} s "
                f"(threads={d['threads']}, clock={d['provenance']['machine']['clock']}; noise (p90-p10)/median: "
                f"median {_pct(noise['median'])}, p90 {_pct(noise['p90'])}{wall})", err=True)
+    clocks = [f"{k} median {_pct(noise[k]['median'])}, p90 {_pct(noise[k]['p90'])}"
+              for k in ("eager", "host", "graph") if isinstance(noise.get(k), dict)]
+    if clocks:   # a CUDA profile: each clock's noise, and the samples whose graph capture failed
+        failed = noise.get("graph_failed", 0)
+        click.echo(f"costlab: noise per clock: {'; '.join(clocks)}; CUDA-graph capture failed for {failed} "
+                   f"sample{'s' if failed != 1 else ''}" + (" (eager and host kept; see graph_error)" if failed else "")
+                   + "; each sample's p10/p90 are in its stats", err=True)
     try:
         if fit is not None:
             d = fit(d, progress=not quiet)

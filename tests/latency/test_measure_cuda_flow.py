@@ -140,3 +140,30 @@ def test_measure_profile_on_cuda_writes_a_valid_unfitted_gpu_profile(fake_cuda, 
     assert [s["graph_ms"] for s in d["samples"]] == [0.5, 0.01] and has_gpu_times(d)
     assert d["provenance"]["machine"]["clock"] == "cuda_events+wall"
     validate_profile(d, label="gpu-fake")
+
+
+def test_profile_command_on_cuda_says_how_noisy_each_clock_was(fake_cuda, monkeypatch, tmp_path, capsys):
+    import types
+
+    from costlab.cli import main
+
+    props = types.SimpleNamespace(name="Fake H200", multi_processor_count=132, total_memory=141 * 2 ** 30,
+                                  major=9, minor=0)
+    for name, value in {"is_available": lambda: True, "current_device": lambda: 0, "device_count": lambda: 1,
+                        "get_device_properties": lambda *a: props}.items():
+        monkeypatch.setattr(torch.cuda, name, value)
+    n = {"i": 0}
+
+    def build(spec, shape, device):
+        n["i"] += 1
+        return _forward(1.0 + 0.001 * n["i"], 0.2, fail_capture=n["i"] == 2)
+
+    monkeypatch.setattr(mc, "build_forward", build)
+    out = tmp_path / "gpu-fake.json"
+    code = main(["profile", "--device", "cuda", "--batch", "1", "--repeats", "3", "--warmup", "1", "--no-fit",
+                 "--no-networks", "-o", str(out), "-q"])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    line = next(ln for ln in err.splitlines() if ln.startswith("costlab: noise per clock:"))
+    assert "eager median" in line and "host median" in line and "graph median" in line
+    assert "capture failed for 1 sample (eager and host kept" in line and out.exists()
