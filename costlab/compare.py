@@ -25,6 +25,7 @@ from . import ops
 from .api import analyze
 from .errors import CostlabError, InputError
 from .guidelines import check
+from .present.tables import inputs_str
 from .report import Column, Report
 from .spec import default_input, resolve
 
@@ -70,14 +71,7 @@ def _counts(member: Member, options: dict[str, Any]) -> dict[str, Any]:
     return {"params": t["params"], "macs": t["macs"], "flops": t["flops"], "mac_bytes": t["mac_bytes"],
             "activations": t["activations"],
             "size_bytes": t["params"] * ops.dtype_bytes(member.report.dtype),
-            "input": _inputs(member.report)}
-
-
-def _inputs(report) -> str:
-    """Every input's shape, joined by ','; one that is not floating point with its dtype ('1x128:int64')."""
-    dts = report.input_dtypes
-    return ",".join("x".join(str(d) for d in s) + (f":{dts[i]}" if i < len(dts) and not dts[i].startswith(
-        ("float", "bfloat")) else "") for i, s in enumerate(report.input_shape))
+            "input": inputs_str(member.report.input_shape, member.report.input_dtypes)}
 
 
 register_column_provider(ColumnProvider(

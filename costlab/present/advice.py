@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from .tables import human, markdown_table, text_table, to_csv
+from .tables import human, inputs_str, markdown_table, text_table, to_csv
 
 _COLUMNS = ["#", "G", "where", "what", "ms before", "ms after", "saved ms", "saved", "MACs", "params", "how"]
 _RIGHT = {"#", "ms before", "ms after", "saved ms", "saved"}
@@ -42,10 +42,7 @@ def _header(d: dict[str, Any]) -> str:
     b = d["baseline"]
     shape = d["input_shape"]
     shapes = [shape] if shape and not isinstance(shape[0], list) else shape
-    dts = d.get("input_dtypes") or []
-    # '1x128:int64' for token ids; several inputs joined by ',' (as --input-shape takes them)
-    shape_s = ",".join("x".join(map(str, s)) + (f":{dts[i]}" if i < len(dts) and not dts[i].startswith(
-        ("float", "bfloat")) else "") for i, s in enumerate(shapes))
+    shape_s = inputs_str(shapes, d.get("input_dtypes") or [])
     return (f"advise {d['model']} on {d['device']}: {b['latency_ms']:.3f} ms predicted, {human(b['macs'])} MACs, "
             f"{human(b['params'])} params (input {shape_s}, {d['dtype']})")
 

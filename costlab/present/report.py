@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..report import Column, Report
-from .tables import human, markdown_table, shape_str, text_table, to_csv
+from .tables import human, inputs_str, markdown_table, shape_str, text_table, to_csv
 
 _SHOWN = ["name", "op", "output_shape", "params", "macs", "elem_ops", "mac_bytes", "activations"]
 
@@ -28,12 +28,7 @@ def _fmt(c: Column):
 
 def _inputs(report: Report) -> str:
     """``1x3x224x224``; an input that is not floating point shows its dtype: ``1x16:int64``."""
-    dts = report.input_dtypes
-    parts = []
-    for i, s in enumerate(report.input_shape):
-        dt = dts[i] if i < len(dts) else ""
-        parts.append(shape_str([s]) + (f":{dt}" if dt and not dt.startswith(("float", "bfloat")) else ""))
-    return ", ".join(parts)
+    return inputs_str(report.input_shape, report.input_dtypes, ", ")
 
 
 def _totals_lines(report: Report) -> list[str]:

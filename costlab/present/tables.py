@@ -26,6 +26,16 @@ def shape_str(shape) -> str:
     return "x".join(str(d) for d in shape)
 
 
+def inputs_str(shapes, dtypes, sep: str = ",") -> str:
+    """Every input's shape joined by ``sep``; one that is not floating point shows its dtype
+    (``1x16:int64``), as ``--input-shape`` takes them."""
+    out = []
+    for i, s in enumerate(shapes):
+        dt = dtypes[i] if i < len(dtypes) else ""
+        out.append(shape_str(list(s)) + (f":{dt}" if dt and not dt.startswith(("float", "bfloat")) else ""))
+    return sep.join(out)
+
+
 def text_table(df: pd.DataFrame, columns: list[str], align_right: set[str] | None = None,
                formatters: dict[str, Any] | None = None) -> str:
     """A plain fixed-width table (no dependency beyond pandas)."""
