@@ -57,10 +57,12 @@ def output_option(help: str = "write to FILE (atomically) instead of stdout"):
 SUFFIX_FORMAT = {".csv": "csv", ".json": "json", ".md": "markdown", ".markdown": "markdown", ".txt": "table"}
 
 
+def _format_help(choices) -> str:
+    return f"{', '.join(choices)} (default: from the -o suffix .csv/.json/.md, else {choices[0]})"
+
+
 def format_option(choices=FORMATS):
-    return click.option("--format", "fmt", type=click.Choice(list(choices)), default=None,
-                        help=f"{', '.join(choices)} (default: from the -o suffix .csv/.json/.md, else "
-                             f"{choices[0]})")
+    return click.option("--format", "fmt", type=click.Choice(list(choices)), default=None, help=_format_help(choices))
 
 
 def output_format(fmt: str | None, output: str | None, choices=FORMATS) -> str:
@@ -89,8 +91,7 @@ def infer_format(cmd: click.Command) -> click.Command:
     if fmt.default is not None:
         fmt.default = None
         fmt.show_default = False
-        fmt.help = (f"{', '.join(choices)} (default: from the -o suffix .csv/.json/.md, else {choices[0]})"
-                    + (f"; {fmt.help}" if fmt.help else ""))
+        fmt.help = _format_help(choices) + (f"; {fmt.help}" if fmt.help else "")
     body = cmd.callback
 
     def callback(*args, **kwargs):
