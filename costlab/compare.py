@@ -23,7 +23,7 @@ import pandas as pd
 
 from . import ops
 from .api import analyze
-from .errors import CostlabError, InputError
+from .errors import CostlabError, InputError, reworded
 from .guidelines import check
 from .present.tables import inputs_str
 from .report import Column, Report
@@ -150,11 +150,7 @@ def _members(todo: list[str], *, input_shape, resolution, dtype, batch, device, 
             msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             hint = ("; --input-shape applies to every MODEL: compare models that take the same input"
                     if input_shape is not None and len(todo) > 1 else "")
-            try:
-                err = type(exc)(f"{spec}: {msg}{hint}")
-            except TypeError:          # an error kind with another constructor
-                err = InputError(f"{spec}: {msg}{hint}")
-            raise err from None
+            raise reworded(exc, f"{spec}: {msg}{hint}") from None
         members[spec] = Member(spec, resolved.name, rep)
         for sec in rep.sections.values():
             notes.extend(n for n in sec.notes if n not in notes)

@@ -55,3 +55,13 @@ class UsageError(CostlabError, ValueError):
 
 KINDS = (SpecError, InputError, TraceError, DataDependentError, ProfileError, GuidelineError,
          MeasureError, OutputError, PlotError, UsageError)
+
+
+def reworded(exc: CostlabError, message: str, fallback: type = None) -> CostlabError:
+    """An error of ``exc``'s kind with a new one-line ``message`` (a prefix naming the item,
+    a hint); ``fallback`` (default :class:`InputError`) for a kind whose constructor takes
+    other arguments."""
+    try:
+        return type(exc)(message)
+    except TypeError:
+        return (fallback or InputError)(message)

@@ -30,7 +30,7 @@ from typing import Sequence
 import numpy as np
 from scipy import sparse
 
-from ..errors import CostlabError, InputError, SpecError
+from ..errors import CostlabError, InputError, SpecError, reworded
 from ..latency.features import CLASSES, TERMS, node_costs
 from .samples import sample_features, sample_graph
 
@@ -146,10 +146,7 @@ def block_nodes(spec: str, shape: tuple[int, ...], dtype: str = "float32", fusio
 def _at_item(exc: CostlabError, i: int, spec: str) -> CostlabError:
     """The same error kind, its message prefixed with the spec; ``.item`` = the item's index."""
     msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    try:
-        out = type(exc)(msg if spec in msg else f"{spec}: {msg}")
-    except TypeError:     # an error class with another constructor
-        out = SpecError(f"{spec}: {msg}")
+    out = reworded(exc, msg if spec in msg else f"{spec}: {msg}", SpecError)
     out.item = i
     return out
 
