@@ -6,7 +6,7 @@ import pandas as pd
 
 from ..errors import ProfileError
 from .features import node_costs
-from .predict import node_latencies, predict
+from .predict import graph_latencies_overhead, node_latencies
 
 UNATTRIBUTED = "launch/sync (not per op)"
 
@@ -43,14 +43,12 @@ def class_breakdown(report, profile: dict, runtime: str | None = None) -> dict[s
     entry, :data:`UNATTRIBUTED`, so the values add up to the predicted total."""
     if report.graph is None:
         raise ProfileError("this report has no graph (it was loaded, not traced); analyze the model again")
-    lat = node_latencies(report, profile, runtime)
+    lat, overhead = graph_latencies_overhead(report.graph, profile, runtime)
     by: dict[str, float] = {}
     for nc in node_costs(report.graph, profile.get("dtype", "float32"), profile.get("fusion", ())):
         owner = nc.node if nc.fused_into is None else nc.fused_into
         if nc.fused_into is None:
             by[nc.cls] = by.get(nc.cls, 0.0) + lat.get(owner, 0.0)
-    total = float(predict(report, profile, runtime).totals["latency_ms"])
-    rest = total - sum(by.values())
-    if rest > max(1e-4 * total, 1e-6):   # a GPU's graph launch / eager sync: in the total, in no op
-        by[UNATTRIBUTED] = rest
+    if overhead > max(1e-4 * (sum(by.values()) + overhead), 1e-6):   # a GPU's graph launch / eager sync
+        by[UNATTRIBUTED] = overhead
     return by

@@ -42,8 +42,20 @@ def node_latencies(report, profile: dict, runtime: str | None = None) -> dict[in
 def graph_latencies(graph, profile: dict, runtime: str | None = None) -> dict[int, float]:
     """ms per graph node id (fused nodes: 0; under a GPU profile: each op's share of the
     runtime's total)."""
+    return graph_latencies_overhead(graph, profile, runtime)[0]
+
+
+def graph_latencies_overhead(graph, profile: dict, runtime: str | None = None) -> tuple[dict[int, float], float]:
+    """(:func:`graph_latencies`, the ms of the total no node owns: a GPU profile's graph launch
+    or eager sync; 0 for a per-class profile, whose total is its nodes' sum)."""
     if is_gpu_profile(profile):
-        return {n.node: n.latency_ms for n in predict_graph(graph, profile, runtime).nodes}
+        p = predict_graph(graph, profile, runtime)
+        return {n.node: n.latency_ms for n in p.nodes}, float(p.overhead_ms)
+    return _class_latencies(graph, profile), 0.0
+
+
+def _class_latencies(graph, profile: dict) -> dict[int, float]:
+    """ms per node under a per-class profile (fused nodes 0; the max form floors each kernel)."""
     coef = coefficients(profile)
     floor = (profile.get("predictor") or {}).get("combine", "sum") == "max"
     cidx = {c: i for i, c in enumerate(CLASSES)}
