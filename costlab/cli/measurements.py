@@ -82,7 +82,7 @@ def _fewshot_text(res: dict, fmt: str) -> str:
         for k, label in (("mape", "MAPE %"), ("within_10pct", "within 10% (%)"), ("spearman", "Spearman"),
                          ("kendall", "Kendall tau")):
             v = m.get(k)
-            s = sd[k].get("std") if isinstance(sd.get(k), dict) and res["repeats"] > 1 else None   # 1 repeat: no spread
+            s = sd[k].get("std") if isinstance(sd.get(k), dict) else None
             row[label] = "-" if v is None else (f"{v:.3f}" if k in ("spearman", "kendall") else f"{v:.1f}") + \
                 ("" if s is None else f" +- {s:.3g}")
         rows.append(row)
@@ -96,7 +96,7 @@ def _fewshot_text(res: dict, fmt: str) -> str:
             rec = {"model": who, "samples": res["samples"], "repeats": res["repeats"], "n_predicted": res["n"]}
             for k in ("mape", "within_10pct", "spearman", "kendall"):
                 rec[k] = m.get(k)
-                rec[f"{k}_std"] = sd[k].get("std") if isinstance(sd.get(k), dict) and res["repeats"] > 1 else None
+                rec[f"{k}_std"] = sd[k].get("std") if isinstance(sd.get(k), dict) else None
             recs.append(rec)
         return to_csv(pd.DataFrame(recs))
     head = (f"few-shot: fit on {res['samples']} random rows, predict the other {res['n']}, {res['repeats']} "
