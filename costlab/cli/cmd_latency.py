@@ -293,7 +293,7 @@ def profiles(fmt, output):
                                    resolve_profile_path, user_profiles_dir)
     from ..present.tables import markdown_table, text_table, to_csv
 
-    rows, bad = [], []
+    rows, bad, holdout_of = [], [], {}
     alias_of = {v: k for k, v in ALIASES.items()}
     for name in available_profiles():
         try:
@@ -302,6 +302,7 @@ def profiles(fmt, output):
             bad.append(str(exc).splitlines()[0])
             continue
         v = d.get("validation") or {}
+        holdout_of[name] = v.get("holdout")
         by = v.get("by_holdout", {})
         net, fam = by.get("network") or {}, by.get("family") or {}
         rows.append({
@@ -333,11 +334,10 @@ def profiles(fmt, output):
             text = text_table(df, cols, set(cols[2:]), fm)
         text += ("\n\nheld-out MAPE: leave-one-network-out (mape_network) and leave-one-family-out (mape_family), "
                  "FLOPs-only baseline beside; rerun with: costlab validate --device NAME")
-        for r in rows:
+        for r, name in zip(rows, holdout_of):
             if r["mape_family"] is None and r["mape_network"] is not None:
-                r_hold = (load_profile(r["profile"].split(" ")[0]).get("validation") or {}).get("holdout")
-                text += (f"\n{r['profile']}: no leave-one-family-out check ('-'); its own: {r_hold or 'see validation'}"
-                         f"; costlab validate --device {r['profile'].split(' ')[0]}")
+                text += (f"\n{r['profile']}: no leave-one-family-out check ('-'); its own: "
+                         f"{holdout_of[name] or 'see validation'}; costlab validate --device {name}")
         users = [r["profile"] for r in rows if r["location"] == "user"]
         text += (f"\nshipped profiles: {profiles_dir()}; user profiles: {user_profiles_dir()}"
                  + (f" ({', '.join(users)}; a user profile of a shipped name takes its place)" if users else ""))
