@@ -266,8 +266,8 @@ def _kernel_feats(k: dict, form: DeviceForm) -> tuple[np.ndarray, ...]:
     zero = np.zeros(len(k["row"]))
     if not form.refined:
         return np.ones(len(zero)), k["gmac"], k["mb"], zero, zero, zero
-    hbm = np.where(k["mb"] > form.l2_mb, k["mb"], 0.0) if form.l2_mb > 0 else zero
-    return np.ones(len(zero)), k["gmac"], k["mb"], k["serial"], k["ktiles"] if form.tiles else zero, hbm
+    return (np.ones(len(zero)), k["gmac"], k["mb"], k["serial"], k["ktiles"] if form.tiles else zero,
+            G.hbm_mb(k["mb"], form.l2_mb))
 
 
 def _per_class(k: dict, n: int, cls: np.ndarray, use: np.ndarray, ncls: int, feats) -> np.ndarray:

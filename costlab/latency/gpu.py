@@ -229,8 +229,9 @@ def _device_coef(profile: dict) -> dict[str, tuple[float, ...]]:
 
 def hbm_mb(mb: float, l2_mb: float) -> float:
     """A kernel's MB that stream from HBM rather than the L2: all of them when its traffic is
-    over ``l2_mb`` (the L2 cannot hold it), none when it fits or without the term (``l2_mb`` 0)."""
-    return mb if 0 < l2_mb < mb else 0.0
+    over ``l2_mb`` (the L2 cannot hold it), none when it fits or without the term (``l2_mb`` 0).
+    Numbers or numpy arrays of ``mb`` (the fit's per-kernel features use the same rule)."""
+    return mb * ((l2_mb > 0) & (mb > l2_mb))
 
 
 def kernel_ms(k: Kernel, coef: dict[str, tuple[float, ...]], refined: bool = True, l2_mb: float = 0.0) -> float:
