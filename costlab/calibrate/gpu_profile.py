@@ -26,6 +26,7 @@ from ..latency.profile import validate_profile
 from .fit import metrics
 from .gpu import (COMP_FORMS, DEVICE_FORMS, HOST_FORMS, CompForm, DeviceForm, Fitted, GpuData, HostForm,
                   baseline_ms, fit_all, fit_baselines, gpu_data, lono_folds, select)
+from .grid import family_of
 from .samples import sample_graph
 
 _R = 9          # decimals of stored coefficients
@@ -121,7 +122,11 @@ def held_out(data: GpuData, f: Fitted, baselines: dict, runtime: str) -> dict:
     pred = f.predict(data, idx)
     base = np.array([baseline_ms(baselines, runtime, data.gmac[i], int(data.batch[i])) for i in idx])
     rows = _rows(data, idx, pred, base, runtime)
-    return {**summary(rows), "rows": rows}
+    # the leak-free subset: held-out networks of families no training network belongs to
+    seen = {family_of(data.samples[i]["spec"]) for i in np.flatnonzero(data.fit & data.network)}
+    new = [r for r in rows if family_of(r["spec"]) not in seen]
+    fams = {"families": sorted({family_of(r["spec"]) for r in new}), "networks": sorted({r["spec"] for r in new})}
+    return {**summary(rows), "new_families": {**summary(new), **fams}, "rows": rows}
 
 
 def lono(data: GpuData, dform: DeviceForm, hform: HostForm, comp: CompForm) -> dict:

@@ -39,6 +39,10 @@ def gpu_validation_text(res: dict, fmt: str) -> str:
     right = set(cols[1:])
     sections = [(f"held-out networks (never fitted), {res['runtime']} vs measured {res['measured']}",
                  res["held_out"])]
+    new = res["held_out"].get("new_families") or {}
+    if new.get("all", {}).get("n"):
+        sections.append((f"of them, the networks of families no training network has ({', '.join(new['families'])}: "
+                         f"{', '.join(new['networks'])}): the leak-free figure", new))
     if res.get("lono"):
         sections.append(("leave-one-network-out over the profile's own network samples (optimistic: the "
                          "form was chosen on these folds)", res["lono"]))

@@ -112,6 +112,11 @@ def reproduce_gpu_h200(out_dir: Path, *, measure: bool = False) -> str:
         [f"- {_verdict(r, res[r]['held_out']['all'])}" for r in ("cudagraph", "eager")] + [""]
     for r, what in (("cudagraph", "CUDA-graph replay (graph_ms)"), ("eager", "eager forward (eager_ms)")):
         parts += [f"### {r}: predicted vs the measured {what}", ""] + _metric_table(res[r]["held_out"])
+        new = res[r]["held_out"]["new_families"]
+        parts += [f"Of them, the networks of families that no training network belongs to "
+                  f"({', '.join(new['families'])}: " + ", ".join(f"`{n}`" for n in new["networks"]) +
+                  "), the leak-free figure (other held-out networks have siblings of another width or depth "
+                  "among the training networks):", ""] + _metric_table(new)
     for r in ("cudagraph", "eager"):
         parts += [f"### Leave-one-network-out over the training networks, {r}", "",
                   "Each training network (all its batches) held out in turn, the chosen forms refitted. Optimistic: "

@@ -98,3 +98,20 @@ def test_breakdown_adds_up_to_the_total_with_the_graph_launch():
     assert class_breakdown(rep, prof, "cudagraph")[UNATTRIBUTED] == pytest.approx(
         prof["predictor"]["device"]["graph_launch_ms"], abs=1e-4)     # the total is rounded to 4 decimals
     assert UNATTRIBUTED not in class_breakdown(rep, load_profile("arm"))      # a CPU profile: every ms is an op's
+
+
+def test_validate_reports_the_families_no_training_network_has(capsys):
+    from costlab.calibrate.grid import family_of
+
+    code, out, err = run(["validate", "--device", "gpu-h200", "--runtime", "cudagraph", "-q", "--format", "json"],
+                         capsys)
+    d = json.loads(out)
+    new = d["held_out"]["new_families"]
+    trained = {family_of(s["spec"]) for s in load_profile("gpu-h200")["samples"]
+               if s.get("role", "fit") != "check" and s["granularity"] == "network"}
+    assert new["families"] and not set(new["families"]) & trained
+    held = {r["spec"] for r in d["held_out"]["rows"]}
+    assert set(new["networks"]) == {s for s in held if family_of(s) not in trained}
+    assert new["all"]["n"] == 4 * len(new["networks"])
+    code, out, _ = run(["validate", "--device", "gpu-h200", "--runtime", "cudagraph", "-q"], capsys)
+    assert "the leak-free figure" in out
