@@ -3,12 +3,12 @@
 On the 5,000 FBNet architectures of HELP's latency data (``costlab/data/latency/``), with a
 shipped profile (default ``arm-pixel1-tflite``), in one run:
 
-* first run: every architecture through :func:`costlab.calibrate.blocks.spec_features` with
+* first run: every architecture through :func:`costlab.blocks.spec_features` with
   cold caches (the 110 distinct blocks are traced on the way), predicted ms = features x
   coefficients;
 * warm: the same with the blocks cached but the per-spec cache cleared (what a new
   architecture of a known space costs);
-* batch: :class:`costlab.calibrate.blocks.SpecSet` over all 5,000 (blocks cached) + one
+* batch: :class:`costlab.blocks.SpecSet` over all 5,000 (blocks cached) + one
   product;
 * plain loop: ``costlab.analyze(spec, input_shape, device=profile)`` (a full trace + the
   latency pass) on the first ``--plain`` architectures, its rate extrapolated.
@@ -35,19 +35,19 @@ def main() -> None:
     args = ap.parse_args()
 
     import costlab
-    from costlab.calibrate import blocks, samples
-    from costlab.latency.predict import coefficients
+    from costlab import blocks
+    from costlab.latency.forms.per_class import coef_matrix
     from costlab.latency.profile import load_profile
     from costlab.reproduce.latency_fewshot import load_table
 
     prof = load_profile(args.profile)
-    coef = coefficients(prof)
-    dtype, fusion = prof.get("dtype", "float32"), tuple(prof.get("fusion", ()))
+    coef = coef_matrix(prof.require_fitted())
+    dtype, fusion = prof.dtype, tuple(prof.fusion)
     archs, _, _ = load_table()
     specs = [f"fbnet:arch={a}" for a in archs]
     n = len(specs)
 
-    for cache in (samples._graph, samples._sample_features, blocks._blocks, blocks._spec_features,
+    for cache in (blocks._graph, blocks._sample_features, blocks._blocks, blocks._spec_features,
                   blocks.block_nodes):
         cache.cache_clear()
     t0 = time.perf_counter()
@@ -77,7 +77,7 @@ def main() -> None:
     rate_plain = m / t_plain
     diff = float(np.max(np.abs(fast[:m] / plain - 1)))
     bdiff = float(np.max(np.abs(batch / fast - 1)))
-    print(f"FBNet space: {n} architectures, {len(ss.blocks)} distinct blocks; profile {prof['name']} "
+    print(f"FBNet space: {n} architectures, {len(ss.blocks)} distinct blocks; profile {prof.name} "
           f"(fusion {', '.join(fusion) or 'none'})")
     print(f"{'way':46s} {'seconds':>9s} {'archs/s':>10s} {'vs plain':>9s}")
     rows = [("plain loop over costlab.analyze (extrapolated)", n / rate_plain, rate_plain),

@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 
 from costlab.calibrate import fit, sources
-from costlab.calibrate.samples import _graph, _sample_features
+from costlab.blocks import _graph, _sample_features
 
 
 def main() -> None:

@@ -28,7 +28,7 @@ import numpy as np
 from scipy.optimize import nnls
 from scipy.stats import spearmanr
 
-from costlab.calibrate.blocks import SpecSet
+from costlab.blocks import SpecSet
 from costlab.calibrate.fewshot import fit_arrays
 from costlab.reproduce.latency_fewshot import REPEATS, SEED, SHAPE, load_table
 

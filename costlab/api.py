@@ -53,11 +53,12 @@ def count(model_or_spec: str | nn.Module | Resolved, input_shape: Sequence | str
     return count_graph(graph, name or resolved.name, dtype)
 
 
-def with_latency(report: Report, device: str | dict, runtime: str | None = None) -> Report:
-    """``report`` with predicted latency on ``device`` (a profile name, path or dict);
+def with_latency(report: Report, device, runtime: str | None = None) -> Report:
+    """``report`` with predicted latency on ``device`` (a profile name, path, document or
+    :class:`~costlab.latency.profile.Profile`);
     ``runtime``: ``eager`` or ``cudagraph`` on a GPU host/device profile. A CPU profile
     measured on another machine warns once on stderr (costlab.latency.machine)."""
-    profile = device if isinstance(device, dict) else load_profile(device)
+    profile = load_profile(device)
     warn_if_other_machine(profile)
     return predict(report, profile, runtime)
 

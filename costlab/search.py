@@ -9,23 +9,19 @@ best variant under the budget: the most MACs / params (``objective='macs'|'param
 least latency (``'-latency'``). ``space=N`` samples N distinct random architectures of a
 search space (``fbnet``, ``nb201``; ``seed``) instead of a knob grid.
 
-**How it is fast.** Latency is predicted from per-class features
-(:mod:`costlab.latency.features`) times the profile's coefficient matrix
-(:func:`costlab.latency.predict.coefficients`), with the predictor's own combine rule
-(``sum`` or ``max``, :data:`costlab.latency.predict.COMBINES`). The features of a
-variant are composed from its blocks (:class:`costlab.calibrate.blocks.SpecSet`): each
-distinct (block, input shape) is traced once per process, so 5,000 FBNet architectures cost
-about 110 block traces and one sparse product; a zoo model without a block decomposition is
-traced once per variant (cached: a second search in the same process traces nothing). The
-result equals ``costlab.analyze(spec, resolution=r, device=D).totals['latency_ms']``
-(rounded as the predictor rounds); each profile's fast path is checked once per process
-against that full prediction, and a profile whose predictor the fast path cannot reproduce
-(the GPU two-clock form, or a failed check) is predicted variant by variant by
-:func:`costlab.api.analyze`, said in :attr:`SearchResult.prediction`.
+**How it is fast.** A profile whose predictor form composes by block (the per-class form,
+:mod:`costlab.latency.forms.per_class`) predicts every variant from its blocks' kernels
+(:class:`costlab.blocks.SpecSet`) through the form's own kernel rule, the one
+:func:`costlab.api.analyze` applies: each distinct (block, input shape) is traced once per
+process, so 5,000 FBNet architectures cost about 110 block traces and one sparse product; a
+zoo model without a block decomposition is traced once per variant (cached: a second search
+in the same process traces nothing). The result equals
+``costlab.analyze(spec, resolution=r, device=D).totals['latency_ms']`` (rounded as the
+predictor rounds). A form that does not compose (the GPU two-clock form) is predicted
+variant by variant by :func:`costlab.api.analyze`, said in :attr:`SearchResult.prediction`.
 """
 from __future__ import annotations
 
-import json
 import math
 import random
 from dataclasses import dataclass, field
@@ -36,14 +32,11 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .api import analyze, count, with_latency
-from .calibrate.blocks import SpecSet, spec_blocks
-from .calibrate.samples import sample_graph
+from .api import count, with_latency
+from .blocks import SpecSet, sample_graph, spec_blocks
 from .errors import CostlabError, InputError, SpecError, UsageError
 from .latency.machine import warn_if_other_machine
-from .latency.predict import COMBINES as _PREDICT_COMBINES
-from .latency.predict import coefficients
-from .latency.profile import GPU_FORM, load_profile
+from .latency.profile import Profile, load_profile
 from .zoo import fbnet as _fbnet
 from .zoo import nb201 as _nb201
 from .zoo.registry import Knob, ModelEntry, parse_spec
@@ -213,18 +206,7 @@ def sample_archs(sp: Space, n: int, seed: int = 0) -> list[str]:
 
 # -- prediction: features x coefficients, composed from cached blocks --------------------------
 
-def combine_rule(profile: dict) -> str | None:
-    """The rule :func:`costlab.latency.predict.predict` combines a kernel's terms with for this
-    profile (``'sum'`` or ``'max'``), or ``None`` where the fast path does not apply."""
-    pred = profile.get("predictor") or {}
-    if pred.get("form") == GPU_FORM:
-        return None
-    comb = pred.get("combine", "sum")
-    return comb if comb in _PREDICT_COMBINES and comb in ("sum", "max") else None
-
-
 _BLOCK_TOTALS: dict[tuple, tuple[int, int]] = {}
-_CHECKED: dict[str, bool] = {}
 
 
 def _block_totals(key: tuple[str, tuple[int, ...]]) -> tuple[int, int]:
@@ -285,10 +267,10 @@ def _batches(items: Sequence[tuple[str, tuple]], skipped: dict[int, str]):
         yield batch
 
 
-def _fast(items, profiles: list[dict], rules: dict[str, str], costs: Costs) -> None:
-    groups: dict[tuple, list[dict]] = {}
+def _fast(items, profiles: list[Profile], costs: Costs) -> None:
+    groups: dict[tuple, list[Profile]] = {}
     for p in profiles:
-        groups.setdefault((p.get("dtype", "float32"), tuple(sorted(set(p.get("fusion", ()))))), []).append(p)
+        groups.setdefault((p.dtype, tuple(sorted(set(p.fusion)))), []).append(p)
     for idx in _batches(items, costs.skipped):
         sub = [items[i] for i in idx]
         for (dtype, fusion), ps in groups.items():
@@ -298,50 +280,34 @@ def _fast(items, profiles: list[dict], rules: dict[str, str], costs: Costs) -> N
             costs.params[idx] = np.rint(pm[:, 0]).astype(np.int64)
             costs.macs[idx] = np.rint(pm[:, 1]).astype(np.int64)
             for p in ps:
-                costs.latency[p["name"]][idx] = np.round(ss.predict(coefficients(p), rules[p["name"]]), ROUND_MS)
+                costs.latency[p.name][idx] = np.round(p.form.predict_items(ss, p), ROUND_MS)
 
 
-def _full_one(spec: str, shape: tuple, profiles: list[dict]) -> tuple[int, int, list[float]]:
+def _full_one(spec: str, shape: tuple, profiles: list[Profile]) -> tuple[int, int, list[float]]:
     rep = count(spec, input_shape=[list(shape)])
     return (int(rep.totals["params"]), int(rep.totals["macs"]),
             [float(with_latency(rep, p).totals["latency_ms"]) for p in profiles])
 
 
-def _profile_key(p: dict) -> str:
-    return json.dumps({k: p.get(k) for k in ("name", "dtype", "fusion", "predictor")}, sort_keys=True, default=str)
-
-
-def _check(profile: dict, item: tuple, fast_ms: float) -> bool:
-    """Once per profile and process: does the fast path give the predictor's number?"""
-    key = _profile_key(profile)
-    if key not in _CHECKED:
-        full = float(analyze(item[0], input_shape=[list(item[1])], device=profile).totals["latency_ms"])
-        _CHECKED[key] = abs(full - fast_ms) <= max(1e-6 * abs(full), 1.5 * 10 ** -ROUND_MS)
-    return _CHECKED[key]
-
-
-def predict_costs(items: Sequence[tuple[str, tuple]], profiles: Sequence[dict | str]) -> Costs:
+def predict_costs(items: Sequence[tuple[str, tuple]], profiles: Sequence) -> Costs:
     """MACs, params and predicted ms on every profile of zoo specs at input shapes
-    (``items``: ``[(spec, shape), ...]``). Each profile goes the fast path (block features x
-    coefficients) when its predictor allows it and a one-time check agrees, else the full
-    per-item prediction of :func:`costlab.api.analyze`."""
+    (``items``: ``[(spec, shape), ...]``). A profile whose form composes by block
+    (:attr:`costlab.latency.forms.Form.composes`) is predicted from block features through
+    the form's own kernel rule (the same rule :func:`costlab.api.analyze` applies); any other
+    is predicted item by item by :func:`costlab.api.analyze`."""
     profs = [load_profile(p) for p in profiles]
     for p in profs:
+        p.require_fitted()
         warn_if_other_machine(p)
     n = len(items)
     costs = Costs(np.full(n, -1, np.int64), np.full(n, -1, np.int64),
-                  {p["name"]: np.full(n, np.nan) for p in profs}, {})
-    rules = {p["name"]: combine_rule(p) for p in profs}
-    fast = [p for p in profs if rules[p["name"]] is not None]
+                  {p.name: np.full(n, np.nan) for p in profs}, {})
+    fast = [p for p in profs if p.form.composes]
     if fast and n:
-        _fast(items, fast, rules, costs)
-    ok = [i for i in range(n) if i not in costs.skipped]
-    slow = [p for p in profs if p not in fast]
+        _fast(items, fast, costs)
     for p in fast:
-        if ok and not _check(p, items[ok[0]], float(costs.latency[p["name"]][ok[0]])):
-            slow.append(p)
-        else:
-            costs.paths[p["name"]] = "blocks"
+        costs.paths[p.name] = "blocks"
+    slow = [p for p in profs if not p.form.composes]
     from tqdm import tqdm
 
     for i in tqdm(range(n) if slow else (), desc="variants: analysed whole", unit="variant", leave=False,
@@ -353,9 +319,9 @@ def predict_costs(items: Sequence[tuple[str, tuple]], profiles: Sequence[dict | 
             continue
         costs.params[i], costs.macs[i] = prm, mac
         for p, v in zip(slow, ms):
-            costs.latency[p["name"]][i] = v
+            costs.latency[p.name][i] = v
     for p in slow:
-        costs.paths[p["name"]] = "full"
+        costs.paths[p.name] = "full"
     return costs
 
 
@@ -464,7 +430,7 @@ def search(spec: str, knobs: Mapping[str, Any] | None = None, *, device: str | d
     items = [(variant_spec(entry, {k: v for k, v in var.items() if k != RESOLUTION}),
               tuple(entry.default_input_shape(var[RESOLUTION]))) for var in variants]
     costs = predict_costs(items, [profile])
-    lat = costs.latency[profile["name"]]
+    lat = costs.latency[profile.name]
     skipped = [{"spec": items[i][0], "input_shape": list(items[i][1]), "reason": r}
                for i, r in sorted(costs.skipped.items())]
     keep = [i for i in range(len(items)) if i not in costs.skipped]
@@ -478,9 +444,9 @@ def search(spec: str, knobs: Mapping[str, Any] | None = None, *, device: str | d
     front = pareto_front([r["latency_ms"] for r in rows], [r[capacity] for r in rows])
     within = [i for i in front if budget_ms is None or rows[i]["latency_ms"] <= budget_ms]
     best = (within[-1] if objective != "-latency" else within[0]) if within else None
-    info = {k: profile.get(k) for k in ("device", "runtime", "threads", "batch", "dtype")}
-    return SearchResult(entry.name, profile["name"], info, objective, capacity, budget_ms, names, rows, front,
-                        best, front[0], costs.paths[profile["name"]], skipped)
+    info = {k: getattr(profile, k) for k in ("device", "runtime", "threads", "batch", "dtype")}
+    return SearchResult(entry.name, profile.name, info, objective, capacity, budget_ms, names, rows, front,
+                        best, front[0], costs.paths[profile.name], skipped)
 
 
 # -- the figure ---------------------------------------------------------------------------------

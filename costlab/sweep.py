@@ -42,9 +42,9 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 import pandas as pd
 
-from .calibrate.blocks import normalize_shape
+from .blocks import normalize_shape
 from .errors import InputError, OutputError, SpecError, UsageError
-from .latency.profile import load_profile
+from .latency.profile import as_document, load_profile
 from .search import predict_costs, sample_space
 from .zoo.registry import parse_spec
 
@@ -114,10 +114,10 @@ def space_items(space: str, n: int, seed: int = 0, resolution: int | None = None
 
 # -- the work ---------------------------------------------------------------------------------
 
-def profile_hash(profile: dict) -> str:
+def profile_hash(profile) -> str:
     """First 12 hex digits of the sha256 of the profile's canonical JSON (keys starting with
     ``_``, such as the file it was read from, left out): a row is reused only for the same hash."""
-    body = {k: v for k, v in profile.items() if not str(k).startswith("_")}
+    body = {k: v for k, v in as_document(profile).items() if not str(k).startswith("_")}
     text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
 
@@ -131,12 +131,13 @@ def _counts(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def predict_chunk(chunk: Sequence[tuple[str, Sequence[int]]], devices: Sequence[dict]) -> pd.DataFrame:
+def predict_chunk(chunk: Sequence[tuple[str, Sequence[int]]], devices: Sequence) -> pd.DataFrame:
     """Rows (item-major, device-minor) of one chunk: the unit of work of every backend."""
     items = [(str(s), tuple(int(d) for d in shape)) for s, shape in chunk]
+    devices = [load_profile(p) for p in devices]
     hashes = [profile_hash(p) for p in devices]
     costs = predict_costs(items, list(devices))
-    names = [p["name"] for p in devices]
+    names = [p.name for p in devices]
     n, m = len(items), len(names)
     err = [costs.skipped.get(i, "") for i in range(n)]
     bad = np.repeat([i in costs.skipped for i in range(n)], m).astype(bool)
@@ -374,7 +375,7 @@ def _run_ray(tasks: Sequence[Task], address: str | None) -> Iterator[tuple[int, 
     pending: list = []
     try:
         for k, (chunk, devs) in enumerate(tasks):
-            key = tuple(d["name"] for d in devs)
+            key = tuple(d.name for d in devs)
             if key not in shared:
                 shared[key] = ray.put(devs)
             refs[remote.remote(chunk, shared[key])] = k
@@ -484,8 +485,8 @@ def sweep(items: Sequence[tuple[str, Sequence[int]]], devices: Sequence[str | di
     if backend == "ray" and not _ray_module().is_initialized():
         check_reachable(ray_address)
     profiles = [load_profile(d) for d in devices]
-    names = list(dict.fromkeys(p["name"] for p in profiles))
-    by_name = {p["name"]: p for p in profiles}
+    names = list(dict.fromkeys(p.name for p in profiles))
+    by_name = {p.name: p for p in profiles}
     hashes = {d: profile_hash(by_name[d]) for d in names}
     items = list(dict.fromkeys((s, tuple(int(d) for d in sh)) for s, sh in items))
     store = Store(output)

@@ -215,7 +215,7 @@ def adv():
     cache = {}
 
     def get(spec, device, **kw):
-        key = (spec, device if isinstance(device, str) else device["name"], tuple(sorted(kw.items())))
+        key = (spec, device if isinstance(device, str) else device.name, tuple(sorted(kw.items())))
         if key not in cache:
             cache[key] = advise(spec, device, top=100, **kw)
         return cache[key]
@@ -279,7 +279,7 @@ def test_table4_fusion_only_helps_where_the_device_does_not_fuse(adv, device):
     for name in ("fold_bn", "fuse_act"):
         (s,) = [s for s in _pick(fused, name) if s.source in ("model", "finding")]
         assert s in fused.not_faster and abs(s.latency_ms_saved) < 0.02 * s.latency_ms_before
-    plain = dict(load_profile(device), fusion=[], name=f"{device}-no-fusion")
+    plain = load_profile(device).replace(fusion=(), name=f"{device}-no-fusion")
     bare = adv("mobilenet_v2", plain)
     for name in ("fold_bn", "fuse_act", "remove_act"):
         (s,) = [s for s in _pick(bare, name) if s.source in ("model", "finding")]

@@ -92,15 +92,14 @@ def test_spaces_compose_from_blocks_and_equal_analyze(space, n):
         assert (v["macs"], v["params"]) == (rep.totals["macs"], rep.totals["params"])
 
 
-def test_a_predictor_the_fast_path_cannot_reproduce_goes_the_full_path(monkeypatch):
-    monkeypatch.setattr(S, "_CHECKED", {})
-    real = S.coefficients
-    monkeypatch.setattr(S, "coefficients", lambda p: 2 * real(p))       # a fast path that disagrees
+def test_a_form_that_does_not_compose_goes_the_full_path(monkeypatch):
+    from costlab.latency.forms.per_class import PER_CLASS
+
+    monkeypatch.setattr(type(PER_CLASS), "composes", False)        # e.g. the GPU two-clock form
     r = S.search("mobilenet_v2", {"width": "0.5,0.75"}, device="arm", budget_ms=1e6)
     assert r.prediction == "full"
     for v in r.variants:
         assert close(v["latency_ms"], costlab.analyze(v["spec"], device="arm").totals["latency_ms"])
-    monkeypatch.setattr(S, "combine_rule", lambda p: None)             # e.g. the GPU two-clock form
     assert S.predict_costs([("mobilenet_v2:width=0.5", (1, 3, 96, 96))], ["arm"]).paths == {"arm-sd810": "full"}
 
 
@@ -203,11 +202,10 @@ def test_gpu_two_clock_profile_goes_the_full_path():
 def test_max_form_profile_composes_and_equals_analyze():
     import copy
 
-    from costlab.latency.profile import load_profile
+    from costlab.latency.profile import load_document
 
-    p = copy.deepcopy(load_profile("arm"))
+    p = copy.deepcopy(load_document("arm"))
     p["name"], p["predictor"]["combine"] = "arm-max-test", "max"
-    assert S.combine_rule(p) == "max"
     r = S.search("fbnet", {}, device=p, budget_ms=1e6, space=10, seed=5)
     assert r.prediction == "blocks"
     for v in r.variants[:3]:

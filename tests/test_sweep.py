@@ -25,7 +25,7 @@ def read(path) -> pd.DataFrame:
 
 
 def test_predict_chunk_rows_equal_analyze(items):
-    rows = W.predict_chunk(items[:3] + [("mobilenet_v2:width=0.5", (1, 3, 96, 96))], [costlab.latency.profile.load_profile(d)
+    rows = W.predict_chunk(items[:3] + [("mobilenet_v2:width=0.5", (1, 3, 96, 96))], [costlab.latency.profile.load_document(d)
                                                                                  for d in DEVICES])
     assert list(rows.columns) == W.COLUMNS and len(rows) == 8
     assert list(rows["device"]) == ["arm-sd810", "cpu-local"] * 4
@@ -158,7 +158,7 @@ def _my_profile(path, scale: float) -> None:
     """A copy of the arm profile named myarm, its coefficients times ``scale``."""
     import json
 
-    p = {k: v for k, v in costlab.latency.profile.load_profile("arm").items() if not k.startswith("_")}
+    p = {k: v for k, v in costlab.latency.profile.load_document("arm").items() if not k.startswith("_")}
     p["name"] = "myarm"
     for cls in p["predictor"]["classes"].values():
         for k in cls:
@@ -171,7 +171,7 @@ def test_edited_profile_predicts_again(items, tmp_path, capsys):
     _my_profile(prof, 1.0)
     first = W.sweep(items[:20], [str(prof)], out)
     old = read(out)
-    assert first.computed == 20 and (old["profile_hash"] == W.profile_hash(costlab.latency.profile.load_profile(
+    assert first.computed == 20 and (old["profile_hash"] == W.profile_hash(costlab.latency.profile.load_document(
         str(prof)))).all()
     _my_profile(prof, 2.0)                                  # the profile file edited: coefficients doubled
     s = W.sweep(items[:20], [str(prof), "cpu"], out)
@@ -224,7 +224,7 @@ def test_output_holds_exactly_this_run(items, tmp_path, capsys):
 def test_error_rows_have_empty_macs_and_params(tmp_path):
     f = tmp_path / "specs.txt"
     f.write_text("mobilenet_v2:width=0.0\nmobilenet_v2:width=0.5 96\n")
-    rows = W.predict_chunk(W.read_specs(f), [costlab.latency.profile.load_profile("arm")])
+    rows = W.predict_chunk(W.read_specs(f), [costlab.latency.profile.load_document("arm")])
     assert rows["macs"].isna().tolist() == rows["params"].isna().tolist() == [True, False]
     assert rows["latency_ms"].isna().tolist() == [True, False] and rows["macs"].iloc[1] > 0
     out = tmp_path / "e.csv"

@@ -302,14 +302,14 @@ def advise(model_or_spec: str | nn.Module | Resolved, device: str | dict, *, top
     done = _dedupe(done)
     done.sort(key=lambda s: (-s.latency_ms_saved, s.guideline, s.where, s.what))
     faster = [s for s in done if s.latency_ms_saved > 0]
-    return Advice(model=report.model, device=profile["name"], input_shape=report.input_shape, dtype=report.dtype,
+    return Advice(model=report.model, device=profile.name, input_shape=report.input_shape, dtype=report.dtype,
                   input_dtypes=report.input_dtypes,
                   latency_ms=float(report.totals["latency_ms"]), macs=int(report.totals["macs"]),
                   params=int(report.totals["params"]), top=top, suggestions=faster[:top],
                   not_faster=[s for s in done if s.latency_ms_saved <= 0], not_applicable=skipped,
                   considered=len(cands), more=max(0, len(faster) - top),
-                  profile={"name": profile["name"], "device": profile.get("device"),
-                           "runtime": profile.get("runtime"), "fusion": list(profile.get("fusion", ()))},
+                  profile={"name": profile.name, "device": profile.device,
+                           "runtime": profile.runtime, "fusion": list(profile.fusion)},
                   warnings=_warnings(report))
 
 

@@ -1,15 +1,18 @@
 """Calibration: everything that builds or checks a device profile (above the facade).
 
-* :mod:`costlab.calibrate.samples`  — a zoo spec at a shape, traced once, as features.
 * :mod:`costlab.calibrate.measure`  — time samples on the local CPU / CUDA device.
 * :mod:`costlab.calibrate.sources`  — build shipped profiles from published measurements.
 * :mod:`costlab.calibrate.fit`      — ``fit_profile``: predictor + FLOPs-only baseline + validation.
 * :mod:`costlab.calibrate.validate` — leave-one-network-out / family-out metrics, measured checks.
 * :mod:`costlab.calibrate.gpu`, :mod:`~costlab.calibrate.gpu_profile` — the GPU host + device
   fit (eager / host / CUDA-graph times) and its held-out validation.
-* :mod:`costlab.calibrate.measurements`, :mod:`~costlab.calibrate.fewshot`,
-  :mod:`~costlab.calibrate.blocks` — a profile from a user's own measurements, few-shot
-  validation, and block-composed features for search spaces.
+* :mod:`costlab.calibrate.measurements`, :mod:`~costlab.calibrate.fewshot` — a profile from a
+  user's own measurements (any predictor form that fits from measured models) and few-shot
+  validation.
+
+Samples are traced once per process by the block cache of prediction, :mod:`costlab.blocks`;
+the forms themselves, and the per-class form's few-shot fitter, live in
+:mod:`costlab.latency.forms`.
 """
 
 

@@ -6,7 +6,7 @@ and tell me how far to trust it."
 **Features.** Every measured model (a zoo spec) is described by costlab's per-class
 features (:mod:`costlab.latency.features`: per latency class, GMAC, MB of memory traffic,
 Mpix of output positions, kernels after fusion), composed from its blocks
-(:class:`costlab.calibrate.blocks.SpecSet`), so a search space is traced once per distinct
+(:class:`costlab.blocks.SpecSet`), so a search space is traced once per distinct
 block.
 
 **Two ways a kernel's time is made of its parts** (``predictor.combine``), each with the
@@ -31,7 +31,7 @@ same per-class coefficients ``a, b, p, c`` (ms per GMAC, per MB, per Mpix, per k
 (prior x combine) is fitted in two steps: its scale factors by non-negative least squares,
 then every per-class coefficient by ridge regression toward the scaled prior
 (``lambda * sum_j (D_j (c_j - c0_j))^2``, ``D_j`` the root-mean-square column norm of
-coefficient j's term over the classes, :func:`costlab.calibrate.fewshot_fit.penalty_scale`, so ``lambda`` is unit-free and
+coefficient j's term over the classes, :func:`costlab.latency.forms.per_class_fit.penalty_scale`, so ``lambda`` is unit-free and
 a class the samples barely exercise is held near the prior as firmly as any other),
 ``lambda`` on a fixed grid (:data:`LAMBDAS`, plus infinity = the scaled prior alone). Rows
 are weighted by ``1 / measured`` (squared *relative* error, as everywhere in costlab). The
@@ -61,23 +61,29 @@ from typing import Sequence
 
 import numpy as np
 
-from ..errors import InputError, ProfileError, UsageError
-from ..latency.features import CLASSES, TERMS
-from .blocks import SpecSet, normalize_shape
-# the fitting core lives in fewshot_fit; these names stay importable from here
-from .fewshot_fit import COMBINES, LAMBDAS, FewShotFit, fit_arrays
+from ..errors import InputError, UsageError
+from ..blocks import SpecSet, normalize_shape
+from ..latency.forms import DEFAULT_FORM, get_form
+# the per-class fitting core lives with its form; these names stay importable from here
+from ..latency.forms.per_class_fit import COMBINES, LAMBDAS, FewShotFit, fit_arrays
+from ..latency.profile import load_profile
 from .fit import fit_baseline
 from .measurements import Measurement, Measurements
 
-_NC, _NT = len(CLASSES), len(TERMS)
-
 
 def supported_combines() -> tuple[str, ...]:
-    """Combine rules the predictor (:data:`costlab.latency.predict.COMBINES`) evaluates; a
-    profile is only ever written in a form costlab can predict with."""
-    from ..latency.predict import COMBINES as _predictable
+    """The per-class form's kernel rules (``sum``, ``max``): both are evaluated by it."""
+    return tuple(COMBINES)
 
-    return tuple(c for c in COMBINES if c in _predictable)
+
+def _form_and_base(form: str | None, base):
+    """(the form to fit, the base profile or None, fit options)."""
+    bd = None if base is None else load_profile(base)
+    return get_form(form or DEFAULT_FORM), bd
+
+
+def _opts(combines) -> dict:
+    return {} if combines is None else {"combines": tuple(combines)}
 
 
 # -- rows --------------------------------------------------------------------------------------
@@ -97,7 +103,7 @@ def _as_rows(rows) -> list[Measurement]:
             raise InputError(f"measurement {i + 1} ({r['spec']}): latency_ms must be a positive number")
         shape = normalize_shape(r.get("input_shape"))
         if shape is None:
-            from .blocks import default_shape
+            from ..blocks import default_shape
 
             shape = default_shape(r["spec"], int(r.get("batch", 1) or 1))
         out.append(Measurement(str(r["spec"]), shape, lat, int(r.get("line", i + 1)), str(r.get("note", "")),
@@ -176,24 +182,12 @@ def rounding_floor(y) -> dict:
 
 # -- validation by repeated random splits ------------------------------------------------------
 
-def _base_parts(base) -> tuple[np.ndarray | None, str, dict | None]:
-    if base is None:
-        return None, "sum", None
-    from ..latency.predict import coefficients
-    from ..latency.profile import load_profile
-
-    d = load_profile(base) if isinstance(base, str) else base
-    pred = d.get("predictor") or {}
-    if not isinstance(pred.get("classes"), dict):
-        raise ProfileError(f"base profile '{d.get('name', base)}' has no per-class coefficients (its predictor "
-                           f"form is {pred.get('form', 'missing')!r}); give a per-class profile as --base, or none")
-    return coefficients(d).reshape(-1), str(pred.get("combine", "sum")), d
-
-
-def validate_arrays(ss: SpecSet, y, *, samples: int, repeats: int = 10, seed: int = 0,
-                    base_coef=None, base_combine: str = "sum", combines: Sequence[str] = COMBINES,
-                    keep_runs: bool = False) -> dict:
-    """Repeated random splits on a prepared SpecSet: fit on ``samples`` rows, predict the rest."""
+def validate_arrays(ss: SpecSet, y, *, samples: int, repeats: int = 10, seed: int = 0, form: str | None = None,
+                    base=None, combines: Sequence[str] | None = None, keep_runs: bool = False) -> dict:
+    """Repeated random splits on a prepared SpecSet: fit on ``samples`` rows, predict the rest
+    (``form``: the predictor form fitted, default per-class; ``base``: its prior profile)."""
+    fm, bd = _form_and_base(form, base)
+    opts = _opts(combines)
     y = np.asarray(y, float)
     n = len(y)
     if n < 3:
@@ -207,13 +201,13 @@ def validate_arrays(ss: SpecSet, y, *, samples: int, repeats: int = 10, seed: in
     for _ in range(repeats):
         perm = rng.permutation(n)
         tr, te = np.sort(perm[:samples]), np.sort(perm[samples:])
-        f = fit_arrays(ss, tr, y[tr], base_coef=base_coef, base_combine=base_combine, combines=combines)
+        f = fm.fit(ss, tr, y[tr], base=bd, **opts)
         runs.append(metrics(f.predict(ss, te), y[te]))
-        if f.best_sum is not None:
-            sum_runs.append(metrics(f.best_sum.predict(ss, te), y[te]))
+        if "sum_only" in f.alternatives:
+            sum_runs.append(metrics(f.alternatives["sum_only"].predict(ss, te), y[te]))
         a, c = fit_baseline(ss.gmac[tr], y[tr])
         base_runs.append(metrics(a * ss.gmac[te] + c, y[te]))
-        chosen[f"{f.candidate}/{f.combine}"] += 1
+        chosen[f.label] += 1
     mean, spread = summarize(runs)
     bmean, bspread = summarize(base_runs)
     out = {"holdout": f"random splits: fit on {samples} rows, predict the other {n - samples}; {repeats} repeats",
@@ -221,7 +215,7 @@ def validate_arrays(ss: SpecSet, y, *, samples: int, repeats: int = 10, seed: in
            "baseline": {"n": n - samples, **bmean, "spread": bspread},
            "samples": samples, "repeats": repeats, "seed": seed, "spread": spread,
            "chosen": dict(sorted(chosen.items()))}
-    if sum_runs and combines != ("sum",):
+    if sum_runs:
         smean, sspread = summarize(sum_runs)
         out["sum_only"] = {"n": n - samples, **smean, "spread": sspread}
     if whole_ms(y):
@@ -235,7 +229,7 @@ def validate_arrays(ss: SpecSet, y, *, samples: int, repeats: int = 10, seed: in
 
 def fewshot_validate(rows, base=None, samples: int = 20, repeats: int = 10, seed: int = 0, *,
                      fusion=None, dtype: str | None = None, combines: Sequence[str] | None = None,
-                     progress: bool = False) -> dict:
+                     progress: bool = False, form: str | None = None) -> dict:
     """Fit on ``samples`` random rows, predict the others, ``repeats`` times (seeded).
 
     Returns the JSON of ``costlab validate`` (``holdout``, ``level``, ``n`` (held-out rows per
@@ -245,16 +239,14 @@ def fewshot_validate(rows, base=None, samples: int = 20, repeats: int = 10, seed
     (how often each prior/combine won), and for whole-millisecond data ``whole_ms`` and
     ``rounding_floor`` (what the rounding alone costs a perfect predictor)."""
     rs = _as_rows(rows)
-    base_coef, base_combine, bd = _base_parts(base)
-    fusion = tuple(bd.get("fusion", ())) if (fusion is None and bd is not None) else tuple(fusion or ())
-    dtype = dtype or (bd.get("dtype", "float32") if bd is not None else "float32")
+    _, bd = _form_and_base(form, base)
+    fusion = tuple(bd.fusion) if (fusion is None and bd is not None) else tuple(fusion or ())
+    dtype = dtype or (bd.dtype if bd is not None else "float32")
     ss = _specset(rs, dtype, fusion, progress)
     y = np.array([r.latency_ms for r in rs])
-    out = validate_arrays(ss, y, samples=samples, repeats=repeats, seed=seed, base_coef=base_coef,
-                          base_combine=base_combine,
-                          combines=tuple(combines) if combines is not None else supported_combines())
-    out = {"profile": None if bd is None else bd.get("name"), "base": None if bd is None else bd.get("name"),
-           "device": None if bd is None else bd.get("device"), **out, "fusion": list(fusion)}
+    out = validate_arrays(ss, y, samples=samples, repeats=repeats, seed=seed, form=form, base=bd, combines=combines)
+    out = {"profile": None if bd is None else bd.name, "base": None if bd is None else bd.name,
+           "device": None if bd is None else bd.device, **out, "fusion": list(fusion)}
     if isinstance(rows, Measurements):
         out["file"] = rows.path
         out["sha256"] = rows.sha256
@@ -263,18 +255,11 @@ def fewshot_validate(rows, base=None, samples: int = 20, repeats: int = 10, seed
 
 # -- the profile -------------------------------------------------------------------------------
 
-def _classes(coef: np.ndarray) -> dict:
-    c = np.asarray(coef, float).reshape(_NC, _NT)
-    return {k: {"ms_per_gmac": round(float(c[i, 0]), 9), "ms_per_mb": round(float(c[i, 1]), 9),
-                "ms_per_mpix": round(float(c[i, 2]), 9), "ms_per_op": round(float(c[i, 3]), 9)}
-            for i, k in enumerate(CLASSES)}
-
-
 def _round_metrics(m: dict) -> dict:
     return {k: (_r(k, v) if k in _DIGITS else v) for k, v in m.items()}
 
 
-def _self_check(ss: SpecSet, y: np.ndarray, kw: dict) -> dict:
+def _self_check(ss: SpecSet, y: np.ndarray, fm, bd, opts: dict) -> dict:
     """Leave-one-out (<= 60 rows) or 10-fold cross-validation of the whole procedure (every
     choice remade inside each fold), beside the FLOPs-only line under the same folds."""
     n = len(y)
@@ -286,7 +271,7 @@ def _self_check(ss: SpecSet, y: np.ndarray, kw: dict) -> dict:
     base = np.zeros(n)
     for te in folds:
         tr = np.setdiff1d(np.arange(n), te)
-        f = fit_arrays(ss, tr, y[tr], **kw)
+        f = fm.fit(ss, tr, y[tr], base=bd, **opts)
         pred[te] = f.predict(ss, te)
         a, c = fit_baseline(ss.gmac[tr], y[tr])
         base[te] = a * ss.gmac[te] + c
@@ -320,7 +305,7 @@ def _samples(rs: list[Measurement]) -> list[dict]:
     return samples
 
 
-def _provenance(rows, rs: list[Measurement], bd: dict | None, name: str, measured_by: str, date: str | None,
+def _provenance(rows, rs: list[Measurement], bd, name: str, measured_by: str, date: str | None,
                 command: str | None) -> dict:
     """The profile's ``provenance`` (``file`` and ``sha256`` only for a file, ``base`` only with one)."""
     path = rows.path if isinstance(rows, Measurements) else ""
@@ -332,9 +317,9 @@ def _provenance(rows, rs: list[Measurement], bd: dict | None, name: str, measure
         "method": "few-shot calibration (costlab.calibrate.fewshot): per-class coefficients shrunk toward "
                   f"a prior, prior / kernel form / ridge strength chosen by GCV on the {len(rs)} measurements",
         "command": command or f"costlab.calibrate.fewshot.fit_measurements(<{len(rs)} rows>, "
-                              f"base={None if bd is None else bd.get('name')!r}, name={name!r})",
+                              f"base={None if bd is None else bd.name!r}, name={name!r})",
         "file": path or None, "sha256": sha or None, "rows": len(rs),
-        "base": None if bd is None else bd.get("name"),
+        "base": None if bd is None else bd.name,
     }
     if out["file"] is None:
         for k in ("file", "sha256"):
@@ -344,35 +329,11 @@ def _provenance(rows, rs: list[Measurement], bd: dict | None, name: str, measure
     return out
 
 
-def _predictor(f: FewShotFit, bd: dict | None, ss: SpecSet, y: np.ndarray, combines: Sequence[str]) -> dict:
-    """The profile's ``predictor``: the chosen fit, how it was chosen, its training metrics."""
-    prior = {"shared x4": "shared rates (one ms/GMAC, ms/MB, ms/Mpix and ms/kernel for every class)",
-             "shared x2": "shared rates (one ms/GMAC and one ms/kernel for every class)",
-             "base x1": f"base profile '{bd['name'] if bd else ''}' x one factor",
-             "base x4": f"base profile '{bd['name'] if bd else ''}' x one factor per term"}[f.candidate]
-    form_text = ("max: each kernel max(ms_per_op, ms_per_gmac*GMAC + ms_per_mb*MB + ms_per_mpix*Mpix)"
-                 if f.combine == "max" else
-                 "sum: each kernel ms_per_gmac*GMAC + ms_per_mb*MB + ms_per_mpix*Mpix + ms_per_op")
-    out = {
-        "model": "per-class kernels summed over the network; each kernel " + form_text +
-                 " (classes and terms: costlab.latency.features); fitted on relative error",
-        "form": "fewshot", "combine": f.combine, "prior": prior, "candidate": f.candidate,
-        "lambda": f.lam, "scales": [round(x, 9) for x in f.scales], "gcv": round(f.gcv, 9),
-        "selection": [{**t, "gcv": None if t["gcv"] is None else round(t["gcv"], 9)} for t in f.table],
-        "classes": _classes(f.coef),
-        "train": _round_metrics(metrics(f.predict(ss), y)),
-    }
-    if "max" not in combines:
-        out["note"] = ("the per-kernel 'max' form was not tried: costlab.latency.predict does not "
-                       "evaluate it yet")
-    return out
-
-
 def fit_measurements(rows, base=None, name: str = "measured", *, device: str | None = None,
                      device_class: str | None = None, runtime: str | None = None, threads: int | None = None,
                      fusion=None, dtype: str | None = None, command: str | None = None,
                      measured_by: str = "user", date: str | None = None, combines: Sequence[str] | None = None,
-                     self_check: bool = True, progress: bool = False) -> dict:
+                     self_check: bool = True, progress: bool = False, form: str | None = None) -> dict:
     """A ``costlab.profile/1`` dict fitted to the user's measurements (see the module doc).
 
     ``rows``: a :class:`~costlab.calibrate.measurements.Measurements` (from
@@ -380,8 +341,9 @@ def fit_measurements(rows, base=None, name: str = "measured", *, device: str | N
     go into ``provenance``) or a list of :class:`Measurement` / dicts with ``spec``,
     ``latency_ms`` and optional ``input_shape``. ``base``: a profile (name, path or dict)
     whose per-class coefficients are the prior, and whose device class, threads, dtype and
-    fusion rules are inherited unless given. ``combines``: the kernel forms allowed (default:
-    those :mod:`costlab.latency.predict` evaluates, :func:`supported_combines`).
+    fusion rules are inherited unless given. ``form``: the predictor form fitted (a name in
+    :data:`costlab.latency.forms.FORMS`; default the per-class form); ``combines``: the
+    per-class form's kernel rules allowed (default both, :func:`supported_combines`).
     The result validates with :func:`costlab.latency.profile.validate_profile`."""
     from ..latency.profile import SCHEMA, validate_profile
 
@@ -389,17 +351,18 @@ def fit_measurements(rows, base=None, name: str = "measured", *, device: str | N
     if len(rs) < 3:
         raise InputError(f"few-shot calibration needs at least 3 measurements (2 to fit, the cross-validation "
                          f"needs one more), got {len(rs)}; measure more models")
-    base_coef, base_combine, bd = _base_parts(base)
+    fm, bd = _form_and_base(form, base)
     if fusion is None:
-        fusion = tuple(bd.get("fusion", ())) if bd is not None else ()
+        fusion = tuple(bd.fusion) if bd is not None else ()
     fusion = tuple(fusion)
-    dtype = dtype or (bd.get("dtype", "float32") if bd is not None else "float32")
-    combines = tuple(combines) if combines is not None else supported_combines()
+    dtype = dtype or (bd.dtype if bd is not None else "float32")
+    opts = _opts(combines)
     ss = _specset(rs, dtype, fusion, progress)
     y = np.array([r.latency_ms for r in rs])
     idx = np.arange(len(rs))
-    kw = {"base_coef": base_coef, "base_combine": base_combine, "combines": combines}
-    f = fit_arrays(ss, idx, y, **kw)
+    f = fm.fit(ss, idx, y, base=bd, **opts)
+    predictor = f.predictor()
+    predictor["train"] = _round_metrics(metrics(f.predict(ss), y))
     a, c = fit_baseline(ss.gmac, y)
     batches = Counter(int(r.input_shape[0]) for r in rs)
     batch = batches.most_common(1)[0][0]
@@ -407,19 +370,19 @@ def fit_measurements(rows, base=None, name: str = "measured", *, device: str | N
     d = {
         "schema": SCHEMA, "name": name,
         "device": device or (f"{name} (measured by the user)"),
-        "device_class": device_class or (bd.get("device_class") if bd is not None else "cpu"),
+        "device_class": device_class or (bd.device_class if bd is not None else "cpu"),
         "runtime": runtime or "as measured (not stated)",
-        "threads": int(threads or (bd.get("threads", 1) if bd is not None else 1)),
+        "threads": int(threads or (bd.threads if bd is not None else 1)),
         "batch": int(batch), "dtype": dtype, "fusion": list(fusion),
         "provenance": _provenance(rows, rs, bd, name, measured_by, date, command),
         "samples": samples,
-        "predictor": _predictor(f, bd, ss, y, combines),
+        "predictor": predictor,
         "baseline": {"model": "FLOPs-only: t = ms_per_gmac * GMAC + ms_const (NNLS on relative error, the same rows)",
                      "ms_per_gmac": round(a, 9), "ms_const": round(c, 9),
                      "train": _round_metrics(metrics(a * ss.gmac + c, y))},
     }
     if self_check:
-        d["validation"] = _self_check(ss, y, kw)
+        d["validation"] = _self_check(ss, y, fm, bd, opts)
     validate_profile(d, label=name)
     return d
 

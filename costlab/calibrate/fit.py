@@ -51,7 +51,8 @@ import numpy as np
 from scipy.optimize import nnls
 
 from ..latency.features import CLASSES, TERMS
-from .samples import sample_features
+from ..latency.forms.per_class import classes_block
+from ..blocks import sample_features
 
 FORMS = ("per_class", "class_rate_ops", "class_rate")
 ENSEMBLE = FORMS          # the predictor: mean of these forms' coefficients
@@ -187,7 +188,11 @@ class Data:
     level: str             # granularity of the validation targets
 
 
-def profile_data(d: dict, progress: bool = False) -> Data:
+def profile_data(d, progress: bool = False) -> Data:
+    """The samples' features, times and roles of a profile (a document or a Profile)."""
+    from ..latency.profile import as_document
+
+    d = as_document(d)
     samples = d["samples"]
     if not samples:
         from ..latency.profile import ProfileError
@@ -305,10 +310,7 @@ def _summary(rows: list[dict], holdout: str, level: str) -> dict:
 # -- the fitted profile -----------------------------------------------------------------------
 
 def predictor_dict(m: Fitted) -> dict:
-    coef = m.coef.reshape(_NC, _NT)
-    classes = {c: {"ms_per_gmac": round(float(coef[k, 0]), 9), "ms_per_mb": round(float(coef[k, 1]), 9),
-                   "ms_per_mpix": round(float(coef[k, 2]), 9), "ms_per_op": round(float(coef[k, 3]), 9)}
-               for k, c in enumerate(CLASSES)}
+    classes = classes_block(m.coef)
     return {"model": "per-class linear: t = sum over classes k of ms_per_gmac*GMAC_k + ms_per_mb*MB_k "
                      "+ ms_per_mpix*Mpix_k + ms_per_op*ops_k (ops after fusion); NNLS on relative error",
             "form": m.form, "lambda": m.lam, "classes": classes}
@@ -331,9 +333,9 @@ def fit_profile(d: dict, *, progress: bool = True) -> dict:
     """Return a copy of profile ``d`` with ``predictor``, ``baseline`` and ``validation``
     filled from its samples (validation: leave-one-network-out and leave-one-family-out
     over its target-level samples, plus metrics of its role=check samples)."""
-    from ..latency.profile import ProfileError, validate_profile
+    from ..latency.profile import ProfileError, as_document, fitted_document, validate_profile
 
-    d = copy.deepcopy({k: v for k, v in d.items() if not k.startswith("_")})
+    d = copy.deepcopy({k: v for k, v in as_document(d).items() if not k.startswith("_")})
     for k in ("predictor", "baseline", "validation"):
         d.pop(k, None)
     validate_profile(d)
@@ -345,10 +347,9 @@ def fit_profile(d: dict, *, progress: bool = True) -> dict:
     idx = np.flatnonzero(data.fit_mask)
     m = fit_on(data, idx)
     a, c = baseline_on(data, idx)
-    d["predictor"] = predictor_dict(m)
-    train_pred = m.predict(data.raw[idx])
-    d["predictor"]["train"] = metrics(train_pred, data.y[idx])
-    d["baseline"] = {"model": "FLOPs-only: t = ms_per_gmac * GMAC + ms_const (NNLS on relative error, "
+    predictor = predictor_dict(m)
+    predictor["train"] = metrics(m.predict(data.raw[idx]), data.y[idx])
+    baseline = {"model": "FLOPs-only: t = ms_per_gmac * GMAC + ms_const (NNLS on relative error, "
                               f"fitted on the same training samples of the validation level: {data.level})",
                      "ms_per_gmac": round(a, 9), "ms_const": round(c, 9),
                      "train": metrics(a * data.gmac[idx] + c, data.y[idx])}
@@ -370,5 +371,4 @@ def fit_profile(d: dict, *, progress: bool = True) -> dict:
     val["method"] = ("leave-one-out: each network (all samples of its spec) or family is held out in turn, "
                      "predictor and baseline are fitted on the rest (model form fixed in advance, nothing "
                      "chosen on the data), the held-out samples are predicted; mape and within_10pct in percent")
-    d["validation"] = val
-    return d
+    return fitted_document(d, predictor=predictor, baseline=baseline, validation=val)

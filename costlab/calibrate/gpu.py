@@ -1,4 +1,4 @@
-"""Fit the GPU two-clock model (:mod:`costlab.latency.gpu`) from measured samples.
+"""Fit the GPU two-clock model (:mod:`costlab.latency.forms.gpu`) from measured samples.
 
 A GPU sample (``costlab profile --device cuda``, or the H200 data of
 :func:`costlab.calibrate.sources.build_gpu_h200`) carries three times: ``latency_ms`` (eager
@@ -7,7 +7,7 @@ its start: the dispatch time) and ``graph_ms`` (CUDA-graph replay: the GPU's tim
 
 * **Device part**: non-negative least squares on relative error of ``graph_ms`` over the
   training samples (role ``fit``: ops, blocks, networks), linear in its parameters
-  (:data:`costlab.latency.gpu.DEVICE_TERMS` per device class, plus one graph launch per
+  (:data:`costlab.latency.forms.gpu.DEVICE_TERMS` per device class, plus one graph launch per
   sample). Each coefficient is a shared part plus a per-class excess (ridge :data:`LAMBDA`
   on the excesses: a class the samples never exercise gets the shared rate). Network rows
   weigh ``network_weight`` times an op row (networks are what users predict); ``robust``:
@@ -37,9 +37,9 @@ import numpy as np
 from scipy.optimize import nnls
 
 from ..errors import ProfileError
-from ..latency import gpu as G
+from ..latency.forms import gpu as G
 from ..latency.features import CLASSES
-from .samples import sample_graph
+from ..blocks import sample_graph
 
 LAMBDA = 1e-2
 IRLS_STEPS = 8
@@ -262,7 +262,7 @@ def _device_raw(data: GpuData, form: DeviceForm) -> np.ndarray:
 
 
 def _kernel_feats(k: dict, form: DeviceForm) -> tuple[np.ndarray, ...]:
-    """Per kernel, one array per :data:`costlab.latency.gpu.DEVICE_TERMS` (0 where the form has no such term)."""
+    """Per kernel, one array per :data:`costlab.latency.forms.gpu.DEVICE_TERMS` (0 where the form has no such term)."""
     zero = np.zeros(len(k["row"]))
     if not form.refined:
         return np.ones(len(zero)), k["gmac"], k["mb"], zero, zero, zero
@@ -385,11 +385,8 @@ def queue_end(data: GpuData, p: dict, gap: float, rows: np.ndarray) -> np.ndarra
 def eager_base(data: GpuData, p: dict, comp: CompForm, gap: float, rows: np.ndarray) -> np.ndarray:
     """Eager ms before the sync constant, for ``rows``."""
     H, D = p["host"][rows], p["device"][rows] + gap * p["kernels"][rows]
-    if comp.rule == "max":
-        return np.maximum(H, D)
-    if comp.rule == "pnorm":
-        return (H ** comp.p + D ** comp.p) ** (1.0 / comp.p)
-    return np.maximum(queue_end(data, p, gap, rows), H)
+    end = queue_end(data, p, gap, rows) if comp.rule == "queue" else None
+    return G.compose_eager(H, D, comp.rule, comp.p, end)
 
 
 GAPS = tuple(np.round(np.arange(0.0, 6.01, 0.25) * 1e-3, 6))   # ms added per eager kernel, searched

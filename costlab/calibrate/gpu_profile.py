@@ -1,4 +1,4 @@
-"""A GPU profile: choose, fit and validate the two-clock model (:mod:`costlab.latency.gpu`).
+"""A GPU profile: choose, fit and validate the two-clock model (:mod:`costlab.latency.forms.gpu`).
 
 * :func:`fit_gpu_profile` — from a profile whose samples carry ``host_ms`` and ``graph_ms``
   beside ``latency_ms`` (eager): chooses each part's form on the training rows only
@@ -21,13 +21,13 @@ import copy
 import numpy as np
 
 from ..errors import ProfileError
-from ..latency import gpu as G
-from ..latency.profile import validate_profile
+from ..latency.forms import gpu as G
+from ..latency.profile import as_document, fitted_document, load_profile, validate_profile
 from .fit import metrics
 from .gpu import (COMP_FORMS, DEVICE_FORMS, HOST_FORMS, CompForm, DeviceForm, Fitted, GpuData, HostForm,
                   baseline_ms, fit_all, fit_baselines, gpu_data, lono_folds, select)
 from .grid import family_of
-from .samples import sample_graph
+from ..blocks import sample_graph
 
 _R = 9          # decimals of stored coefficients
 
@@ -54,7 +54,7 @@ def predictor_dict(f: Fitted, dform: DeviceForm, hform: HostForm, table: dict | 
     if f.comp.rule == "pnorm":
         comp["p"] = f.comp.p
     out = {"form": G.FORM, "runtime": "eager",
-           "model": "two clocks (costlab/latency/gpu.py): device ms per kernel = ms_per_op + ms_per_gmac*GMAC + "
+           "model": "two clocks (costlab/latency/forms/gpu.py): device ms per kernel = ms_per_op + ms_per_gmac*GMAC + "
                     "ms_per_mb*MB + ms_per_serial*serial + ms_per_ktile*ktiles + ms_per_mb_hbm*(MB over l2_mb) per device "
                     "class; host ms per dispatched op per class "
                     "(+ views, modules, extra kernels); cudagraph = graph_launch_ms + device; eager = the "
@@ -65,21 +65,20 @@ def predictor_dict(f: Fitted, dform: DeviceForm, hform: HostForm, table: dict | 
     return out
 
 
-def fitted_from_profile(d: dict) -> tuple[Fitted, DeviceForm, HostForm]:
-    pred = d.get("predictor") or {}
-    if pred.get("form") != G.FORM:
-        raise ProfileError(f"profile '{d.get('name', '?')}' has no fitted GPU predictor (form {G.FORM!r}); "
-                           f"run: costlab calibrate {d.get('_path', d.get('name', 'PROFILE'))}")
-    dv, hs, cp = pred["device"], pred["host"], pred["composition"]
-    dform = DeviceForm(bool(dv.get("refined", True)), float(dv.get("network_weight", 1.0)), bool(dv.get("robust", False)),
-                       bool(dv.get("tiles", False)), float(dv.get("l2_mb", 0.0)))
-    hform = HostForm(bool(hs.get("per_class", True)), bool(hs.get("views", True)), bool(hs.get("modules", True)),
-                     bool(hs.get("robust", False)))
-    classes = {c: {t: float(v.get(t, 0.0)) for t in G.ALL_DEVICE_TERMS} for c, v in dv["classes"].items()}
-    dev = {"classes": classes, "graph_launch_ms": float(dv["graph_launch_ms"]), "form": dform}
-    host = {"classes": hs["classes"], **{t: float(hs[t]) for t in G.HOST_TERMS}}
-    comp = CompForm(cp["eager"], float(cp.get("p", 0.0)))
-    return Fitted(dev, host, comp, float(cp.get("gap_ms", 0.0)), float(cp.get("sync_ms", 0.0))), dform, hform
+def fitted_from_profile(profile) -> tuple[Fitted, DeviceForm, HostForm]:
+    """The fitter's view of a GPU profile's fitted coefficients (read by the form, :meth:`Gpu.unpack`)."""
+    profile = load_profile(profile)
+    if profile.form is not G.GPU:
+        raise ProfileError(f"profile '{profile.name}' has no fitted GPU predictor (form {G.FORM!r}); "
+                           f"run: costlab calibrate {profile.label}")
+    u = G.GPU.unpack(profile.require_fitted())
+    dv, hs, cp = u["device"], u["host"], u["composition"]
+    dform = DeviceForm(dv["refined"], dv["network_weight"], dv["robust"], dv["tiles"], dv["l2_mb"])
+    hform = HostForm(hs["per_class"], hs["views"], hs["modules"], hs["robust"])
+    dev = {"classes": dv["classes"], "graph_launch_ms": dv["graph_launch_ms"], "form": dform}
+    host = {"classes": hs["classes"], **{t: hs[t] for t in G.HOST_TERMS}}
+    comp = CompForm(cp["eager"], cp["p"])
+    return Fitted(dev, host, comp, cp["gap_ms"], cp["sync_ms"]), dform, hform
 
 
 # -- metrics per batch ----------------------------------------------------------------------------------
@@ -170,7 +169,7 @@ def candidates(data: GpuData, chosen: tuple, baselines: dict) -> list[dict]:
 def fit_gpu_profile(d: dict, *, progress: bool = True, with_candidates: bool = True) -> dict:
     """A copy of profile ``d`` with ``predictor`` (form ``gpu-host-device``), ``baseline``
     and ``validation`` fitted from its samples (see the module docstring)."""
-    d = copy.deepcopy({k: v for k, v in d.items() if not k.startswith("_")})
+    d = copy.deepcopy({k: v for k, v in as_document(d).items() if not k.startswith("_")})
     for k in ("predictor", "baseline", "validation"):
         d.pop(k, None)
     validate_profile(d)
@@ -182,18 +181,18 @@ def fit_gpu_profile(d: dict, *, progress: bool = True, with_candidates: bool = T
     dform, hform, comp, table = select(data)
     f = fit_all(data, fit_idx, dform, hform, comp)
     baselines = fit_baselines(data, fit_idx)
-    d["predictor"] = predictor_dict(f, dform, hform, table)
-    d["predictor"]["train"] = {}
+    predictor = predictor_dict(f, dform, hform, table)
+    predictor["train"] = {}
     for r in _MEASURED:
         y = getattr(data, _MEASURED[r])
         rows = fit_idx[np.isfinite(y[fit_idx])]
-        d["predictor"]["train"][r] = metrics(f.predict(data, rows)[r], y[rows])
+        predictor["train"][r] = metrics(f.predict(data, rows)[r], y[rows])
     b0 = baselines["eager"].get("1") or next(iter(baselines["eager"].values()))
-    d["baseline"] = {"model": "FLOPs-only per batch and runtime: t = ms_per_gmac * GMAC + ms_const (NNLS on "
+    baseline = {"model": "FLOPs-only per batch and runtime: t = ms_per_gmac * GMAC + ms_const (NNLS on "
                               "relative error over the training networks of that batch); top level: eager, batch 1",
                      "ms_per_gmac": b0["ms_per_gmac"], "ms_const": b0["ms_const"], "per_batch": baselines}
-    d["validation"] = _validation(data, f, (dform, hform, comp), baselines, with_candidates)
-    return d
+    return fitted_document(d, predictor=predictor, baseline=baseline,
+                           validation=_validation(data, f, (dform, hform, comp), baselines, with_candidates))
 
 
 def _validation(data: GpuData, f: Fitted, chosen: tuple, baselines: dict, with_candidates: bool) -> dict:
@@ -222,18 +221,17 @@ def validate_gpu(profile, runtime: str = "eager", *, with_lono: bool = True, pro
     """Held-out accuracy of a GPU profile for ``runtime`` ('eager' vs measured eager time,
     'cudagraph' vs CUDA-graph replay): per batch and over all, FLOPs-only beside, plus
     leave-one-network-out over its training networks (``with_lono``)."""
-    from ..latency.profile import load_profile
-
     if runtime not in G.RUNTIMES:
         raise ProfileError(f"unknown GPU runtime {runtime!r}; use {' or '.join(G.RUNTIMES)}")
-    d = load_profile(profile) if isinstance(profile, str) else profile
-    f, dform, hform = fitted_from_profile(d)
-    baselines = (d.get("baseline") or {}).get("per_batch")
+    prof = load_profile(profile)
+    f, dform, hform = fitted_from_profile(prof)
+    baselines = (prof.baseline or {}).get("per_batch")
+    d = as_document(prof)
     if not with_lono and baselines:      # only the held-out samples need tracing
         d = {**d, "samples": [s for s in d["samples"] if s.get("role") == "check"]}
     data = gpu_data(d, progress=progress)
     baselines = baselines or fit_baselines(data, np.flatnonzero(data.fit))
-    out = {"profile": d["name"], "device": d.get("device"), "runtime": runtime,
+    out = {"profile": prof.name, "device": prof.device, "runtime": runtime,
            "measured": "eager_ms (latency_ms)" if runtime == "eager" else "graph_ms (CUDA-graph replay)",
            "held_out": held_out(data, f, baselines, runtime)}
     if with_lono:
@@ -241,7 +239,7 @@ def validate_gpu(profile, runtime: str = "eager", *, with_lono: bool = True, pro
     return out
 
 
-def bounds(profile: dict, spec: str, batches=(1, 8, 32, 64), resolution: int | None = None) -> list[dict]:
+def bounds(profile, spec: str, batches=(1, 8, 32, 64), resolution: int | None = None) -> list[dict]:
     """Per batch: ``{"batch", "host_ms", "device_ms", "bound", "eager_ms", "cudagraph_ms", "text"}``
     for zoo ``spec`` (traced once per shape), e.g. text ``host-bound at batch 1: 2.6 ms dispatch vs
     0.44 ms GPU``."""
@@ -250,5 +248,5 @@ def bounds(profile: dict, spec: str, batches=(1, 8, 32, 64), resolution: int | N
     out = []
     for b in batches:
         shape = default_input_shape(spec, int(b), resolution)
-        out.append({"spec": spec, **G.bound_summary(sample_graph(spec, shape)[0], profile)})
+        out.append({"spec": spec, **G.bound_summary(sample_graph(spec, shape)[0], load_profile(profile))})
     return out

@@ -82,7 +82,7 @@ def _check_spec(spec: str, shape: tuple[int, ...]) -> None:
     """Refuse an unknown spec or bad knob now (cheap: no trace; a block decomposition is
     expanded, which checks e.g. an FBNet arch string)."""
     from ..zoo.registry import parse_spec
-    from .blocks import spec_blocks
+    from ..blocks import spec_blocks
 
     parse_spec(spec)
     spec_blocks(spec, shape)
@@ -138,7 +138,7 @@ def _latency(p: str, line: int, raw: str) -> float:
 def _shape(p: str, line: int, f: dict[str, str], spec: str, check_specs: bool) -> tuple[int, ...]:
     """The row's input shape from ``input_shape`` / ``batch`` (or the zoo entry's own input);
     the spec checked when ``check_specs``."""
-    from .blocks import default_shape, normalize_shape
+    from ..blocks import default_shape, normalize_shape
 
     batch = None
     if f.get("batch"):

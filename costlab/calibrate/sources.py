@@ -91,7 +91,7 @@ def _family(spec: str) -> str:
 
 
 def _macs(spec: str, shape) -> float:
-    from .samples import sample_graph
+    from ..blocks import sample_graph
 
     return sample_graph(spec, shape)[1]
 
@@ -528,7 +528,7 @@ H200_FILE = "gpu_h200/gpu_decomp.csv"
 
 
 def build_gpu_h200() -> dict:
-    """The H200 profile: the grid rows fit the two-clock model (costlab.latency.gpu), the zoo
+    """The H200 profile: the grid rows fit the two-clock model (costlab.latency.forms.gpu), the zoo
     networks the grid does not have are role=check (held out, never fitted)."""
     import hashlib
 
@@ -558,7 +558,7 @@ def build_gpu_h200() -> dict:
             "excluded": excluded,
         },
         notes=["Samples carry three times: latency_ms (eager), host_ms and graph_ms. The predictor is the "
-               "two-clock model of costlab/latency/gpu.py; role=check samples are the held-out zoo networks "
+               "two-clock model of costlab/latency/forms/gpu.py; role=check samples are the held-out zoo networks "
                "at batch 1/8/32/64."],
         samples=samples,
     )

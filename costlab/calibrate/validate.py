@@ -16,11 +16,8 @@ from __future__ import annotations
 import numpy as np
 
 from .fit import _row, _summary, baseline_on, check_checks, cross_validate, fit_on, metrics, profile_data
-from ..latency.gpu import is_gpu_profile
-from ..latency.predict import coefficients, predict_baseline
-from .gpu import baseline_ms
 from ..latency.profile import ProfileError, load_profile
-from .samples import predict_spec, sample_graph
+from ..blocks import predict_spec, sample_graph
 
 # zoo networks timed by ``costlab validate --measure`` (>= 10, a spread of families and sizes)
 MEASURE_SPECS = (
@@ -37,16 +34,18 @@ def validate(profile, holdout: str = "network", progress: bool = True, form: str
 
     ``form='guide'`` validates the guide's pre-registered form (per class
     a*GMAC + b*MB + c*ops) instead of the profile's predictor form."""
-    d = load_profile(profile) if isinstance(profile, str) else profile
+    d = load_profile(profile)
+    if d.fitted and d.form.name != "per-class" and d.form.composes:
+        return _validate_form(d, holdout)
     data = profile_data(d, progress=progress)
     if not data.fit_mask.any():
-        raise ProfileError(f"profile '{d['name']}' has no samples with role 'fit' to validate on")
+        raise ProfileError(f"profile '{d.name}' has no samples with role 'fit' to validate on")
     r = cross_validate(data, holdout, progress=progress, forms=(form,) if form else None)
     if form:
         r["form"] = form
     if r["n"] == 0:
-        raise ProfileError(f"profile '{d['name']}': no {data.level}-level samples to hold out")
-    out = {"profile": d["name"], "device": d.get("device"), **r}
+        raise ProfileError(f"profile '{d.name}': no {data.level}-level samples to hold out")
+    out = {"profile": d.name, "device": d.device, **r}
     idx = np.flatnonzero(data.fit_mask)
     chk = check_checks(d, data, fit_on(data, idx), baseline_on(data, idx))
     if chk is not None:
@@ -54,16 +53,39 @@ def validate(profile, holdout: str = "network", progress: bool = True, form: str
     return out
 
 
+def _validate_form(d, holdout: str) -> dict:
+    """Leave-one-network-out (or family-out) of any form that fits from measured models
+    (:meth:`costlab.latency.forms.Form.fit`) on the profile's network samples, beside the
+    FLOPs-only line under the same folds."""
+    from ..blocks import SpecSet
+    from .fit import fit_baseline
+
+    samples = [s for s in d.samples if s.get("role", "fit") != "check" and s["granularity"] == "network"]
+    if len(samples) < 3:
+        raise ProfileError(f"profile '{d.name}': a leave-one-out needs at least 3 network samples, has {len(samples)}")
+    ss = SpecSet([(s["spec"], tuple(s["input_shape"])) for s in samples], d.dtype, d.fusion)
+    y = np.array([float(s["latency_ms"]) for s in samples])
+    key = (lambda s: s["family"]) if holdout == "family" else (lambda s: s["spec"])
+    rows = []
+    for k in sorted({key(s) for s in samples}):
+        te = np.array([i for i, s in enumerate(samples) if key(s) == k])
+        tr = np.setdiff1d(np.arange(len(samples)), te)
+        f = d.form.fit(ss, tr, y[tr])
+        a, c = fit_baseline(ss.gmac[tr], y[tr])
+        for j, p in zip(te, f.predict(ss, te)):
+            rows.append(_row(samples[j], float(p), float(a * ss.gmac[j] + c)))
+    rows.sort(key=lambda r: (r["family"], r["measured_ms"]))
+    return {"profile": d.name, "device": d.device, **_summary(rows, holdout, "network"), "form": d.form.name}
+
+
 def validate_measured(profile, specs=MEASURE_SPECS, *, batch: int | None = None, repeats: int = 21,
                       progress: bool = True, measure_fn=None) -> dict:
     """Time ``specs`` here and compare with the profile's predictions (and baseline).
 
     The profile's own fitted network specs are skipped (they are not held out)."""
-    d = load_profile(profile) if isinstance(profile, str) else profile
-    gpu = is_gpu_profile(d)
-    if not gpu:
-        coefficients(d)  # fitted?
-    fitted = {s["spec"] for s in d["samples"] if s.get("role", "fit") == "fit" and s["granularity"] == "network"}
+    d = load_profile(profile)
+    d.require_fitted()
+    fitted = {s["spec"] for s in d.samples if s.get("role", "fit") == "fit" and s["granularity"] == "network"}
     use = [s for s in specs if s not in fitted]
     skipped = [s for s in specs if s in fitted]
     if not use:
@@ -73,13 +95,13 @@ def validate_measured(profile, specs=MEASURE_SPECS, *, batch: int | None = None,
             from .measure import measure_networks as measure_fn
         except ImportError as exc:  # pragma: no cover - L2's harness is part of costlab
             raise ProfileError(f"the measurement harness is not available: {exc}") from None
-    clock = (d.get("provenance", {}).get("machine") or {}).get("clock", "auto")
-    b = int(batch or d.get("batch", 1))
-    kwargs = {"device": "cuda" if d.get("device_class") == "gpu" else "cpu", "batch": b, "repeats": repeats,
-              "threads": int(d.get("threads", 1)), "progress": progress}
+    clock = d.machine.get("clock", "auto")
+    b = int(batch or d.batch)
+    kwargs = {"device": "cuda" if d.device_class == "gpu" else "cpu", "batch": b, "repeats": repeats,
+              "threads": int(d.threads), "progress": progress}
     if clock in ("auto", "thread", "wall"):
         kwargs["clock"] = clock
-    kept = (d.get("provenance", {}).get("machine") or {}).get("keep_freed_memory")
+    kept = d.machine.get("keep_freed_memory")
     if kept is not None:
         kwargs["keep_memory"] = bool(kept)
     measured = measure_fn(list(use), **kwargs)
@@ -89,15 +111,14 @@ def validate_measured(profile, specs=MEASURE_SPECS, *, batch: int | None = None,
         shape = [int(x) for x in m["input_shape"]]
         pred = predict_spec(m["spec"], shape, d)
         gm = sample_graph(m["spec"], shape)[1] / 1e9
-        base = (baseline_ms(d["baseline"]["per_batch"], d["predictor"].get("runtime", "eager"), gm, shape[0])
-                if gpu else predict_baseline(gm, d))
+        base = d.form.baseline_ms(d, gm, shape[0])
         s = {"spec": m["spec"], "input_shape": shape, "family": m["spec"].split(":")[0],
              "latency_ms": float(m["median_ms"]), "source": "measured here"}
         row = _row(s, pred, base)
         row["noise"] = round(float(m.get("noise", float("nan"))), 4)
         row["repeats"] = int(m.get("repeats", repeats))
         rows.append(row)
-    out = {"profile": d["name"], "device": d.get("device"), **_summary(rows, "measured here (networks not fitted)",
+    out = {"profile": d.name, "device": d.device, **_summary(rows, "measured here (networks not fitted)",
                                                                          "network")}
     out["skipped_fitted"] = skipped
     noise = [r["noise"] for r in rows if r["noise"] == r["noise"]]

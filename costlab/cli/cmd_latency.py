@@ -64,7 +64,9 @@ def _in_folder(folder, name: str) -> str:
 @click.option("--name", default=None, help="with --measurements: the new profile's name (default: the file's stem)")
 @click.option("--device-class", type=click.Choice(["arm", "gpu", "cpu"]), default=None,
               help="with --measurements: the kind of device (default: the base's, else cpu)")
-def calibrate(profile, build, output, quiet, measurements, base, name, device_class):
+@click.option("--predictor", "predictor_form", default=None, metavar="FORM",
+              help="with --measurements: the predictor form to fit (default per-class; costlab.latency.forms.FORMS)")
+def calibrate(profile, build, output, quiet, measurements, base, name, device_class, predictor_form):
     """Refit a profile's predictor, FLOPs-only baseline and held-out validation from its samples.
 
     PROFILE: arm, gpu, cpu, a profile name, or a path. A PROFILE given as a path outside the
@@ -80,7 +82,7 @@ def calibrate(profile, build, output, quiet, measurements, base, name, device_cl
       costlab calibrate --measurements board.csv --base arm --name my-board
     """
     from ..calibrate import fit_any as fit_profile
-    from ..latency.profile import (ProfileError, check_writable, in_package, load_profile, profiles_dir,
+    from ..latency.profile import (ProfileError, check_writable, in_package, load_document, profiles_dir,
                                    resolve_profile_path, save_profile, user_profiles_dir)
 
     if measurements:
@@ -88,9 +90,9 @@ def calibrate(profile, build, output, quiet, measurements, base, name, device_cl
             raise UsageError("--measurements builds a new profile; drop PROFILE / --build")
         from .measurements import calibrate_measurements
 
-        return calibrate_measurements(measurements, base, name, device_class, output, quiet)
-    if base or name or device_class:
-        raise UsageError("--base, --name and --device-class go with --measurements FILE.csv")
+        return calibrate_measurements(measurements, base, name, device_class, output, quiet, predictor_form)
+    if base or name or device_class or predictor_form:
+        raise UsageError("--base, --name, --device-class and --predictor go with --measurements FILE.csv")
     if bool(profile) == bool(build):
         raise UsageError("give a PROFILE to refit or --build NAME to rebuild a shipped profile (not both)")
     try:
@@ -118,7 +120,7 @@ def calibrate(profile, build, output, quiet, measurements, base, name, device_cl
                 click.echo(f"{_summary_line(d)} -> {path}")
             return
         src = resolve_profile_path(profile)
-        d = load_profile(str(src), refit=True)
+        d = load_document(str(src), refit=True)
         given_as_path = profile.endswith(".json") or "/" in profile or os.sep in profile
         if output:
             path = output
@@ -215,11 +217,13 @@ def _validate_text(res: dict, fmt: str) -> str:
 @click.option("-q", "--quiet", is_flag=True, help="no progress bar")
 @click.option("--runtime", type=click.Choice(["eager", "cudagraph"]), default=None,
               help="GPU host/device profiles: validate eager or CUDA-graph times (default: the profile's runtime)")
+@click.option("--predictor", "predictor_form", default=None, metavar="FORM",
+              help="with --measurements: the predictor form to fit (default per-class; costlab.latency.forms.FORMS)")
 @click.option("--form", type=click.Choice(["profile", "guide"]), default="profile", show_default=True,
               help="predictor form to hold out: the profile's, or the guide's pre-registered "
                    "a*MACs + b*bytes + c*ops per class (a robustness check)")
 def validate(device, measurements, base, samples, seed, holdout, measure, models, repeats, fmt, output, quiet,
-             runtime, form):
+             runtime, predictor_form, form):
     """Held-out accuracy of a device profile: MAPE, share within +-10% and Spearman rank
     correlation of the predictor and of a FLOPs-only baseline fitted on the same data.
 
@@ -236,7 +240,8 @@ def validate(device, measurements, base, samples, seed, holdout, measure, models
             raise UsageError("--measurements checks your own timings; drop --device / --measure (use --base PROFILE)")
         from .measurements import validate_measurements
 
-        return validate_measurements(measurements, base, samples, repeats or 10, seed, fmt, output, quiet)
+        return validate_measurements(measurements, base, samples, repeats or 10, seed, fmt, output, quiet,
+                                     predictor_form)
     if not device:
         raise UsageError("give --device PROFILE (or --measurements FILE.csv for a few-shot check of your timings)")
     repeats = repeats or 21
@@ -245,23 +250,21 @@ def validate(device, measurements, base, samples, seed, holdout, measure, models
     from ..latency.profile import ProfileError, load_profile
     from ..calibrate.validate import MEASURE_SPECS, validate as _validate, validate_measured
 
-    from ..latency.gpu import is_gpu_profile
-
     try:
         prof = load_profile(device)
-        if runtime and not is_gpu_profile(prof):
-            raise UsageError(f"--runtime: profile '{prof['name']}' is not a GPU host/device profile; drop --runtime")
-        if is_gpu_profile(prof) and not measure:
+        if runtime and runtime not in prof.form.runtimes:
+            raise UsageError(f"--runtime: profile '{prof.name}' is not a GPU host/device profile; drop --runtime")
+        if prof.form.runtimes and not measure:
             from ..calibrate.gpu_profile import validate_gpu
             from ..present.gpu import gpu_validation_text
 
-            rt = runtime or prof["predictor"].get("runtime", "eager")
+            rt = runtime or prof.form.describe(prof)["runtime"] or "eager"
             res = validate_gpu(prof, rt, progress=not quiet)
             write_output(gpu_validation_text(res, fmt), output)
             return
         if measure:
-            if prof.get("device_class") == "arm":
-                raise UsageError(f"--measure times this machine; profile '{prof['name']}' describes an ARM device "
+            if prof.device_class == "arm":
+                raise UsageError(f"--measure times this machine; profile '{prof.name}' describes an ARM device "
                                   "(use --device cpu, or a profile measured here)")
             specs = [s.strip() for s in models.split(",") if s.strip()] if models else list(MEASURE_SPECS)
             from ..zoo.registry import parse_spec
@@ -301,19 +304,19 @@ def profiles(fmt, output):
         except ProfileError as exc:
             bad.append(str(exc).splitlines()[0])
             continue
-        v = d.get("validation") or {}
+        v = d.validation or {}
         holdout_of[name] = v.get("holdout")
         by = v.get("by_holdout", {})
         net, fam = by.get("network") or {}, by.get("family") or {}
         rows.append({
             "profile": name + (f" ({alias_of[name]})" if name in alias_of else ""),
-            "device": d["device"], "runtime": d["runtime"], "threads": d["threads"], "batch": d["batch"],
-            "samples": len(d["samples"]), "predictor": (d.get("predictor") or {}).get("form", "(not fitted)"),
+            "device": d.device, "runtime": d.runtime, "threads": d.threads, "batch": d.batch,
+            "samples": len(d.samples), "predictor": (d.form.describe(d).get("fit") or d.form.name) if d.fitted else "(not fitted)",
             "level": v.get("level", "-"), "n": net.get("n", 0),
             "mape_network": net.get("mape"), "baseline_network": (net.get("baseline") or {}).get("mape"),
             "mape_family": fam.get("mape"), "baseline_family": (fam.get("baseline") or {}).get("mape"),
             "within_10pct": net.get("within_10pct"), "spearman": net.get("spearman"),
-            "source": d["provenance"]["source"],
+            "source": d.provenance["source"],
             "location": "user" if resolve_profile_path(name).parent == user_profiles_dir() else "shipped",
         })
     cols = ["profile", "device", "batch", "samples", "level", "n", "mape_network", "baseline_network",

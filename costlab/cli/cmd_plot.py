@@ -70,17 +70,15 @@ def _check_output(output: str | None) -> None:
         raise UsageError(f"cannot write '{output}': {no_folder(folder)}")
 
 
-def _label(profile: dict, runtime: str | None) -> str:
+def _label(profile, runtime: str | None) -> str:
     """The profile's name, with the GPU runtime the figure predicts (eager / cudagraph)."""
-    from ..latency.gpu import is_gpu_profile
-
-    if not is_gpu_profile(profile):
-        return profile["name"]
-    return f"{profile['name']}, {runtime or profile['predictor'].get('runtime', 'eager')}"
+    if not profile.form.runtimes:
+        return profile.name
+    return f"{profile.name}, {runtime or profile.form.describe(profile)['runtime'] or 'eager'}"
 
 
-def _batch_note(profile: dict) -> str:
-    b = int(profile.get("batch", 1))
+def _batch_note(profile) -> str:
+    b = int(profile.batch)
     return f"batch {b}" if b != 1 else "batch 1"
 
 
@@ -120,22 +118,22 @@ def flops_latency(models, device, output, resolution, input_shape, runtime):
 
     _check_output(output)
     profile = _profile(device)
-    b = int(profile.get("batch", 1))
+    b = int(profile.batch)
     points = []
     # disable=None: no bar unless stderr is a terminal
     for m in tqdm(models, desc="costlab plot flops-latency", unit="model", leave=False,
                   disable=True if len(models) < 3 else None):
         rep = _predict(_analyze(m, resolution, input_shape, b), profile, runtime)
         points.append({"name": rep.model, "macs": rep.totals["macs"] / b, "ms": rep.totals["latency_ms"]})
-    base = profile.get("baseline") or {}
+    base = profile.baseline or {}
     baseline = None
     if "ms_per_gmac" in base and "ms_const" in base:
         baseline = (float(base["ms_per_gmac"]) * b / 1e3, float(base["ms_const"]))
     from ..present.plots import device_title
 
-    fig = flops_latency_figure(points, device=profile.get("device", device), profile=_label(profile, runtime), baseline=baseline,
+    fig = flops_latency_figure(points, device=profile.device, profile=_label(profile, runtime), baseline=baseline,
                                title=device_title(f"MACs (FLOPs) vs predicted latency, {_batch_note(profile)}",
-                                                  profile.get("device", device), _label(profile, runtime)))
+                                                  profile.device, _label(profile, runtime)))
     if b != 1:
         ax = fig.axes[0]
         ax.set_ylabel(ax.get_ylabel().replace("latency (ms", f"predicted latency (ms per batch of {b}"))
@@ -154,13 +152,13 @@ def breakdown(model, device, output, resolution, input_shape, runtime):
 
     _check_output(output)
     profile = _profile(device)
-    rep = _analyze(model, resolution, input_shape, int(profile.get("batch", 1)))
+    rep = _analyze(model, resolution, input_shape, int(profile.batch))
     by = class_breakdown(rep, profile, runtime)
     total = sum(by.values())
-    fig = breakdown_figure(by, model=rep.model, device=profile.get("device", device), profile=_label(profile, runtime),
+    fig = breakdown_figure(by, model=rep.model, device=profile.device, profile=_label(profile, runtime),
                            title=device_title(f"{rep.model}: predicted latency by op class, total {total:.4g} ms "
                                               f"({_batch_note(profile)}; fused ops counted in their kernel's class)",
-                                              profile.get("device", device), _label(profile, runtime)))
+                                              profile.device, _label(profile, runtime)))
     _save(fig, output or _default_output("breakdown", device, model))
 
 
@@ -179,7 +177,7 @@ def layers(model, device, output, resolution, input_shape, runtime):
 
     _check_output(output)
     profile = _profile(device) if device else None
-    rep = _analyze(model, resolution, input_shape, int(profile.get("batch", 1)) if profile else 1)
+    rep = _analyze(model, resolution, input_shape, int(profile.batch) if profile else 1)
     if profile:
         from ..latency.breakdown import kernel_layers
 
@@ -187,7 +185,7 @@ def layers(model, device, output, resolution, input_shape, runtime):
         title = None
     else:
         frame, title = rep.layers, None
-    fig = layers_figure(frame, model=rep.model, device=(profile or {}).get("device", "none"),
+    fig = layers_figure(frame, model=rep.model, device=profile.device if profile else "none",
                         profile=_label(profile, runtime) if profile else None, title=title,
                         kernels=profile is not None)
     _save(fig, output or _default_output("layers", device, model))

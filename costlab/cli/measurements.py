@@ -23,8 +23,16 @@ def _taken(name: str, profiles) -> str | None:
     return None
 
 
+def _known_form(form: str | None) -> str | None:
+    from ..latency.forms import FORMS
+
+    if form is not None and form not in FORMS:
+        raise UsageError(f"--predictor {form}: unknown predictor form (known: {', '.join(sorted(FORMS))})")
+    return form
+
+
 def calibrate_measurements(path: str, base: str | None, name: str | None, device_class: str | None,
-                           output: str | None, quiet: bool) -> None:
+                           output: str | None, quiet: bool, form: str | None = None) -> None:
     """Fit a profile to the measurements CSV at ``path`` and write it (user profile folder
     by default, found by name from then on)."""
     import os
@@ -41,6 +49,7 @@ def calibrate_measurements(path: str, base: str | None, name: str | None, device
     taken = _taken(name, available_profiles())
     if taken and output is None:
         raise UsageError(f"--name {name}: {taken}; choose another --name (or write elsewhere with -o FILE)")
+    _known_form(form)
     rows = read_measurements(path)
     base_d = load_profile(base) if base else None
     if output is None:
@@ -48,7 +57,7 @@ def calibrate_measurements(path: str, base: str | None, name: str | None, device
         output = os.path.join(str(user_profiles_dir()), f"{name}.json")
     check_writable(output)
     d = fit_measurements(rows, base=base_d, name=name, device_class=device_class,
-                         command=command_line(), progress=not quiet)
+                         command=command_line(), progress=not quiet, form=form)
     save_profile(d, output)
     val = d.get("validation") or {}
     click.echo(f"{name}: {len(rows.rows)} measurements, {val.get('holdout', 'held-out')} MAPE "
@@ -113,12 +122,13 @@ def _fewshot_text(res: dict, fmt: str) -> str:
 
 
 def validate_measurements(path: str, base: str | None, samples: int, repeats: int, seed: int, fmt: str,
-                          output: str | None, quiet: bool) -> None:
+                          output: str | None, quiet: bool, form: str | None = None) -> None:
     from ..calibrate.fewshot import fewshot_validate
     from ..calibrate.measurements import read_measurements
     from ..latency.profile import load_profile
 
+    _known_form(form)
     rows = read_measurements(path)
     res = fewshot_validate(rows, base=load_profile(base) if base else None, samples=samples, repeats=repeats,
-                           seed=seed, progress=not quiet)
+                           seed=seed, progress=not quiet, form=form)
     write_output(_fewshot_text(res, fmt), output)

@@ -1,7 +1,11 @@
-"""Latency prediction: device profiles and a per-class predictor (a pass over a Report).
+"""Latency prediction: device profiles and predictor forms (a pass over a Report).
 
-* :mod:`costlab.latency.profile`  — the profile JSON format (``costlab.profile/1``):
-  ``load_profile``, ``save_profile``, ``validate_profile``, ``profiles_dir``.
+* :mod:`costlab.latency.profile`  — the profile JSON format (``costlab.profile/1``) and the
+  typed :class:`~costlab.latency.profile.Profile`: ``load_profile``, ``save_profile``,
+  ``validate_profile``, ``profiles_dir``.
+* :mod:`costlab.latency.forms`    — one module per predictor form (per-class, GPU host +
+  device) behind one registry, ``FORMS``; a profile's form is the only reader of its
+  coefficients.
 * :mod:`costlab.latency.features` — latency class of every traced op and the device's
   fusion rules; a sample's feature vector is the sum over its (fused) ops.
 * :mod:`costlab.latency.predict`  — ``predict(report, profile)``: per-op predicted ms.
@@ -10,6 +14,6 @@ Calibration (measuring, fitting, validating, building profiles from published da
 the package above the facade, :mod:`costlab.calibrate`.
 """
 from .predict import predict
-from .profile import ProfileError, load_profile, profiles_dir, save_profile, validate_profile
+from .profile import Profile, ProfileError, load_profile, profiles_dir, save_profile, validate_profile
 
-__all__ = ['predict', 'ProfileError', 'load_profile', 'profiles_dir', 'save_profile', 'validate_profile']
+__all__ = ['predict', 'Profile', 'ProfileError', 'load_profile', 'profiles_dir', 'save_profile', 'validate_profile']

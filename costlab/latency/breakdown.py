@@ -7,20 +7,22 @@ import pandas as pd
 from ..errors import ProfileError
 from .features import node_costs
 from .predict import graph_latencies_overhead, node_latencies
+from .profile import Profile, load_profile
 
 UNATTRIBUTED = "launch/sync (not per op)"
 
 
-def kernel_layers(report, profile: dict, runtime: str | None = None):
+def kernel_layers(report, profile: Profile, runtime: str | None = None):
     """The layers a device runs: one row per kernel after the profile's fusion rules
     (a conv with the BN and activation fused into it is one row, named
     ``conv+batch_norm+relu``), with its MACs, its memory access cost in bytes after fusion
     and its predicted ms. Input of :func:`layers_figure` with a profile."""
     if report.graph is None:
         raise ProfileError("this report has no graph (it was loaded, not traced); analyze the model again")
+    profile = load_profile(profile)
     lat = node_latencies(report, profile, runtime)
     names = {int(n): (nm, op) for n, nm, op in zip(report.layers["node"], report.layers["name"], report.layers["op"])}
-    costs = node_costs(report.graph, profile.get("dtype", "float32"), profile.get("fusion", ()))
+    costs = node_costs(report.graph, profile.dtype, profile.fusion)
     fused: dict[int, list[str]] = {}
     for nc in costs:
         if nc.fused_into is not None:
@@ -37,15 +39,16 @@ def kernel_layers(report, profile: dict, runtime: str | None = None):
     return pd.DataFrame(rows, columns=["name", "class", "macs", "mac_bytes", "latency_ms"])
 
 
-def class_breakdown(report, profile: dict, runtime: str | None = None) -> dict[str, float]:
+def class_breakdown(report, profile: Profile, runtime: str | None = None) -> dict[str, float]:
     """Predicted ms per latency class (fused ops counted in their kernel's class); what the
     predictor's total holds beyond its ops (a CUDA graph's launch, eager sync) is one more
     entry, :data:`UNATTRIBUTED`, so the values add up to the predicted total."""
     if report.graph is None:
         raise ProfileError("this report has no graph (it was loaded, not traced); analyze the model again")
+    profile = load_profile(profile)
     lat, overhead = graph_latencies_overhead(report.graph, profile, runtime)
     by: dict[str, float] = {}
-    for nc in node_costs(report.graph, profile.get("dtype", "float32"), profile.get("fusion", ())):
+    for nc in node_costs(report.graph, profile.dtype, profile.fusion):
         owner = nc.node if nc.fused_into is None else nc.fused_into
         if nc.fused_into is None:
             by[nc.cls] = by.get(nc.cls, 0.0) + lat.get(owner, 0.0)

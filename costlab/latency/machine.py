@@ -36,12 +36,12 @@ def this_machine() -> dict:
 _LABELS = {"cpu_model": "CPU", "logical_cpus": "logical CPUs", "torch": "torch"}
 
 
-def machine_differences(profile: dict, here: dict | None = None) -> list[str]:
+def machine_differences(profile, here: dict | None = None) -> list[str]:
     """What differs between the CPU profile's recorded machine and this one ([] when it
     matches, when the profile is not a CPU profile, or when it records no machine)."""
-    if profile.get("device_class") != "cpu":
+    if profile.device_class != "cpu":
         return []
-    rec = ((profile.get("provenance") or {}).get("machine")) or {}
+    rec = profile.machine
     here = this_machine() if here is None else here
     diffs = []
     for key, label in _LABELS.items():
@@ -50,21 +50,21 @@ def machine_differences(profile: dict, here: dict | None = None) -> list[str]:
     return diffs
 
 
-def rebuild_command(profile: dict) -> str:
+def rebuild_command(profile) -> str:
     from .profile import user_profiles_dir
 
-    return f"costlab profile --device cpu -o {user_profiles_dir() / (profile.get('name', 'cpu-local') + '.json')}"
+    return f"costlab profile --device cpu -o {user_profiles_dir() / (profile.name + '.json')}"
 
 
-def warn_if_other_machine(profile: dict, here: dict | None = None) -> str | None:
+def warn_if_other_machine(profile, here: dict | None = None) -> str | None:
     """Write one warning line to stderr (once per profile and process) when the CPU profile
     was measured on another machine; return the line (None when nothing was written)."""
     diffs = machine_differences(profile, here)
-    key = str(profile.get("_path") or profile.get("name"))
+    key = str(profile.label)
     if not diffs or key in _WARNED:
         return None
     _WARNED.add(key)
-    line = (f"costlab: warning: profile '{profile.get('name')}' was measured on another machine: "
+    line = (f"costlab: warning: profile '{profile.name}' was measured on another machine: "
             f"{'; '.join(diffs)}; its latencies may not hold here. Build one for this machine "
             f"(~1 min): {rebuild_command(profile)}")
     print(line, file=sys.stderr)

@@ -20,7 +20,7 @@ Optional per-sample field ``role``:
 
 Unknown top-level keys (``notes`` ...) are kept and ignored.
 
-**GPU profiles** (two clocks, :mod:`costlab.latency.gpu`). A sample may carry, beside
+**GPU profiles** (two clocks, :mod:`costlab.latency.forms.gpu`). A sample may carry, beside
 ``latency_ms`` (the eager forward), ``host_ms`` (the host's dispatch time) and ``graph_ms``
 (the CUDA-graph replay: the GPU's time), positive numbers; ``graph_error`` (a string) says
 why a sample has no ``graph_ms``. A fitted GPU predictor has the form ``gpu-host-device``::
@@ -32,8 +32,12 @@ why a sample has no ``graph_ms``. A fitted GPU predictor has the form ``gpu-host
                            "classes": {CLASS: {"ms_per_op"}}},
                   "composition": {"eager": "queue" | "max" | "pnorm", "gap_ms", "sync_ms", ["p"]}}
 
-with one entry per :data:`costlab.latency.gpu.DEVICE_CLASSES` (all non-negative); every
-other predictor keeps the per-class form above.
+with one entry per :data:`costlab.latency.forms.gpu.DEVICE_CLASSES` (all non-negative); every
+other predictor keeps the per-class form (:mod:`costlab.latency.forms.per_class`). Each
+form checks its own coefficients (:mod:`costlab.latency.forms`).
+
+:func:`load_profile` returns a typed, checked :class:`Profile`; the JSON document (a dict)
+is what calibration builds and :func:`save_profile` writes.
 """
 from __future__ import annotations
 
@@ -41,18 +45,19 @@ import json
 import math
 import os
 import re
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
-from ..errors import ProfileError  # noqa: F401
+from typing import Any, Mapping
+
+from ..errors import ProfileError
 
 SCHEMA = "costlab.profile/1"
-DEVICE_CLASSES = ("arm", "gpu", "cpu")
+PROFILE_CLASSES = ("arm", "gpu", "cpu")     # a profile's device_class (the --device shorthands)
 GRANULARITIES = ("op", "block", "network")
 ROLES = ("fit", "train", "check")
 DTYPES = ("float32", "float16", "bfloat16", "int8")
 ALIASES = {"arm": "arm-sd810", "gpu": "gpu-gtx1080ti", "cpu": "cpu-local"}
 REQUIRED_PROVENANCE = ("source", "measured_by", "date", "method", "command")
-GPU_FORM = "gpu-host-device"          # costlab.latency.gpu.FORM: the two-clock GPU predictor
 SAMPLE_TIMES = ("host_ms", "graph_ms")  # a GPU sample's dispatch and CUDA-graph times, beside latency_ms (eager)
 
 
@@ -192,7 +197,7 @@ def _check_sample(v: _V, s: Any, i: int) -> None:
     lat = s.get("latency_ms")
     if not _is_num(lat) or lat <= 0:
         v.fail(f"{w}latency_ms", "must be a positive number")
-    for key in SAMPLE_TIMES:         # a GPU sample's other clocks (costlab.latency.gpu)
+    for key in SAMPLE_TIMES:         # a GPU sample's other clocks (costlab.latency.forms.gpu)
         if key in s and (not _is_num(s[key]) or s[key] <= 0):
             v.fail(f"{w}{key}", "must be a positive number (ms) when present")
     if "graph_error" in s and not isinstance(s["graph_error"], str):
@@ -213,61 +218,11 @@ def _check_sample(v: _V, s: Any, i: int) -> None:
         v.fail(f"{w}role", f"must be one of {', '.join(ROLES)}")
 
 
-def _nonneg(v: _V, block: Any, keys, where: str) -> None:
-    if not isinstance(block, dict):
-        v.fail(where, "must be an object")
-    for k in keys:
-        if not _is_num(block.get(k)) or block[k] < 0:
-            v.fail(f"{where}.{k}", "must be a non-negative number")
-
-
-def _check_gpu_predictor(v: _V, pred: dict) -> None:
-    """The two-clock GPU predictor (form ``gpu-host-device``, :mod:`costlab.latency.gpu`)."""
-    from .gpu import COMPOSITIONS, DEVICE_CLASSES, DEVICE_TERMS, HOST_TERMS, OPTIONAL_DEVICE_TERMS, RUNTIMES
-
-    if pred.get("runtime") not in RUNTIMES:
-        v.fail("predictor.runtime", f"must be one of {', '.join(RUNTIMES)} (got {pred.get('runtime')!r})")
-    for part, terms, extra in (("device", DEVICE_TERMS, ("graph_launch_ms",)), ("host", ("ms_per_op",), HOST_TERMS)):
-        block = pred.get(part)
-        if not isinstance(block, dict) or not isinstance(block.get("classes"), dict):
-            v.fail(f"predictor.{part}", "must be an object with 'classes' (one entry per GPU device class)")
-        _nonneg(v, block, extra, f"predictor.{part}")
-        for c in DEVICE_CLASSES:
-            if c not in block["classes"]:
-                v.fail(f"predictor.{part}.classes.{c}", "is missing")
-            _nonneg(v, block["classes"][c], terms, f"predictor.{part}.classes.{c}")
-            if part == "device":     # the optional terms (tiles, HBM): absent = 0, present = checked
-                have = [t for t in OPTIONAL_DEVICE_TERMS if t in block["classes"][c]]
-                _nonneg(v, block["classes"][c], have, f"predictor.{part}.classes.{c}")
-    if "l2_mb" in pred["device"]:
-        _nonneg(v, pred["device"], ("l2_mb",), "predictor.device")
-    comp = pred.get("composition")
-    if not isinstance(comp, dict) or comp.get("eager") not in COMPOSITIONS:
-        v.fail("predictor.composition.eager", f"must be one of {', '.join(COMPOSITIONS)}")
-    _nonneg(v, comp, ("sync_ms", "gap_ms") + (("p",) if comp["eager"] == "pnorm" else ()), "predictor.composition")
-    if comp["eager"] == "pnorm" and comp["p"] < 1:
-        v.fail("predictor.composition.p", "must be >= 1")
-
-
 def _check_predictor(v: _V, pred: dict) -> None:
-    if pred.get("form") == GPU_FORM:
-        _check_gpu_predictor(v, pred)
-        return
-    from .features import CLASSES
+    """The fitted coefficients: checked by the form that evaluates them."""
+    from .forms import form_of
 
-    if pred.get("combine", "sum") not in ("sum", "max"):
-        v.fail("predictor.combine", f"must be 'sum' or 'max' (got {pred.get('combine')!r})")
-    classes = pred.get("classes")
-    if not isinstance(classes, dict):
-        v.fail("predictor.classes", "must be an object with one entry per latency class")
-    for c in CLASSES:
-        p = classes.get(c)
-        if not isinstance(p, dict):
-            v.fail(f"predictor.classes.{c}", "is missing (fitted by an older costlab: refit with "
-                   "'costlab calibrate PROFILE')")
-        for k in ("ms_per_gmac", "ms_per_mb", "ms_per_mpix", "ms_per_op"):
-            if not _is_num(p.get(k)) or p[k] < 0:
-                v.fail(f"predictor.classes.{c}.{k}", "must be a non-negative number")
+    form_of(pred).check(pred, v.fail)
 
 
 def validate_profile(d: Any, label: str | None = None) -> dict:
@@ -283,8 +238,8 @@ def validate_profile(d: Any, label: str | None = None) -> dict:
         v.str_(d, key)
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", d["name"]):
         v.fail("name", "must be a file stem: letters, digits, '.', '_' or '-'")
-    if d.get("device_class") not in DEVICE_CLASSES:
-        v.fail("device_class", f"must be one of {', '.join(DEVICE_CLASSES)} (got {d.get('device_class')!r})")
+    if d.get("device_class") not in PROFILE_CLASSES:
+        v.fail("device_class", f"must be one of {', '.join(PROFILE_CLASSES)} (got {d.get('device_class')!r})")
     v.int_(d, "threads")
     v.int_(d, "batch")
     if d.get("dtype") not in DTYPES:
@@ -356,15 +311,11 @@ def resolve_profile_path(name_or_path: str) -> Path:
                        f"(known: arm, gpu, cpu, {', '.join(known) or 'none'}; or a path to a profile .json)")
 
 
-def load_profile(name_or_path: str | dict, *, refit: bool = False) -> dict:
-    """Load and validate a profile: 'arm' (arm-sd810), 'gpu' (gpu-gtx1080ti), 'cpu'
-    (cpu-local), a profile name in ``profiles/``, or a path. Returns a dict.
-
-    ``refit=True`` (for ``costlab calibrate``) drops the fitted parts (predictor,
-    baseline, validation) before validating: they are about to be refitted, and may
-    predate a change of the latency classes."""
-    if isinstance(name_or_path, dict):
-        return validate_profile(name_or_path)
+def load_document(name_or_path: str, *, refit: bool = False) -> dict:
+    """The validated JSON document of a profile (a dict, with its path under ``_path``): what
+    calibration reads to refit and writes back. ``refit=True`` drops the fitted parts
+    (predictor, baseline, validation) before validating: they are about to be refitted, and
+    may predate a change of the latency classes. To predict, use :func:`load_profile`."""
     path = resolve_profile_path(name_or_path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -386,8 +337,129 @@ def load_profile(name_or_path: str | dict, *, refit: bool = False) -> dict:
     return d
 
 
-def dumps_profile(d: dict) -> str:
-    """JSON text of a profile: readable, with one line per sample / validation row."""
+_FIELDS = ("name", "device", "device_class", "runtime", "threads", "batch", "dtype", "fusion", "provenance",
+           "samples", "predictor", "baseline", "validation")
+
+
+@dataclass(frozen=True, eq=False)
+class Profile:
+    """A loaded, checked device profile (``costlab.profile/1``). Its ``predictor`` block is
+    read only by its form (:attr:`form`, :mod:`costlab.latency.forms`); ``extra`` keeps the
+    document's other top-level keys (``notes`` ...); ``path`` is the file it came from."""
+
+    name: str
+    device: str
+    device_class: str
+    runtime: str
+    threads: int
+    batch: int
+    dtype: str
+    fusion: tuple[str, ...]
+    provenance: Mapping[str, Any]
+    samples: tuple[Mapping[str, Any], ...]
+    predictor: Mapping[str, Any] | None = None
+    baseline: Mapping[str, Any] | None = None
+    validation: Mapping[str, Any] | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    path: str | None = None
+
+    @classmethod
+    def from_dict(cls, d: dict, path: str | None = None) -> "Profile":
+        """Check a profile document and type it (the document is not changed)."""
+        validate_profile(d, label=path)
+        kw = {k: d.get(k) for k in _FIELDS}
+        kw["fusion"] = tuple(d.get("fusion", ()))
+        kw["samples"] = tuple(d.get("samples", ()))
+        kw["threads"], kw["batch"] = int(d["threads"]), int(d["batch"])
+        extra = {k: v for k, v in d.items() if k not in _FIELDS and k not in ("schema", "_path")}
+        return cls(**kw, extra=extra, path=path or d.get("_path"))
+
+    def to_dict(self) -> dict:
+        """The JSON document (what :func:`save_profile` writes)."""
+        out: dict[str, Any] = {"schema": SCHEMA}
+        for k in _FIELDS:
+            v = getattr(self, k)
+            if k in ("predictor", "baseline", "validation") and v is None:
+                continue
+            out[k] = list(v) if k in ("fusion", "samples") else v
+        out.update(self.extra)
+        return out
+
+    def replace(self, **changes) -> "Profile":
+        return replace(self, **changes)
+
+    @property
+    def label(self) -> str:
+        """How commands name it: its path when it came from a file, else its name."""
+        return self.path or self.name
+
+    @property
+    def fitted(self) -> bool:
+        return bool(self.predictor)
+
+    @property
+    def form(self):
+        """The :class:`~costlab.latency.forms.Form` that evaluates :attr:`predictor`."""
+        from .forms import form_of
+
+        return form_of(self.predictor)
+
+    def require_fitted(self) -> Mapping[str, Any]:
+        """The predictor block; a profile that has none is refused with the command that fits it."""
+        if not self.predictor:
+            raise ProfileError(f"profile '{self.name}' has no fitted predictor; run: costlab calibrate {self.label}")
+        return self.predictor
+
+    @property
+    def machine(self) -> Mapping[str, Any]:
+        """The machine a CPU profile was measured on (``provenance.machine``; {} when unrecorded)."""
+        return (self.provenance or {}).get("machine") or {}
+
+    def held_out(self, runtime: str | None = None) -> dict:
+        """Held-out accuracy (holdout, n, mape, within_10pct, spearman) of the predictor, of
+        ``runtime``'s where the profile validated runtimes apart (GPU)."""
+        val = self.validation or {}
+        per = ((val.get("held_out") or {}).get(runtime) or {}).get("all") if runtime else None
+        if per:
+            return {"holdout": val.get("holdout"), **{k: per.get(k) for k in ("n", "mape", "within_10pct", "spearman")}}
+        return {k: val.get(k) for k in ("holdout", "n", "mape", "within_10pct", "spearman") if k in val}
+
+
+def load_profile(name_or_path) -> Profile:
+    """A checked :class:`Profile`: 'arm' (arm-sd810), 'gpu' (gpu-gtx1080ti), 'cpu'
+    (cpu-local), a profile name (user folder first, then the shipped ones), a path, a
+    profile document (dict) or a :class:`Profile` (returned as it is)."""
+    if isinstance(name_or_path, Profile):
+        return name_or_path
+    if isinstance(name_or_path, dict):
+        return Profile.from_dict(name_or_path)
+    d = load_document(name_or_path)
+    return Profile.from_dict(d, path=d["_path"])
+
+
+FITTED = ("predictor", "baseline", "validation")
+
+
+def as_document(p) -> dict:
+    """A profile document (dict) from a :class:`Profile` or a document (returned as it is)."""
+    return p.to_dict() if isinstance(p, Profile) else p
+
+
+def fitted_document(doc: dict, *, predictor: dict, baseline: dict, validation: dict | None = None) -> dict:
+    """A copy of profile document ``doc`` with its fitted parts replaced (what a fitter of
+    :mod:`costlab.calibrate` returns); checked, the predictor by its form."""
+    out = {k: v for k, v in doc.items() if k not in FITTED}
+    out.update({"predictor": predictor, "baseline": baseline})
+    if validation is not None:
+        out["validation"] = validation
+    validate_profile(out)
+    return out
+
+
+def dumps_profile(d) -> str:
+    """JSON text of a profile (a :class:`Profile` or a document): readable, with one line per
+    sample / validation row."""
+    d = d.to_dict() if isinstance(d, Profile) else d
     d = {k: v for k, v in d.items() if not k.startswith("_")}
 
     def enc(obj: Any, indent: int, key: str | None = None) -> str:
@@ -403,9 +475,11 @@ def dumps_profile(d: dict) -> str:
     return enc(d, 0) + "\n"
 
 
-def save_profile(d: dict, path: str | Path) -> None:
-    """Validate ``d`` and write it to ``path`` atomically (temp file + rename)."""
+def save_profile(d, path: str | Path) -> None:
+    """Validate ``d`` (a :class:`Profile` or a document) and write it to ``path`` atomically
+    (temp file + rename)."""
     from ..present.output import write_output
 
+    d = d.to_dict() if isinstance(d, Profile) else d
     validate_profile(d, label=str(path))
     write_output(dumps_profile(d), str(path))

@@ -60,7 +60,7 @@ class Device:
 
     def __init__(self, key: str):
         self.key = key
-        self.profile: dict | None = None
+        self.profile = None          # a costlab.latency.profile.Profile
         self.note = ""
         self.held_note = ""
         self._held: dict | None = None
@@ -72,8 +72,8 @@ class Device:
             self.note = f"no profile for '{key}': {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
             self.profile = None
             return
-        if not self.profile.get("predictor"):
-            self.note = f"no profile: '{self.profile.get('name', key)}' has no fitted predictor"
+        if not self.profile.fitted:
+            self.note = f"no profile: '{self.profile.name}' has no fitted predictor"
             self.profile = None
 
     @property
@@ -82,21 +82,21 @@ class Device:
 
     @property
     def name(self) -> str:
-        return self.profile.get("name", self.key) if self.profile else self.key
+        return self.profile.name if self.profile else self.key
 
     @property
     def device(self) -> str:
-        return self.profile.get("device", self.key) if self.profile else self.key
+        return self.profile.device if self.profile else self.key
 
     @property
     def batch(self) -> int:
-        return int(self.profile.get("batch", 1)) if self.profile else 1
+        return int(self.profile.batch) if self.profile else 1
 
     def label(self) -> str:
         if not self.ok:
             return f"{self.key} (no profile)"
         p = self.profile
-        return f"{p.get('device')} ({p.get('runtime')}, {p.get('threads')} thread(s), batch {p.get('batch')}) — profile `{p.get('name')}`"
+        return f"{p.device} ({p.runtime}, {p.threads} thread(s), batch {p.batch}) — profile `{p.name}`"
 
     def shape(self, input_shape: Sequence[int], batch: int | None = None) -> tuple[int, ...]:
         """``input_shape`` with the profile's batch (or ``batch``)."""
@@ -193,11 +193,11 @@ class Device:
             return False
         shape = list(self.shape(input_shape, batch))
         return any(canon(str(s.get("spec"))) == canon(spec) and list(s.get("input_shape", [])) == shape
-                   and s.get("role", "fit") == "fit" for s in self.profile.get("samples", []))
+                   and s.get("role", "fit") == "fit" for s in self.profile.samples)
 
     def baseline(self) -> tuple[float, float] | None:
         """The profile's FLOPs-only model as (ms per MMAC, ms), or None."""
-        b = (self.profile or {}).get("baseline") or {}
+        b = (self.profile.baseline if self.profile else None) or {}
         if _finite(b.get("ms_per_gmac")) and _finite(b.get("ms_const")):
             return float(b["ms_per_gmac"]) / 1e3, float(b["ms_const"])
         return None

@@ -4,7 +4,7 @@ predict the other 5,000 - K, on 27 devices of HELP's FBNet latency data (issue 1
 Data: ``costlab/data/latency/fbnet_space_help_latency.csv`` (HELP, NeurIPS 2021; from
 HW-NAS-Bench): 5,000 FBNet-space architectures x 27 devices. Every architecture is the zoo
 spec ``fbnet:arch=...``; its features are composed from the 110 distinct blocks of the
-space (each traced once, :class:`costlab.calibrate.blocks.SpecSet`).
+space (each traced once, :class:`costlab.blocks.SpecSet`).
 
 For every device and K in :data:`KS`: :func:`costlab.calibrate.fewshot.validate_arrays`, i.e.
 fit on K random architectures (10 seeded repeats, the same splits for every device),
@@ -74,7 +74,7 @@ def lookup_ceiling(archs: list[str], Y: np.ndarray, train: int = 4000, seed: int
 
 def run(progress: bool = False) -> dict:
     """Every device x K: the validation dicts (costlab.calibrate.fewshot.validate_arrays)."""
-    from ..calibrate.blocks import SpecSet
+    from ..blocks import SpecSet
     from ..calibrate.fewshot import validate_arrays
 
     archs, devices, Y = load_table()

@@ -7,11 +7,11 @@ import json
 import numpy as np
 import pytest
 
-from costlab.calibrate.blocks import SpecSet, spec_blocks, spec_features
+from costlab.blocks import SpecSet, spec_blocks, spec_features
 from costlab.calibrate.fewshot import (fewshot_validate, fit_arrays, fit_measurements, rounding_floor,
                                        validate_arrays, whole_ms)
 from costlab.calibrate.measurements import read_measurements
-from costlab.calibrate.samples import sample_features
+from costlab.blocks import sample_features
 from costlab.errors import InputError
 from costlab.latency.features import CLASSES, TERMS
 from costlab.latency.profile import validate_profile
@@ -172,15 +172,15 @@ def test_fit_measurements_profile_is_valid_and_predicts(space):
     validate_profile(d)
     assert d["predictor"]["combine"] == "sum" and d["provenance"]["rows"] == 20
     assert d["validation"]["holdout"] == "leave-one-out" and d["validation"]["mape"] < 2
-    from costlab.latency.predict import coefficients
+    from costlab.latency.forms.per_class import coef_matrix
 
-    coef = coefficients(d).reshape(-1)
+    coef = coef_matrix(d["predictor"]).reshape(-1)
     np.testing.assert_allclose(space.predict(coef, "sum", np.arange(20, 60)), y[20:], rtol=0.02)
     # with the fitted profile as base, a device 30% slower is one scale factor away
     d2 = fit_measurements([{**r, "latency_ms": 1.3 * r["latency_ms"]} for r in rows[:8]], base=d,
                           name="slower", date="2026-01-01", combines=("sum",), self_check=False)
     assert d2["predictor"]["candidate"].startswith("base")
-    np.testing.assert_allclose(space.predict(coefficients(d2).reshape(-1), "sum", np.arange(20, 60)),
+    np.testing.assert_allclose(space.predict(coef_matrix(d2["predictor"]).reshape(-1), "sum", np.arange(20, 60)),
                                1.3 * y[20:], rtol=0.02)
 
 

@@ -80,10 +80,10 @@ def test_measurement_options_are_refused_without_measurements(capsys):
 
 def test_no_progress_bar_when_stderr_is_not_a_terminal(raspi4_csv, capsys):
     # the blocks of the file's architectures are traced on first use (cleared here): a bar would show
-    from costlab.calibrate import blocks, samples
+    from costlab import blocks
 
-    samples._graph.cache_clear()
-    samples._sample_features.cache_clear()
+    blocks._graph.cache_clear()
+    blocks._sample_features.cache_clear()
     blocks._spec_features.cache_clear()
     code, out, err = run(["validate", "--measurements", str(raspi4_csv), "--samples", "10", "--repeats", "2"], capsys)
     assert code == 0 and "%|" not in err and "it/s" not in err and "block/s" not in err, err

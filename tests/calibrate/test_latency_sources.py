@@ -11,7 +11,7 @@ import pytest
 
 import costlab
 from costlab.calibrate import fit, sources
-from costlab.latency.profile import load_profile
+from costlab.latency.profile import load_document
 
 
 def _macs(spec, shape):
@@ -116,7 +116,7 @@ def rebuilt():
 
 @pytest.mark.parametrize("name", ["arm-sd810", "gpu-gtx1080ti"])
 def test_shipped_profile_is_what_the_build_command_produces(rebuilt, name):
-    shipped = load_profile(name)
+    shipped = load_document(name)
     new = rebuilt[name]
     assert [s["latency_ms"] for s in shipped["samples"]] == [s["latency_ms"] for s in new["samples"]]
     for c, p in new["predictor"]["classes"].items():

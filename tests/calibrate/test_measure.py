@@ -281,13 +281,13 @@ def test_cli_profile_refuses_before_measuring(tmp_path, capsys):
 
 
 def test_cli_profile_small_grid_end_to_end(tmp_path):
-    from costlab.latency.profile import load_profile
+    from costlab.latency.profile import load_document
 
     out = tmp_path / "tiny-cpu.json"
     rc = main(["profile", "--device", "cpu", "--grid", "small", "--repeats", "3", "--warmup", "1",
                "--no-networks", "-q", "-o", str(out)])
     assert rc == 0
-    d = load_profile(str(out))
+    d = load_document(str(out))
     assert d["name"] == "tiny-cpu" and d["predictor"] and d["baseline"]
     assert "--grid small" in d["provenance"]["command"]
     assert json.loads(out.read_text())["schema"] == "costlab.profile/1"

@@ -7,7 +7,7 @@ import pytest
 
 import costlab
 from costlab.cli import main
-from costlab.latency.profile import load_profile
+from costlab.latency.profile import load_document
 
 
 def run(args, capsys):
@@ -26,7 +26,7 @@ def test_analyze_gpu_profile_has_host_and_device_columns_and_a_bound():
     g = costlab.analyze("mobilenet_v2", device="gpu-h200", runtime="cudagraph")
     assert r.totals["latency_ms"] >= max(info["host_ms"], info["device_ms"]) - 1e-9
     assert g.totals["latency_ms"] < r.totals["latency_ms"]
-    assert g.totals["latency_ms"] == pytest.approx(info["device_ms"] + load_profile("gpu-h200")["predictor"]
+    assert g.totals["latency_ms"] == pytest.approx(info["device_ms"] + load_document("gpu-h200")["predictor"]
                                                    ["device"]["graph_launch_ms"], rel=1e-3)
     # per-layer shares add up to the total (up to the part no op owns)
     assert r.layers["latency_ms"].sum() <= r.totals["latency_ms"] + 1e-4      # the total is rounded to 4 decimals
@@ -62,7 +62,7 @@ def test_calibrate_build_gpu_profile_uses_the_gpu_fitter(tmp_path, capsys):
     code, _, err = run(["calibrate", "--build", "gpu-h200", "-o", str(out), "-q"], capsys)
     assert code == 0, err
     d = json.loads(out.read_text())
-    assert d["predictor"]["form"] == load_profile("gpu-h200")["predictor"]["form"] == "gpu-host-device"
+    assert d["predictor"]["form"] == load_document("gpu-h200")["predictor"]["form"] == "gpu-host-device"
 
 
 def test_compare_and_plot_take_runtime(tmp_path, capsys):
@@ -90,14 +90,14 @@ def test_breakdown_adds_up_to_the_total_with_the_graph_launch():
     from costlab.api import count
 
     rep = count("mobilenet_v2")
-    prof = load_profile("gpu-h200")
+    prof = load_document("gpu-h200")
     for rt in ("eager", "cudagraph"):
         by = class_breakdown(rep, prof, rt)
         total = costlab.analyze("mobilenet_v2", device="gpu-h200", runtime=rt).totals["latency_ms"]
         assert sum(by.values()) == pytest.approx(total, rel=1e-3), rt
     assert class_breakdown(rep, prof, "cudagraph")[UNATTRIBUTED] == pytest.approx(
         prof["predictor"]["device"]["graph_launch_ms"], abs=1e-4)     # the total is rounded to 4 decimals
-    assert UNATTRIBUTED not in class_breakdown(rep, load_profile("arm"))      # a CPU profile: every ms is an op's
+    assert UNATTRIBUTED not in class_breakdown(rep, load_document("arm"))      # a CPU profile: every ms is an op's
 
 
 def test_validate_reports_the_families_no_training_network_has(capsys):
@@ -107,7 +107,7 @@ def test_validate_reports_the_families_no_training_network_has(capsys):
                          capsys)
     d = json.loads(out)
     new = d["held_out"]["new_families"]
-    trained = {family_of(s["spec"]) for s in load_profile("gpu-h200")["samples"]
+    trained = {family_of(s["spec"]) for s in load_document("gpu-h200")["samples"]
                if s.get("role", "fit") != "check" and s["granularity"] == "network"}
     assert new["families"] and not set(new["families"]) & trained
     held = {r["spec"] for r in d["held_out"]["rows"]}

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from costlab.cli import main
-from costlab.latency.profile import dumps_profile, load_profile
+from costlab.latency.profile import dumps_profile, load_document, load_profile
 from costlab.calibrate.validate import validate_measured
 
 
@@ -42,7 +42,7 @@ def test_validate_json_has_the_issue_schema(capsys, tmp_path):
 
 
 def test_calibrate_writes_a_valid_fitted_copy(capsys, tmp_path):
-    src = load_profile("arm-sd810-ncnn")
+    src = load_document("arm-sd810-ncnn")
     unfitted = {k: v for k, v in src.items() if k not in ("predictor", "baseline", "validation", "_path")}
     p = tmp_path / "board.json"
     p.write_text(dumps_profile(unfitted))
@@ -50,12 +50,12 @@ def test_calibrate_writes_a_valid_fitted_copy(capsys, tmp_path):
     code, out, err = run(["calibrate", str(p), "-o", str(out_path), "-q"], capsys)
     assert code == 0, err
     fitted = load_profile(str(out_path))
-    assert fitted["predictor"]["form"] == "reduced" and "leave-one-network-out" in out
+    assert fitted.predictor["form"] == "reduced" and "leave-one-network-out" in out
     assert "predictor" not in json.loads(p.read_text())      # the source was not touched
 
 
 def test_calibrate_refuses_a_broken_profile_with_the_field(capsys, tmp_path):
-    d = load_profile("arm-sd810-ncnn")
+    d = load_document("arm-sd810-ncnn")
     d["samples"][2]["latency_ms"] = "fast"
     p = tmp_path / "broken.json"
     p.write_text(dumps_profile(d))
@@ -79,7 +79,7 @@ def test_usage_errors_are_one_line_exit_2(capsys, args, msg):
 
 def test_validate_measured_compares_with_the_profile():
     """--measure path with a stand-in harness: measured = 1.1 x predicted for every net."""
-    from costlab.calibrate.samples import predict_spec
+    from costlab.blocks import predict_spec
 
     prof = load_profile("gpu")
     calls = {}

@@ -53,7 +53,7 @@ def test_gpu_held_out_numbers_follow_the_runtime():
     prof = costlab.latency.load_profile("gpu-h200")
     for rt in ("eager", "cudagraph"):
         info = costlab.analyze("lenet5", device="gpu-h200", runtime=rt).to_dict()["latency"]
-        assert info["held_out"]["mape"] == prof["validation"]["held_out"][rt]["all"]["mape"]
+        assert info["held_out"]["mape"] == prof.validation["held_out"][rt]["all"]["mape"]
 
 
 class _Emb(nn.Module):

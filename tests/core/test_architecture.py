@@ -20,7 +20,7 @@ LAYERS = {
     "counts": 3, "guidelines": 3, "latency": 3,
     "api": 4,
     "calibrate": 5, "compare": 5, "compress": 5, "reproduce": 5, "crosscheck": 5, "advise": 5,
-    "search": 5, "sweep": 5,
+    "search": 5, "sweep": 5, "blocks": 5,
     "cli": 6,
 }
 # presentation takes plain data: it may import these and nothing else of costlab

@@ -421,7 +421,7 @@ def test_pyproject_dependencies():
 # -- 8. profiles: shipped with the package, user profiles beside them ------------------------------------
 
 def test_user_profile_found_by_name_and_shadows_shipped(tmp_path, monkeypatch):
-    from costlab.latency.profile import available_profiles, load_profile, resolve_profile_path, user_profiles_dir
+    from costlab.latency.profile import available_profiles, load_document, resolve_profile_path, user_profiles_dir
 
     monkeypatch.setenv("COSTLAB_PROFILES", str(tmp_path))
     assert user_profiles_dir() == tmp_path
@@ -430,7 +430,7 @@ def test_user_profile_found_by_name_and_shadows_shipped(tmp_path, monkeypatch):
     d["name"] = "my-board"
     (tmp_path / "my-board.json").write_text(json.dumps(d))
     assert "my-board" in available_profiles() and "arm-sd810" in available_profiles()
-    assert load_profile("my-board")["name"] == "my-board"
+    assert load_document("my-board")["name"] == "my-board"
     d["name"] = "arm-sd810"
     (tmp_path / "arm-sd810.json").write_text(json.dumps(d))
     assert resolve_profile_path("arm") == tmp_path / "arm-sd810.json"
@@ -455,7 +455,7 @@ def test_calibrate_never_overwrites_a_shipped_profile(capsys, tmp_path, monkeypa
 def test_cpu_profile_from_another_machine_warns_once(capsys, monkeypatch):
     from costlab.latency import machine
 
-    rec = costlab.api.load_profile("cpu")["provenance"]["machine"]
+    rec = dict(costlab.api.load_profile("cpu").machine)
     monkeypatch.setattr(machine, "_WARNED", set())
     monkeypatch.setattr(machine, "this_machine", lambda: {**rec, "logical_cpus": 64})
     for _ in range(2):
@@ -477,7 +477,7 @@ def test_cpu_profile_from_another_machine_warns_once(capsys, monkeypatch):
 def test_validate_measure_warns_when_the_profile_is_from_another_machine(capsys, monkeypatch):
     from costlab.latency import machine
 
-    rec = costlab.api.load_profile("cpu")["provenance"]["machine"]
+    rec = dict(costlab.api.load_profile("cpu").machine)
     monkeypatch.setattr(machine, "_WARNED", set())
     monkeypatch.setattr(machine, "this_machine", lambda: {**rec, "logical_cpus": 64})
     code, out, err = run(["validate", "--device", "cpu", "--measure", "--models", "lenet5,squeezenet1_1",

@@ -15,9 +15,10 @@ from costlab.calibrate import sources
 from costlab.calibrate.gpu import DEVICE_FORMS, DeviceForm, HostForm, CompForm, fit_all, gpu_data
 from costlab.calibrate.gpu_profile import bounds, fit_gpu_profile, fitted_from_profile, validate_gpu
 from costlab.calibrate.measure_cuda import clock_stats, nearest_rank, noise_summary, sample_record
-from costlab.calibrate.samples import sample_graph
-from costlab.latency import gpu as G
-from costlab.latency.profile import GPU_FORM, ProfileError, load_profile, validate_profile
+from costlab.blocks import sample_graph
+from costlab.latency.forms import gpu as G
+from costlab.latency.profile import ProfileError, load_document, load_profile, validate_profile
+GPU_FORM = G.FORM
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 CSV = ROOT / "costlab" / "data" / "latency" / "gpu_h200" / "gpu_decomp.csv"
@@ -26,7 +27,7 @@ TARGETS = {"cudagraph": (5.0, 90.0), "eager": (8.0, 80.0)}
 
 @pytest.fixture(scope="module")
 def prof():
-    return load_profile("gpu-h200")
+    return load_document("gpu-h200")
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +38,7 @@ def held(prof):
 # -- the shipped profile ------------------------------------------------------------------------------
 
 def test_shipped_profile_loads_and_names_its_data(prof):
-    assert G.is_gpu_profile(prof) and prof["predictor"]["form"] == GPU_FORM == G.FORM
+    assert load_profile(prof).form is G.GPU and prof["predictor"]["form"] == GPU_FORM == G.FORM
     assert prof["predictor"]["runtime"] in G.RUNTIMES and prof["device_class"] == "gpu"
     assert set(prof["predictor"]["device"]["classes"]) == set(G.DEVICE_CLASSES)
     sha = hashlib.sha256(CSV.read_bytes()).hexdigest()
@@ -63,7 +64,7 @@ def test_builder_reads_the_package_copy():
 
 def test_cudagraph_is_device_plus_one_launch(prof):
     g, _ = sample_graph("mobilenet_v2", (1, 3, 224, 224))
-    p = G.predict_graph(g, prof, "cudagraph")
+    p = G.predict_graph(g, load_profile(prof), "cudagraph")
     launch = prof["predictor"]["device"]["graph_launch_ms"]
     assert p.total_ms == pytest.approx(launch + sum(n.device_ms for n in p.nodes))
     assert p.device_ms == pytest.approx(sum(n.device_ms for n in p.nodes)) and p.overhead_ms == launch
@@ -74,7 +75,7 @@ def test_cudagraph_is_device_plus_one_launch(prof):
 def test_eager_lies_between_max_and_sum(prof, spec, shape):
     g, _ = sample_graph(spec, shape)
     prog = G.program(g)
-    e = G.predict_program(prog, prof, "eager")
+    e = G.predict_program(prog, prof["predictor"], "eager")
     comp = prof["predictor"]["composition"]
     gaps = comp["gap_ms"] * sum(len(op.kernels) for op in prog.ops)
     assert e.total_ms >= max(e.host_ms, e.device_ms + gaps) + comp["sync_ms"] - 1e-12
@@ -87,13 +88,13 @@ def test_composition_rules_on_a_hand_made_profile(prof):
     p["predictor"]["composition"] = {"eager": "queue", "gap_ms": 0.002, "sync_ms": 0.01}
     p["predictor"]["host"]["ms_per_forward"] = 0.0
     g, _ = sample_graph("micro_conv:cin=64,cout=64,k=3", (1, 64, 28, 28))     # one op, one kernel
-    e, d = G.predict_graph(g, p, "eager"), G.predict_graph(g, p, "cudagraph")
+    e, d = G.predict_graph(g, load_profile(p), "eager"), G.predict_graph(g, load_profile(p), "cudagraph")
     assert len(e.nodes) == 1
     # one op cannot overlap: dispatch, then the kernel (with its launch gap), then the sync
     assert e.total_ms == pytest.approx(e.host_ms + e.device_ms + 0.002 + 0.01)
     assert d.total_ms == pytest.approx(d.device_ms + p["predictor"]["device"]["graph_launch_ms"])
     p["predictor"]["composition"] = {"eager": "max", "gap_ms": 0.0, "sync_ms": 0.01}
-    assert G.predict_graph(g, p, "eager").total_ms == pytest.approx(max(e.host_ms, e.device_ms) + 0.01)
+    assert G.predict_graph(g, load_profile(p), "eager").total_ms == pytest.approx(max(e.host_ms, e.device_ms) + 0.01)
     assert G.queue([1.0, 1.0, 1.0], [0.5, 3.0, 0.5]) == [1.5, 5.0, 5.5]      # host 1, 2, 3; GPU waits, then leads
 
 
@@ -125,7 +126,7 @@ def test_fit_arrays_and_model_agree(prof):
     for i, s in enumerate(d["samples"]):
         g, _ = sample_graph(s["spec"], s["input_shape"])
         for r in G.RUNTIMES:
-            assert G.predict_graph(g, prof, r).total_ms == pytest.approx(pred[r][i], rel=1e-9)
+            assert G.predict_graph(g, load_profile(prof), r).total_ms == pytest.approx(pred[r][i], rel=1e-9)
 
 
 def _fmt(x):
@@ -204,8 +205,8 @@ def test_malformed_gpu_profile_names_the_field(prof, mutate, field):
 
 def test_cpu_profiles_keep_their_form():
     for name in ("arm-sd810", "gpu-gtx1080ti", "arm-pixel1-tflite", "arm-sd810-ncnn"):
-        d = load_profile(name)
-        assert not G.is_gpu_profile(d) and "classes" in d["predictor"]
+        d = load_document(name)
+        assert load_profile(d).form is not G.GPU and "classes" in d["predictor"]
 
 
 # -- the CUDA measurement's pure parts ------------------------------------------------------------------

@@ -9,8 +9,9 @@ import pytest
 
 from costlab.calibrate import sources
 from costlab.calibrate.gpu import DeviceForm, fit_device, gpu_data, kernel_times, _segments
-from costlab.calibrate.samples import sample_graph
-from costlab.latency import gpu as G
+from costlab.blocks import sample_graph
+from costlab.latency.forms import gpu as G
+from costlab.latency.profile import load_profile
 
 
 def test_tiles_of_gemm_like_kernels():
@@ -30,7 +31,7 @@ def test_hbm_mb_and_old_profiles():
     assert G.kernel_ms(k, coef, True, 25.0) == pytest.approx(1 + 0.2 + 120 + 2 + 1 + 240)
     assert G.kernel_ms(k, coef, True, 0.0) == pytest.approx(1 + 0.2 + 120 + 2 + 1)
     old = {"predictor": {"device": {"classes": {c: {t: 1.0 for t in G.DEVICE_TERMS} for c in G.DEVICE_CLASSES}}}}
-    assert all(v[4:] == (0.0, 0.0) for v in G._device_coef(old).values())      # a profile fitted before the terms
+    assert all(v[4:] == (0.0, 0.0) for v in G._device_coef(old["predictor"]).values())      # a profile fitted before the terms
 
 
 @pytest.fixture(scope="module")
@@ -63,19 +64,19 @@ def test_synthetic_device_is_recovered(synthetic):
                                      "graph_launch_ms": fit["graph_launch_ms"]}}}
     s = data.samples[int(idx[0])]
     g, _ = sample_graph(s["spec"], s["input_shape"])
-    assert sum(G.device_times(G.program(g), prof)) + fit["graph_launch_ms"] == pytest.approx(pred[idx[0]], rel=1e-9)
+    assert sum(G.device_times(G.program(g), prof["predictor"])) + fit["graph_launch_ms"] == pytest.approx(pred[idx[0]], rel=1e-9)
 
 
 def test_profile_validator_checks_the_optional_terms():
     from costlab.errors import ProfileError
-    from costlab.latency.profile import load_profile, validate_profile
+    from costlab.latency.profile import load_document, validate_profile
 
-    d = copy.deepcopy(load_profile("gpu-h200"))
+    d = copy.deepcopy(load_document("gpu-h200"))
     validate_profile(d, label="ok")
     d["predictor"]["device"]["classes"]["conv_pw"]["ms_per_ktile"] = -1.0
     with pytest.raises(ProfileError, match="ms_per_ktile must be a non-negative number"):
         validate_profile(d, label="bad")
-    d = copy.deepcopy(load_profile("gpu-h200"))
+    d = copy.deepcopy(load_document("gpu-h200"))
     d["predictor"]["device"]["l2_mb"] = "big"
     with pytest.raises(ProfileError, match="l2_mb must be a non-negative number"):
         validate_profile(d, label="bad")

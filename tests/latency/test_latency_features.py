@@ -7,8 +7,9 @@ import torch.nn as nn
 
 import costlab
 from costlab.latency.features import CLASSES, TERMS, expand_rules, feature_matrix, latency_class, node_costs
-from costlab.calibrate.samples import predict_spec
-from costlab.latency.predict import coefficients, predict
+from costlab.blocks import predict_spec
+from costlab.latency.forms.per_class import coef_matrix
+from costlab.latency.predict import predict
 from costlab.latency.profile import load_profile
 from costlab import ops
 
@@ -113,7 +114,7 @@ def test_predict_adds_layer_and_total_latency_without_retracing(monkeypatch):
 def test_depthwise_is_costlier_per_mac_than_pointwise_on_sd810():
     """ShuffleNet V2 Sec. 2 / the issue: on Snapdragon 810 a depthwise conv runs far fewer
     MACs per second than a 1x1 conv; the fitted profile must reflect that."""
-    c = coefficients(load_profile("arm"))
+    c = coef_matrix(load_profile("arm").predictor)
     dw, pw = CLASSES.index("conv_dw"), CLASSES.index("conv_pw")
     t = costlab.analyze("mobilenet_v1")
     costs = node_costs(t.graph, "float32", ["conv+bn+act"])

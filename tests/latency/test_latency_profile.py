@@ -60,7 +60,8 @@ def test_truncated_file_is_refused_with_position(tmp_path):
 def test_save_is_atomic_and_round_trips(tmp_path):
     p = tmp_path / "tiny.json"
     save_profile(_minimal(), p)
-    assert load_profile(str(p))["samples"] == _minimal()["samples"]
+    assert list(load_profile(str(p)).samples) == _minimal()["samples"]
+    assert load_profile(str(p)).to_dict() == {k: v for k, v in _minimal().items()}      # typed and back, unchanged
     bad = _minimal()
     bad["samples"][0]["latency_ms"] = 0
     with pytest.raises(ProfileError):
@@ -70,8 +71,8 @@ def test_save_is_atomic_and_round_trips(tmp_path):
 
 
 def test_aliases_and_unknown_names():
-    assert load_profile("arm")["name"] == "arm-sd810"
-    assert load_profile("gpu")["name"] == "gpu-gtx1080ti"
+    assert load_profile("arm").name == "arm-sd810"
+    assert load_profile("gpu").name == "gpu-gtx1080ti"
     with pytest.raises(ProfileError, match="unknown device profile 'arm-sd81'.*did you mean"):
         load_profile("arm-sd81")
     with pytest.raises(ProfileError, match="does not exist"):
@@ -83,6 +84,6 @@ def test_shipped_profiles_are_valid_and_fitted():
     assert names <= set(available_profiles())
     for n in sorted(names):
         d = load_profile(n)
-        assert d["predictor"] and d["baseline"] and d["validation"]["n"] >= 3, n
-        assert d["provenance"]["command"].startswith("costlab "), n
+        assert d.fitted and d.baseline and d.validation["n"] >= 3, n
+        assert d.provenance["command"].startswith("costlab "), n
     assert profiles_dir().name == "profiles"

@@ -1,7 +1,10 @@
-"""The fitting core of few-shot calibration (:mod:`costlab.calibrate.fewshot`, whose module doc
-describes the method): the candidate priors, ridge toward a prior, GCV, the Gauss-Newton fit
-of the ``max`` form, and :func:`fit_arrays`, which fits every candidate and keeps the one with
-the lowest GCV."""
+"""The per-class form's fitter from measured models (few-shot calibration; the method is
+described in :mod:`costlab.calibrate.fewshot`, which orchestrates it): the candidate priors,
+ridge toward a prior, GCV, the Gauss-Newton fit of the ``max`` form, and :func:`fit_arrays`,
+which fits every candidate and keeps the one with the lowest GCV.
+
+Pure numerics over the arrays of a :class:`costlab.blocks.SpecSet` (``features``,
+``counts``, ``block_regime``, ``block_cost``): no tracing, no loading."""
 from __future__ import annotations
 
 import math
@@ -11,15 +14,15 @@ from typing import Sequence
 import numpy as np
 from scipy.optimize import nnls
 
-from ..errors import InputError, ProfileError
-from ..latency.features import CLASSES, TERMS
-from .blocks import NF, SpecSet
+from ...errors import InputError, ProfileError
+from ..features import CLASSES, TERMS
 
 LAMBDAS = tuple(float(x) for x in np.logspace(-5, 3, 17))   # ridge strengths tried (unit-free)
 COMBINES = ("sum", "max")
 MIN_SHARED = 6            # samples needed (with a base) before the 4 shared rates are a candidate
 MIN_SHARED2 = 4           # ... and before the 2 shared rates (compute, kernel) are
 _NC, _NT = len(CLASSES), len(TERMS)
+NF = _NC * _NT            # raw features per item (class-major, term-minor)
 _GN_ITERS = 15
 _LAMBDA_ROUNDS = 4        # max form: lambda re-chosen at the fitted regime at most this often
 
@@ -44,7 +47,7 @@ class FewShotFit:
     table: list[dict] = field(default_factory=list)   # every candidate: its lambda and GCV
     best_sum: "FewShotFit | None" = None                # the best 'sum' candidate (for comparison)
 
-    def predict(self, ss: SpecSet, rows=None) -> np.ndarray:
+    def predict(self, ss, rows=None) -> np.ndarray:
         return ss.predict(self.coef, self.combine, rows)
 
 
@@ -160,7 +163,7 @@ def penalty_scale(A: np.ndarray) -> np.ndarray:
 class _Problem:
     """Training rows ``idx`` of a SpecSet with measured ``y``: losses and designs of both forms."""
 
-    def __init__(self, ss: SpecSet, idx: np.ndarray, y: np.ndarray):
+    def __init__(self, ss, idx: np.ndarray, y: np.ndarray):
         self.ss, self.idx, self.y = ss, np.asarray(idx), np.asarray(y, float)
         self.w = 1.0 / self.y
         self.A_lin = ss.features(self.idx) * self.w[:, None]
@@ -252,7 +255,7 @@ def _fit_candidate(pb: _Problem, cand: Candidate, lams: Sequence[float]) -> FewS
     return FewShotFit(c, "max", cand.name, float(lams[j]), gcv, scales)
 
 
-def fit_arrays(ss: SpecSet, idx, y, *, base_coef: np.ndarray | None = None, base_combine: str = "sum",
+def fit_arrays(ss, idx, y, *, base_coef: np.ndarray | None = None, base_combine: str = "sum",
                combines: Sequence[str] = COMBINES, lams: Sequence[float] = LAMBDAS) -> FewShotFit:
     """The few-shot fit on rows ``idx`` of ``ss`` with measured ``y`` (ms): every candidate
     (prior x combine) fitted, the one with the lowest GCV returned (``best_sum``: the best

@@ -1,10 +1,17 @@
-"""Fast latency features of a zoo spec: composed from its blocks, each traced once.
+"""The block cache of prediction: zoo specs traced once, and their latency features composed
+from their blocks.
 
+**Samples.** A zoo spec at an input shape is traced once per process (:func:`sample_graph`,
+``functools.lru_cache``); every fit, validation, search and sweep reads graphs and features
+from here, so all granularities share one code path. :func:`predict_spec` predicts one with
+its profile's form (:mod:`costlab.latency.forms`).
+
+**Blocks.**
 A search space has far fewer distinct blocks than architectures (FBNet: 110 distinct
 (block, input shape) pairs behind 9^22 architectures), and costs compose by block
 (:attr:`costlab.zoo.registry.ModelEntry.blocks`). So a spec is never traced whole when its
 zoo entry declares a decomposition: :func:`spec_features` sums the per-class features of its
-blocks (:func:`costlab.calibrate.samples.sample_features`, traced and cached once per
+blocks (:func:`sample_features`, traced and cached once per
 (spec, shape, dtype, fusion)); a spec without a decomposition is traced once (cached).
 
 Whole-network features equal the sum of block features exactly when no fusion rule joins
@@ -20,6 +27,11 @@ differ under ``conv+act`` / ``conv+bn``: there the block sum counts that op as i
 (``features(rows)``), the per-kernel features of the ``max`` predictor form under given
 coefficients (``regime_features``) and predictions (``predict``), all from the node arrays of
 the distinct blocks. Predicting 5,000 FBNet architectures costs one sparse matrix product.
+The per-kernel rule (``sum`` / ``max``) is the per-class form's
+(:func:`costlab.latency.forms.per_class.kernel_ms`), not restated here.
+
+This module sits beside search and sweep, above the facade: it traces (through
+:func:`costlab.api.analyze`); the forms below it only compute.
 """
 from __future__ import annotations
 
@@ -30,9 +42,13 @@ from typing import Sequence
 import numpy as np
 from scipy import sparse
 
-from ..errors import CostlabError, InputError, SpecError, reworded
-from ..latency.features import CLASSES, TERMS, node_costs
-from .samples import sample_features, sample_graph
+from .api import analyze
+from .errors import CostlabError, InputError, SpecError, reworded
+from .ir import Graph
+from .latency.features import CLASSES, TERMS, feature_matrix, node_costs
+from .latency.forms.per_class import kernel_ms
+from .latency.predict import predict_graph
+from .latency.profile import load_profile
 
 NF = len(CLASSES) * len(TERMS)          # raw features per sample (class-major, term-minor)
 _CIDX = {c: i for i, c in enumerate(CLASSES)}
@@ -43,12 +59,44 @@ def _fusion_key(fusion) -> tuple[str, ...]:
     return tuple(sorted(set(fusion or ())))
 
 
+@functools.lru_cache(maxsize=1024)
+def _graph(spec: str, shape: tuple[int, ...]) -> tuple[Graph, float]:
+    rep = analyze(spec, input_shape=[shape])
+    return rep.graph, float(rep.totals["macs"])
+
+
+@functools.lru_cache(maxsize=4096)
+def _sample_features(spec: str, shape: tuple[int, ...], dtype: str, fusion: tuple[str, ...]):
+    graph, macs = _graph(spec, shape)
+    f = feature_matrix(node_costs(graph, dtype, fusion))
+    f.setflags(write=False)
+    return f, macs / 1e9
+
+
+def sample_graph(spec: str, input_shape) -> tuple[Graph, float]:
+    """(traced graph, total MACs) of zoo spec ``spec`` at ``input_shape`` (cached)."""
+    return _graph(spec, tuple(int(x) for x in input_shape))
+
+
+def sample_features(spec: str, input_shape, dtype: str = "float32", fusion=()) -> tuple[np.ndarray, float]:
+    """(per-class features (classes x terms), total GMACs) of a zoo spec at ``input_shape``;
+    traced once per process per (spec, shape)."""
+    return _sample_features(spec, tuple(int(x) for x in input_shape), dtype, tuple(sorted(set(fusion or ()))))
+
+
+def predict_spec(spec: str, input_shape, profile, runtime: str | None = None) -> float:
+    """Predicted ms of zoo spec ``spec`` at ``input_shape`` (traced once per process), by the
+    profile's form: the same number as ``costlab.analyze(spec, device=profile)`` before rounding."""
+    profile = load_profile(profile)
+    return float(predict_graph(sample_graph(spec, input_shape)[0], profile, runtime).total_ms)
+
+
 def normalize_shape(input_shape) -> tuple[int, ...] | None:
     """``(1, 3, 32, 32)``, ``[[1, 3, 32, 32]]`` or ``'1x3x32x32'`` -> a tuple; ``None`` stays ``None``."""
     if input_shape is None:
         return None
     if isinstance(input_shape, str):
-        from ..spec import parse_input_shape
+        from .spec import parse_input_shape
 
         shapes = parse_input_shape(input_shape)
         if len(shapes) != 1:
@@ -68,7 +116,7 @@ def normalize_shape(input_shape) -> tuple[int, ...] | None:
 
 def default_shape(spec: str, batch: int = 1) -> tuple[int, ...]:
     """The zoo entry's input (its paper's resolution) with batch ``batch``."""
-    from ..zoo.registry import parse_spec
+    from .zoo.registry import parse_spec
 
     entry, _ = parse_spec(spec)
     return (int(batch),) + tuple(entry.default_input_shape()[1:])
@@ -76,7 +124,7 @@ def default_shape(spec: str, batch: int = 1) -> tuple[int, ...]:
 
 @functools.lru_cache(maxsize=1 << 16)
 def _blocks(spec: str, shape: tuple[int, ...], depth: int = 0) -> tuple[tuple[str, tuple[int, ...]], ...]:
-    from ..zoo.registry import parse_spec
+    from .zoo.registry import parse_spec
 
     entry, knobs = parse_spec(spec)
     if entry.blocks is None or depth >= _MAX_DEPTH:
@@ -240,14 +288,9 @@ class SpecSet:
         return np.asarray(m @ self.block_regime(coef))
 
     def block_cost(self, coef: np.ndarray, combine: str = "sum") -> np.ndarray:
-        """Predicted ms of each distinct block."""
-        c = np.asarray(coef, float).reshape(len(CLASSES), len(TERMS))
-        if combine == "max":
-            t = np.maximum(c[self._cls, 3], self._work(coef))
-            return np.bincount(self._owner, weights=t, minlength=len(self.blocks))
-        if combine != "sum":
-            raise ValueError(f"unknown combine rule {combine!r}: 'sum' or 'max'")
-        return self.block_linear @ c.reshape(-1)
+        """Predicted ms of each distinct block: its kernels' ms by the per-class rule."""
+        t = kernel_ms(coef, self._cls, self._g, self._mb, self._px, combine)
+        return np.bincount(self._owner, weights=t, minlength=len(self.blocks))
 
     def predict(self, coef: np.ndarray, combine: str = "sum", rows=None) -> np.ndarray:
         """Predicted ms of the items (``rows``: a subset, by index)."""
@@ -255,4 +298,5 @@ class SpecSet:
         return np.asarray(m @ self.block_cost(coef, combine)).reshape(-1)
 
 
-__all__ = ["spec_features", "spec_blocks", "block_nodes", "SpecSet", "normalize_shape", "default_shape", "NF"]
+__all__ = ["spec_features", "spec_blocks", "block_nodes", "SpecSet", "normalize_shape", "default_shape", "NF",
+           "sample_graph", "sample_features", "predict_spec"]

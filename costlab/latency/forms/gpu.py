@@ -7,6 +7,8 @@ small network at batch 1 on an H200 is *host-bound*: its time is the dispatch ti
 kernels with one launch, so its time is the GPU's alone. This module predicts both parts
 per op from a traced graph and a profile (``predictor.form == "gpu-host-device"``) and
 composes them by runtime. Pure functions: no tracing, no loading by name, no formatting.
+The form's fitter (from eager, host and CUDA-graph times of a profile's samples) is
+:mod:`costlab.calibrate.gpu`; its vectorised eager time calls :func:`compose_eager` here.
 
 **What is dispatched.** Every node that is not free (views cost no kernel) and not fused
 under the profile's fusion rules (eager PyTorch fuses nothing) is one dispatched op; its
@@ -58,9 +60,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .. import ops
-from ..ir import Graph
-from .features import CLASSES, node_costs
+import numpy as np
+
+from ... import ops
+from ...errors import ProfileError
+from ...ir import Graph
+from ..features import CLASSES, node_costs
+from .base import Form, Prediction, register_form
 
 FORM = "gpu-host-device"
 RUNTIMES = ("eager", "cudagraph")
@@ -222,8 +228,8 @@ def program(graph: Graph, dtype: str = "float32", fusion=()) -> Program:
 
 # -- the two parts ---------------------------------------------------------------------------------
 
-def _device_coef(profile: dict) -> dict[str, tuple[float, ...]]:
-    cl = profile["predictor"]["device"]["classes"]
+def _device_coef(pred: dict) -> dict[str, tuple[float, ...]]:
+    cl = pred["device"]["classes"]
     return {c: tuple(float(cl[c].get(t, 0.0)) for t in ALL_DEVICE_TERMS) for c in DEVICE_CLASSES}
 
 
@@ -246,17 +252,17 @@ def kernel_ms(k: Kernel, coef: dict[str, tuple[float, ...]], refined: bool = Tru
     return c + a * k.gmac + b * k.mb + q * k.serial + t * k.ktiles + h * hbm_mb(k.mb, l2_mb)
 
 
-def device_times(prog: Program, profile: dict) -> list[float]:
-    """GPU ms per dispatched op (its kernels' sum)."""
-    coef = _device_coef(profile)
-    dv = profile["predictor"]["device"]
+def device_times(prog: Program, pred: dict) -> list[float]:
+    """GPU ms per dispatched op (its kernels' sum) under the ``predictor`` block ``pred``."""
+    coef = _device_coef(pred)
+    dv = pred["device"]
     refined, l2 = bool(dv.get("refined", True)), float(dv.get("l2_mb", 0.0))
     return [sum(kernel_ms(k, coef, refined, l2) for k in op.kernels) for op in prog.ops]
 
 
-def host_times(prog: Program, profile: dict) -> tuple[list[float], float, float]:
+def host_times(prog: Program, pred: dict) -> tuple[list[float], float, float]:
     """(host ms per dispatched op, per-forward ms, host ms after the last op)."""
-    h = profile["predictor"]["host"]
+    h = pred["host"]
     per = {c: float(h["classes"][c]["ms_per_op"]) for c in DEVICE_CLASSES}
     view, mod, extra = (float(h[t]) for t in HOST_TERMS[:3])
     times = [per[op.cls] + view * op.views + mod * op.modules + extra * (len(op.kernels) - 1) for op in prog.ops]
@@ -276,26 +282,33 @@ def queue(host: list[float], device: list[float], start: float = 0.0) -> list[fl
     return ends
 
 
+def compose_eager(host, device, rule: str, p: float = 0.0, gpu_end=None):
+    """Eager ms before the sync constant from the host total and the eager device total
+    (numbers, or arrays over many forwards): ``max`` max(H, D); ``pnorm`` (H^p + D^p)^(1/p);
+    ``queue`` max(the queue's GPU end, H). The one composition rule: the predictor and the
+    fitter (:func:`costlab.calibrate.gpu.eager_base`) both call it."""
+    if rule == "max":
+        return np.maximum(host, device)
+    if rule == "pnorm":
+        return (host ** p + device ** p) ** (1.0 / p)
+    return np.maximum(gpu_end, host)
+
+
 def compose(host_total: float, device_total: float, comp: dict, ends: list[float] | None = None) -> float:
     """Eager ms from the host and eager device totals (and the queue's GPU end for 'queue')."""
-    rule, sync = comp["eager"], float(comp.get("sync_ms", 0.0))
-    if rule == "max":
-        return max(host_total, device_total) + sync
-    if rule == "pnorm":
-        p = float(comp["p"])
-        return (host_total ** p + device_total ** p) ** (1.0 / p) + sync
     gpu_end = ends[-1] if ends else 0.0
-    return max(gpu_end, host_total) + sync
+    return float(compose_eager(host_total, device_total, comp["eager"], float(comp.get("p", 0.0)), gpu_end)
+                 + float(comp.get("sync_ms", 0.0)))
 
 
-def predict_program(prog: Program, profile: dict, runtime: str | None = None) -> GpuPrediction:
-    """Per-op host and device ms and the total of ``runtime`` (default: the profile's)."""
-    pred = profile["predictor"]
+def predict_program(prog: Program, pred: dict, runtime: str | None = None) -> GpuPrediction:
+    """Per-op host and device ms and the total of ``runtime`` (default: the predictor's)
+    under the ``predictor`` block ``pred``."""
     runtime = runtime or pred.get("runtime", "eager")
     if runtime not in RUNTIMES:
         raise ValueError(f"unknown GPU runtime {runtime!r}; use {' or '.join(RUNTIMES)}")
-    dev = device_times(prog, profile)
-    host, fwd, tail = host_times(prog, profile)
+    dev = device_times(prog, pred)
+    host, fwd, tail = host_times(prog, pred)
     host_total, dev_total = fwd + sum(host) + tail, sum(dev)
     if runtime == "cudagraph":
         launch = float(pred["device"]["graph_launch_ms"])
@@ -319,18 +332,18 @@ def predict_program(prog: Program, profile: dict, runtime: str | None = None) ->
     return GpuPrediction(runtime, host_total, dev_total, total, total - sum(shares), nodes)
 
 
-def predict_graph(graph: Graph, profile: dict, runtime: str | None = None) -> GpuPrediction:
-    """:func:`predict_program` of a traced graph."""
-    return predict_program(program(graph, profile.get("dtype", "float32"), profile.get("fusion", ())),
-                           profile, runtime)
+def predict_graph(graph: Graph, profile, runtime: str | None = None) -> GpuPrediction:
+    """:func:`predict_program` of a traced graph under a GPU :class:`~costlab.latency.profile.Profile`."""
+    return predict_program(program(graph, profile.dtype, profile.fusion), profile.require_fitted(), runtime)
 
 
-def bound_summary(graph: Graph, profile: dict) -> dict:
+def bound_summary(graph: Graph, profile) -> dict:
     """Which clock a forward of ``graph`` waits for, e.g. ``{"batch": 1, "host_ms": 2.6,
     "device_ms": 0.44, "bound": "host", ...}`` with both runtimes' totals and a one-line
     ``text``: ``host-bound at batch 1: 2.6 ms dispatch vs 0.44 ms GPU``."""
-    prog = program(graph, profile.get("dtype", "float32"), profile.get("fusion", ()))
-    return bound_of(prog, predict_program(prog, profile, "eager"), predict_program(prog, profile, "cudagraph").total_ms)
+    prog = program(graph, profile.dtype, profile.fusion)
+    pred = profile.require_fitted()
+    return bound_of(prog, predict_program(prog, pred, "eager"), predict_program(prog, pred, "cudagraph").total_ms)
 
 
 def bound_of(prog: Program, eager: GpuPrediction, graph_ms: float) -> dict:
@@ -343,5 +356,98 @@ def bound_of(prog: Program, eager: GpuPrediction, graph_ms: float) -> dict:
     return out
 
 
-def is_gpu_profile(profile: dict) -> bool:
-    return (profile.get("predictor") or {}).get("form") == FORM
+# -- the form --------------------------------------------------------------------------------------
+
+def _nonneg(fail, block, keys, where: str) -> None:
+    if not isinstance(block, dict):
+        fail(where, "must be an object")
+    for k in keys:
+        v = block.get(k)
+        if not (isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)) or v < 0:
+            fail(f"{where}.{k}", "must be a non-negative number")
+
+
+class Gpu(Form):
+    """The two-clock GPU form (module doc)."""
+
+    name = FORM
+    runtimes = RUNTIMES
+    summary = ("GPU host dispatch + device time per kernel; cudagraph = launch + device, eager = the "
+               "composition of both clocks + sync")
+
+    def check(self, pred: dict, fail) -> None:
+        if pred.get("runtime") not in RUNTIMES:
+            fail("predictor.runtime", f"must be one of {', '.join(RUNTIMES)} (got {pred.get('runtime')!r})")
+        for part, terms, extra in (("device", DEVICE_TERMS, ("graph_launch_ms",)),
+                                   ("host", ("ms_per_op",), HOST_TERMS)):
+            block = pred.get(part)
+            if not isinstance(block, dict) or not isinstance(block.get("classes"), dict):
+                fail(f"predictor.{part}", "must be an object with 'classes' (one entry per GPU device class)")
+            _nonneg(fail, block, extra, f"predictor.{part}")
+            for c in DEVICE_CLASSES:
+                if c not in block["classes"]:
+                    fail(f"predictor.{part}.classes.{c}", "is missing")
+                _nonneg(fail, block["classes"][c], terms, f"predictor.{part}.classes.{c}")
+                if part == "device":     # the optional terms (tiles, HBM): absent = 0, present = checked
+                    have = [t for t in OPTIONAL_DEVICE_TERMS if t in block["classes"][c]]
+                    _nonneg(fail, block["classes"][c], have, f"predictor.{part}.classes.{c}")
+        if "l2_mb" in pred["device"]:
+            _nonneg(fail, pred["device"], ("l2_mb",), "predictor.device")
+        comp = pred.get("composition")
+        if not isinstance(comp, dict) or comp.get("eager") not in COMPOSITIONS:
+            fail("predictor.composition.eager", f"must be one of {', '.join(COMPOSITIONS)}")
+        _nonneg(fail, comp, ("sync_ms", "gap_ms") + (("p",) if comp["eager"] == "pnorm" else ()),
+                "predictor.composition")
+        if comp["eager"] == "pnorm" and comp["p"] < 1:
+            fail("predictor.composition.p", "must be >= 1")
+
+    def predict(self, graph, profile, runtime: str | None = None) -> Prediction:
+        """Host + device model: per-op host ms, device ms and share of the runtime's total;
+        ``info`` says which clock bounds the forward (``bound``) and both clocks' totals."""
+        pred = profile.require_fitted()
+        prog = program(graph, profile.dtype, profile.fusion)
+        both = {rt: predict_program(prog, pred, rt) for rt in RUNTIMES}   # the program built once
+        rt = runtime or pred.get("runtime", "eager")
+        if rt not in both:
+            raise ProfileError(f"unknown GPU runtime {rt!r}; use {' or '.join(RUNTIMES)}")
+        p = both[rt]
+        bound = bound_of(prog, both["eager"], both["cudagraph"].total_ms)
+        info = {"host_ms": round(p.host_ms, 4), "device_ms": round(p.device_ms, 4), "bound": bound}
+        cols = {"host_ms": {n.node: n.host_ms for n in p.nodes}, "device_ms": {n.node: n.device_ms for n in p.nodes}}
+        return Prediction(p.runtime, float(p.total_ms), {n.node: n.latency_ms for n in p.nodes},
+                          float(p.overhead_ms), cols, info)
+
+    def describe(self, profile) -> dict:
+        pred = profile.predictor or {}
+        return {"form": self.name, "runtime": pred.get("runtime"), "summary": self.summary,
+                "composition": (pred.get("composition") or {}).get("eager"),
+                "selection": pred.get("selection") or {}, "coefficients": self.unpack(pred)}
+
+    def baseline_ms(self, profile, gmac: float, batch: int = 1) -> float:
+        """The FLOPs-only line of the profile's runtime at ``batch`` (the nearest batch fitted)."""
+        b = profile.baseline or {}
+        per = (b.get("per_batch") or {}).get((profile.predictor or {}).get("runtime", "eager"))
+        if not per:
+            return super().baseline_ms(profile, gmac, batch)
+        key = str(batch) if str(batch) in per else min(per, key=lambda k: abs(int(k) - batch))
+        return float(per[key]["ms_per_gmac"] * gmac + per[key]["ms_const"])
+
+    def unpack(self, pred: dict) -> dict:
+        """The coefficients as plain numbers (for the fitter's vectorised predictions):
+        ``device`` {classes, graph_launch_ms, refined, network_weight, robust, tiles, l2_mb},
+        ``host`` {classes, per-op terms, form flags}, ``composition`` {eager, p, gap_ms, sync_ms}."""
+        dv, hs, cp = pred["device"], pred["host"], pred["composition"]
+        return {
+            "device": {"classes": {c: {t: float(v.get(t, 0.0)) for t in ALL_DEVICE_TERMS} for c, v in dv["classes"].items()},
+                       "graph_launch_ms": float(dv["graph_launch_ms"]), "refined": bool(dv.get("refined", True)),
+                       "network_weight": float(dv.get("network_weight", 1.0)), "robust": bool(dv.get("robust", False)),
+                       "tiles": bool(dv.get("tiles", False)), "l2_mb": float(dv.get("l2_mb", 0.0))},
+            "host": {"classes": hs["classes"], **{t: float(hs[t]) for t in HOST_TERMS},
+                     "per_class": bool(hs.get("per_class", True)), "views": bool(hs.get("views", True)),
+                     "modules": bool(hs.get("modules", True)), "robust": bool(hs.get("robust", False))},
+            "composition": {"eager": cp["eager"], "p": float(cp.get("p", 0.0)), "gap_ms": float(cp.get("gap_ms", 0.0)),
+                            "sync_ms": float(cp.get("sync_ms", 0.0))},
+        }
+
+
+GPU = register_form(Gpu())
