@@ -72,7 +72,6 @@ ALL_DEVICE_TERMS = DEVICE_TERMS + OPTIONAL_DEVICE_TERMS
 HOST_TERMS = ("ms_per_view", "ms_per_module", "ms_per_extra_kernel", "ms_per_forward")
 STEM_MAX_CHANNELS = 4
 TILE = 128             # output tile edge (rows, columns) of a GEMM-like kernel's thread block
-_NORMS = {"batch_norm", "layer_norm", "group_norm", "rms_norm"}
 
 
 @dataclass(frozen=True)
@@ -172,7 +171,7 @@ def _device_class(node, kind: str, cls: str) -> str:
     if kind == "conv" and len(node.inputs) >= 1 and len(node.inputs[0].shape) >= 2 \
             and int(node.inputs[0].shape[1]) <= STEM_MAX_CHANNELS and int(node.args.get("groups", 1) or 1) == 1:
         return "conv_stem"
-    if kind in _NORMS:
+    if ops.is_norm(kind):
         return "norm"
     return cls
 
