@@ -405,7 +405,7 @@ def dumps_profile(d: dict) -> str:
 
 def save_profile(d: dict, path: str | Path) -> None:
     """Validate ``d`` and write it to ``path`` atomically (temp file + rename)."""
-    from ..present.output import write_output
+    from ..io import write_output
 
     validate_profile(d, label=str(path))
     write_output(dumps_profile(d), str(path))
