@@ -22,6 +22,8 @@ def __getattr__(name: str):
         from .report import Report
 
         return Report
+    if name.startswith("__"):          # dunder probes (inspect, pickle, doctest) are no submodules
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     import importlib
 
     try:        # a subpackage or module, as `import costlab; costlab.zoo.list_models()` expects

@@ -184,6 +184,18 @@ def test_result_types_and_presentation_import_no_pass():
     assert not {m: lv for m, lv in loaded.items() if lv not in _below("present")}, loaded
 
 
+def test_the_package_root_loads_its_names_on_first_use():
+    """``import costlab`` loads no pass; ``costlab.analyze``, ``costlab.Report`` and the
+    subpackages (``costlab.latency.profile`` ...) still work as attributes."""
+    code = ("import sys, costlab\n"
+            "before = sorted(m for m in sys.modules if m.startswith('costlab.'))\n"
+            "assert callable(costlab.analyze) and costlab.Report.__name__ == 'Report'\n"
+            "assert callable(costlab.latency.profile.load_profile) and not hasattr(costlab, 'no_such_name')\n"
+            "print(before)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
 def test_no_import_cycles():
     # edges between modules (a package's __init__ counts as the package module)
     graph = {m: {i for i in OWN[m] if i in _ALL and i != m} for m in _ALL if m}
