@@ -108,7 +108,6 @@ def check_guidelines(model_or_spec, input_shape=None, *, resolution: int | None 
                      device: str | dict | None = None, runtime: str | None = None
                      ) -> tuple[Report, GuidelineResult]:
     """Analyze a model (zoo spec, user spec or ``nn.Module``) and check it: ``(report, result)``."""
-    report = count(model_or_spec, input_shape, resolution=resolution, dtype=dtype, batch=batch, name=name)
-    if device is not None:
-        report = with_latency(report, device, runtime)
+    report = analyze(model_or_spec, input_shape, resolution=resolution, dtype=dtype, batch=batch, name=name,
+                     device=device, runtime=runtime)
     return with_guidelines(report, thresholds)

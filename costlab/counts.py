@@ -52,7 +52,7 @@ def count_graph(graph: Graph, model_name: str, dtype: str = "float32") -> Report
             continue
         else:
             label = ops.describe(node)
-        kind = ops.kind_of(node.op)
+        kind = ops.label_of(ops.kind_of(node.op))      # the word tables print (pool, upsample)
         base = f"{node.module or '(root)'}:{kind if kind != 'unsupported' else node.op.split('.')[1]}"
         names[base] += 1
         name = base if names[base] == 1 else f"{base}#{names[base]}"

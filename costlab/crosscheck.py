@@ -31,7 +31,7 @@ import torch
 from . import ops
 from .api import count
 from .spec import Resolved, input_shapes_for, resolve
-from .tracer import _shape_dtype, unfused_kernels
+from .tracer import unfused_kernels, zero_inputs
 
 MAC_GROUPS = ("conv", "matmul")
 _MATMUL_WORDS = ("linear", "addmm", "matmul", "bmm", "mm", "einsum", "mv", "dot", "attention", "lstm", "gru",
@@ -58,9 +58,11 @@ def group_of_name(name: str) -> str:
 
 
 def _group_of_node(node) -> str:
+    """The op type of one of costlab's nodes, in the tools' words (:func:`group_of_name`)."""
     kind, cat = ops.kind_of(node.op), ops.category_of(node.op)
     if cat == "mac":
-        return "conv" if kind == "conv" else "matmul"
+        return "conv" if ops.is_conv(kind) else "matmul"
+    kind = ops.label_of(kind)          # the tools name max and avg pooling, nearest and bilinear upsampling alike
     if kind in ("batch_norm", "upsample"):
         return kind
     if kind in ("layer_norm", "group_norm"):
@@ -117,13 +119,6 @@ class CrossCheck:
         return {"model": self.model, "input_shape": self.input_shape, "fvcore": self.fvcore_status,
                 "fvcore_unsupported": self.fvcore_unsupported, "rows": rows, "totals": self.totals.__dict__,
                 "unexplained": [r.op_type for r in self.unexplained]}
-
-
-def _real_inputs(shapes, model) -> list[torch.Tensor]:
-    from .tracer import _input_dtype, _model_device
-
-    dev, dt = _model_device(model), _input_dtype(model)
-    return [torch.zeros(tuple(s), device=dev, dtype=_shape_dtype(s, dt)) for s in shapes]
 
 
 def _run_torch(model, inputs) -> dict[str, int]:
@@ -226,7 +221,7 @@ def crosscheck(model_or_spec, input_shape=None, *, resolution: int | None = None
         r.costlab_elem_ops += int(c["elem_ops"])
         r.fvcore_expected += _fvcore_expected(node, int(c["macs"]))
         r.torch_expected += 2 * int(c["macs"])
-    inputs = _real_inputs(shapes, resolved.model)
+    inputs = zero_inputs(resolved.model, shapes)
     tq = _run_torch(resolved.model, inputs)
     fv, fv_unsupported, status = _run_fvcore(resolved.model, inputs)
     for g in set(tq) | set(fv or {}):

@@ -475,6 +475,14 @@ def _shape_dtype(shape, default: torch.dtype) -> torch.dtype:
     return dt
 
 
+def zero_inputs(model: nn.Module, input_shapes) -> list[torch.Tensor]:
+    """Real zero tensors of ``input_shapes`` on the model's device, in its floating dtype (an
+    input's own dtype wins: ``'1x128:int64'``): what a trace on real tensors feeds the model,
+    and what another counter (fvcore, torch's FlopCounterMode) should be given to compare."""
+    device, dtype = _model_device(model), _input_dtype(model)
+    return [torch.zeros(tuple(s), device=device, dtype=_shape_dtype(s, dtype)) for s in input_shapes]
+
+
 def _trace_once(model: nn.Module, input_shapes, mode: str, kind_of) -> Graph:
     _check_lazy(model)
     device = _model_device(model)
@@ -499,7 +507,7 @@ def _trace_once(model: nn.Module, input_shapes, mode: str, kind_of) -> Graph:
         with fake_ctx, torch.inference_mode(False), torch.no_grad(), unfused_kernels(), \
                 contextlib.redirect_stdout(sys.stderr):
             if mode == "real":
-                inputs = [torch.zeros(tuple(s), device=device, dtype=d) for s, d in zip(input_shapes, dtypes)]
+                inputs = zero_inputs(model, input_shapes)
             else:
                 inputs = [torch.empty(tuple(s), device=device if mode == "fake" else "meta", dtype=d)
                           for s, d in zip(input_shapes, dtypes)]

@@ -89,7 +89,7 @@ def _g4_cands(g: Graph, label: str, nodes, source: str, origin: str, share=None)
 
 
 def _activation_labels(g: Graph) -> set[str]:
-    return {ops.describe(n) for n in g.nodes if ops.category_of(n.op) == "activation"}
+    return {ops.describe(n) for n in g.nodes if ops.is_activation(n.kind)}
 
 
 def from_findings(g: Graph, findings: list[dict], node_of: dict[str, int]) -> tuple[list[Candidate], list[dict]]:

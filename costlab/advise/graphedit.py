@@ -112,7 +112,7 @@ def shortcut_side(g: Graph, n: Node) -> int | None:
     reach = (s_first.kind == "input" and any(s.kind == "input" and s.ref == s_first.ref
                                              for i in anc for s in g.nodes[i].sources)) \
         or (s_first.kind == "node" and s_first.ref in anc)
-    convs = any(g.nodes[i].kind == "conv" for i in anc)
+    convs = any(ops.is_conv(g.nodes[i].kind) for i in anc)
     return first if reach and convs else None
 
 

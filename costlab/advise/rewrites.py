@@ -68,12 +68,12 @@ def groups_of(n: Node) -> int:
 
 
 def is_group_conv(n: Node) -> bool:
-    return n.kind == "conv" and ops.conv_class(n) == "group" and 1 < groups_of(n) < _c_in(n)
+    return ops.is_conv(n.kind) and ops.conv_class(n) == "group" and 1 < groups_of(n) < _c_in(n)
 
 
 def is_pointwise_unequal(n: Node) -> bool:
     """A 1x1 conv (not depthwise) with c1 != c2: what G1 flags."""
-    if n.kind != "conv" or ops.conv_class(n) not in ("pointwise", "group"):
+    if not ops.is_conv(n.kind) or ops.conv_class(n) not in ("pointwise", "group"):
         return False
     return all(int(k) == 1 for k in n.inputs[1].shape[2:]) and _c_in(n) != _width(n)
 
@@ -93,7 +93,7 @@ def _extent(g: Graph, seeds: tuple[int, ...], step: int) -> int:
         g2 = resize(g, {p: _width(g.nodes[p]) + step for p in seeds})
     except NotApplicable:
         return 10 ** 9
-    return sum(1 for a, b in zip(g.nodes, g2.nodes) if a.kind == "conv" and _width(a) != _width(b))
+    return sum(1 for a, b in zip(g.nodes, g2.nodes) if ops.is_conv(a.kind) and _width(a) != _width(b))
 
 
 def local_class(g: Graph, conv: Node, step: int = 8) -> tuple[int, ...]:
@@ -140,11 +140,11 @@ def _shuffles_before(g: Graph, convs: set[int]) -> list[int]:
                 break
             n = g.nodes[nxt[0]]
             cur = n.id
-            if n.kind == "conv" and ops.conv_class(n) != "depthwise":
+            if ops.is_conv(n.kind) and ops.conv_class(n) != "depthwise":
                 if n.id in convs:
                     out += [v1.id, v2.id, c.id, v3.id]
                 break
-            if n.kind == "conv" or ops.category_of(n.op) in ("norm", "activation") or n.is_view:
+            if ops.is_conv(n.kind) or ops.is_norm(n.kind) or ops.is_activation(n.kind) or n.is_view:
                 continue
             break
     return out
@@ -256,7 +256,7 @@ def equalize(g: Graph, conv_id: int) -> Applied:
         return resize(g, oc)
 
     w, g2 = solve(build, target, _candidates(int(round((c1 * c2) ** 0.5)), grp))
-    moved = sum(1 for a, b in zip(g.nodes, g2.nodes) if a.kind == "conv" and _width(a) != _width(b))
+    moved = sum(1 for a, b in zip(g.nodes, g2.nodes) if ops.is_conv(a.kind) and _width(a) != _width(b))
     if w == c1 or w == c2 or not moved:
         raise NotApplicable(f"equalize: no equal width keeps the model's MACs ({c1}->{c2} stays best)")
     what = (f"1x1 conv {c1}->{c2} -> {w}->{w} (equal widths at equal model MACs; "
@@ -291,14 +291,14 @@ def fold_bn(g: Graph, nodes: Iterable[int] | None = None) -> Applied:
     heads: dict[int, int] = {}
     for i in _select(g, nodes, lambda n: n.kind == "batch_norm"):
         h = _head(g, g.nodes[i], readers, returned)
-        if h is not None and ops.category_of(h.op) == "mac" and h.kind in ("conv", "linear"):
+        if h is not None and ops.is_weight_layer(h.kind):
             heads[i] = h.id
     if not heads:
         raise NotApplicable("no batch norm directly after a conv or linear layer")
     biased = {}
     for bn, h in heads.items():
         hn = g.nodes[h]
-        if hn.kind == "conv" and len(hn.inputs) < 3:
+        if ops.is_conv(hn.kind) and len(hn.inputs) < 3:
             c = _width(hn)
             biased[h] = copy_node(hn, inputs=hn.inputs + [TensorMeta((c,), hn.inputs[1].dtype)],
                                   sources=hn.sources + [Source("param", f"{g.nodes[bn].module}.folded_bias")],
@@ -311,7 +311,7 @@ def fold_bn(g: Graph, nodes: Iterable[int] | None = None) -> Applied:
 
 
 def _acts(g: Graph, nodes, label: str | None) -> list[int]:
-    return _select(g, nodes, lambda n: ops.category_of(n.op) == "activation"
+    return _select(g, nodes, lambda n: ops.is_activation(n.kind)
                    and (label is None or ops.describe(n) == label))
 
 
@@ -324,8 +324,8 @@ def fuse_act(g: Graph, nodes: Iterable[int] | None = None, label: str | None = N
         h = _head(g, g.nodes[i], readers, returned)
         if h is not None and h.kind == "batch_norm":
             h2 = _head(g, h, readers, returned)
-            h = h2 if h2 is not None and h2.kind in ("conv", "linear") else None
-        if h is not None and h.kind in ("conv", "linear"):
+            h = h2 if h2 is not None and ops.is_weight_layer(h2.kind) else None
+        if h is not None and ops.is_weight_layer(h.kind):
             fused.append(i)
     if not fused:
         raise NotApplicable("no activation directly after a conv or linear layer")
@@ -396,7 +396,7 @@ def _concat_units(g: Graph, units: list[tuple[int, int, set[int]]], scale: float
             raise NotApplicable(f"add at {g.nodes[add_id].module}: the branch's output width is not one conv's")
         oc.update({pos[p]: c // 2 for p in ends})
         if scale != 1.0:
-            inner = [b for b in branch if g.nodes[b].kind == "conv" and b not in ends
+            inner = [b for b in branch if ops.is_conv(g.nodes[b].kind) and b not in ends
                      and ops.conv_class(g.nodes[b]) != "depthwise"]
             oc.update({pos[b]: max(step, int(round(_width(g.nodes[b]) * scale / step)) * step) for b in inner})
     g2, ties = infer(g1, oc)
@@ -433,7 +433,7 @@ def add_to_concat(g: Graph, nodes: Iterable[int] | None = None, equal_macs: bool
         raise NotApplicable(skipped[0][1] if skipped else "no residual add")
     m0, scale = graph_macs(g), 1.0
     if equal_macs:
-        step = lcm(8, *(groups_of(g.nodes[b]) for _, _, br in units for b in br if g.nodes[b].kind == "conv"
+        step = lcm(8, *(groups_of(g.nodes[b]) for _, _, br in units for b in br if ops.is_conv(g.nodes[b].kind)
                         and ops.conv_class(g.nodes[b]) != "depthwise"))
         scale, g2 = solve(lambda k: _concat_units(g, units, k, step), m0, [k / 16 for k in range(16, 16 * 6 + 1)])
     else:
@@ -455,7 +455,7 @@ def sibling_groups(g: Graph, nodes: Iterable[int] | None) -> list[list[int]]:
     allowed = None if nodes is None else set(nodes)
     groups: dict[tuple, list[int]] = {}
     for n in g.nodes:
-        if n.kind != "conv" or groups_of(n) != 1 or n.args.get("transposed", False) or not n.sources:
+        if not ops.is_conv(n.kind) or groups_of(n) != 1 or n.args.get("transposed", False) or not n.sources:
             continue
         if allowed is not None and n.id not in allowed:
             continue
@@ -474,7 +474,7 @@ def _chain(g: Graph, conv: int, consumers: dict[int, list[int]]) -> list[int]:
         if len(nxt) != 1:
             return chain
         n = g.nodes[nxt[0]]
-        if ops.category_of(n.op) not in ("norm", "activation") or n.sources[0] != Source("node", chain[-1], 0):
+        if not (ops.is_norm(n.kind) or ops.is_activation(n.kind)) or n.sources[0] != Source("node", chain[-1], 0):
             return chain
         chain.append(n.id)
 

@@ -310,7 +310,7 @@ def _reduce(n: Node, ins: list[TensorMeta]):
 def _node_rule(n: Node, ins: list[TensorMeta], c_out: int | None, groups: int | None):
     """(inputs, outputs, args, tie) of ``n`` given its new tensor inputs."""
     cat = ops.category_of(n.op)
-    if n.kind == "conv":
+    if ops.is_conv(n.kind):
         return _conv(n, ins, c_out, groups) + (None,)
     if c_out is not None or groups is not None:
         raise NotApplicable(f"only a conv's width or groups can be set ({n.op} at {n.module})")
@@ -404,7 +404,7 @@ def producers(g: Graph, src: Source, axis: int) -> list[int]:
     n = g.nodes[src.ref]
     cat = ops.category_of(n.op)
     where = n.module or "(root)"
-    if n.kind == "conv":
+    if ops.is_conv(n.kind):
         ca = 1 if len(n.inputs[0].shape) == len(n.inputs[1].shape) else 0
         if axis != ca:
             raise NotApplicable(f"conv at {where}: the tied axis is not its channels")
@@ -475,7 +475,7 @@ def changed_convs(before: Graph, after: Graph) -> dict[int, tuple[int, int]]:
     """conv node id -> (old, new) output width, for the convs whose width changed (same node ids)."""
     out = {}
     for a, b in zip(before.nodes, after.nodes):
-        if a.kind == "conv" and _conv_width(a) != _conv_width(b):
+        if ops.is_conv(a.kind) and _conv_width(a) != _conv_width(b):
             out[a.id] = (_conv_width(a), _conv_width(b))
     return out
 

@@ -1,7 +1,8 @@
 """Guideline results as plain data: the G1-G4 names, thresholds, and :class:`GuidelineResult`.
 
-The check (:mod:`costlab.guidelines.check`) produces a result; presentation
-(:mod:`costlab.guidelines.render`) and the CLI read it.
+The check (:func:`costlab.guidelines.check`, in :mod:`costlab.guidelines.lint`) produces a
+result; presentation (:mod:`costlab.present.guidelines`) and the CLI read it. Imports no pass:
+presentation imports it without loading the check.
 """
 from __future__ import annotations
 

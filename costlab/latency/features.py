@@ -9,12 +9,16 @@ conv_dense     k x k convolution, groups = 1 (and transposed convolution)
 conv_pw        1 x 1 convolution, groups = 1 (pointwise)
 conv_dw        depthwise convolution (groups = input channels)
 conv_group     group convolution, 1 < groups < input channels (e.g. ShuffleNet v1's 1x1 GConv)
-linear         fully connected layers, matmul / bmm
-pool           max / average pooling, adaptive pooling, global mean
-elementwise    batch/layer/group norm, activations, add / mul / ... (G4's element-wise ops)
-data_movement  cat, contiguous copies (channel shuffle), padding, nearest upsampling, fill
+linear         fully connected layers, matmul / bmm, attention and recurrent kernels
+pool           average pooling over windows
+pool_max       max pooling over windows
+global_pool    adaptive pooling, global mean
+elementwise    batch/layer/group norm, activations, add / mul / ..., other element-wise math
+data_movement  cat, contiguous copies (channel shuffle), gathers, padding, nearest upsampling, fill
 other          softmax, reductions, bilinear upsampling, unsupported ops
 ============== =====================================================================
+
+(the class of each op category is :data:`CLASS_OF_CATEGORY`; 'mac' splits by conv class)
 
 **Fusion rules** (a profile's ``fusion`` list) say which ops a runtime runs inside the
 kernel of the op before them. A fused op adds nothing of its own (no MACs, no bytes, no
@@ -34,10 +38,12 @@ cat+copy       a copy (channel shuffle) reading a concat through views is one ke
                (ShuffleNet v2's "Concat + Channel Shuffle + Channel Split" merged, Sec. 3)
 ============== =====================================================================
 
-**Features** of a node: ``gmac`` (multiply-accumulates / 1e9), ``mb`` (memory access cost
-in bytes / 1e6, ShuffleNet V2's MAC) and ``ops`` (1 per unfused op), each in its latency
-class. A block or network is the sum over its nodes, so every sample granularity
-calibrates the same parameters ``t = a*gmac + b*mb + c*ops`` per class.
+**Features** (:data:`TERMS`) of a node: ``gmac`` (multiply-accumulates / 1e9; for the
+pooling classes, their element operations / 1e9), ``mb`` (memory access cost in bytes /
+1e6, ShuffleNet V2's MAC), ``mpix`` (output positions, batch x spatial, / 1e6) and ``ops``
+(1 per unfused op), each in its latency class. A block or network is the sum over its
+nodes, so every sample granularity calibrates the same parameters
+``t = a*gmac + b*mb + d*mpix + c*ops`` per class (a profile's form may leave terms out).
 """
 from __future__ import annotations
 
@@ -106,7 +112,7 @@ def _head(kind: str, cat: str) -> str:
     """What a kernel is, for the fusion rules: conv, linear, add, batch_norm, cat or other."""
     if cat == "mac":
         return "conv" if kind == "conv" else "linear"
-    return "add" if kind in ("add", "sub") else kind
+    return "add" if ops.arith_family(kind) == "add" else kind
 
 
 def _fuses(kind: str, cat: str, head: str, head_has_act: bool, rules: frozenset[str]) -> bool:

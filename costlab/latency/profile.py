@@ -478,7 +478,7 @@ def dumps_profile(d) -> str:
 def save_profile(d, path: str | Path) -> None:
     """Validate ``d`` (a :class:`Profile` or a document) and write it to ``path`` atomically
     (temp file + rename)."""
-    from ..present.output import write_output
+    from ..io import write_output
 
     d = d.to_dict() if isinstance(d, Profile) else d
     validate_profile(d, label=str(path))

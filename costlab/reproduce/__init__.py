@@ -2,7 +2,7 @@
 regenerates under ``reports/`` (never hand-edited).
 
 A reproduction is a function ``fn(out_dir: Path, *, measure: bool = False) -> str`` that
-writes its files atomically (:func:`costlab.render.write_output`) and returns a one-line
+writes its files atomically (:func:`costlab.io.write_output`) and returns a one-line
 summary (printed at the end of the command, e.g. "37/40 rows within 1%")."""
 from __future__ import annotations
 

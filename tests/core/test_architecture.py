@@ -1,32 +1,62 @@
-"""The package's layers: what may import what (ARCHITECTURE.md), no import circles, one op
-taxonomy that every downstream pass knows."""
+"""The package's layers: what may import what (ARCHITECTURE.md), no import circles, no long
+files or functions.
+
+Every module sits on one layer (:data:`LAYER_OF`, the longest matching prefix of its dotted
+name) and imports only its own layer and the layers below it (:data:`LAYERS`); there is no
+list of exceptions. An import counts wherever it is written (a lazy import in a function
+too), and importing ``a.b.c`` also runs ``a/__init__.py`` and ``a/b/__init__.py``, so their
+module-level imports count as imports of ``a.b.c``.
+"""
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 import costlab
-from costlab import ops
 
 PKG = Path(costlab.__file__).resolve().parent
 
-# lower number = lower layer; a module may import its own layer or lower ones
-LAYERS = {
-    "errors": 0,
-    "zoo": 1,
-    "ir": 2, "ops": 2, "tracer": 2, "report": 2, "spec": 2,
-    "counts": 3, "guidelines": 3, "latency": 3,
-    "api": 4,
-    "calibrate": 5, "compare": 5, "compress": 5, "reproduce": 5, "crosscheck": 5, "advise": 5,
-    "search": 5, "sweep": 5, "blocks": 5,
-    "cli": 6,
+# layer -> the layers right below it that it may import (and, through them, everything below)
+LAYERS: dict[str, tuple[str, ...]] = {
+    "base": (),                          # errors, atomic writes
+    "data": ("base",),                   # plain data: the IR, the report, result types of passes
+    "zoo": ("base",),                    # model builders
+    "present": ("data",),                # presentation: plain data in, text and figures out
+    "core": ("data", "zoo"),             # the op registry, the tracer, model specs
+    "passes": ("core",),                 # counts, guidelines, latency: a Report in, a result out
+    "api": ("passes",),                  # the facade: trace, then passes
+    "features": ("api", "present"),      # commands' work above the facade
+    "cli": ("features",),
 }
-# presentation takes plain data: it may import these and nothing else of costlab
-PRESENT_MAY_IMPORT = {"errors", "report", "present", "guidelines.result", "compress.api", "compress.result"}
-# the core and the zoo never import these
-NEVER_FROM_CORE = {"cli", "reproduce", "present.plots", "calibrate"}
+# module (or package, for all its modules) -> its layer; the longest matching prefix wins
+LAYER_OF: dict[str, str] = {
+    "": "api",                           # costlab/__init__.py: re-exports analyze (lazily)
+    "errors": "base", "io": "base",
+    "ir": "data", "report": "data", "guidelines.result": "data", "compress.result": "data",
+    "zoo": "zoo",
+    "present": "present",
+    "ops": "core", "tracer": "core", "spec": "core",
+    "counts": "passes", "guidelines": "passes", "latency": "passes",
+    "api": "api",
+    "calibrate": "features", "compare": "features", "compress": "features", "reproduce": "features",
+    "crosscheck": "features", "advise": "features", "search": "features", "sweep": "features", "blocks": "features",
+    "cli": "cli",
+}
+
+
+def _below(layer: str) -> set[str]:
+    """The layers ``layer`` may import: itself and everything below it."""
+    out, todo = set(), [layer]
+    while todo:
+        lv = todo.pop()
+        if lv not in out:
+            out.add(lv)
+            todo.extend(LAYERS[lv])
+    return out
 
 
 def _modules() -> dict[str, Path]:
@@ -40,17 +70,47 @@ def _modules() -> dict[str, Path]:
     return out
 
 
-def _imports(name: str, path: Path) -> set[str]:
-    """costlab-relative names imported anywhere in the module (lazy imports included)."""
+_ALL = _modules()
+
+
+def layer_of(name: str) -> str | None:
+    parts = name.split(".") if name else []
+    for i in range(len(parts), -1, -1):
+        lv = LAYER_OF.get(".".join(parts[:i]))
+        if lv is not None and (i > 0 or not name):
+            return lv
+    return None
+
+
+def _eager_nodes(tree: ast.Module):
+    """The statements that run when the module is imported (not function bodies or
+    ``if TYPE_CHECKING:`` blocks)."""
+    todo = list(tree.body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            continue
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            todo.extend(node.orelse)
+            continue
+        yield node
+        todo.extend(ast.iter_child_nodes(node))
+
+
+def _imports(name: str, path: Path, eager: bool = False) -> set[str]:
+    """costlab-relative modules imported anywhere in the module (lazy imports included), or
+    only at import time (``eager``)."""
     tree = ast.parse(path.read_text())
     pkg = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+    if not name:
+        pkg = []
     found = set()
-    for node in ast.walk(tree):
+    for node in (_eager_nodes(tree) if eager else ast.walk(tree)):
         if isinstance(node, ast.ImportFrom):
             if node.level:
                 base = pkg[: len(pkg) - (node.level - 1)] if node.level > 1 else pkg
                 mod = ".".join(base + ([node.module] if node.module else []))
-            elif node.module and node.module.startswith("costlab"):
+            elif node.module and (node.module == "costlab" or node.module.startswith("costlab.")):
                 mod = node.module[len("costlab."):] if node.module != "costlab" else ""
             else:
                 continue
@@ -61,53 +121,84 @@ def _imports(name: str, path: Path) -> set[str]:
             for a in node.names:
                 if a.name.startswith("costlab."):
                     found.add(a.name[len("costlab."):])
-    return {f for f in found if f}
+    return found
 
 
-_ALL = _modules()
+def _ancestors(name: str) -> list[str]:
+    parts = name.split(".") if name else []
+    return [".".join(parts[:i]) for i in range(len(parts))]
 
 
-def _top(name: str) -> str:
-    return name.split(".")[0]
+OWN = {m: _imports(m, p) for m, p in _ALL.items()}
+EAGER = {m: _imports(m, p, eager=True) for m, p in _ALL.items()}
+# what importing a module runs: its own imports and its packages' module-level ones
+EDGES = {m: OWN[m] | {i for a in _ancestors(m) for i in EAGER.get(a, ()) if i != m}
+         for m in _ALL}
 
 
-def _layer(name: str) -> int | None:
-    return LAYERS.get(_top(name))
+def upward_imports(edges: dict[str, set[str]]) -> dict[str, list[str]]:
+    """module -> the modules it imports that sit on no layer or on a layer it may not import."""
+    bad = {}
+    for m, deps in edges.items():
+        allowed = _below(layer_of(m)) if layer_of(m) is not None else set()
+        wrong = sorted(i for i in deps if i not in _ALL or layer_of(i) not in allowed)
+        if wrong:
+            bad[m] = wrong
+    return bad
 
 
-EDGES = {m: {i for i in _imports(m, p) if i in _ALL or _top(i) in LAYERS or _top(i) == "present"}
-         for m, p in _ALL.items() if m}
+def test_every_module_sits_on_a_layer():
+    assert set(LAYER_OF.values()) <= set(LAYERS)
+    unknown = sorted(m for m in _ALL if layer_of(m) is None)
+    assert not unknown, f"modules outside the layer map (add them to ARCHITECTURE.md and LAYER_OF): {unknown}"
+    missing = sorted({i for deps in EDGES.values() for i in deps if i not in _ALL})
+    assert not missing, f"imports of modules that do not exist: {missing}"
 
 
-def test_every_module_has_a_layer():
-    unknown = sorted(m for m in EDGES if _top(m) not in LAYERS and _top(m) != "present")
-    assert not unknown, f"modules outside the layer map (add them to ARCHITECTURE.md and LAYERS): {unknown}"
-
-
-@pytest.mark.parametrize("mod", sorted(EDGES))
+@pytest.mark.parametrize("mod", sorted(_ALL))
 def test_imports_go_down_only(mod):
-    if _top(mod) == "present":
-        bad = [i for i in EDGES[mod] if not any(i == a or i.startswith(a + ".") for a in PRESENT_MAY_IMPORT)]
-        assert not bad, f"{mod} (presentation) imports {bad}"
-        return
-    lv = _layer(mod)
-    bad = []
-    for i in EDGES[mod]:
-        if _top(i) == "present":
-            if lv <= 2 or (i.startswith("present.plots") and lv < 5):
-                bad.append(i)
-            continue
-        li = _layer(i)
-        if li is not None and li > lv:
-            bad.append(i)
-        if lv <= 2 and any(i == n or i.startswith(n + ".") for n in NEVER_FROM_CORE):
-            bad.append(i)
-    assert not bad, f"{mod} (layer {lv}) imports higher layers: {sorted(set(bad))}"
+    bad = upward_imports({mod: EDGES[mod]}).get(mod, [])
+    assert not bad, (f"{mod} (layer {layer_of(mod)}) imports {[(i, layer_of(i)) for i in bad]}; it may import "
+                     f"the layers {sorted(_below(layer_of(mod)))}")
+
+
+def test_the_layer_check_catches_an_upward_import():
+    """The check above can fail: a pass importing presentation, a result type whose package
+    loads its pass, and a module on no layer are all reported."""
+    fake = {"latency.predict": {"present.tables"}, "guidelines.result": {"guidelines.lint"},
+            "errors": {"io"}, "tracer": {"not_a_module"}}
+    assert set(upward_imports(fake)) == {"latency.predict", "guidelines.result", "tracer"}
+    assert "guidelines.result" not in upward_imports({"guidelines.result": {"errors"}})
+
+
+def test_result_types_and_presentation_import_no_pass():
+    """Importing presentation (and the result types it reads) loads only base and data
+    modules: no pass, no tracer, no facade. (The packages around the result types load too;
+    what their ``__init__`` imports is checked above.)"""
+    present = sorted(m for m in _ALL if m.startswith("present.") and m != "present.plots")
+    code = ("import sys\n" + "".join(f"import costlab.{m}\n" for m in present)
+            + "print('\\n'.join(sorted(m[8:] for m in sys.modules if m.startswith('costlab.'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    loaded = {m: layer_of(m) for m in out if _ALL[m].name != "__init__.py"}
+    assert "guidelines.result" in loaded and "compress.result" in loaded
+    assert not {m: lv for m, lv in loaded.items() if lv not in _below("present")}, loaded
+
+
+def test_the_package_root_loads_its_names_on_first_use():
+    """``import costlab`` loads no pass; ``costlab.analyze``, ``costlab.Report`` and the
+    subpackages (``costlab.latency.profile`` ...) still work as attributes."""
+    code = ("import sys, costlab\n"
+            "before = sorted(m for m in sys.modules if m.startswith('costlab.'))\n"
+            "assert callable(costlab.analyze) and costlab.Report.__name__ == 'Report'\n"
+            "assert callable(costlab.latency.profile.load_profile) and not hasattr(costlab, 'no_such_name')\n"
+            "print(before)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
 
 
 def test_no_import_cycles():
     # edges between modules (a package's __init__ counts as the package module)
-    graph = {m: {i for i in deps if i in EDGES and i != m} for m, deps in EDGES.items()}
+    graph = {m: {i for i in OWN[m] if i in _ALL and i != m} for m in _ALL if m}
     index, low, stack, on, cycles, counter = {}, {}, [], set(), [], [0]
 
     def strong(v):
@@ -115,7 +206,7 @@ def test_no_import_cycles():
         counter[0] += 1
         stack.append(v)
         on.add(v)
-        for w in graph[v]:
+        for w in graph.get(v, ()):
             if w not in index:
                 strong(w)
                 low[v] = min(low[v], low[w])
@@ -138,25 +229,6 @@ def test_no_import_cycles():
         if v not in index:
             strong(v)
     assert not cycles, f"import circles: {cycles}"
-
-
-def test_every_op_category_is_known_downstream():
-    from costlab.guidelines import GROUP_OF_CATEGORY
-    from costlab.latency.features import CLASSES, CLASS_OF_CATEGORY
-
-    cats = {spec.category for spec in ops.registered().values()} | {"unsupported"}
-    assert cats <= set(ops.CATEGORIES) | {"unsupported"}
-    for c in cats:
-        assert c in CLASS_OF_CATEGORY, f"category {c!r} has no latency class"
-        assert CLASS_OF_CATEGORY[c] is None or CLASS_OF_CATEGORY[c] in CLASSES
-    assert set(ops.CATEGORIES) <= set(GROUP_OF_CATEGORY)
-
-
-def test_register_refuses_duplicates_and_unknown_categories():
-    with pytest.raises(ValueError, match="twice"):
-        ops.register("aten.relu", "relu", lambda n: (0, 0), category="activation")
-    with pytest.raises(ValueError, match="category"):
-        ops.register("aten.not_an_op_xyz", "x", lambda n: (0, 0), category="nonsense")
 
 
 def test_no_long_files_or_functions():

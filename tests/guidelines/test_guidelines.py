@@ -285,6 +285,20 @@ def test_check_needs_the_traced_graph():
         check(report)
 
 
+def test_check_guidelines_is_analyze_then_check():
+    """costlab.api.check_guidelines analyzes as analyze() does (same rules for device and
+    runtime), then checks: the findings are measured on the device's predicted latency."""
+    from costlab.api import check_guidelines
+    from costlab.errors import InputError
+
+    report, res = check_guidelines("squeezenet1_1", device="arm")
+    same = costlab.analyze("squeezenet1_1", device="arm", guidelines=True)
+    assert res.cost == "latency_ms" and report.layers.equals(same.layers)
+    assert report.to_dict()["guidelines"] == same.to_dict()["guidelines"]
+    with pytest.raises(InputError, match="needs a device profile"):
+        check_guidelines("lenet5", runtime="eager")
+
+
 # -- output --------------------------------------------------------------------------------------
 
 def test_to_dict_keys_and_json():

@@ -20,7 +20,7 @@ from tests.fvcore_ref import fvcore_conv_linear_macs, param_count
 
 __all__ = ["CSV_ROWS", "paper_value", "params", "counts", "fvcore_by_module", "family_rows",
            "csv_rows", "declared_params", "declared_metric_params", "check_family_declared",
-           "check_declared_row", "check_declared_metric"]
+           "check_declared_row", "check_declared_metric", "paper_row_tests"]
 
 CSV_ROWS = load_rows()
 
@@ -121,3 +121,24 @@ def check_declared_metric(pr: PaperRow, metric: str, expected_off: ExpectedOff) 
     assert rows, f"no CSV row for {pr.model} / {pr.variant} / {metric}"
     for row in rows:
         check_declared_row(pr, row, expected_off)
+
+
+def paper_row_tests(family: str, n_paper_rows: int, expected_off: ExpectedOff | None = None):
+    """The costlab-vs-fvcore-vs-paper tests every zoo family's declared rows get, for the
+    family's test module to bind at module level (pytest collects them by name)::
+
+        test_every_declared_row_exists_in_csv, test_declared_rows = paper_row_tests("vgg", 7, EXPECTED_OFF)
+
+    ``expected_off``: (CSV model, variant, metric) -> the largest relative difference
+    accepted for a row more than 1% off (it must declare a reason); none by default."""
+    off = dict(expected_off or {})
+
+    def test_every_declared_row_exists_in_csv():
+        check_family_declared(family, n_paper_rows)
+
+    @pytest.mark.parametrize("pr,row", declared_params(family))
+    def test_declared_rows(pr, row):
+        """Within 1% of the paper, or a declared reason and the stated tolerance."""
+        check_declared_row(pr, row, off)
+
+    return test_every_declared_row_exists_in_csv, test_declared_rows

@@ -8,8 +8,7 @@ import pytest
 import torch
 
 from costlab.zoo import SpecError, create_model, parse_spec
-from tests.zoo.paper_rows import (CSV_ROWS, check_declared_row, check_family_declared, counts,
-                                  declared_params, fvcore_by_module)
+from tests.zoo.paper_rows import CSV_ROWS, counts, fvcore_by_module, paper_row_tests
 
 FAMILY = "alexnet"
 N_PAPER_ROWS = 5
@@ -19,17 +18,7 @@ EXPECTED_OFF = {
     ("AlexNet", "Han 2015 Table 4 total", "flops"): 0.035,  # 1.449 B vs "1.5B"
 }
 
-DECLARED = declared_params(FAMILY)
-
-
-def test_every_declared_row_exists_in_csv():
-    check_family_declared(FAMILY, N_PAPER_ROWS)
-
-
-@pytest.mark.parametrize("pr,row", DECLARED)
-def test_declared_rows(pr, row):
-    """Within 1% of the paper, or a declared reason and the stated tolerance."""
-    check_declared_row(pr, row, EXPECTED_OFF)
+test_every_declared_row_exists_in_csv, test_declared_rows = paper_row_tests(FAMILY, N_PAPER_ROWS, EXPECTED_OFF)
 
 
 def test_exact_counts():

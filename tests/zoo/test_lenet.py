@@ -11,21 +11,12 @@ import pytest
 import torch
 
 from costlab.zoo import SpecError, create_model, parse_spec
-from tests.zoo.paper_rows import (CSV_ROWS, check_declared_row, check_family_declared, counts,
-                                  declared_params, fvcore_by_module, paper_value)
+from tests.zoo.paper_rows import CSV_ROWS, counts, fvcore_by_module, paper_row_tests, paper_value
 
 FAMILY = "lenet"
 N_PAPER_ROWS = 2
-DECLARED = declared_params(FAMILY)
-
-
-def test_every_declared_row_exists_in_csv():
-    check_family_declared(FAMILY, N_PAPER_ROWS)
-
-
-@pytest.mark.parametrize("pr,row", DECLARED)
-def test_declared_rows_within_1pct(pr, row):
-    check_declared_row(pr, row, {})  # no row may be more than 1% off
+# no row may be more than 1% off
+test_every_declared_row_exists_in_csv, test_declared_rows_within_1pct = paper_row_tests(FAMILY, N_PAPER_ROWS)
 
 
 def test_totals_exact():

@@ -8,8 +8,7 @@ import torch
 
 from costlab.zoo import SpecError, create_model, parse_spec
 from tests.fvcore_ref import fvcore_conv_linear_macs, param_count
-from tests.zoo.paper_rows import (CSV_ROWS, check_declared_row, check_family_declared, counts,
-                                  declared_params)
+from tests.zoo.paper_rows import CSV_ROWS, counts, paper_row_tests
 
 FAMILY = "resnet"
 N_PAPER_ROWS = 7
@@ -21,17 +20,7 @@ EXPECTED_OFF = {
     ("ResNet-50", "as quoted in TF-slim MobileNet README", "madds"): 0.11,  # 3.858 G vs "~3500"
 }
 
-DECLARED = declared_params(FAMILY)
-
-
-def test_every_declared_row_exists_in_csv():
-    check_family_declared(FAMILY, N_PAPER_ROWS)
-
-
-@pytest.mark.parametrize("pr,row", DECLARED)
-def test_declared_rows(pr, row):
-    """Within 1% of the paper, or a declared reason and the stated tolerance."""
-    check_declared_row(pr, row, EXPECTED_OFF)
+test_every_declared_row_exists_in_csv, test_declared_rows = paper_row_tests(FAMILY, N_PAPER_ROWS, EXPECTED_OFF)
 
 
 def test_exact_counts():

@@ -10,8 +10,7 @@ import torch
 
 from costlab.zoo import SpecError, create_model, parse_spec
 from tests.fvcore_ref import param_count
-from tests.zoo.paper_rows import (check_declared_row, check_family_declared, counts,
-                                  declared_params, fvcore_by_module)
+from tests.zoo.paper_rows import counts, fvcore_by_module, paper_row_tests
 
 FAMILY = "vgg"
 N_PAPER_ROWS = 7
@@ -21,17 +20,7 @@ EXPECTED_OFF = {
     ("VGG-16", "as quoted in ShuffleNetV1 paper Table 6", "madds"): 0.012,
 }
 
-DECLARED = declared_params(FAMILY)
-
-
-def test_every_declared_row_exists_in_csv():
-    check_family_declared(FAMILY, N_PAPER_ROWS)
-
-
-@pytest.mark.parametrize("pr,row", DECLARED)
-def test_declared_rows(pr, row):
-    """Within 1% of the paper, or a declared reason and the stated tolerance."""
-    check_declared_row(pr, row, EXPECTED_OFF)
+test_every_declared_row_exists_in_csv, test_declared_rows = paper_row_tests(FAMILY, N_PAPER_ROWS, EXPECTED_OFF)
 
 
 def test_exact_counts():

@@ -78,7 +78,6 @@ ALL_DEVICE_TERMS = DEVICE_TERMS + OPTIONAL_DEVICE_TERMS
 HOST_TERMS = ("ms_per_view", "ms_per_module", "ms_per_extra_kernel", "ms_per_forward")
 STEM_MAX_CHANNELS = 4
 TILE = 128             # output tile edge (rows, columns) of a GEMM-like kernel's thread block
-_NORMS = {"batch_norm", "layer_norm", "group_norm", "rms_norm"}
 
 
 @dataclass(frozen=True)
@@ -147,7 +146,7 @@ def _serial(node, kind: str, cls: str) -> float:
         for x in w[1:]:
             k *= int(x)
         return k / 1e3
-    if kind in ("linear", "matmul") and node.inputs:
+    if ops.is_gemm(kind) and node.inputs:
         src = node.inputs[1] if node.op.startswith("aten.addmm") and len(node.inputs) >= 2 else node.inputs[0]
         return (int(src.shape[-1]) if src.shape else 0) / 1e3
     if cls in ("norm", "global_pool") and node.inputs:
@@ -162,7 +161,7 @@ def _ktiles(node, kind: str) -> float:
     """Output tiles (thousands) of :data:`TILE` x :data:`TILE` a GEMM-like kernel computes, one
     thread block each: ``ceil(M / TILE) * ceil(cout/groups / TILE) * groups``, ``M`` the output
     rows (batch x output pixels); 0 for other kernels."""
-    if kind not in ("conv", "linear", "matmul") or not node.outputs or not node.outputs[0].shape:
+    if not (ops.is_conv(kind) or ops.is_gemm(kind)) or not node.outputs or not node.outputs[0].shape:
         return 0.0
     out = node.outputs[0]
     if kind == "conv":
@@ -178,7 +177,7 @@ def _device_class(node, kind: str, cls: str) -> str:
     if kind == "conv" and len(node.inputs) >= 1 and len(node.inputs[0].shape) >= 2 \
             and int(node.inputs[0].shape[1]) <= STEM_MAX_CHANNELS and int(node.args.get("groups", 1) or 1) == 1:
         return "conv_stem"
-    if kind in _NORMS:
+    if ops.is_norm(kind):
         return "norm"
     return cls
 

@@ -83,13 +83,17 @@ from ..ir import Graph, Node
 from ..report import Column
 from .result import FINDING_KEYS, GUIDELINES, GuidelineResult, parse_thresholds, severity
 
-# op categories (costlab.ops.CATEGORIES) that G4 counts as element-wise; depthwise convs join them
-ELEMENTWISE_CATEGORIES = frozenset({"activation", "binary", "norm", "move"})
-# op categories that are G3 "fragments": individual convolution / pooling operations
-FRAGMENT_CATEGORIES = frozenset({"mac", "pool_max", "pool_avg", "global_pool"})
-# every category, with the guideline group it belongs to (a test walks the registry)
-GROUP_OF_CATEGORY = {c: ("G4" if c in ELEMENTWISE_CATEGORIES else "G3" if c in FRAGMENT_CATEGORIES else None)
-                     for c in ops.CATEGORIES}
+# every op category (costlab.ops.CATEGORIES) -> the guideline that counts its ops: G4 the
+# element-wise ones (depthwise convs join them), G3 the "fragments" (individual convolution /
+# pooling operations), None neither. A new category must be added here (a test checks it).
+GROUP_OF_CATEGORY: dict[str, str | None] = {
+    "mac": "G3", "pool_max": "G3", "pool_avg": "G3", "global_pool": "G3",
+    "activation": "G4", "binary": "G4", "norm": "G4", "move": "G4",
+    "pointwise": None, "reduce": None, "softmax": None, "layout": None, "resample": None, "view": None,
+    "unsupported": None,
+}
+ELEMENTWISE_CATEGORIES = frozenset(c for c, g in GROUP_OF_CATEGORY.items() if g == "G4")
+FRAGMENT_CATEGORIES = frozenset(c for c, g in GROUP_OF_CATEGORY.items() if g == "G3")
 FINDINGS = Column("findings", fmt="text", combine="union", help="guidelines this op violates (G1-G4)")
 
 _G4_ADVICE = {
@@ -245,16 +249,17 @@ def _longest_chain(flow: _Flow) -> tuple[int, int]:
 def _g4_group(node: Node) -> tuple[str, str] | None:
     """(label, advice key) of an element-wise node, or None."""
     kind, cat = node.kind, ops.category_of(node.op)
-    if kind == "conv":
+    if ops.is_conv(kind):
         return ("dwconv", "dwconv") if ops.conv_class(node) == "depthwise" else None
     if cat not in ELEMENTWISE_CATEGORIES:
         return None
     if cat == "activation":
         return ops.describe(node), "activation"
-    if kind in ("add", "sub") and any(s.kind == "param" for s in node.sources):
+    family = ops.arith_family(kind)
+    if family == "add" and any(s.kind == "param" for s in node.sources):
         return "bias add", "bias add"
-    if cat == "binary":
-        return kind, ("add" if kind in ("add", "sub") else "mul")
+    if family is not None:
+        return kind, ("add" if family == "add" else "mul")
     if cat == "norm":
         return kind, "norm"
     return kind, kind
@@ -343,7 +348,7 @@ def _g1_g2(graph: Graph, ctx: _Ctx) -> tuple[list[dict], list[dict]]:
     for n in graph.nodes:
         if n.id not in ctx.row_of:
             continue
-        if n.kind == "conv":
+        if ops.is_conv(n.kind):
             cls = ops.conv_class(n)
             if cls in (None, "depthwise", "transposed"):
                 continue
@@ -352,7 +357,7 @@ def _g1_g2(graph: Graph, ctx: _Ctx) -> tuple[list[dict], list[dict]]:
                 g1.append(_g1(n.id, ctx.name(n.id), P, c1, c2, g, ctx.fb, ctx.cost(n.id), ctx.share_of))
             if cls == "group" and 1 < g < c1:
                 g2.append(_g2(n.id, ctx.name(n.id), P, c1, c2, g, k, ctx.fb, ctx.cost(n.id), ctx.share_of))
-        elif n.kind in ("linear", "matmul"):
+        elif ops.is_gemm(n.kind):
             dims = _linear_dims(n, ctx.batch)
             if dims is not None and dims[1] != dims[2]:
                 P, c1, c2 = dims

@@ -1,0 +1,55 @@
+"""Errors about the model and its input name the cause and the fix, in one line."""
+from __future__ import annotations
+
+import costlab
+from costlab.cli import main
+from tests.cli.measurement_boards import run
+
+
+def test_zoo_only_commands_say_a_user_model_is_not_a_zoo_spec(tmp_path, capsys):
+    # 'unknown model my.py (run costlab zoo)' sent a user with a working file.py:factory to the zoo list
+    specs = tmp_path / "specs.txt"
+    specs.write_text("my_net.py:build 1x3x32x32\n")
+    code, _, err = run(["sweep", str(specs), "--device", "arm", "-o", str(tmp_path / "o.csv")], capsys)
+    assert code == 2 and err.count("\n") == 1 and "zoo specs only" in err
+    assert not (tmp_path / "o.csv").exists()
+    code, _, err = run(["analyze", "mobilenet_v2.5"], capsys)     # a typo still gets the close names
+    assert code == 2 and "did you mean mobilenet_v2" in err
+
+
+def test_shape_errors_name_the_input_given(tmp_path, capsys):
+    f = tmp_path / "shapes.py"
+    f.write_text("import torch.nn as nn\n"
+                 "def conv():\n    return nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU())\n"
+                 "def mlp():\n    return nn.Sequential(nn.Flatten(), nn.Linear(3 * 8 * 8, 10))\n")
+    for factory, shape in (("conv", "1x4x8x8"), ("mlp", "1x3x9x9")):
+        code = main(["analyze", f"{f}:{factory}", "--input-shape", shape])
+        err = capsys.readouterr().err
+        assert code == 2 and err.count("\n") == 1
+        assert f"traced with input {shape}; check --input-shape" in err
+
+
+def test_compare_names_the_model_that_failed(tmp_path, capsys):
+    f = tmp_path / "one.py"
+    f.write_text("import torch.nn as nn\ndef conv():\n    return nn.Sequential(nn.Conv2d(4, 8, 3), nn.ReLU())\n")
+    code = main(["compare", "squeezenet1_1", f"{f}:conv", "--input-shape", "1x3x64x64"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert f"{f}:conv: the model's forward raised" in err and "--input-shape applies to every MODEL" in err
+
+
+def test_compare_refuses_runtime_without_device(capsys):
+    code, _, err = run(["compare", "lenet5", "lenet5", "--runtime", "eager"], capsys)
+    assert code == 2 and "--device" in err
+
+
+def test_library_refuses_a_model_of_the_wrong_type():
+    import pytest
+
+    from costlab.errors import InputError
+
+    with pytest.raises(InputError, match="nn.Module or a spec string"):
+        costlab.analyze(42)
+    report = costlab.analyze("lenet5")
+    with pytest.raises(InputError, match="got Report"):
+        costlab.api.check_guidelines(report)
