@@ -120,24 +120,10 @@ def _predict_gpu(report, profile: dict, runtime: str | None):
                             **{k: held.get(k) for k in ("n", "mape", "within_10pct", "spearman")}}
     info.update({"host_ms": round(p.host_ms, 4), "device_ms": round(p.device_ms, 4), "bound": bound})
     total = round(p.total_ms, 4)
-    section = Section("latency", data={"device": profile["name"], "latency": info},
-                      lines=(f"latency     {total:.3f} ms ({profile['name']}, {p.runtime})",
-                             _bound_line(bound, p.runtime)),
-                      notes=tuple(notes))
+    section = Section("latency", data={"device": profile["name"], "latency": info}, notes=tuple(notes))
     out = report.with_column(HOST, {n.node: round(n.host_ms, 6) for n in p.nodes})
     out = out.with_column(DEVICE, {n.node: round(n.device_ms, 6) for n in p.nodes})
     return out.with_column(LATENCY, {n.node: round(n.latency_ms, 6) for n in p.nodes}, total=total, section=section)
-
-
-def _bound_line(bound: dict, runtime: str) -> str:
-    """The summary's bound line, worded for the runtime shown: under ``cudagraph`` the host's
-    dispatch is gone, so it says what eager would be and what the graph saves."""
-    both = f"(eager {bound['eager_ms']:.3f} ms, CUDA graph {bound['cudagraph_ms']:.3f} ms)"
-    if runtime == "cudagraph":
-        gain = bound["eager_ms"] / bound["cudagraph_ms"] if bound["cudagraph_ms"] > 0 else float("nan")
-        return (f"bound       device (CUDA graph: one launch, no per-op dispatch); in eager it would be "
-                f"{bound['text']} {both}, {gain:.2f}x the graph's time")
-    return f"bound       {bound['text']} {both}"
 
 
 def predict(report, profile: dict, runtime: str | None = None):
@@ -154,7 +140,7 @@ def predict(report, profile: dict, runtime: str | None = None):
     total = round(float(sum(lat.values())), 4)
     notes = _notes(report, profile)
     section = Section("latency", data={"device": profile["name"], "latency": _info(profile, notes, None)},
-                      lines=(f"latency     {total:.3f} ms ({profile['name']})",), notes=tuple(notes))
+                      notes=tuple(notes))
     return report.with_column(LATENCY, {n: round(v, 6) for n, v in lat.items()}, total=total, section=section)
 
 
