@@ -61,7 +61,7 @@ def guidelines(models, compare, fmt, output, fail_on, thresholds, resolution, in
     from ..api import analyze
     from ..guidelines import GuidelineError, check, parse_thresholds
     from ..present.output import write_output
-    from ..present.guidelines import comparison_text, findings_text
+    from ..present.guidelines import comparison_text, findings_text, violation_line
     from ..spec import resolve
 
     if not models:
@@ -107,9 +107,7 @@ def guidelines(models, compare, fmt, output, fail_on, thresholds, resolution, in
 
     violated = [(r, g) for r in results for g in fails if r.summary[g]["violated"]]
     for r, g in violated:
-        cost = "latency" if r.cost == "latency_ms" else "MAC bytes"
-        click.echo(f"costlab: {r.model} violates {g}: {100 * r.summary[g]['share']:.2f}% of {cost} "
-                   f">= threshold {100 * r.thresholds[g]:.2f}%", err=True)
+        click.echo(violation_line(r, g), err=True)
     return 1 if violated else 0
 
 
