@@ -81,12 +81,12 @@ def _label(profile: dict, runtime: str | None) -> str:
     return profile_label(profile["name"], runtime or profile["predictor"].get("runtime", "eager"))
 
 
-def _options(device_required: bool = True, default_input: str = "each model's paper input"):
+def _options(kind: str, device_required: bool = True, default_input: str = "each model's paper input"):
     """--device, -o, --resolution, --input-shape and --runtime of every plot."""
     common = [
         profile_option(required=device_required),
         click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, callback=check_output_path,
-                     help="image file (.png, .svg or .pdf; written atomically); default costlab-<plot>-...png"),
+                     help=f"image file (.png, .svg or .pdf; written atomically); default costlab-{kind}-...png"),
         click.option("--resolution", type=int, default=None, help=f"input side length (default: {default_input})"),
         click.option("--input-shape", default=None,
                      help="full input shape, e.g. 1x3x160x160 (its first dimension is the batch; with --resolution "
@@ -108,7 +108,7 @@ def plot() -> None:
 
 @plot.command("flops-latency")
 @click.argument("models", nargs=-1, required=True)
-@_options()
+@_options("flops-latency")
 def flops_latency(models, device, output, resolution, input_shape, runtime):
     """MACs (the papers' FLOPs) vs predicted latency of MODELS on a device, with the
     profile's FLOPs-only model drawn as a line."""
@@ -136,7 +136,7 @@ def flops_latency(models, device, output, resolution, input_shape, runtime):
 
 @plot.command("breakdown")
 @click.argument("model")
-@_options()
+@_options("breakdown")
 def breakdown(model, device, output, resolution, input_shape, runtime):
     """Predicted latency of MODEL by op class (dense/pointwise/depthwise/group conv, linear,
     pooling, element-wise, data movement, other) on a device."""
@@ -154,7 +154,7 @@ def breakdown(model, device, output, resolution, input_shape, runtime):
 
 @plot.command("layers")
 @click.argument("model")
-@_options(device_required=False, default_input="the paper's input")
+@_options("layers", device_required=False, default_input="the paper's input")
 def layers(model, device, output, resolution, input_shape, runtime):
     """Per-layer MACs vs MAC bytes vs predicted ms of MODEL (execution order); without
     --device, MACs and MAC bytes only."""
