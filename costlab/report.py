@@ -100,7 +100,8 @@ class Section:
     ``key``: the pass that made it (``latency``, ``guidelines``), which also picks its presenter;
     ``data``: top-level keys it adds to the JSON (e.g. ``device``, ``latency``);
     ``values``: plain values the presenter reads beside ``data`` that are not in the JSON
-    (e.g. the cost the guidelines were measured in); ``notes``: warnings for stderr."""
+    (e.g. the cost and verdict of the guideline check); ``notes``: warnings for stderr."""
+
     key: str
     data: Mapping[str, Any] = field(default_factory=dict)
     values: Mapping[str, Any] = field(default_factory=dict)
