@@ -69,7 +69,7 @@ def with_guidelines(report: Report, thresholds: Mapping[str, Any] | None = None)
     result = check(report, thresholds=thresholds)
     gd = result.to_dict(report.model)
     section = Section("guidelines", data={"findings": gd["findings"], "guidelines": gd["summary"]},
-                      trailer=(result.summary_line(),))
+                      values={"cost": result.cost, "verdict": result.verdict()})
     return report.with_column(FINDINGS, layer_findings(report, result), section=section), result
 
 

@@ -7,7 +7,7 @@ are rolled up to a module depth or ensemble members are summed (``sum``, ``max``
 (``count``, ``bytes``, ``ms``, ``float``, ``text``, ``shape``). The counts pass gives the
 base columns; another pass adds its own with :meth:`Report.with_column` (predicted
 ``latency_ms``, guideline ``findings``) and what it says of the whole model with a
-:class:`Section` (JSON keys, summary lines, notes). Rollup, table, csv, json and
+:class:`Section` (JSON keys and values the presenter shows, notes). Rollup, table, csv, json and
 ``costlab compare`` all read this one column model.
 """
 from __future__ import annotations
@@ -94,16 +94,17 @@ NUMERIC = [c.key for c in BASE_COLUMNS if c.numeric]
 
 @dataclass(frozen=True)
 class Section:
-    """What a pass says about the whole model beside its columns.
+    """What a pass says about the whole model beside its columns, as data: every line a user
+    reads is made from it in :mod:`costlab.present` (by ``key``), never in the pass.
 
+    ``key``: the pass that made it (``latency``, ``guidelines``), which also picks its presenter;
     ``data``: top-level keys it adds to the JSON (e.g. ``device``, ``latency``);
-    ``lines``: summary lines printed after the totals of a table / markdown report;
-    ``trailer``: lines printed at the very end; ``notes``: warnings for stderr."""
+    ``values``: plain values the presenter reads beside ``data`` that are not in the JSON
+    (e.g. the cost and verdict of the guideline check); ``notes``: warnings for stderr."""
 
     key: str
     data: Mapping[str, Any] = field(default_factory=dict)
-    lines: tuple[str, ...] = ()
-    trailer: tuple[str, ...] = ()
+    values: Mapping[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
 
 

@@ -4,7 +4,7 @@ Exit codes: 0 ok, 1 findings with ``--fail-on``, 2 bad usage or input (one line 
 stderr, never a traceback, never a partial output file). Every user error is a
 :class:`costlab.errors.CostlabError`, caught once, in :func:`main`.
 
-The commands, one module each (``cmd_*.py``), are listed in :data:`COMMANDS`; a new
+The commands, one module each named after it (``cmd_<name>.py``), are listed in :data:`COMMANDS`; a new
 command is a click command in its module plus one line here.
 """
 from __future__ import annotations
@@ -15,17 +15,20 @@ import click
 
 from ..errors import CostlabError
 from .cmd_advise import advise
-from .cmd_analyze import analyze, zoo
+from .cmd_analyze import analyze
+from .cmd_calibrate import calibrate
 from .cmd_compare import compare_cmd
 from .cmd_compress import compress_cmd
 from .cmd_crosscheck import crosscheck_cmd
 from .cmd_guidelines import guidelines
-from .cmd_latency import calibrate, profiles, validate
-from .cmd_measure import profile
 from .cmd_plot import plot
+from .cmd_profile import profile
+from .cmd_profiles import profiles
 from .cmd_reproduce import reproduce
 from .cmd_search import search_cmd
 from .cmd_sweep import sweep_cmd
+from .cmd_validate import validate
+from .cmd_zoo import zoo
 from .options import infer_format
 
 COMMANDS = [analyze, zoo, guidelines, compare_cmd, compress_cmd, profiles, profile, calibrate, validate,

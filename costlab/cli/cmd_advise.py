@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import click
 
-from .options import dtype_option, format_option, input_options, output_option, user_input
+from .options import dtype_option, format_option, input_options, output_option, profile_option, user_input
 
 
 @click.command("advise")
 @click.argument("model")
-@click.option("--device", required=True,
-              help="device profile to predict on: arm, gpu, cpu, a profile name in profiles/ or a profile file")
+@profile_option(required=True)
 @click.option("--top", type=int, default=10, show_default=True,
               help="how many rewrites to list, largest predicted saving first")
 @format_option()

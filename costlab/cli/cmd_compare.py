@@ -2,57 +2,13 @@
 a thin wrapper over :func:`costlab.compare.compare`."""
 from __future__ import annotations
 
-import json
-
 import click
 
-from ..present.output import write_output
-from ..present.tables import FORMATS, human, markdown_table, text_table, to_csv
 from ..errors import UsageError
-from .options import check_output_path, runtime_option
-
-
-def _fmt(col_fmt: str):
-    if col_fmt == "count":
-        return lambda v: "-" if v is None else f"{human(v)}"
-    if col_fmt == "bytes":
-        return lambda v: "-" if v is None else f"{human(v, 'B')}"
-    if col_fmt == "ms":
-        return lambda v: "-" if v is None else f"{float(v):.3f}"
-    if col_fmt == "float":
-        return lambda v: "-" if v is None else f"{float(v):.4g}"
-    return lambda v: "-" if v is None else str(v)
-
-
-def comparison_text(cmp, fmt: str) -> str:
-    import pandas as pd
-
-    if fmt == "json":
-        return json.dumps(cmp.to_dict(), indent=2)
-    df = pd.DataFrame(cmp.rows)
-    keys = ["model"]
-    headers = {"model": "model"}
-    fm = {}
-    for c in cmp.columns:
-        keys.append(c.key)
-        headers[c.key] = c.header
-        fm[c.header] = _fmt(c.fmt)
-        if c.relative:
-            keys.append(f"{c.key}_rel")
-            headers[f"{c.key}_rel"] = f"{c.header} rel"
-            fm[f"{c.header} rel"] = lambda v: "-" if v is None else f"{float(v):.3g}x"
-    if fmt == "csv":
-        out = df[keys].copy()
-        out.insert(1, "members", df["members"].map(lambda m: "+".join(m)))
-        return to_csv(out)
-    view = df[keys].rename(columns=headers)
-    cols = list(view.columns)
-    right = set(cols) - {"model", "input"}
-    note = (f"reference for 'rel' columns: {cmp.reference}; ensembles (a+b+c) count every member; "
-            "MACs = multiply-accumulates (papers' FLOPs), FLOPs = 2 x MACs; model size = params x dtype bytes")
-    if fmt == "markdown":
-        return markdown_table(view, cols, fm, right=right) + "\n\n" + note + "\n"
-    return text_table(view, cols, right, fm) + "\n\n" + note + "\n"
+from ..present.compare import comparison_text
+from ..present.output import write_output
+from ..present.tables import FORMATS
+from .options import check_output_path, profile_option, runtime_option
 
 
 @click.command("compare")
@@ -62,7 +18,7 @@ def comparison_text(cmp, fmt: str) -> str:
 @click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--dtype", type=click.Choice(["float32", "float16", "int8"]), default="float32", show_default=True,
               help="element size for MAC bytes and model size")
-@click.option("--device", default=None, help="device for columns that need one (e.g. predicted latency)")
+@profile_option()
 @click.option("--columns", "columns", default=None,
               help="column groups to show, comma-separated (default: all whose options are given)")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)

@@ -2,45 +2,9 @@
 explained by its convention (exit 1 when one has no known cause)."""
 from __future__ import annotations
 
-import json
-
 import click
 
 from .options import format_option, input_options, output_option, user_input
-
-
-def _rows_frame(results):
-    import pandas as pd
-
-    rows = []
-    for res in results:
-        for r in res.rows + [res.totals]:
-            rows.append({"model": res.model, "op type": r.op_type, "costlab MACs": r.costlab_macs,
-                         "costlab elem ops": r.costlab_elem_ops,
-                         "fvcore": "-" if r.fvcore is None else r.fvcore, "torch FLOPs": r.torch,
-                         "explained": "yes" if r.explained else "NO", "why": "; ".join(r.reasons)})
-    return pd.DataFrame(rows)
-
-
-def crosscheck_text(results, fmt: str) -> str:
-    from ..present.tables import markdown_table, text_table, to_csv
-
-    if fmt == "json":
-        return json.dumps([r.to_dict() for r in results], indent=2) + "\n"
-    df = _rows_frame(results)
-    if fmt == "csv":
-        return to_csv(df)
-    cols = list(df.columns)
-    num = {c: (lambda v: v if isinstance(v, str) else f"{v:,}") for c in ("costlab MACs", "costlab elem ops",
-                                                                           "fvcore", "torch FLOPs")}
-    right = {"costlab MACs", "costlab elem ops", "fvcore", "torch FLOPs"}
-    table = markdown_table(df, cols, num, right=right) if fmt == "markdown" else text_table(df, cols, right, num)
-    bad = sum(len(r.unexplained) for r in results)
-    notes = [f"{r.model}: fvcore {r.fvcore_status}" for r in results if r.fvcore_status != "ok"]
-    tail = [f"{bad} difference(s) without a known cause" if bad else
-            "every difference explained by a convention (MACs vs FLOPs = 2 x MACs; what each tool counts; "
-            "ops fvcore skips; attribution: costlab and fvcore give a shared module's work to its first name)"]
-    return "\n".join([table, ""] + notes + tail) + "\n"
 
 
 @click.command("crosscheck")
@@ -62,6 +26,7 @@ def crosscheck_cmd(models, fmt, output, resolution, input_shape, batch):
       costlab crosscheck my_net.py:build --input-shape 1x3x64x64 --format json
     """
     from ..crosscheck import crosscheck, fvcore_available
+    from ..present.crosscheck import crosscheck_text
     from ..present.output import write_output
     from ..spec import resolve
 

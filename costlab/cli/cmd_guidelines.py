@@ -7,7 +7,7 @@ import click
 
 from ..guidelines import DEFAULT_THRESHOLDS, GUIDELINES
 from ..errors import UsageError
-from .options import check_output_path, user_input, warn_unsupported
+from .options import dtype_option, format_option, input_options, output_option, user_input, warn_unsupported
 
 
 def _parse_fail_on(text: str | None) -> list[str]:
@@ -36,20 +36,14 @@ _TH_HELP = ", ".join(f"{k}={v}" for k, v in DEFAULT_THRESHOLDS.items())
 @click.argument("models", nargs=-1, metavar="MODEL [MODEL ...]")
 @click.option("--compare", is_flag=True,
               help="compare several models: one row per model, one column per guideline")
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "markdown"]), default="table",
-              show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, callback=check_output_path,
-              help="write to FILE (atomically) instead of stdout")
+@format_option()
+@output_option()
 @click.option("--fail-on", default=None, metavar="G1,G2,...",
               help="exit 1 when a model violates one of these guidelines (or 'all'); for CI")
 @click.option("--threshold", "thresholds", multiple=True, metavar="KEY=VALUE",
               help=f"override a threshold (repeatable, or comma separated); defaults: {_TH_HELP}")
-@click.option("--resolution", type=int, default=None, help="input side length (default: the paper's)")
-@click.option("--input-shape", default=None, help="full input shape, e.g. 1x3x96x96 (several: a,b)")
-@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
-              help="batch size with --resolution")
-@click.option("--dtype", type=click.Choice(["float32", "float16", "int8"]), default="float32",
-              show_default=True, help="element size used for MAC bytes")
+@input_options()
+@dtype_option
 def guidelines(models, compare, fmt, output, fail_on, thresholds, resolution, input_shape, batch, dtype):
     """ShuffleNet V2's guidelines G1-G4 with measured costs: findings, worst first.
 
@@ -61,7 +55,7 @@ def guidelines(models, compare, fmt, output, fail_on, thresholds, resolution, in
     from ..api import analyze
     from ..guidelines import GuidelineError, check, parse_thresholds
     from ..present.output import write_output
-    from ..present.guidelines import comparison_text, findings_text
+    from ..present.guidelines import comparison_text, findings_text, violation_line
     from ..spec import resolve
 
     if not models:
@@ -107,9 +101,7 @@ def guidelines(models, compare, fmt, output, fail_on, thresholds, resolution, in
 
     violated = [(r, g) for r in results for g in fails if r.summary[g]["violated"]]
     for r, g in violated:
-        cost = "latency" if r.cost == "latency_ms" else "MAC bytes"
-        click.echo(f"costlab: {r.model} violates {g}: {100 * r.summary[g]['share']:.2f}% of {cost} "
-                   f">= threshold {100 * r.thresholds[g]:.2f}%", err=True)
+        click.echo(violation_line(r, g), err=True)
     return 1 if violated else 0
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..errors import UsageError
-from .options import check_output_path, runtime_option, user_input
+from .options import check_output_path, profile_option, runtime_option, user_input
 
 
 def _profile(device: str) -> dict:
@@ -15,18 +15,19 @@ def _profile(device: str) -> dict:
 
 
 def _analyze(model: str, resolution: int | None, input_shape: str | None, batch: int):
+    """The one input rule (:func:`costlab.spec.input_shapes_for`): ``--input-shape`` carries its
+    own batch; with ``--resolution`` or the paper's input, the batch is ``batch`` (the profile's)."""
     from ..api import analyze
     from ..spec import resolve
 
     resolved = resolve(model)
     resolution = user_input(resolved, input_shape, resolution)
-    if input_shape is not None:
-        from ..spec import InputShape, parse_input_shape
+    return analyze(resolved, input_shape=input_shape, resolution=resolution,
+                   batch=1 if input_shape is not None else batch)
 
-        shapes = parse_input_shape(input_shape)
-        shapes = [InputShape((batch,) + tuple(s[1:]), s.dtype) for s in shapes]
-        return analyze(resolved, input_shape=shapes)
-    return analyze(resolved, resolution=resolution, batch=batch)
+
+def _batch(report) -> int:
+    return int(report.input_shape[0][0]) if report.input_shape and report.input_shape[0] else 1
 
 
 def _predict(report, profile, runtime=None):
@@ -72,33 +73,31 @@ def _check_output(output: str | None) -> None:
 
 def _label(profile, runtime: str | None) -> str:
     """The profile's name, with the GPU runtime the figure predicts (eager / cudagraph)."""
+    from ..present.plots import profile_label
+
     if not profile.form.runtimes:
-        return profile.name
-    return f"{profile.name}, {runtime or profile.form.describe(profile)['runtime'] or 'eager'}"
+        return profile_label(profile.name)
+    return profile_label(profile.name, runtime or profile.form.describe(profile)["runtime"] or "eager")
 
 
-def _batch_note(profile) -> str:
-    b = int(profile.batch)
-    return f"batch {b}" if b != 1 else "batch 1"
+def _options(kind: str, device_required: bool = True, default_input: str = "each model's paper input"):
+    """--device, -o, --resolution, --input-shape and --runtime of every plot."""
+    common = [
+        profile_option(required=device_required),
+        click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, callback=check_output_path,
+                     help=f"image file (.png, .svg or .pdf; written atomically); default costlab-{kind}-...png"),
+        click.option("--resolution", type=int, default=None, help=f"input side length (default: {default_input})"),
+        click.option("--input-shape", default=None,
+                     help="full input shape, e.g. 1x3x160x160 (its first dimension is the batch; with --resolution "
+                          "or the paper's input the batch is the profile's)"),
+        runtime_option,
+    ]
 
-
-_common = [
-    click.option("--device", "device", required=True,
-                 help="arm, gpu, cpu, a profile name in profiles/ or a profile .json"),
-    click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, callback=check_output_path,
-                 help="image file (.png, .svg or .pdf; written atomically); default costlab-<plot>-...png"),
-    click.option("--resolution", type=int, default=None, help="input side length (default: each model's paper input)"),
-    click.option("--input-shape", default=None, help="full input shape, e.g. 1x3x160x160 (batch: the profile's)"),
-]
-
-
-_common.append(runtime_option)
-
-
-def _options(f):
-    for opt in reversed(_common):
-        f = opt(f)
-    return f
+    def deco(f):
+        for opt in reversed(common):
+            f = opt(f)
+        return f
+    return deco
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -108,71 +107,56 @@ def plot() -> None:
 
 @plot.command("flops-latency")
 @click.argument("models", nargs=-1, required=True)
-@_options
+@_options("flops-latency")
 def flops_latency(models, device, output, resolution, input_shape, runtime):
     """MACs (the papers' FLOPs) vs predicted latency of MODELS on a device, with the
     profile's FLOPs-only model drawn as a line."""
     from tqdm import tqdm
 
-    from ..present.plots import flops_latency_figure
+    from ..present.plots import predicted_flops_latency_figure
 
     _check_output(output)
     profile = _profile(device)
-    b = int(profile.batch)
-    points = []
+    points, b = [], int(profile.batch)
     # disable=None: no bar unless stderr is a terminal
     for m in tqdm(models, desc="costlab plot flops-latency", unit="model", leave=False,
                   disable=True if len(models) < 3 else None):
-        rep = _predict(_analyze(m, resolution, input_shape, b), profile, runtime)
+        rep = _predict(_analyze(m, resolution, input_shape, int(profile.batch)), profile, runtime)
+        b = _batch(rep)
         points.append({"name": rep.model, "macs": rep.totals["macs"] / b, "ms": rep.totals["latency_ms"]})
     base = profile.baseline or {}
     baseline = None
     if "ms_per_gmac" in base and "ms_const" in base:
         baseline = (float(base["ms_per_gmac"]) * b / 1e3, float(base["ms_const"]))
-    from ..present.plots import device_title
-
-    fig = flops_latency_figure(points, device=profile.device, profile=_label(profile, runtime), baseline=baseline,
-                               title=device_title(f"MACs (FLOPs) vs predicted latency, {_batch_note(profile)}",
-                                                  profile.device, _label(profile, runtime)))
-    if b != 1:
-        ax = fig.axes[0]
-        ax.set_ylabel(ax.get_ylabel().replace("latency (ms", f"predicted latency (ms per batch of {b}"))
-        ax.set_xlabel(ax.get_xlabel().replace("MACs (", "MACs per image ("))
+    fig = predicted_flops_latency_figure(points, device=profile.device, profile=_label(profile, runtime),
+                                         batch=b, baseline=baseline)
     _save(fig, output or _default_output("flops-latency", device))
 
 
 @plot.command("breakdown")
 @click.argument("model")
-@_options
+@_options("breakdown")
 def breakdown(model, device, output, resolution, input_shape, runtime):
     """Predicted latency of MODEL by op class (dense/pointwise/depthwise/group conv, linear,
     pooling, element-wise, data movement, other) on a device."""
     from ..latency.breakdown import class_breakdown
-    from ..present.plots import breakdown_figure, device_title
+    from ..present.plots import predicted_breakdown_figure
 
     _check_output(output)
     profile = _profile(device)
     rep = _analyze(model, resolution, input_shape, int(profile.batch))
-    by = class_breakdown(rep, profile, runtime)
-    total = sum(by.values())
-    fig = breakdown_figure(by, model=rep.model, device=profile.device, profile=_label(profile, runtime),
-                           title=device_title(f"{rep.model}: predicted latency by op class, total {total:.4g} ms "
-                                              f"({_batch_note(profile)}; fused ops counted in their kernel's class)",
-                                              profile.device, _label(profile, runtime)))
+    fig = predicted_breakdown_figure(class_breakdown(rep, profile, runtime), model=rep.model,
+                                     device=profile.device, profile=_label(profile, runtime),
+                                     batch=_batch(rep))
     _save(fig, output or _default_output("breakdown", device, model))
 
 
 @plot.command("layers")
 @click.argument("model")
-@click.option("--device", "device", default=None,
-              help="arm, gpu, cpu, a profile name or a profile .json (without: MACs and MAC bytes only)")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, callback=check_output_path,
-              help="image file (.png, .svg or .pdf; written atomically); default costlab-layers-...png")
-@click.option("--resolution", type=int, default=None, help="input side length (default: the paper's input)")
-@click.option("--input-shape", default=None, help="full input shape, e.g. 1x3x160x160")
-@runtime_option
+@_options("layers", device_required=False, default_input="the paper's input")
 def layers(model, device, output, resolution, input_shape, runtime):
-    """Per-layer MACs vs MAC bytes vs predicted ms of MODEL (execution order)."""
+    """Per-layer MACs vs MAC bytes vs predicted ms of MODEL (execution order); without
+    --device, MACs and MAC bytes only."""
     from ..present.plots import layers_figure
 
     _check_output(output)
@@ -182,12 +166,9 @@ def layers(model, device, output, resolution, input_shape, runtime):
         from ..latency.breakdown import kernel_layers
 
         frame = kernel_layers(rep, profile, runtime)
-        title = None
     else:
-        frame, title = rep.layers, None
+        frame = rep.layers
     fig = layers_figure(frame, model=rep.model, device=profile.device if profile else "none",
-                        profile=_label(profile, runtime) if profile else None, title=title,
+                        profile=_label(profile, runtime) if profile else None, title=None,
                         kernels=profile is not None)
     _save(fig, output or _default_output("layers", device, model))
-
-

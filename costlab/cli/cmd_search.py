@@ -3,19 +3,20 @@ budget, with the Pareto front of latency vs MACs / params; a thin wrapper over
 :func:`costlab.search.search`."""
 from __future__ import annotations
 
-import json
 import os
 
 import click
 
 from ..errors import UsageError
-from ..present.tables import FORMATS, human
-from .options import check_output_path, output_option
+from ..present.search import RESOLUTION  # noqa: F401  (costlab.search's; tests/test_search.py checks they agree)
+from ..present.tables import FORMATS
+from .options import check_output_path, output_option, profile_option
 
-# costlab.search's OBJECTIVES and RESOLUTION, here so that the CLI starts without importing
-# the search machinery (scipy); tests/test_search.py checks they agree
+# costlab.search's OBJECTIVES, here so that the CLI starts without importing the search
+# machinery (scipy); tests/test_search.py checks they agree
 OBJECTIVES = ("macs", "params", "-latency")
-RESOLUTION = "resolution"
+
+
 def parse_knob_options(values) -> dict[str, str]:
     """``('width=0.35:1.4:0.05', 'resolution=96:224:32')`` -> ``{'width': '0.35:1.4:0.05', ...}``."""
     out: dict[str, str] = {}
@@ -29,49 +30,11 @@ def parse_knob_options(values) -> dict[str, str]:
     return out
 
 
-def _front_frame(result):
-    import pandas as pd
-
-    rows = []
-    for i in result.front:
-        v = result.variants[i]
-        row = {"": "*" if i == result.best else "", "#": i}
-        row.update({k: str(v["knobs"][k]) for k in result.grid if k != RESOLUTION})
-        row.update({"resolution": v["resolution"], "params": human(v["params"]), "MACs": human(v["macs"]),
-                    "latency ms": f"{v['latency_ms']:.3f}"})
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def best_line(result) -> str:
-    what = {"macs": "most MACs", "params": "most params", "-latency": "least latency"}[result.objective]
-    budget = f"under {result.budget_ms:g} ms" if result.budget_ms is not None else "(no budget)"
-    v = result.variants[result.best]
-    return (f"best {budget} ({what}): {v['spec']} at {'x'.join(map(str, v['input_shape']))}: "
-            f"{human(v['macs'])} MACs, {human(v['params'])} params, {v['latency_ms']:.3f} ms on {result.device}")
-
-
-def search_text(result, fmt: str) -> str:
-    from ..present.tables import markdown_table, text_table, to_csv
-
-    if fmt == "json":
-        return json.dumps(result.to_dict(), indent=2)
-    if fmt == "csv":
-        return to_csv(result.table())
-    df = _front_frame(result)
-    cols = list(df.columns)
-    head = (f"Pareto front of {result.model} on {result.device}: {len(result.front)} of {len(result.variants)} "
-            f"variants (predicted latency vs {'MACs' if result.capacity == 'macs' else 'params'}; * = chosen)")
-    right = {"#", "resolution", "params", "MACs", "latency ms"}
-    table = markdown_table(df, cols, right=right) if fmt == "markdown" else text_table(df, cols, right)
-    return f"{head}\n\n{table}\n\n{best_line(result)}\n"
-
-
 @click.command("search")
 @click.argument("spec")
 @click.option("--knob", "knobs", multiple=True, metavar="NAME=VALUES",
               help="a knob's values: lo:hi:step (inclusive) or a,b,c; 'resolution' is the input side (repeatable)")
-@click.option("--device", required=True, help="arm, gpu, cpu, a profile name in profiles/ or a profile file")
+@profile_option(required=True)
 @click.option("--budget-ms", type=float, required=True, help="latency budget on the device (ms)")
 @click.option("--objective", type=click.Choice(OBJECTIVES), default="macs", show_default=True,
               help="under the budget: the most MACs, the most params, or the least latency (-latency)")
@@ -94,6 +57,7 @@ def search_cmd(spec, knobs, device, budget_ms, objective, space, seed, fmt, outp
     """
     from ..present.output import write_output
     from ..present.plots import format_of, save_figure
+    from ..present.search import search_text
     from ..search import search, search_figure
 
     if plot_path:

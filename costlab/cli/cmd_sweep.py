@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from ..errors import UsageError
+from .options import profile_option
 
 BACKENDS = ("local", "ray")      # costlab.sweep.BACKENDS (tests/test_sweep.py checks they agree)
 
@@ -23,8 +24,7 @@ def _devices(values) -> list[str]:
 @click.option("--seed", type=int, default=0, show_default=True, help="seed of --space")
 @click.option("--resolution", type=click.IntRange(min=1), default=None,
               help="input side of the --space architectures (default: the space's)")
-@click.option("--device", "devices", multiple=True, required=True,
-              help="devices, comma-separated or repeated: arm, gpu, cpu, profile names or files")
+@profile_option(required=True, multiple=True)
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="results file: .parquet (needs pyarrow) or .csv; rerunning resumes it")
 @click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,

@@ -1,13 +1,13 @@
 """``costlab calibrate --measurements`` and ``costlab validate --measurements``: a profile
-from a user's own timings, and its few-shot held-out accuracy (used by cmd_latency)."""
+from a user's own timings, and its few-shot held-out accuracy (used by cmd_calibrate and cmd_validate)."""
 from __future__ import annotations
-
-import json
 
 import click
 
-from ..present.output import write_output
 from ..errors import UsageError
+from ..present.output import write_output
+from ..present.profiles import measurements_line
+from ..present.validation import NO_RANK, fewshot_text
 from .options import command_line
 
 
@@ -60,65 +60,9 @@ def calibrate_measurements(path: str, base: str | None, name: str | None, device
                          command=command_line(), progress=not quiet, form=form)
     save_profile(d, output)
     val = d.get("validation") or {}
-    click.echo(f"{name}: {len(rows.rows)} measurements, {val.get('holdout', 'held-out')} MAPE "
-               f"{_num(val.get('mape'), '.1f', '%')} (FLOPs-only {_num((val.get('baseline') or {}).get('mape'), '.1f', '%')}), "
-               f"Spearman {_num(val.get('spearman'), '.3f')} -> {output}")
+    click.echo(measurements_line(name, len(rows.rows), val, output))
     if val.get("spearman") is None:
-        click.echo(f"costlab: note: {_NO_RANK}", err=True)
-
-
-# why a rank correlation is missing (metrics() leaves it out, rather than print a NaN)
-_NO_RANK = ("Spearman / Kendall '-': not defined with fewer than 3 held-out rows or when all measured "
-            "(or all predicted) latencies are equal; measure models of different sizes")
-
-
-def _num(v, fmt: str, unit: str = "") -> str:
-    """``v`` formatted, or '-' for a metric that is not defined (None)."""
-    return "-" if v is None else f"{v:{fmt}}{unit}"
-
-
-def _fewshot_text(res: dict, fmt: str) -> str:
-    import pandas as pd
-
-    from ..present.tables import markdown_table, text_table
-
-    if fmt == "json":
-        return json.dumps(res, indent=2)
-    sp = res.get("spread") or {}
-    rows = []
-    for who, m, sd in (("predictor", res, sp), ("FLOPs-only", res["baseline"], res["baseline"].get("spread") or {})):
-        row = {"model": who}
-        for k, label in (("mape", "MAPE %"), ("within_10pct", "within 10% (%)"), ("spearman", "Spearman"),
-                         ("kendall", "Kendall tau")):
-            v = m.get(k)
-            s = sd[k].get("std") if isinstance(sd.get(k), dict) else None
-            row[label] = "-" if v is None else (f"{v:.3f}" if k in ("spearman", "kendall") else f"{v:.1f}") + \
-                ("" if s is None else f" +- {s:.3g}")
-        rows.append(row)
-    df = pd.DataFrame(rows)
-    cols = list(df.columns)
-    if fmt == "csv":   # numbers only, the spread in its own columns
-        from ..present.tables import to_csv
-
-        recs = []
-        for who, m, sd in (("predictor", res, sp), ("FLOPs-only", res["baseline"], res["baseline"].get("spread") or {})):
-            rec = {"model": who, "samples": res["samples"], "repeats": res["repeats"], "n_predicted": res["n"]}
-            for k in ("mape", "within_10pct", "spearman", "kendall"):
-                rec[k] = m.get(k)
-                rec[f"{k}_std"] = sd[k].get("std") if isinstance(sd.get(k), dict) else None
-            recs.append(rec)
-        return to_csv(pd.DataFrame(recs))
-    head = (f"few-shot: fit on {res['samples']} random rows, predict the other {res['n']}, {res['repeats']} "
-            f"repeats (seed {res.get('seed')}); base: {res.get('base') or 'none'}")
-    table = markdown_table(df, cols, right=set(cols[1:])) if fmt == "markdown" else text_table(df, cols, set(cols[1:]))
-    extra = []
-    if res.get("spearman") is None or res["baseline"].get("spearman") is None:
-        extra.append(_NO_RANK + (f" (here {res['n']} held-out row{'s' if res['n'] != 1 else ''} per repeat: "
-                                 "lower --samples)" if res["n"] < 3 else ""))
-    if res.get("rounding_floor"):
-        extra.append(f"whole-millisecond measurements: rounding alone costs MAPE {res['rounding_floor'].get('mape', float('nan')):.2f}%")
-    # a blank line ends the table (in Markdown a line right after a table is one more row)
-    return "\n".join([head, "", table, *([""] + extra if extra else [])]) + "\n"
+        click.echo(f"costlab: note: {NO_RANK}", err=True)
 
 
 def validate_measurements(path: str, base: str | None, samples: int, repeats: int, seed: int, fmt: str,
@@ -131,4 +75,4 @@ def validate_measurements(path: str, base: str | None, samples: int, repeats: in
     rows = read_measurements(path)
     res = fewshot_validate(rows, base=load_profile(base) if base else None, samples=samples, repeats=repeats,
                            seed=seed, progress=not quiet, form=form)
-    write_output(_fewshot_text(res, fmt), output)
+    write_output(fewshot_text(res, fmt), output)

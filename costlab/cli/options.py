@@ -108,6 +108,32 @@ def dtype_option(f):
                         help="element size used for MAC bytes")(f)
 
 
+# the one help text of --device: everywhere it names a device profile
+PROFILE_HELP = ("device profile: arm, gpu or cpu (the default profile of that device class), a profile name "
+                "(costlab profiles lists them) or a path to a profile .json")
+
+
+def _check_profiles(ctx, param, value):
+    """click callback of ``--device``: a value that names no profile stops the command before
+    any work, with the profile lookup's one-line error (did-you-mean, the known names)."""
+    from ..latency.profile import resolve_profile_path
+
+    for v in (value if isinstance(value, tuple) else () if value is None else (value,)):
+        for name in (v.split(",") if param.multiple else [v]):
+            if name.strip() or not param.multiple:
+                resolve_profile_path(name)
+    return value
+
+
+def profile_option(*, required: bool = False, multiple: bool = False):
+    """``--device PROFILE`` (always a device profile: a device class, a profile name or a path,
+    with one help text), checked before the command runs. ``multiple``: repeatable and
+    comma-separated, into ``devices``."""
+    more = "; several: comma-separated or repeated" if multiple else ""
+    return click.option("--device", "devices" if multiple else "device", metavar="PROFILE", required=required,
+                        multiple=multiple, default=None, callback=_check_profiles, help=PROFILE_HELP + more)
+
+
 def runtime_option(f):
     return click.option("--runtime", type=click.Choice(["eager", "cudagraph"]), default=None,
                         help="GPU host/device profiles: predict eager or CUDA-graph time "
@@ -135,9 +161,8 @@ def user_input(resolved, input_shape, resolution):
 
 
 def warn_unsupported(report, prefix: str = "") -> None:
-    if report.totals.get("params_unused"):
-        click.echo(f"costlab: warning: {prefix}{report.totals['params_unused']:,} parameters are never used by "
-                   "the traced forward and are not in the totals", err=True)
-    if report.unsupported:
-        click.echo(f"costlab: warning: {prefix}unsupported ops counted as 0: "
-                   + ", ".join(f"{u['op']} x{u['count']}" for u in report.unsupported), err=True)
+    """The report's unused parameters and unsupported ops, as warnings on stderr."""
+    from ..present.report import unsupported_warnings
+
+    for w in unsupported_warnings(report):
+        click.echo(f"costlab: warning: {prefix}{w}", err=True)

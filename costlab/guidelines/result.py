@@ -74,14 +74,6 @@ class GuidelineResult:
         v = self.violated()
         return "violates " + ", ".join(v) if v else "no guideline violated"
 
-    def summary_line(self) -> str:
-        """One line: the verdict and each guideline's share of the cost (``*`` = violated)."""
-        cost = "latency" if self.cost == "latency_ms" else "MAC bytes"
-        parts = [f"{g} {100 * self.summary[g]['share']:.2f}%{'*' if self.summary[g]['violated'] else ''}"
-                 for g in GUIDELINES]
-        return (f"guidelines  {self.verdict()}: " + ", ".join(parts)
-                + f" of {cost} (* = violated; costlab guidelines MODEL lists the findings)")
-
     def to_dict(self, model: str | None = None) -> dict[str, Any]:
         """``{"model", "findings": [...], "summary": {"G1": {"violated", "share", "count", ...}}}``."""
         return {

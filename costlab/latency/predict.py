@@ -92,25 +92,11 @@ def predict(report, profile: Profile, runtime: str | None = None):
     notes = _notes(report, profile, batch_note=not profile.form.runtimes)
     total = round(float(p.total_ms), 4)
     section = Section("latency", data={"device": profile.name, "latency": _info(profile, notes, p)},
-                      lines=_lines(total, profile, p), notes=tuple(notes))
+                      notes=tuple(notes))
     out = report
     for key, values in p.columns.items():
         out = out.with_column(EXTRA_COLUMNS[key], {n: round(v, 6) for n, v in values.items()})
     return out.with_column(LATENCY, {n: round(v, 6) for n, v in p.node_ms.items()}, total=total, section=section)
-
-
-def _lines(total: float, profile: Profile, p: Prediction) -> tuple[str, ...]:
-    if "bound" not in p.info:
-        return (f"latency     {total:.3f} ms ({profile.name})",)
-    bound = p.info["bound"]
-    both = f"(eager {bound['eager_ms']:.3f} ms, CUDA graph {bound['cudagraph_ms']:.3f} ms)"
-    if p.runtime == "cudagraph":
-        gain = bound["eager_ms"] / bound["cudagraph_ms"] if bound["cudagraph_ms"] > 0 else float("nan")
-        line = (f"bound       device (CUDA graph: one launch, no per-op dispatch); in eager it would be "
-                f"{bound['text']} {both}, {gain:.2f}x the graph's time")
-    else:
-        line = f"bound       {bound['text']} {both}"
-    return (f"latency     {total:.3f} ms ({profile.name}, {p.runtime})", line)
 
 
 def predict_baseline(gmac: float, profile: Profile) -> float:

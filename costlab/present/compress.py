@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .tables import markdown_table, text_table, to_csv
+from .tables import count, markdown_table, num, pct, text_table, to_csv
 from ..compress.result import CompressionReport
 
 CSV_COLUMNS = ["name", "kind", "type", "shape", "params", "weights", "weights_nonzero", "nonzero", "keep", "fillers", "bits",
@@ -22,14 +22,6 @@ def size_str(b: float) -> str:
     if b >= 1e3:
         return f"{b / 1e3:.1f} KB ({b / 2 ** 10:.1f} KiB)"
     return f"{int(b)} B"
-
-
-def _pct(v) -> str:
-    return "-" if v is None or v != v else f"{100 * float(v):.1f}%"
-
-
-def _opt(v, fmt="{}") -> str:
-    return "-" if v is None or (isinstance(v, float) and v != v) else fmt.format(v)
 
 
 def _frame(r: CompressionReport) -> tuple[pd.DataFrame, list[str], set[str]]:
@@ -53,14 +45,14 @@ def _frame(r: CompressionReport) -> tuple[pd.DataFrame, list[str], set[str]]:
 
 
 def _formatters() -> dict:
-    num = lambda v: _opt(None if v is None or v != v else int(v), "{:,}")  # noqa: E731
+    def whole(v):
+        return num(v, ".0f")
+
     return {
-        "weights": num, "nonzero": num, "kept": num, "fillers": num, "dense_bytes": num, "pruned_bytes": num,
-        "quantized_bytes": num, "huffman_bytes": num, "macs": num,
-        "keep": _pct, "flop_pct": _pct, "flop_pct_act": _pct,
-        "bits": lambda v: _opt(None if v is None or v != v else int(v)),
-        "index_bits": lambda v: _opt(None if v is None or v != v else int(v)),
-        "ratio": lambda v: f"{float(v):.1f}x", "speedup": lambda v: _opt(v, "{:.1f}x"),
+        "weights": count, "nonzero": count, "kept": count, "fillers": count, "dense_bytes": count,
+        "pruned_bytes": count, "quantized_bytes": count, "huffman_bytes": count, "macs": count,
+        "keep": pct, "flop_pct": pct, "flop_pct_act": pct, "bits": whole, "index_bits": whole,
+        "ratio": lambda v: f"{float(v):.1f}x", "speedup": lambda v: num(v, ".1f", "x"),
     }
 
 
@@ -74,9 +66,9 @@ def _summary(r: CompressionReport) -> list[str]:
              + (f"   filler zeros {t['fillers']:,}" if t.get("fillers") else "")]
     if t.get("macs_pruned") is not None and t["weights_nonzero"] < t["weights"]:
         line = (f"MACs        {t['macs']:,} -> {t['macs_pruned']:,} after pruning "
-                f"(FLOP% {_pct(t['flop_pct'])} with dense inputs")
+                f"(FLOP% {pct(t['flop_pct'])} with dense inputs")
         if t.get("flop_pct_act") is not None:
-            line += f", {_pct(t['flop_pct_act'])} with the paper's Act%"
+            line += f", {pct(t['flop_pct_act'])} with the paper's Act%"
         lines.append(line + ")")
         lines.append(f"MAC bytes   {t['mac_bytes']:,} -> {t['mac_bytes_pruned']:,} pruned -> "
                      f"{t['mac_bytes_compressed']:,} compressed (conv/linear layers)")

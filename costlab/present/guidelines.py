@@ -7,11 +7,7 @@ from typing import Any
 import pandas as pd
 
 from ..guidelines.result import DEFAULT_THRESHOLDS, GUIDELINES, TITLES, GuidelineResult, load, ranking
-from .tables import human, markdown_table, shape_str, text_table, to_csv
-
-def _pct(x: float) -> str:
-    return f"{100.0 * x:.2f}%"
-
+from .tables import human, markdown_table, num, pct, shape_str, text_table, to_csv
 
 def _cost_name(cost: str) -> str:
     return "latency" if cost == "latency_ms" else "MAC bytes"
@@ -41,6 +37,21 @@ def findings_frame(result: GuidelineResult) -> pd.DataFrame:
                                        "excess", "share", "advice"])
 
 
+def summary_line(summary: dict[str, dict[str, Any]], cost: str, verdict: str) -> str:
+    """One line: the verdict and each guideline's share of the cost (``*`` = violated), from a
+    report's ``guidelines`` section (``summary``: its JSON ``guidelines``; ``cost``, ``verdict``:
+    its values)."""
+    parts = [f"{g} {pct(summary[g]['share'], 2)}{'*' if summary[g]['violated'] else ''}" for g in GUIDELINES]
+    return (f"guidelines  {verdict}: " + ", ".join(parts)
+            + f" of {_cost_name(cost)} (* = violated; costlab guidelines MODEL lists the findings)")
+
+
+def violation_line(result: GuidelineResult, g: str) -> str:
+    """``--fail-on``'s stderr line for a violated guideline ``g``."""
+    return (f"costlab: {result.model} violates {g}: {pct(result.summary[g]['share'], 2)} of {_cost_name(result.cost)} "
+            f">= threshold {pct(result.thresholds[g], 2)}")
+
+
 def _measured(result: GuidelineResult, g: str) -> str:
     s = result.summary[g]
     if g in ("G1", "G2"):
@@ -49,8 +60,8 @@ def _measured(result: GuidelineResult, g: str) -> str:
     if g == "G3":
         return (f"{s['ops']} ops, longest chain {s['longest_chain']} (parallelism "
                 f"{s['parallelism']:.2f}); most branches in a block: {s['max_branches']}")
-    return (f"element-wise ops incl. depthwise: {_pct(s['bytes_share'])} of MAC bytes for "
-            f"{_pct(s['ops_share'])} of the arithmetic ({_pct(s['macs_share'])} of MACs)")
+    return (f"element-wise ops incl. depthwise: {pct(s['bytes_share'], 2)} of MAC bytes for "
+            f"{pct(s['ops_share'], 2)} of the arithmetic ({pct(s['macs_share'], 2)} of MACs)")
 
 
 def summary_frame(results: list[GuidelineResult]) -> pd.DataFrame:
@@ -76,7 +87,7 @@ def _findings_table(result: GuidelineResult, markdown: bool) -> str:
     units = {"G1": (" el", "B"), "G2": (" el", "B"), "G3": ("", ""), "G4": ("B", "B")}
     for col, pos in (("value", 0), ("bound", 0), ("excess", 1)):
         df[col] = [_human(v) + units[g][pos] for v, g in zip(df[col], df["guideline"])]
-    fm = {"share": _pct, "ratio": lambda v: "-" if v != v else f"{v:.3f}"}
+    fm = {"share": lambda v: pct(v, 2), "ratio": num}
     cols = list(df.columns)
     right = {"value", "bound", "ratio", "excess", "share"}
     if markdown:
@@ -86,7 +97,7 @@ def _findings_table(result: GuidelineResult, markdown: bool) -> str:
 
 def _summary_table(result: GuidelineResult, markdown: bool) -> str:
     rows = [{"guideline": g, "violated": "YES" if result.summary[g]["violated"] else "no",
-             "share": _pct(result.summary[g]["share"]), "threshold": _pct(result.thresholds[g]),
+             "share": pct(result.summary[g]["share"], 2), "threshold": pct(result.thresholds[g], 2),
              "count": result.summary[g]["count"], "measured": _measured(result, g), "rule": TITLES[g]}
             for g in GUIDELINES]
     df = pd.DataFrame(rows)
@@ -113,7 +124,7 @@ def _unlisted_note(result: GuidelineResult) -> str:
     if not n:
         return ""
     per = ", ".join(f"{g} {k}" for g, k in result.unlisted.items() if k)
-    return (f"{n} more violation(s) below min_share {_pct(result.thresholds['min_share'])} not listed "
+    return (f"{n} more violation(s) below min_share {pct(result.thresholds['min_share'], 2)} not listed "
             f"({per}); they count in the summary")
 
 
@@ -125,8 +136,8 @@ def findings_text(result: GuidelineResult, fmt: str, report=None) -> str:
         df = findings_frame(result)
         df.insert(0, "model", result.model)
         return to_csv(df)
-    note = UNITS_NOTE.format(cost=_cost_name(result.cost), high=_pct(result.thresholds["high"]),
-                             medium=_pct(result.thresholds["medium"]))
+    note = UNITS_NOTE.format(cost=_cost_name(result.cost), high=pct(result.thresholds["high"], 2),
+                             medium=pct(result.thresholds["medium"], 2))
     unl = _unlisted_note(result)
     if fmt == "markdown":
         parts = [f"## Guidelines: {result.model}", "", "```", *_header(result, report), "```", "",
@@ -171,7 +182,7 @@ def comparison_text(results: list[GuidelineResult], fmt: str, cleanest: bool = T
         marks[g] = [r.summary[g]["violated"] for r in results]
     shown = df.copy()
     for g in GUIDELINES:
-        shown[g] = [(f"**{_pct(v)}**" if fmt == "markdown" else f"{_pct(v)}*") if m else _pct(v)
+        shown[g] = [(f"**{pct(v, 2)}**" if fmt == "markdown" else f"{pct(v, 2)}*") if m else pct(v, 2)
                     for v, m in zip(df[g], marks[g])]
     shown["load"] = [f"{v:.2f}" for v in df["load"]]
     best = ranking(results)[0].model if results else ""
@@ -179,7 +190,7 @@ def comparison_text(results: list[GuidelineResult], fmt: str, cleanest: bool = T
     th = results[0].thresholds if results else DEFAULT_THRESHOLDS
     legend = (f"share of each model's {cost} in violations of each guideline; "
               + ("bold" if fmt == "markdown" else "*")
-              + " = violated (share >= threshold: " + ", ".join(f"{g} {_pct(th[g])}" for g in GUIDELINES)
+              + " = violated (share >= threshold: " + ", ".join(f"{g} {pct(th[g], 2)}" for g in GUIDELINES)
               + "); load = sum of share/threshold")
     cols = ["model", *GUIDELINES, "violated", "load", "verdict"]
     right = {*GUIDELINES, "load"}

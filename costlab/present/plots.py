@@ -216,6 +216,24 @@ def flops_latency_figure(points: Sequence[dict], *, device: str, profile: str,
                           ylabel="latency (ms" + (", log)" if log else ")"))
 
 
+def predicted_flops_latency_figure(points: Sequence[dict], *, device: str, profile: str, batch: int,
+                                   baseline: tuple[float, float] | None = None) -> Figure:
+    """``costlab plot flops-latency``: :func:`flops_latency_figure` of predicted ms at ``batch``
+    (``points``' ``macs`` per image, ``ms`` per batch), its axes saying so when ``batch`` > 1."""
+    fig = flops_latency_figure(points, device=device, profile=profile, baseline=baseline,
+                               title=device_title(f"MACs (FLOPs) vs predicted latency, batch {batch}", device, profile))
+    if batch != 1:
+        ax = fig.axes[0]
+        ax.set_ylabel(ax.get_ylabel().replace("latency (ms", f"predicted latency (ms per batch of {batch}"))
+        ax.set_xlabel(ax.get_xlabel().replace("MACs (", "MACs per image ("))
+    return fig
+
+
+def profile_label(name: str, runtime: str | None = None) -> str:
+    """A profile as a figure names it: its name, and the GPU runtime predicted (eager / cudagraph)."""
+    return name if runtime is None else f"{name}, {runtime}"
+
+
 # -- latency by op class ----------------------------------------------------------------------
 
 def breakdown_figure(ms_by_class: dict[str, float], *, model: str, device: str, profile: str,
@@ -240,6 +258,16 @@ def breakdown_figure(ms_by_class: dict[str, float], *, model: str, device: str, 
     ax.grid(True, axis="x", linewidth=0.4, alpha=0.5)
     fig.tight_layout()
     return fig
+
+
+def predicted_breakdown_figure(ms_by_class: dict[str, float], *, model: str, device: str, profile: str,
+                               batch: int) -> Figure:
+    """``costlab plot breakdown``: :func:`breakdown_figure` titled with the total and ``batch``."""
+    total = sum(ms_by_class.values())
+    return breakdown_figure(ms_by_class, model=model, device=device, profile=profile,
+                            title=device_title(f"{model}: predicted latency by op class, total {total:.4g} ms "
+                                               f"(batch {batch}; fused ops counted in their kernel's class)",
+                                               device, profile))
 
 
 # -- per-layer ---------------------------------------------------------------------------------

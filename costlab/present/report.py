@@ -9,14 +9,16 @@ from __future__ import annotations
 import pandas as pd
 
 from ..report import Column, Report
-from .tables import human, inputs_str, markdown_table, shape_str, text_table, to_csv
+from .guidelines import summary_line
+from .latency import latency_lines
+from .tables import count, human, inputs_str, markdown_table, shape_str, text_table, to_csv
 
 _SHOWN = ["name", "op", "output_shape", "params", "macs", "elem_ops", "mac_bytes", "activations"]
 
 
 def _fmt(c: Column):
     if c.fmt in ("count", "bytes"):
-        return lambda v: f"{int(v):,}"
+        return count
     if c.fmt == "ms":
         return lambda v: f"{float(v):.4f}"
     if c.fmt == "float":
@@ -45,7 +47,8 @@ def _totals_lines(report: Report) -> list[str]:
         f"activations {t['activations']:,} ({human(t['activations'])})",
     ]
     for s in report.sections.values():
-        lines += list(s.lines)
+        if s.key == "latency":
+            lines += latency_lines(s.data, report.totals["latency_ms"])
     return lines
 
 
@@ -56,8 +59,21 @@ def _unsupported_note(report: Report) -> str:
     return f"UNSUPPORTED ops, counted as 0 in every column (totals are lower bounds): {items}"
 
 
+def unsupported_warnings(report: Report) -> list[str]:
+    """Warnings for stderr: parameters the traced forward never used, ops counted as 0."""
+    out = []
+    if report.totals.get("params_unused"):
+        out.append(f"{count(report.totals['params_unused'])} parameters are never used by the traced forward "
+                   "and are not in the totals")
+    if report.unsupported:
+        out.append("unsupported ops counted as 0: " + ", ".join(f"{u['op']} x{u['count']}" for u in report.unsupported))
+    return out
+
+
 def _trailer(report: Report) -> list[str]:
-    return [line for s in report.sections.values() for line in s.trailer]
+    """Lines at the very end: the guideline check's one-line summary."""
+    return [summary_line(s.data["guidelines"], s.values["cost"], s.values["verdict"])
+            for s in report.sections.values() if s.key == "guidelines"]
 
 
 def report_text(report: Report, fmt: str, depth: int | None = None) -> str:

@@ -9,6 +9,45 @@ import pandas as pd
 FORMATS = ("table", "csv", "json", "markdown")
 
 
+# -- numbers: the one helper set every table, report and message uses ----------------------------
+NONE = "-"   # how a missing number (None, or NaN: a metric that is not defined) is shown
+
+
+def missing(x) -> bool:
+    """Whether ``x`` is a missing number: None or NaN."""
+    if x is None:
+        return True
+    try:
+        return float(x) != float(x)
+    except (TypeError, ValueError):
+        return False
+
+
+def pct(x, digits: int = 1, *, percent: bool = False, sign: bool = False, none: str = NONE) -> str:
+    """``x`` as a percentage with ``digits`` decimals: a fraction by default (0.123 -> '12.3%'),
+    a value already in percent with ``percent=True`` (12.3 -> '12.3%'); ``sign`` shows '+'
+    for gains; a missing ``x`` (None, NaN) is ``none``."""
+    if missing(x):
+        return none
+    v = float(x) if percent else 100.0 * float(x)
+    return f"{v:{'+' if sign else ''}.{digits}f}%"
+
+
+def num(x, spec: str = ".3f", unit: str = "", none: str = NONE) -> str:
+    """``x`` in the format ``spec`` (a rank correlation: '.3f'), with ``unit``; missing: ``none``."""
+    return none if missing(x) else f"{x:{spec}}{unit}"
+
+
+def ms(x, digits: int = 3, none: str = NONE) -> str:
+    """Milliseconds with ``digits`` decimals, no unit (a column's header says 'ms')."""
+    return none if missing(x) else f"{float(x):.{digits}f}"
+
+
+def count(x, none: str = NONE) -> str:
+    """A whole number with thousands separators: 1234567 -> '1,234,567'."""
+    return none if missing(x) else f"{int(x):,}"
+
+
 def human(n: float, unit: str = "") -> str:
     """1234567 -> '1.23M'."""
     n = float(n)

@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..present.output import write_output
-from ..present.tables import markdown_table, to_csv
+from ..present.tables import markdown_table, pct, to_csv
 from . import register_reproduction
 
 # Paper figures not in costlab.compress.tables (sources in the rows).
@@ -61,10 +61,6 @@ def _num(v) -> str:
     if abs(v) >= 100:
         return f"{v:.1f}".rstrip("0").rstrip(".")
     return f"{v:.4g}"
-
-
-def _pct(v) -> str:
-    return f"{100 * v:+.1f}%" if v is not None and v == v else "-"
 
 
 @register_reproduction("compression", "pruning (Han 2015), Deep Compression, SqueezeNet+DC, XNOR-Net",
@@ -303,7 +299,7 @@ def _write(out_dir: Path, R: _Rows, per_layer: list[dict]) -> tuple[int, list[fl
     """Writes compression.md and compression.csv; returns (rows within 10%, compared rel. diffs)."""
     df = pd.DataFrame(sorted(R.rows, key=lambda r: SECTIONS.index(r["section"])))
     df_out = df.copy()
-    df_out["rel_diff"] = df_out["rel_diff"].map(lambda v: _pct(v) if v is not None else "-")
+    df_out["rel_diff"] = df_out["rel_diff"].map(lambda v: pct(v, sign=True))
     checked = [v for v in df["rel_diff"] if v is not None and v == v]
     within = sum(abs(v) <= 0.10 for v in checked)
     lines = INTRO + [

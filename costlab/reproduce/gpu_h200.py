@@ -8,19 +8,12 @@ from . import register_reproduction
 from .papers import write_report
 from ..calibrate.gpu_profile import bounds, validate_gpu
 from ..latency.profile import load_profile
+from ..present.tables import num, pct
 
 NAME = "gpu-h200"
 PROFILE = "gpu-h200"
 TARGETS = {"cudagraph": (5.0, 90.0), "eager": (8.0, 80.0)}     # MAPE <=, within +-10% >=
 BOUND_SPECS = ("mobilenet_v2", "resnet50", "vgg16")
-
-
-def _pct(x) -> str:
-    return "-" if x is None or x != x else f"{x:.1f}%"
-
-
-def _rho(x) -> str:
-    return "-" if x is None or x != x else f"{x:.3f}"
 
 
 def _metric_table(block: dict) -> list[str]:
@@ -29,8 +22,9 @@ def _metric_table(block: dict) -> list[str]:
     items = [(b, m) for b, m in block["per_batch"].items()] + [("all", block["all"])]
     for b, m in items:
         base = m["baseline"]
-        lines.append(f"| {b} | {m['n']} | {_pct(m['mape'])} | {_pct(m['within_10pct'])} | {_rho(m['spearman'])} | "
-                     f"{_pct(base['mape'])} | {_pct(base['within_10pct'])} | {_rho(base['spearman'])} |")
+        lines.append(f"| {b} | {m['n']} | {pct(m['mape'], percent=True)} | {pct(m['within_10pct'], percent=True)} | "
+                     f"{num(m['spearman'])} | {pct(base['mape'], percent=True)} | "
+                     f"{pct(base['within_10pct'], percent=True)} | {num(base['spearman'])} |")
     return lines + [""]
 
 
@@ -47,7 +41,8 @@ def _rows_table(rows: list[dict]) -> list[str]:
 def _verdict(runtime: str, m: dict) -> str:
     mape_t, w_t = TARGETS[runtime]
     ok = m["mape"] <= mape_t and m["within_10pct"] >= w_t
-    return (f"{runtime}: MAPE {_pct(m['mape'])} (target <= {mape_t:g}%), within +-10% {_pct(m['within_10pct'])} "
+    return (f"{runtime}: MAPE {pct(m['mape'], percent=True)} (target <= {mape_t:g}%), "
+            f"within +-10% {pct(m['within_10pct'], percent=True)} "
             f"(target >= {w_t:g}%): **{'met' if ok else 'missed'}**")
 
 
@@ -58,7 +53,7 @@ def _selection(sel: dict) -> list[str]:
              "| part | candidate | leave-one-network-out MAPE |", "|---|---|---:|"]
     for part in ("device", "host", "composition"):
         for r in sel.get(part, ()):
-            lines.append(f"| {part} | {r['form']} | {_pct(r['lono_mape'])} |")
+            lines.append(f"| {part} | {r['form']} | {pct(r['lono_mape'], percent=True)} |")
     return lines + [""]
 
 
@@ -69,8 +64,8 @@ def _candidates(val: dict) -> list[str]:
     lines = ["## Every candidate on the held-out networks (computed after the choice, not used for it)", "",
              "| device | host | composition | cudagraph MAPE | eager MAPE | chosen |", "|---|---|---|---:|---:|---|"]
     for r in rows:
-        lines.append(f"| {r['device']} | {r['host']} | {r['composition']} | {_pct(r['cudagraph_mape'])} | "
-                     f"{_pct(r['eager_mape'])} | {'yes' if r['chosen'] else ''} |")
+        lines.append(f"| {r['device']} | {r['host']} | {r['composition']} | {pct(r['cudagraph_mape'], percent=True)} | "
+                     f"{pct(r['eager_mape'], percent=True)} | {'yes' if r['chosen'] else ''} |")
     return lines + [""]
 
 
@@ -133,5 +128,6 @@ def reproduce_gpu_h200(out_dir: Path, *, measure: bool = False) -> str:
         parts += [f"## Held-out rows, {r}", ""] + _rows_table(res[r]["held_out"]["rows"])
     write_report(out_dir, NAME, parts)
     g, e = res["cudagraph"]["held_out"]["all"], res["eager"]["held_out"]["all"]
-    return (f"held-out {g['n']} rows: cudagraph MAPE {_pct(g['mape'])} (FLOPs-only {_pct(g['baseline']['mape'])}), "
-            f"eager MAPE {_pct(e['mape'])} (FLOPs-only {_pct(e['baseline']['mape'])})")
+    return (f"held-out {g['n']} rows: cudagraph MAPE {pct(g['mape'], percent=True)} "
+            f"(FLOPs-only {pct(g['baseline']['mape'], percent=True)}), "
+            f"eager MAPE {pct(e['mape'], percent=True)} (FLOPs-only {pct(e['baseline']['mape'], percent=True)})")

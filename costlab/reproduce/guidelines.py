@@ -14,7 +14,7 @@ from pathlib import Path
 from ..guidelines import DEFAULT_THRESHOLDS, GUIDELINES, TITLES, check, load, ranking
 from ..present.guidelines import comparison_text, findings_frame, summary_frame
 from ..present.output import write_output
-from ..present.tables import to_csv
+from ..present.tables import pct, to_csv
 from . import register_reproduction
 
 # Knob variants worth a row besides every zoo model at its defaults.
@@ -84,10 +84,6 @@ def _is_network(report) -> bool:
     return bool(outs) and all(len(o) == 2 for o in outs)
 
 
-def _pct(x: float) -> str:
-    return f"{100 * x:.2f}%"
-
-
 @register_reproduction("guidelines", "ShuffleNet V2 G1-G4 linter: the paper's verdicts over the zoo from measured MAC bytes (reports/guidelines.md, .csv)",
                        order=40)
 def reproduce_guidelines(out_dir: Path, *, measure: bool = False) -> str:
@@ -155,7 +151,7 @@ def _intro(th: dict) -> list[str]:
             "(activations, add, bias, batch norm, concat, copies) and depthwise convs. "
             "Definitions: `costlab/guidelines.py` docstring.", "",
             "Thresholds (a guideline is violated when the share reaches it): "
-            + ", ".join(f"{g} {_pct(th[g])}" for g in GUIDELINES) + ".", ""]
+            + ", ".join(f"{g} {pct(th[g], 2)}" for g in GUIDELINES) + ".", ""]
 
 
 def _claims_section(results: dict, th: dict) -> tuple[list[str], int, int, object]:
@@ -172,7 +168,7 @@ def _claims_section(results: dict, th: dict) -> tuple[list[str], int, int, objec
                 continue
             ok = all(r.summary[g]["violated"] for g in gs)
             n_ok += ok
-            meas = ", ".join(f"{g} {_pct(r.summary[g]['share'])} (threshold {_pct(th[g])})" for g in gs)
+            meas = ", ".join(f"{g} {pct(r.summary[g]['share'], 2)} (threshold {pct(th[g], 2)})" for g in gs)
             lines.append(f"| {words} | {m} | {meas} | {'yes' if ok else 'NO'} |")
     eff = [results[m] for m in EFFICIENT if m in results]
     n_all += 1
@@ -203,9 +199,9 @@ def _threshold_section(results: dict, th: dict) -> list[str]:
         lo = results[CLEAN].summary[g]["share"]
         hi = min(results[m].summary[g]["share"] for m in viol)
         inside = lo < th[g] <= hi
-        lines.append(f"| {g} | {CLEAN} {_pct(lo)} | " + ", ".join(
-            f"{m} {_pct(results[m].summary[g]['share'])}" for m in viol)
-            + f" | ({_pct(lo)}, {_pct(hi)}] | {_pct(th[g])} | {'yes' if inside else 'NO'} |")
+        lines.append(f"| {g} | {CLEAN} {pct(lo, 2)} | " + ", ".join(
+            f"{m} {pct(results[m].summary[g]['share'], 2)}" for m in viol)
+            + f" | ({pct(lo, 2)}, {pct(hi, 2)}] | {pct(th[g], 2)} | {'yes' if inside else 'NO'} |")
     lines += ["",
               "The G4 shares move with the input size (weights vs feature maps): at 224 px ShuffleNet v2 "
               "sits close below the G4 threshold, so read G4 at the paper's resolution; "
@@ -246,7 +242,7 @@ def _bench_section(results: dict, th: dict) -> list[str]:
         n_mono += mono
         for i, (sp, r) in enumerate(got):
             lines.append(f"| {g if i == 0 else ''} | {table if i == 0 else ''} | {sp} | "
-                         f"{_pct(r.summary[g]['share'])} | {'yes' if r.summary[g]['violated'] else 'no'} | "
+                         f"{pct(r.summary[g]['share'], 2)} | {'yes' if r.summary[g]['violated'] else 'no'} | "
                          + (("yes" if mono else "NO") if i == len(got) - 1 else "") + " |")
     lines += ["", f"{n_mono}/{n_rows} guidelines grow with the paper's measured slowdowns. G3 flags only "
               f"blocks of more than {th['branches']} parallel branches (the 4-way parallel block; a "
@@ -259,13 +255,13 @@ def _verdict_section(ordered: list) -> list[str]:
     lines = ["## Verdict per model", ""]
     for r in ordered:
         df = findings_frame(r)
-        worst = "; ".join(f"{row.guideline} {row.where} ({_pct(row.share)})"
+        worst = "; ".join(f"{row.guideline} {row.where} ({pct(row.share, 2)})"
                           for row in df.head(3).itertuples()) if not df.empty else "none"
         s3 = r.summary["G3"]
         lines.append(f"- **{r.model}**: {r.verdict()}. Worst findings: {worst}. "
                      f"{s3['ops']} ops, longest chain {s3['longest_chain']}; element-wise ops: "
-                     f"{_pct(r.summary['G4']['bytes_share'])} of MAC bytes for "
-                     f"{_pct(r.summary['G4']['ops_share'])} of the arithmetic.")
+                     f"{pct(r.summary['G4']['bytes_share'], 2)} of MAC bytes for "
+                     f"{pct(r.summary['G4']['ops_share'], 2)} of the arithmetic.")
     lines += ["", "Per-layer findings of any model: `costlab guidelines MODEL` "
               "(`--format json` for the machine-readable form, `--fail-on G1,G2` for CI).", ""]
     return lines

@@ -447,7 +447,7 @@ def test_calibrate_never_overwrites_a_shipped_profile(capsys, tmp_path, monkeypa
     import costlab as pkg
 
     inside = os.path.join(os.path.dirname(pkg.__file__), "x.json")
-    one_line_error(*run(["profile", "--device", "cpu", "-o", inside], capsys), needle="never overwritten")
+    one_line_error(*run(["profile", "--target", "cpu", "-o", inside], capsys), needle="never overwritten")
     one_line_error(*run(["calibrate", "arm-sd810-ncnn", "-o", inside, "-q"], capsys), needle="never overwritten")
     assert not os.path.exists(inside)
 

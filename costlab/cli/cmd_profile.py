@@ -1,4 +1,5 @@
-"""``costlab profile``: measure this machine's CPU or CUDA GPU and write a device profile."""
+"""``costlab profile``: measure this machine's CPU or CUDA GPU (``--target``) and write a device
+profile."""
 from __future__ import annotations
 
 import os
@@ -8,6 +9,7 @@ import time
 import click
 
 from ..errors import UsageError
+from ..present.profiles import measured_lines, validation_note
 from .options import check_output_path
 
 
@@ -23,9 +25,9 @@ def _batches(text: str | None, device_type: str) -> list[int]:
     return out
 
 
-def _command(device, output, name, threads, batch, repeats, warmup, grid, clock, default_malloc, no_networks,
+def _command(target, output, name, threads, batch, repeats, warmup, grid, clock, default_malloc, no_networks,
              no_fit) -> str:
-    parts = ["costlab", "profile", "--device", device]
+    parts = ["costlab", "profile", "--target", target]
     if output:
         parts += ["-o", output]
     if name:
@@ -51,8 +53,23 @@ def _command(device, output, name, threads, batch, repeats, warmup, grid, clock,
     return " ".join(shlex.quote(p) for p in parts)
 
 
+def _target(target: str | None, device: str | None) -> str:
+    """``--target``, or the deprecated ``--device`` alias (one release) with a note on stderr."""
+    if device is None:
+        return target or "cpu"
+    if target is not None and target != device:
+        raise UsageError(f"--target {target} and --device {device} disagree; give --target only "
+                         "(--device is its deprecated alias)")
+    click.echo(f"costlab: note: 'costlab profile --device {device}' is deprecated (everywhere else --device "
+               f"names a device profile); use --target {device}", err=True)
+    return device
+
+
 @click.command("profile")
-@click.option("--device", default="cpu", show_default=True, help="what to measure: cpu, cuda or cuda:N")
+@click.option("--target", default=None, metavar="cpu|cuda[:N]",
+              help="what to measure: this machine's cpu, or its CUDA GPU cuda or cuda:N  [default: cpu]")
+@click.option("--device", "device", default=None, metavar="cpu|cuda[:N]",
+              help="deprecated alias of --target (removed in the next release)")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, callback=check_output_path,
               help="write the profile JSON to FILE (atomically), e.g. ~/.local/share/costlab/profiles/cpu-local.json "
                    "(the user profile folder: then found by name); default: stdout")
@@ -76,12 +93,12 @@ def _command(device, output, name, threads, batch, repeats, warmup, grid, clock,
 @click.option("--no-networks", is_flag=True, help="leave out the network-level samples")
 @click.option("--no-fit", is_flag=True, help="write the measured samples only (fit later with costlab calibrate)")
 @click.option("-q", "--quiet", is_flag=True, help="no progress bar")
-def profile(device, output, name, threads, batch, repeats, warmup, grid, clock, default_malloc, no_networks,
+def profile(target, device, output, name, threads, batch, repeats, warmup, grid, clock, default_malloc, no_networks,
             no_fit, quiet):
     """Measure this machine (micro-benchmarks of ops, blocks and a few networks) and write
     a fitted device profile.
 
-    Example: costlab profile --device cpu -o ~/.local/share/costlab/profiles/cpu-local.json
+    Example: costlab profile --target cpu -o ~/.local/share/costlab/profiles/cpu-local.json
     (the user profile folder, $COSTLAB_PROFILES if set: 'costlab analyze M --device cpu' then uses it)
     """
     import re
@@ -89,9 +106,10 @@ def profile(device, output, name, threads, batch, repeats, warmup, grid, clock, 
     from ..calibrate.measure import MeasureError, measure_profile, resolve_clock, resolve_device
     from ..latency.profile import ProfileError, dumps_profile, save_profile, validate_profile
 
+    target = _target(target, device)
     given_repeats = repeats
     try:
-        dev = resolve_device(device)
+        dev = resolve_device(target)
     except MeasureError as exc:
         raise UsageError(str(exc)) from None
     batches = _batches(batch, dev.type)
@@ -113,7 +131,7 @@ def profile(device, output, name, threads, batch, repeats, warmup, grid, clock, 
             from ..calibrate import fit_any as fit
         except ImportError as exc:  # pragma: no cover - only while the fitter is missing
             raise UsageError(f"the latency fitter is not available ({exc}); pass --no-fit") from None
-    cmd = _command(device, output, None if name == _default_name(output, dev.type) else name, threads, batch,
+    cmd = _command(target, output, None if name == _default_name(output, dev.type) else name, threads, batch,
                    given_repeats, warmup, grid, clock, default_malloc, no_networks, no_fit)
     t0 = time.perf_counter()
     try:
@@ -130,24 +148,15 @@ def profile(device, output, name, threads, batch, repeats, warmup, grid, clock, 
         raise UsageError(f"out of device memory while measuring ({str(exc).splitlines()[0]}); "
                           "pass a smaller --batch") from None
     t_meas = time.perf_counter() - t0
-    noise = d["provenance"]["noise"]
-    wall = (f"; wall clock: median {_pct(noise['wall_clock_median'])}, p90 {_pct(noise['wall_clock_p90'])}"
-            if "wall_clock_median" in noise else "")
-    click.echo(f"costlab: measured {len(d['samples'])} samples on {d['device']} in {t_meas:.0f} s "
-               f"(threads={d['threads']}, clock={d['provenance']['machine']['clock']}; noise (p90-p10)/median: "
-               f"median {_pct(noise['median'])}, p90 {_pct(noise['p90'])}{wall})", err=True)
-    clocks = [f"{k} median {_pct(noise[k]['median'])}, p90 {_pct(noise[k]['p90'])}"
-              for k in ("eager", "host", "graph") if isinstance(noise.get(k), dict)]
-    if clocks:   # a CUDA profile: each clock's noise, and the samples whose graph capture failed
-        failed = noise.get("graph_failed", 0)
-        click.echo(f"costlab: noise per clock: {'; '.join(clocks)}; CUDA-graph capture failed for {failed} "
-                   f"sample{'s' if failed != 1 else ''}" + (" (eager and host kept; see graph_error)" if failed else "")
-                   + "; each sample's p10/p90 are in its stats", err=True)
+    for line in measured_lines(d, t_meas):
+        click.echo(line, err=True)
     try:
         if fit is not None:
             d = fit(d, progress=not quiet)
             d["provenance"]["wall_s"] = round(time.perf_counter() - t0, 1)
-            _echo_validation(d)
+            note = validation_note(d)
+            if note:
+                click.echo(note, err=True)
         if output:
             save_profile(d, output)
             click.echo(f"costlab: wrote {output} ({time.perf_counter() - t0:.0f} s in all)", err=True)
@@ -177,26 +186,3 @@ def _check_output(output: str) -> None:
 def _default_name(output, device_type) -> str:
     return (os.path.splitext(os.path.basename(output))[0] if output
             else ("cpu-local" if device_type == "cpu" else "cuda-local"))
-
-
-def _pct(x) -> str:
-    return "n/a" if x is None else f"{100 * x:.1f}%"
-
-
-def _echo_validation(d: dict) -> None:
-    v = d.get("validation") or {}
-    if not isinstance(v, dict):
-        return
-    parts = []
-    for key in ("n", "mape", "within_10pct", "spearman"):
-        if isinstance(v.get(key), (int, float)):
-            x = v[key]
-            parts.append(f"{key}={x:.1f}%" if key in ("mape", "within_10pct") else f"{key}={x:.3g}")
-    base = v.get("baseline") if isinstance(v.get("baseline"), dict) else {}
-    if isinstance(base.get("mape"), (int, float)):
-        parts.append(f"FLOPs-only mape={base['mape']:.1f}%")
-    if parts:
-        click.echo(f"costlab: leave-one-{v.get('holdout', 'network')}-out over the profile's "
-                   f"{v.get('level', 'network')}-level samples: " + ", ".join(parts), err=True)
-
-

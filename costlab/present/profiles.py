@@ -1,0 +1,130 @@
+"""Device profiles as people read them: the ``costlab profiles`` listing, the one-line summary
+of a fitted profile (``costlab calibrate``) and the notes of a measuring run (``costlab
+profile``). Presentation: plain dicts in (a profile's JSON fields); imports no pass."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pandas as pd
+
+from .tables import markdown_table, num, pct, text_table, to_csv
+
+_COLS = ["profile", "device", "batch", "samples", "level", "n", "mape_network", "baseline_network",
+         "mape_family", "baseline_family", "within_10pct", "spearman"]
+_MORE = ["runtime", "threads", "predictor", "source", "location"]
+
+
+def _p(x) -> str:
+    """A metric already in percent (MAPE, share within 10%)."""
+    return pct(x, percent=True)
+
+
+# -- costlab calibrate -----------------------------------------------------------------------
+
+def fit_summary_line(d: dict) -> str:
+    """``NAME: N fitted samples; leave-one-network-out n=.. MAPE ..`` of a fitted profile ``d``."""
+    by = (d.get("validation") or {}).get("by_holdout", {})
+    parts = [f"{d['name']}: {sum(1 for s in d['samples'] if s.get('role', 'fit') != 'check')} fitted samples"]
+    for h in ("network", "family"):
+        r = by.get(h)
+        if r:
+            parts.append(f"leave-one-{h}-out n={r['n']} MAPE {_p(r['mape'])} (FLOPs-only {_p(r['baseline']['mape'])}), "
+                         f"within 10% {_p(r['within_10pct'])}, Spearman {num(r['spearman'])}")
+    return "; ".join(parts)
+
+
+def measurements_line(name: str, n_rows: int, validation: dict, output: str) -> str:
+    """``costlab calibrate --measurements``: the new profile's few-shot held-out accuracy."""
+    val = validation or {}
+    return (f"{name}: {n_rows} measurements, {val.get('holdout', 'held-out')} MAPE "
+            f"{num(val.get('mape'), '.1f', '%')} (FLOPs-only {num((val.get('baseline') or {}).get('mape'), '.1f', '%')}), "
+            f"Spearman {num(val.get('spearman'))} -> {output}")
+
+
+# -- costlab profile -------------------------------------------------------------------------
+
+def measured_lines(d: dict, seconds: float) -> list[str]:
+    """stderr notes after ``costlab profile`` measured ``d``: sample count, time and noise (each
+    clock's on CUDA)."""
+    noise = d["provenance"]["noise"]
+    wall = (f"; wall clock: median {pct(noise['wall_clock_median'])}, p90 {pct(noise['wall_clock_p90'])}"
+            if "wall_clock_median" in noise else "")
+    out = [f"costlab: measured {len(d['samples'])} samples on {d['device']} in {seconds:.0f} s "
+           f"(threads={d['threads']}, clock={d['provenance']['machine']['clock']}; noise (p90-p10)/median: "
+           f"median {pct(noise['median'])}, p90 {pct(noise['p90'])}{wall})"]
+    clocks = [f"{k} median {pct(noise[k]['median'])}, p90 {pct(noise[k]['p90'])}"
+              for k in ("eager", "host", "graph") if isinstance(noise.get(k), dict)]
+    if clocks:   # a CUDA profile: each clock's noise, and the samples whose graph capture failed
+        failed = noise.get("graph_failed", 0)
+        out.append(f"costlab: noise per clock: {'; '.join(clocks)}; CUDA-graph capture failed for {failed} "
+                   f"sample{'s' if failed != 1 else ''}" + (" (eager and host kept; see graph_error)" if failed else "")
+                   + "; each sample's p10/p90 are in its stats")
+    return out
+
+
+def validation_note(d: dict) -> str | None:
+    """The stderr line on a freshly fitted profile's held-out accuracy, or None."""
+    v = d.get("validation") or {}
+    if not isinstance(v, dict):
+        return None
+    parts = []
+    for key in ("n", "mape", "within_10pct", "spearman"):
+        if isinstance(v.get(key), (int, float)):
+            parts.append(f"{key}={_p(v[key])}" if key in ("mape", "within_10pct") else f"{key}={num(v[key], '.3g')}")
+    base = v.get("baseline") if isinstance(v.get("baseline"), dict) else {}
+    if isinstance(base.get("mape"), (int, float)):
+        parts.append(f"FLOPs-only mape={_p(base['mape'])}")
+    if not parts:
+        return None
+    return (f"costlab: leave-one-{v.get('holdout', 'network')}-out over the profile's "
+            f"{v.get('level', 'network')}-level samples: " + ", ".join(parts))
+
+
+# -- costlab profiles ------------------------------------------------------------------------
+
+def _row(r: dict) -> dict[str, Any]:
+    """One listing row (the JSON's and the table's) from a record of :func:`profiles_text`."""
+    row = {"profile": r["name"] + (f" ({r['alias']})" if r.get("alias") else "")}
+    row.update({k: r[k] for k in ("device", "runtime", "threads", "batch", "samples", "predictor", "level", "n",
+                                  "mape_network", "baseline_network", "mape_family", "baseline_family",
+                                  "within_10pct", "spearman", "source", "location")})
+    return row
+
+
+def _footer(records: list[dict], rows: list[dict], listing: dict) -> list[str]:
+    out = ["", "held-out MAPE: leave-one-network-out (mape_network) and leave-one-family-out (mape_family), "
+               "FLOPs-only baseline beside; rerun with: costlab validate --device NAME"]
+    for rec, r in zip(records, rows):
+        if r["mape_family"] is None and r["mape_network"] is not None:
+            out.append(f"{r['profile']}: no leave-one-family-out check ('-'); its own: "
+                       f"{rec.get('holdout') or 'see validation'}; costlab validate --device {rec['name']}")
+    users = [r["profile"] for r in rows if r["location"] == "user"]
+    out.append(f"shipped profiles: {listing['profiles_dir']}; user profiles: {listing['user_profiles_dir']}"
+               + (f" ({', '.join(users)}; a user profile of a shipped name takes its place)" if users else ""))
+    if not rows:
+        out.append(f"(no profiles in {listing['profiles_dir']})")
+    out += [f"INVALID: {b}" for b in listing["invalid"]]
+    return out
+
+
+def profiles_text(listing: dict, fmt: str) -> str:
+    """``costlab profiles``. ``listing``: ``profiles_dir``, ``user_profiles_dir``, ``invalid``
+    (one line per unreadable profile) and ``profiles``: one record per profile with ``name``,
+    ``alias``, ``holdout`` (its validation's own hold-out) and the listing's columns."""
+    records = listing["profiles"]
+    rows = [_row(r) for r in records]
+    if fmt == "json":
+        return json.dumps({"profiles_dir": listing["profiles_dir"], "user_profiles_dir": listing["user_profiles_dir"],
+                           "profiles": rows, "invalid": listing["invalid"]}, indent=2)
+    df = pd.DataFrame(rows, columns=_COLS + _MORE)
+    if fmt == "csv":
+        return to_csv(df)
+    fm = {c: _p for c in ("mape_network", "baseline_network", "mape_family", "baseline_family", "within_10pct")}
+    fm["spearman"] = num
+    fm["device"] = lambda s: s if len(s) <= 48 else s[:45] + "..."
+    if fmt == "markdown":
+        text = markdown_table(df, _COLS, fm, right=set(_COLS[2:]))
+    else:
+        text = text_table(df, _COLS, set(_COLS[2:]), fm)
+    return "\n".join([text] + _footer(records, rows, listing))
