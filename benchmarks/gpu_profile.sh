@@ -35,7 +35,7 @@ import torch
 
 assert torch.cuda.is_available(), "no CUDA device: run this on a GPU machine"
 from costlab.calibrate.gpu_profile import fit_gpu_profile, fitted_from_profile, held_out, validate_gpu
-from costlab.calibrate.gpu import gpu_data
+from costlab.calibrate.fit_gpu import gpu_data
 from costlab.calibrate.grid import NETWORK_SAMPLES, default_input_shape
 from costlab.calibrate.measure import measure_profile, resolve_device
 from costlab.calibrate.measure_cuda import measure_cuda_samples, noise_summary

@@ -4,7 +4,7 @@
 * :mod:`costlab.calibrate.sources`  — build shipped profiles from published measurements.
 * :mod:`costlab.calibrate.fit`      — ``fit_profile``: predictor + FLOPs-only baseline + validation.
 * :mod:`costlab.calibrate.validate` — leave-one-network-out / family-out metrics, measured checks.
-* :mod:`costlab.calibrate.gpu`, :mod:`~costlab.calibrate.gpu_profile` — the GPU host + device
+* :mod:`costlab.calibrate.fit_gpu`, :mod:`~costlab.calibrate.gpu_profile` — the GPU host + device
   fit (eager / host / CUDA-graph times) and its held-out validation.
 * :mod:`costlab.calibrate.measurements`, :mod:`~costlab.calibrate.fewshot` — a profile from a
   user's own measurements (any predictor form that fits from measured models) and few-shot

@@ -198,7 +198,7 @@ def profile_data(d, progress: bool = False) -> Data:
         from ..latency.profile import ProfileError
 
         raise ProfileError(f"profile '{d.get('name', '?')}' has no samples (\"samples\": []); add measured "
-                           "samples first, e.g. with 'costlab profile --device cpu -o FILE'")
+                           "samples first, e.g. with 'costlab profile --target cpu -o FILE'")
     fusion = tuple(d.get("fusion", ()))
     dtype = d.get("dtype", "float32")
     it = samples
@@ -342,7 +342,7 @@ def fit_profile(d: dict, *, progress: bool = True) -> dict:
     n_fit = sum(1 for s in d["samples"] if s.get("role", "fit") in ("fit", "train"))
     if n_fit < 2:   # before tracing: an empty sample list cannot even form a feature matrix
         raise ProfileError(f"profile '{d['name']}': needs at least 2 samples with role 'fit' to calibrate, "
-                           f"has {n_fit} (add measured samples, e.g. with 'costlab profile --device cpu -o FILE')")
+                           f"has {n_fit} (add measured samples, e.g. with 'costlab profile --target cpu -o FILE')")
     data = profile_data(d, progress=progress)
     idx = np.flatnonzero(data.fit_mask)
     m = fit_on(data, idx)

@@ -2,7 +2,7 @@
 
 * :func:`fit_gpu_profile` — from a profile whose samples carry ``host_ms`` and ``graph_ms``
   beside ``latency_ms`` (eager): chooses each part's form on the training rows only
-  (:func:`costlab.calibrate.gpu.select`), fits them on all training rows, fits the FLOPs-only
+  (:func:`costlab.calibrate.fit_gpu.select`), fits them on all training rows, fits the FLOPs-only
   baselines, and records held-out and leave-one-network-out numbers (``validation``).
 * :func:`validate_gpu` — the same numbers recomputed from a profile: the held-out networks
   (role ``check``) at every batch, per batch and over all, for runtime ``eager`` (vs the
@@ -24,7 +24,7 @@ from ..errors import ProfileError
 from ..latency.forms import gpu as G
 from ..latency.profile import as_document, fitted_document, load_profile, validate_profile
 from .fit import metrics
-from .gpu import (COMP_FORMS, DEVICE_FORMS, HOST_FORMS, CompForm, DeviceForm, Fitted, GpuData, HostForm,
+from .fit_gpu import (COMP_FORMS, DEVICE_FORMS, HOST_FORMS, CompForm, DeviceForm, Fitted, GpuData, HostForm,
                   baseline_ms, fit_all, fit_baselines, gpu_data, lono_folds, select)
 from .grid import family_of
 from ..blocks import sample_graph
@@ -175,7 +175,7 @@ def fit_gpu_profile(d: dict, *, progress: bool = True, with_candidates: bool = T
     validate_profile(d)
     if not has_gpu_times(d):
         raise ProfileError(f"profile '{d['name']}': its samples have no host_ms / graph_ms; measure them with "
-                           "costlab profile --device cuda")
+                           "costlab profile --target cuda")
     data = gpu_data(d, progress=progress)
     fit_idx = np.flatnonzero(data.fit)
     dform, hform, comp, table = select(data)

@@ -26,7 +26,7 @@ whole networks) here. How a spec is timed:
   (on a shared machine it leaves out the time spent waiting for a core: here a network's
   wall-clock spread was 30-60% of its median, the thread clock's 4-9%); the wall clock is
   kept too (``wall_median_ms``). More threads, or ``clock='wall'``: ``time.perf_counter``;
-* CUDA (``costlab profile --device cuda``): every sample's eager, host-dispatch and
+* CUDA (``costlab profile --target cuda``): every sample's eager, host-dispatch and
   CUDA-graph times, see :mod:`costlab.calibrate.measure_cuda`. ``measure_networks`` /
   ``measure_specs`` on CUDA time back-to-back calls lasting >= 5 ms by CUDA events
   (end-to-end eager latency).
@@ -79,12 +79,12 @@ def resolve_device(device: str | torch.device) -> torch.device:
     if dev.type == "cuda":
         if not torch.cuda.is_available():
             raise MeasureError(
-                f"--device {device}: CUDA is not available here (torch {torch.__version__}, "
+                f"--target {device}: CUDA is not available here (torch {torch.__version__}, "
                 f"built {'with CUDA ' + torch.version.cuda if torch.version.cuda else 'without CUDA'}); "
-                "use --device cpu")
+                "use --target cpu")
         idx = dev.index if dev.index is not None else torch.cuda.current_device()
         if idx >= torch.cuda.device_count():
-            raise MeasureError(f"--device {device}: only {torch.cuda.device_count()} CUDA device(s) here")
+            raise MeasureError(f"--target {device}: only {torch.cuda.device_count()} CUDA device(s) here")
         return torch.device("cuda", idx)
     if dev.type != "cpu":
         raise MeasureError(f"unsupported device {device!r}; use cpu or cuda (cuda:N)")
@@ -575,7 +575,7 @@ def measure_profile(device: str | torch.device = "cpu", *, name: str = "cpu-loca
         "provenance": {
             "source": f"measured on this machine ({info['cpu_model'] if dev.type == 'cpu' else info.get('gpu')})",
             "measured_by": "costlab profile", "date": _dt.date.today().isoformat(), "method": method,
-            "command": command or f"costlab profile --device {dev.type}", "machine": info,
+            "command": command or f"costlab profile --target {dev.type}", "machine": info,
             "wall_s": round(time.perf_counter() - t0, 1), "noise": noise,
         },
         "samples": samples,

@@ -1,6 +1,6 @@
 """Measuring a CUDA GPU: the eager, host-dispatch and CUDA-graph time of every sample.
 
-``costlab profile --device cuda`` times each sample (a zoo spec at an input shape, built on
+``costlab profile --target cuda`` times each sample (a zoo spec at an input shape, built on
 the GPU with random weights, eval mode, ``torch.no_grad``) three ways, after ``warmup``
 untimed forwards, ``repeats`` times each:
 

@@ -532,7 +532,7 @@ def build_gpu_h200() -> dict:
     networks the grid does not have are role=check (held out, never fitted)."""
     import hashlib
 
-    from .gpu import h200_samples
+    from .fit_gpu import h200_samples
 
     path = DATA / H200_FILE
     samples, excluded = h200_samples(path)

@@ -53,7 +53,7 @@ def machine_differences(profile, here: dict | None = None) -> list[str]:
 def rebuild_command(profile) -> str:
     from .profile import user_profiles_dir
 
-    return f"costlab profile --device cpu -o {user_profiles_dir() / (profile.name + '.json')}"
+    return f"costlab profile --target cpu -o {user_profiles_dir() / (profile.name + '.json')}"
 
 
 def warn_if_other_machine(profile, here: dict | None = None) -> str | None:

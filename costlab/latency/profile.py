@@ -305,7 +305,7 @@ def resolve_profile_path(name_or_path: str) -> Path:
     close = difflib.get_close_matches(key, known + list(ALIASES), n=3)
     hint = f"; did you mean {', '.join(close)}?" if close else ""
     if key == "cpu-local":
-        hint += (" (measure this machine first: costlab profile --device cpu -o "
+        hint += (" (measure this machine first: costlab profile --target cpu -o "
                  f"{user_profiles_dir() / 'cpu-local.json'})")
     raise ProfileError(f"unknown device profile '{name_or_path}'{hint} "
                        f"(known: arm, gpu, cpu, {', '.join(known) or 'none'}; or a path to a profile .json)")

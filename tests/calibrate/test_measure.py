@@ -129,7 +129,7 @@ def test_resolve_device_and_clock():
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA present: the refusal cannot be shown")
 def test_cuda_refused_when_absent():
-    with pytest.raises(M.MeasureError, match="--device cpu"):
+    with pytest.raises(M.MeasureError, match="--target cpu"):
         M.resolve_device("cuda")
 
 

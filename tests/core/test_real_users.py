@@ -463,7 +463,7 @@ def test_cpu_profile_from_another_machine_warns_once(capsys, monkeypatch):
         assert code == 0
         if _ == 0:
             warn = [ln for ln in err.splitlines() if "another machine" in ln]
-            assert len(warn) == 1 and "logical CPUs" in warn[0] and "costlab profile --device cpu -o" in warn[0]
+            assert len(warn) == 1 and "logical CPUs" in warn[0] and "costlab profile --target cpu -o" in warn[0]
         else:
             assert "another machine" not in err                     # once per process
     monkeypatch.setattr(machine, "_WARNED", set())

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from costlab.calibrate import sources
-from costlab.calibrate.gpu import DEVICE_FORMS, DeviceForm, HostForm, CompForm, fit_all, gpu_data
+from costlab.calibrate.fit_gpu import DEVICE_FORMS, DeviceForm, HostForm, CompForm, fit_all, gpu_data
 from costlab.calibrate.gpu_profile import bounds, fit_gpu_profile, fitted_from_profile, validate_gpu
 from costlab.calibrate.measure_cuda import clock_stats, nearest_rank, noise_summary, sample_record
 from costlab.blocks import sample_graph

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from costlab.calibrate import sources
-from costlab.calibrate.gpu import DeviceForm, fit_device, gpu_data, kernel_times, _segments
+from costlab.calibrate.fit_gpu import DeviceForm, fit_device, gpu_data, kernel_times, _segments
 from costlab.blocks import sample_graph
 from costlab.latency.forms import gpu as G
 from costlab.latency.profile import load_profile

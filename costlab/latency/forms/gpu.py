@@ -8,7 +8,7 @@ kernels with one launch, so its time is the GPU's alone. This module predicts bo
 per op from a traced graph and a profile (``predictor.form == "gpu-host-device"``) and
 composes them by runtime. Pure functions: no tracing, no loading by name, no formatting.
 The form's fitter (from eager, host and CUDA-graph times of a profile's samples) is
-:mod:`costlab.calibrate.gpu`; its vectorised eager time calls :func:`compose_eager` here.
+:mod:`costlab.calibrate.fit_gpu`; its vectorised eager time calls :func:`compose_eager` here.
 
 **What is dispatched.** Every node that is not free (views cost no kernel) and not fused
 under the profile's fusion rules (eager PyTorch fuses nothing) is one dispatched op; its
@@ -285,7 +285,7 @@ def compose_eager(host, device, rule: str, p: float = 0.0, gpu_end=None):
     """Eager ms before the sync constant from the host total and the eager device total
     (numbers, or arrays over many forwards): ``max`` max(H, D); ``pnorm`` (H^p + D^p)^(1/p);
     ``queue`` max(the queue's GPU end, H). The one composition rule: the predictor and the
-    fitter (:func:`costlab.calibrate.gpu.eager_base`) both call it."""
+    fitter (:func:`costlab.calibrate.fit_gpu.eager_base`) both call it."""
     if rule == "max":
         return np.maximum(host, device)
     if rule == "pnorm":

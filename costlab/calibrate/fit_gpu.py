@@ -1,6 +1,6 @@
 """Fit the GPU two-clock model (:mod:`costlab.latency.forms.gpu`) from measured samples.
 
-A GPU sample (``costlab profile --device cuda``, or the H200 data of
+A GPU sample (``costlab profile --target cuda``, or the H200 data of
 :func:`costlab.calibrate.sources.build_gpu_h200`) carries three times: ``latency_ms`` (eager
 forward, CUDA events), ``host_ms`` (wall time for the forward call to return, GPU idle at
 its start: the dispatch time) and ``graph_ms`` (CUDA-graph replay: the GPU's time).
