@@ -1,0 +1,103 @@
+"""ONNX shape inference on a weightless copy of a model, and module paths from node names."""
+from __future__ import annotations
+
+import ast
+
+from ..errors import InputError
+
+INSTALL = "pip install costlab[onnx]"
+
+
+def onnx_module():
+    try:
+        import onnx
+    except ImportError:
+        raise InputError(f"reading ONNX files needs the onnx package, which is not installed: {INSTALL}") from None
+    return onnx
+
+
+def first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+
+
+def dtype_name(onnx, elem_type: int) -> str:
+    try:
+        return onnx.helper.tensor_dtype_to_np_dtype(elem_type).name
+    except Exception:  # noqa: BLE001  (undefined / string types)
+        return "float32"
+
+
+def dims_of(shape) -> list:
+    return [d.dim_value if d.HasField("dim_value") else (d.dim_param or None) for d in shape.dim]
+
+
+# -- shape inference ----------------------------------------------------------------------------
+
+_KEEP_VALUES = 64   # small integer initializers keep their values (shapes for data propagation)
+
+
+def _light_model(onnx, model, inputs: list, shapes):
+    """A weightless copy of ``model`` for shape inference: weights become typed graph inputs,
+    the model's inputs take the sizes given. ``model`` itself is not changed."""
+    h = onnx.helper
+    g = model.graph
+    new_inputs = [h.make_tensor_value_info(i.name, g_in.type.tensor_type.elem_type, list(s))
+                  for i, s, g_in in zip(inputs, shapes, [v for v in g.input if v.name in {x.name for x in inputs}])]
+    kept, typed = [], []
+    for t in g.initializer:
+        numel = 1
+        for d in t.dims:
+            numel *= d
+        if t.data_type in (6, 7, 12, 13) and numel <= _KEEP_VALUES and t.data_location != 1:   # int32/int64/uint
+            kept.append(t)
+        else:
+            typed.append(h.make_tensor_value_info(t.name, t.data_type, list(t.dims)))
+    graph = h.make_graph(list(g.node), g.name or "g", new_inputs + typed, list(g.output), initializer=kept)
+    light = h.make_model(graph, opset_imports=list(model.opset_import), ir_version=model.ir_version)
+    light.functions.extend(model.functions)
+    return light
+
+
+def infer(onnx, model, inputs, shapes) -> dict[str, tuple[tuple, int]]:
+    """value name -> (dims, ONNX elem type) after shape inference at ``shapes``."""
+    light = _light_model(onnx, model, inputs, shapes)
+    try:
+        done = onnx.shape_inference.infer_shapes(light, check_type=False, strict_mode=False, data_prop=True)
+    except Exception as exc:  # noqa: BLE001  (an inconsistent graph at these sizes)
+        given = ",".join("x".join(map(str, s)) for s in shapes)
+        raise InputError(f"ONNX shape inference failed at input {given}: {first_line(exc)}") from None
+    out: dict[str, tuple[tuple, int]] = {}
+    for v in list(model.graph.value_info) + list(done.graph.value_info) + list(done.graph.input) \
+            + list(done.graph.output):
+        tt = v.type.tensor_type
+        if tt.HasField("shape") or v.name not in out:
+            out[v.name] = (tuple(dims_of(tt.shape)) if tt.HasField("shape") else None, tt.elem_type)
+    for t in model.graph.initializer:
+        out[t.name] = (tuple(t.dims), t.data_type)
+    return out
+
+
+# -- module paths -------------------------------------------------------------------------------
+
+def module_of(node) -> str:
+    """The torch module path a node came from: dynamo's name-scope metadata, or the legacy
+    exporter's ``/a/a.0/b/Op`` name (module ``a.0.b``); ``''`` (the root) otherwise."""
+    for p in node.metadata_props:
+        if p.key == "pkg.torch.onnx.name_scopes":
+            try:
+                scopes = ast.literal_eval(p.value)
+            except (ValueError, SyntaxError):
+                break
+            scopes = [s for s in scopes if s]
+            return scopes[-1] if scopes else ""
+    name = node.name or ""
+    if not name.startswith("/"):
+        return ""
+    path: list[str] = []
+    for part in [p for p in name.split("/") if p][:-1]:
+        # a container's child is scoped '<container>.<index>' after the container's own scope
+        if path and part.startswith(path[-1] + "."):
+            path[-1] = part
+        else:
+            path.append(part)
+    return ".".join(path)
