@@ -72,10 +72,10 @@ def load(path: str) -> "OnnxModel":
                          "is it truncated or another format?")
     _check_external_data(onnx, model, path)
     for n in model.graph.node:
-        if n.op_type in CONTROL_FLOW:
-            raise InputError(f"{path}: node '{n.name or n.op_type}' is a {n.op_type}, whose trip count or branch "
-                             "is not known from the graph; costlab counts graphs without control flow "
-                             "(export with the loop unrolled or the branch fixed)")
+        if n.op_type in ("Loop", "Scan") and n.domain in ("", "ai.onnx"):
+            raise InputError(f"{path}: node '{n.name or n.op_type}' is a {n.op_type}, whose trip count "
+                             "is not known from the graph; costlab counts graphs without loops "
+                             "(export with the loop unrolled)")
     return OnnxModel(path, model)
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from .. import ops
 from ..errors import InputError
 from ..ir import Graph, Node, Source, TensorMeta
-from .onnx_ops import METADATA, NON_DATA_INPUTS, PREFIX
+from .onnx_ops import CONTROL_FLOW, METADATA, NON_DATA_INPUTS, PREFIX
 from .onnx_quant import QdqPlan
-from .onnx_shapes import dtype_name, infer, module_of, onnx_module
+from .onnx_fold import resolve
+from .onnx_shapes import dtype_name, module_of, onnx_module
 
 _SMALL = 64   # constants of at most this many elements keep their values (bounds, k, axes)
 
@@ -31,7 +32,7 @@ class Builder:
         self.model = model
         self.proto = model.proto
         self.shapes = [tuple(int(d) for d in s) for s in shapes]
-        self.types = infer(self.onnx, self.proto, model.inputs, self.shapes)
+        self.order, self.types = resolve(self.onnx, self.proto, model.inputs, self.shapes)
         self.inits = {t.name: t for t in self.proto.graph.initializer}
         self.src: dict[str, Source] = {}             # data-flow values
         self.meta: dict[str, TensorMeta] = {}
@@ -41,7 +42,7 @@ class Builder:
         self.seen: set[str] = set()
         self.data_params: set[str] = set()
         self.shape_params: set[str] = set()
-        self.qdq = QdqPlan(self.proto.graph, self.inits)
+        self.qdq = QdqPlan(self.order, self.inits)
 
     # -- tensors --------------------------------------------------------------------------------
     def tensor(self, name: str, node=None) -> TensorMeta:
@@ -76,7 +77,7 @@ class Builder:
             self.meta[info.name] = TensorMeta(s, info.dtype)
         for name in self.inits:
             self.const[name] = (name,)
-        for n in self.proto.graph.node:
+        for n in self.order:
             self.visit(n)
         outputs = [self.src[o.name] for o in self.proto.graph.output if o.name in self.src]
         shape_only = self.shape_params - self.data_params
@@ -88,6 +89,10 @@ class Builder:
 
     def visit(self, n) -> None:
         outs = [o for o in n.output if o]
+        if n.op_type in CONTROL_FLOW and n.domain in ("", "ai.onnx"):
+            raise InputError(f"{self.model.name}: node '{n.name or n.op_type}' is a {n.op_type} whose "
+                             f"{'branch' if n.op_type == 'If' else 'trip count'} depends on data; costlab counts "
+                             "graphs without control flow (export with the loop unrolled or the branch fixed)")
         if n.op_type == "Constant" and n.domain in ("", "ai.onnx"):
             self._constant(n, outs)
             return

@@ -27,14 +27,14 @@ _Q, _DQ = "QuantizeLinear", "DequantizeLinear"
 
 
 class QdqPlan:
-    def __init__(self, graph, inits: dict):
+    def __init__(self, nodes, inits: dict):
         self.consumers: dict[str, list] = {}
-        for n in graph.node:
+        for n in nodes:
             for x in n.input:
                 if x:
                     self.consumers.setdefault(x, []).append(n)
         self.quantized_consts: dict[str, str] = {}   # DQ output of an initializer -> the stored dtype
-        for n in graph.node:
+        for n in nodes:
             if n.op_type == _DQ and n.input and n.input[0] in inits:
                 self.quantized_consts[n.output[0]] = _elem(inits[n.input[0]].data_type)
         self.zero_point_types = {name: _elem(t.data_type) for name, t in inits.items() if t.data_type in (2, 3)}

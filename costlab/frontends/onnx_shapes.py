@@ -34,46 +34,55 @@ def dims_of(shape) -> list:
 # -- shape inference ----------------------------------------------------------------------------
 
 _KEEP_VALUES = 64   # small integer initializers keep their values (shapes for data propagation)
+_INT_TYPES = (6, 7, 12, 13)   # int32, int64, uint32, uint64
 
 
-def _light_model(onnx, model, inputs: list, shapes):
+def _light_model(onnx, model, nodes, inputs: list, shapes, values: dict):
     """A weightless copy of ``model`` for shape inference: weights become typed graph inputs,
-    the model's inputs take the sizes given. ``model`` itself is not changed."""
+    the model's inputs take the sizes given, the constants already computed (``values``)
+    replace the nodes that made them. ``model`` itself is not changed."""
     h = onnx.helper
     g = model.graph
-    new_inputs = [h.make_tensor_value_info(i.name, g_in.type.tensor_type.elem_type, list(s))
-                  for i, s, g_in in zip(inputs, shapes, [v for v in g.input if v.name in {x.name for x in inputs}])]
+    by_name = {v.name: v for v in g.input}
+    new_inputs = [h.make_tensor_value_info(i.name, by_name[i.name].type.tensor_type.elem_type, list(s))
+                  for i, s in zip(inputs, shapes)]
     kept, typed = [], []
     for t in g.initializer:
         numel = 1
         for d in t.dims:
             numel *= d
-        if t.data_type in (6, 7, 12, 13) and numel <= _KEEP_VALUES and t.data_location != 1:   # int32/int64/uint
+        if t.name in values:
+            continue
+        if t.data_type in _INT_TYPES and numel <= _KEEP_VALUES and t.data_location != 1:
             kept.append(t)
         else:
             typed.append(h.make_tensor_value_info(t.name, t.data_type, list(t.dims)))
-    graph = h.make_graph(list(g.node), g.name or "g", new_inputs + typed, list(g.output), initializer=kept)
+    kept += [onnx.numpy_helper.from_array(v, name) for name, v in values.items()]
+    live = [n for n in nodes if not all(o in values for o in n.output if o)]
+    graph = h.make_graph(live, g.name or "g", new_inputs + typed, list(g.output), initializer=kept)
     light = h.make_model(graph, opset_imports=list(model.opset_import), ir_version=model.ir_version)
     light.functions.extend(model.functions)
     return light
 
 
-def infer(onnx, model, inputs, shapes) -> dict[str, tuple[tuple, int]]:
+def infer(onnx, model, inputs, shapes, nodes=None, values=None) -> dict[str, tuple[tuple, int]]:
     """value name -> (dims, ONNX elem type) after shape inference at ``shapes``."""
-    light = _light_model(onnx, model, inputs, shapes)
+    values = values or {}
+    light = _light_model(onnx, model, list(model.graph.node) if nodes is None else nodes, inputs, shapes, values)
     try:
         done = onnx.shape_inference.infer_shapes(light, check_type=False, strict_mode=False, data_prop=True)
     except Exception as exc:  # noqa: BLE001  (an inconsistent graph at these sizes)
         given = ",".join("x".join(map(str, s)) for s in shapes)
         raise InputError(f"ONNX shape inference failed at input {given}: {first_line(exc)}") from None
     out: dict[str, tuple[tuple, int]] = {}
-    for v in list(model.graph.value_info) + list(done.graph.value_info) + list(done.graph.input) \
-            + list(done.graph.output):
+    for v in list(done.graph.value_info) + list(done.graph.input) + list(done.graph.output):
         tt = v.type.tensor_type
         if tt.HasField("shape") or v.name not in out:
             out[v.name] = (tuple(dims_of(tt.shape)) if tt.HasField("shape") else None, tt.elem_type)
     for t in model.graph.initializer:
         out[t.name] = (tuple(t.dims), t.data_type)
+    for name, v in values.items():
+        out[name] = (tuple(int(d) for d in v.shape), onnx.helper.np_dtype_to_tensor_dtype(v.dtype))
     return out
 
 
