@@ -35,6 +35,7 @@ def dims_of(shape) -> list:
 
 _KEEP_VALUES = 64   # small integer initializers keep their values (shapes for data propagation)
 _INT_TYPES = (6, 7, 12, 13)   # int32, int64, uint32, uint64
+_KEEP_FLOATS = 8              # and tiny float ones (Resize scales, Clip bounds)
 
 
 def _light_model(onnx, model, nodes, inputs: list, shapes, values: dict):
@@ -53,7 +54,7 @@ def _light_model(onnx, model, nodes, inputs: list, shapes, values: dict):
             numel *= d
         if t.name in values:
             continue
-        if t.data_type in _INT_TYPES and numel <= _KEEP_VALUES and t.data_location != 1:
+        if numel <= (_KEEP_VALUES if t.data_type in _INT_TYPES else _KEEP_FLOATS) and t.data_location != 1:
             kept.append(t)
         else:
             typed.append(h.make_tensor_value_info(t.name, t.data_type, list(t.dims)))
