@@ -15,7 +15,8 @@ moves data, op kinds from the one registry (:mod:`costlab.frontends.onnx_ops`).
   initializer). Initializers read only as shapes, axes, pads, bounds or quantisation
   parameters (:data:`~costlab.frontends.onnx_ops.NON_DATA_INPUTS`) are not parameters; neither
   are they tensors read by the op. A one-element constant that is not an initializer
-  (``Mul(x, 0.5)``) is a scalar argument, as a Python number is to torch.
+  (``Mul(x, 0.5)``) and a rank-0 initializer (the dynamo exporter's ``alpha``) are scalar
+  arguments, as a Python number is to torch: neither read as a tensor nor a parameter.
 * **Module paths** come from node names: the legacy exporter's ``/features/features.3/conv/Conv``
   is module ``features.3.conv``; the dynamo exporter's ``pkg.torch.onnx.name_scopes``
   metadata, where present, wins.
@@ -29,6 +30,7 @@ from ..errors import InputError
 from ..ir import Graph
 from .onnx_build import Builder
 from .onnx_ops import CONTROL_FLOW
+from .onnx_wire import weightless_bytes
 from .onnx_shapes import dims_of, dtype_name, first_line, onnx_module
 
 # -- loading ------------------------------------------------------------------------------------
@@ -61,9 +63,7 @@ def load(path: str) -> "OnnxModel":
     if not os.path.isfile(path):
         raise InputError(f"model file '{path}' does not exist")
     try:
-        with open(path, "rb") as f:
-            data = f.read()
-        model = onnx.load_model_from_string(data)
+        model = onnx.load_model_from_string(weightless_bytes(path))   # the weights are never read
     except Exception as exc:  # noqa: BLE001  (protobuf's DecodeError and friends)
         raise InputError(f"'{path}' is not a readable ONNX model (truncated or another format): "
                          f"{type(exc).__name__}: {first_line(exc)}") from None

@@ -75,13 +75,15 @@ class Builder:
         for i, (info, s) in enumerate(zip(self.model.inputs, self.shapes)):
             self.src[info.name] = Source("input", i)
             self.meta[info.name] = TensorMeta(s, info.dtype)
-        for name in self.inits:
-            self.const[name] = (name,)
+        for name, t in self.inits.items():
+            # a rank-0 initializer is a scalar argument (the dynamo exporter stores alpha, k and beta
+            # of x * alpha + k this way; torch passes them as Python numbers), not a parameter
+            self.const[name] = (name,) if len(t.dims) else ()
         for n in self.order:
             self.visit(n)
         outputs = [self.src[o.name] for o in self.proto.graph.output if o.name in self.src]
         shape_only = self.shape_params - self.data_params
-        total = sum(_numel(t.dims) for name, t in self.inits.items() if name not in shape_only)
+        total = sum(_numel(t.dims) for name, t in self.inits.items() if name not in shape_only and len(t.dims))
         used = sum(n.new_params for n in self.nodes)
         return Graph(nodes=self.nodes, inputs=[self.meta[i.name] for i in self.model.inputs], outputs=outputs,
                      params_total=total, buffers_total=0, params_unused=total - used, mode="onnx",

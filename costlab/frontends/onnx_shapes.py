@@ -99,7 +99,8 @@ def module_of(node) -> str:
             except (ValueError, SyntaxError):
                 break
             scopes = [s for s in scopes if s]
-            return scopes[-1] if scopes else ""
+            # the last scope names the op itself ('relu', 'conv2d'), the one before it its module
+            return scopes[-2] if len(scopes) >= 2 else ""
     name = node.name or ""
     if not name.startswith("/"):
         return ""
