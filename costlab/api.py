@@ -9,7 +9,7 @@ import torch.nn as nn
 from . import ops
 from .counts import count_graph
 from .errors import DataDependentError, InputError
-from .frontends import is_file_model
+from .frontends import is_file_model, with_int8_section
 from .guidelines import FINDINGS, GuidelineResult, check, layer_findings
 from .latency.predict import predict
 from .latency.machine import warn_if_other_machine
@@ -54,7 +54,8 @@ def count(model_or_spec: str | nn.Module | Resolved, input_shape: Sequence | str
             raise
         resolved = resolve(resolved.name if isinstance(model_or_spec, Resolved) else model_or_spec, device="cpu")
         graph = trace(resolved.model, shapes, mode="real")
-    return count_graph(graph, name or resolved.name, dtype)
+    report = count_graph(graph, name or resolved.name, dtype)
+    return with_int8_section(report) if from_file else report
 
 
 def with_latency(report: Report, device: str | dict, runtime: str | None = None) -> Report:

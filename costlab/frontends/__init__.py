@@ -35,3 +35,22 @@ def is_file_model(model) -> bool:
     from .onnx import OnnxModel
 
     return isinstance(model, OnnxModel)
+
+
+def with_int8_section(report):
+    """``report`` with a ``quantized`` section naming its int8 MAC layers (a quantized file's
+    QLinear / integer ops and QDQ-fused ops), when it has any."""
+    from dataclasses import replace
+
+    from ..report import Section
+    from .onnx_quant import int8_layers
+
+    layers = int8_layers(report.graph) if report.graph is not None else []
+    if not layers:
+        return report
+    macs = [n for n in report.graph.nodes if n.kind in ("conv", "linear", "matmul")]
+    shown = ", ".join(layers[:8]) + (f" ... ({len(layers) - 8} more)" if len(layers) > 8 else "")
+    section = Section("quantized", data={"int8_layers": layers},
+                      lines=(f"int8        {len(layers)} of {len(macs)} MAC layers run in int8 (1 byte per element "
+                             f"in MAC bytes): {shown}",))
+    return replace(report, sections={**report.sections, "quantized": section})

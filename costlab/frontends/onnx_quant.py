@@ -29,6 +29,7 @@ _Q, _DQ = "QuantizeLinear", "DequantizeLinear"
 class QdqPlan:
     def __init__(self, nodes, inits: dict):
         self.consumers: dict[str, list] = {}
+        self.producer = {o: n for n in nodes for o in n.output if o}
         for n in nodes:
             for x in n.input:
                 if x:
@@ -39,10 +40,24 @@ class QdqPlan:
                 self.quantized_consts[n.output[0]] = _elem(inits[n.input[0]].data_type)
         self.zero_point_types = {name: _elem(t.data_type) for name, t in inits.items() if t.data_type in (2, 3)}
 
-    @staticmethod
-    def is_free(n) -> bool:
-        """A Q or DQ on an activation (one on a constant is folded before this is asked)."""
-        return n.op_type in (_Q, _DQ) and n.domain in ("", "ai.onnx", "com.microsoft")
+    def runs_int8(self, n) -> bool:
+        """An op the runtime fuses with its Qs: every reader of every output is a QuantizeLinear."""
+        if n.op_type in (_Q, _DQ):
+            return False
+        outs = [o for o in n.output if o]
+        return bool(outs) and all(self.consumers.get(o) and all(r.op_type == _Q for r in self.consumers[o])
+                                  for o in outs)
+
+    def is_free(self, n) -> bool:
+        """A Q after an op that runs in int8, or a DQ before ops that all run in int8: folded into
+        them (a Q of a graph input or a DQ before a float op is a kernel of its own)."""
+        if n.domain not in ("", "ai.onnx", "com.microsoft") or n.op_type not in (_Q, _DQ):
+            return False
+        if n.op_type == _Q:
+            p = self.producer.get(n.input[0])
+            return p is not None and self.runs_int8(p)
+        readers = self.consumers.get(n.output[0], [])
+        return bool(readers) and all(self.runs_int8(r) for r in readers)
 
     @staticmethod
     def typed(src: TensorMeta, out: TensorMeta) -> TensorMeta:
@@ -52,10 +67,9 @@ class QdqPlan:
         return TensorMeta(out.shape, dt)
 
     def output_meta(self, n, name: str, meta: TensorMeta) -> TensorMeta:
-        """An op whose every reader is a QuantizeLinear writes the int8 tensor (fused Q)."""
-        readers = self.consumers.get(name, [])
-        if readers and all(r.op_type == _Q for r in readers) and n.op_type not in (_Q, _DQ):
-            return TensorMeta(meta.shape, _q_dtype(readers[0], self))
+        """An op that runs in int8 writes the int8 tensor (its Q folded into it)."""
+        if self.runs_int8(n):
+            return TensorMeta(meta.shape, _q_dtype(self.consumers[name][0], self))
         return meta
 
     def weight_meta(self, name: str, meta: TensorMeta) -> TensorMeta:
