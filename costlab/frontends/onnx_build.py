@@ -213,6 +213,7 @@ class Builder:
     def args(self, n) -> dict:
         a = {x.name: _text(self.onnx.helper.get_attribute_value(x)) for x in n.attribute
              if x.type not in (5, 10, 11, 12, 13)}       # no tensors / graphs
+        a["onnx_node"] = n.name                           # the file's node name (crosscheck joins on it)
         t = n.op_type
         if t in ("Conv", "ConvTranspose", "QLinearConv", "ConvInteger"):
             a.update(groups=int(a.get("group", 1)), stride=list(a.get("strides", [1])),

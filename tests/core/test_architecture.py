@@ -19,7 +19,7 @@ LAYERS = {
     "ir": 2, "ops": 2, "tracer": 2, "report": 2, "spec": 2, "frontends": 2,
     "counts": 3, "guidelines": 3, "latency": 3,
     "api": 4,
-    "calibrate": 5, "compare": 5, "compress": 5, "reproduce": 5, "crosscheck": 5, "advise": 5,
+    "calibrate": 5, "compare": 5, "compress": 5, "reproduce": 5, "crosscheck": 5, "crosscheck_onnx": 5, "advise": 5,
     "search": 5, "sweep": 5,
     "cli": 6,
 }
