@@ -97,7 +97,7 @@ def one_model(name: str, tmp: str, dynamo: bool) -> dict:
             row[f"{tag}_elem"] = diff_kinds(ref, rep, "elem_ops") or "="
             row[f"{tag}_bytes"] = diff_kinds(ref, rep, "mac_bytes") or "="
             ms = costlab.analyze(path, device="arm").totals["latency_ms"]
-            row[f"{tag}_arm"] = round(100 * (ms - ref_ms) / ref_ms, 3)
+            row[f"{tag}_arm"] = round(100 * (ms - ref_ms) / ref_ms, 3) if ref_ms else ms
         if tag == "dyn":
             row["dyn_unsupported"] = ",".join(u["op"] for u in rep.unsupported)
         os.remove(path)

@@ -9,6 +9,7 @@ from .onnx_ops import CONTROL_FLOW, METADATA, NON_DATA_INPUTS, PREFIX
 from .onnx_quant import QdqPlan
 from .onnx_fold import resolve
 from .onnx_shapes import dtype_name, module_of, onnx_module
+from .onnx_views import RESHAPES, transpose_is_view
 
 _SMALL = 64   # constants of at most this many elements keep their values (bounds, k, axes)
 
@@ -201,7 +202,15 @@ class Builder:
         if t == "Gather" and len(n.input) > 1 and n.input[1] in self.const and not self.const[n.input[1]] \
                 and self.tensor(n.input[1]).shape == ():
             return f"{PREFIX}Gather.select"     # x[:, 0]: torch's select, a view
+        if t == "Transpose" and self._transpose_is_view(n):
+            return f"{PREFIX}Transpose.view"
         return PREFIX + t
+
+    def _transpose_is_view(self, n) -> bool:
+        readers = self.qdq.consumers.get(n.output[0], [])
+        shapes = [self.tensor(r.output[0], r).shape for r in readers if r.op_type in RESHAPES and r.output]
+        perm = next((list(a.ints) for a in n.attribute if a.name == "perm"), None)
+        return transpose_is_view(list(self.tensor(n.input[0]).shape), perm, shapes)
 
     def _scalar(self, n, k: int):
         if len(n.input) > k and n.input[k]:

@@ -53,9 +53,11 @@ _SAME_AS = [
     (["ArgMin"], "aten.argmin"), (["CumSum"], "aten.cumsum"), (["ReduceL2"], "aten.linalg_vector_norm"),
     (["ReduceLogSumExp"], "aten.logsumexp"), (["TopK"], "aten.topk"),
     (["Concat"], "aten.cat"),
-    # a Transpose materialises its result in every ONNX runtime: the contiguous copy torch makes
-    # when a permuted tensor is reshaped (a channel shuffle's transpose().contiguous())
+    # a Transpose is torch's permute: a view, unless a reshape after it cannot view the permuted
+    # strides and must copy (a channel shuffle's transpose().contiguous()); the frontend decides
+    # (costlab.frontends.onnx_views) and names the free one Transpose.view
     (["Transpose", "Cast"], "aten.clone"),
+    (["Transpose.view"], "aten.permute"),
     (["Tile", "Expand"], "aten.repeat"),
     (["DepthToSpace", "SpaceToDepth"], "aten.pixel_shuffle"),
     (["Pad"], "aten.constant_pad_nd"),

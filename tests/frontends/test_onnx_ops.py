@@ -105,6 +105,22 @@ def test_pad_split_concat(tmp_path):
     assert rep.totals["params"] == 0 and rep.totals["elem_ops"] == 0
 
 
+def test_shuffle_and_split_transpose_is_a_view(tmp_path):
+    """ShuffleNet v2's reshape(b*c/2, 2, hw) -> permute(1, 0, 2) -> reshape(2, b, c/2, h, w): the
+    last reshape can view the permuted strides (ATen's computeStride), so nothing is copied, as
+    in torch; the two halves are selects (Gather of a scalar index)."""
+    nodes = [helper.make_node("Reshape", ["x", "s1"], ["r"]),
+             helper.make_node("Transpose", ["r"], ["t"], perm=[1, 0, 2]),
+             helper.make_node("Reshape", ["t", "s2"], ["v"]),
+             helper.make_node("Gather", ["v", "one"], ["odd"], axis=0),
+             helper.make_node("Relu", ["odd"], ["y"])]
+    m = model(nodes, [("x", [1, 8, 4, 4])], [("y", [1, 4, 4, 4])],
+              [ints("s1", [4, 2, 16]), ints("s2", [2, 1, 4, 4, 4]), ints("one", 1)])
+    rep = analyze(m, tmp_path)
+    assert list(rows(rep)["op"]) == ["relu"]
+    assert rows(rep)["mac_bytes"][0] == 2 * 64 * B4
+
+
 def test_channel_shuffle_reshape_transpose(tmp_path):
     nodes = [helper.make_node("Reshape", ["x", "s1"], ["r"]),
              helper.make_node("Transpose", ["r"], ["t"], perm=[0, 2, 1, 3]),
@@ -135,10 +151,12 @@ def test_attention(tmp_path):
     m = model(nodes, [("q", shape), ("k", shape), ("v", shape)], [("y", shape)])
     rep = analyze(m, tmp_path, input_shape=[shape] * 3)
     r = rows(rep)
-    assert list(r["op"]) == ["copy", "matmul", "mul", "softmax", "matmul"]
+    # K's transpose is torch's k.transpose(-2, -1): a view the matmul reads (no copy)
+    assert list(r["op"]) == ["matmul", "mul", "softmax", "matmul"]
     assert rep.totals["macs"] == 2 * 4 * 4 * 8 + 2 * 4 * 8 * 4
-    assert list(r["elem_ops"]) == [0, 0, 32, 3 * 32, 0]
-    assert r["mac_bytes"][2] == 2 * 32 * B4                # the scalar is an argument, not a tensor read
+    assert list(r["elem_ops"]) == [0, 32, 3 * 32, 0]
+    assert r["mac_bytes"][0] == (64 + 64 + 32) * B4
+    assert r["mac_bytes"][1] == 2 * 32 * B4                # the scalar is an argument, not a tensor read
 
 
 def test_norms_activations_pools(tmp_path):
