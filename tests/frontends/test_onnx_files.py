@@ -76,9 +76,9 @@ def test_symbolic_dims_need_input_shape(tiny_files, capsys):
     assert code == 2 and "fixed size 16" in err
 
 
-@pytest.mark.parametrize("cmd", [["guidelines"], ["compare"], ["plot", "layers"]])
+@pytest.mark.parametrize("cmd", [["guidelines"], ["compare"], ["plot", "layers"], ["advise"]])
 def test_other_commands_take_a_file(tiny_files, cmd, capsys, tmp_path):
-    extra = ["-o", str(tmp_path / "p.png")] if cmd[0] == "plot" else []
+    extra = ["-o", str(tmp_path / "p.png")] if cmd[0] == "plot" else ["--device", "arm"] if cmd[0] == "advise" else []
     if cmd[0] == "compare":
         args = cmd + [tiny_files[0], tiny_files[0].replace("tiny.onnx", "tiny_dyn.onnx"), "--input-shape", "1x3x16x16"]
     else:
@@ -87,8 +87,15 @@ def test_other_commands_take_a_file(tiny_files, cmd, capsys, tmp_path):
     assert code == 0, err
     if cmd[0] == "plot":
         assert os.path.getsize(tmp_path / "p.png") > 0
+    elif cmd[0] == "advise":
+        assert "rewrites tried" in out
     else:
         assert "tiny" in out
+
+
+def test_compress_refuses_a_file_in_one_line(tiny_files, capsys):
+    code, out, err = run(["compress", tiny_files[0], "--bits", "8"], capsys)
+    assert code == 2 and err.count("\n") == 1 and "PyTorch model's weights" in err
 
 
 def test_device_latency(tiny_files, capsys):
@@ -148,3 +155,22 @@ def test_onnx_not_installed(tiny_files, capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "onnx", None)
     code, out, err = run(["analyze", tiny_files[0]], capsys)
     assert code == 2 and "pip install costlab[onnx]" in err and err.count("\n") == 1
+
+
+def test_weights_are_not_read_and_a_cut_inside_them_is_caught(tmp_path, capsys):
+    """The reader skips large initializer data (costlab.frontends.onnx_wire) yet gives the same
+    counts as onnx.load, and a file cut inside that data is still refused."""
+    from costlab.frontends.onnx_wire import KEEP_BYTES, weightless_bytes
+
+    m = model([helper.make_node("MatMul", ["x", "w"], ["y"])], [("x", [1, 256])], [("y", [1, 256])],
+              [init("w", [256, 256])])
+    path = save(m, tmp_path / "big.onnx")
+    light = onnx.load_model_from_string(weightless_bytes(path))
+    assert len(m.graph.initializer[0].raw_data) > KEEP_BYTES and not light.graph.initializer[0].raw_data
+    assert list(light.graph.initializer[0].dims) == [256, 256]
+    code, out, err = run(["analyze", path, "--format", "json"], capsys)
+    assert code == 0 and json.loads(out)["totals"]["params"] == 65536 and json.loads(out)["totals"]["macs"] == 65536
+    data = open(path, "rb").read()
+    cut = tmp_path / "cut.onnx"
+    cut.write_bytes(data[: len(data) // 2])
+    _bad(capsys, cut, "not a readable ONNX model", tmp_path)
