@@ -52,9 +52,13 @@ def export(model, shape, path, opset=17, keep_bn=False, dynamo=False) -> None:
 
 
 def by_kind(report, key: str) -> dict[str, int]:
+    """Per op category (costlab.ops.CATEGORIES: GlobalAveragePool and torch's mean are both
+    global_pool), summed over the layers."""
+    from costlab import ops
+
     out: dict[str, int] = {}
-    for op, v in zip(report.layers["op"], report.layers[key]):
-        k = str(op).split("/")[0]
+    for node, v in zip(report.layers["node"], report.layers[key]):
+        k = ops.category_of(report.graph.nodes[int(node)].op)
         out[k] = out.get(k, 0) + int(v)
     return out
 
@@ -65,7 +69,7 @@ def diff_kinds(a, b, key: str) -> str:
     return " ".join(parts)
 
 
-def one_model(name: str, tmp: str, dynamo: bool) -> dict:
+def one_model(name: str, tmp: str, dynamo: bool, only: str | None = None) -> dict:
     resolved = build_zoo(name, device="cpu")
     model = resolved.model.eval()
     randomize_bn(model)
@@ -76,6 +80,7 @@ def one_model(name: str, tmp: str, dynamo: bool) -> dict:
     row = {"model": name, "macs": ref.totals["macs"], "params": ref.totals["params"], "bn_stats": buffers}
     variants = [("f17", dict(opset=17)), ("k17", dict(opset=17, keep_bn=True)), ("f11", dict(opset=11)),
                 ("k11", dict(opset=11, keep_bn=True))] + ([("dyn", dict(dynamo=True))] if dynamo else [])
+    variants = [v for v in variants if only is None or v[0] in only.split(",")]
     for tag, kw in variants:
         path = os.path.join(tmp, f"{name}_{tag}.onnx")
         try:
@@ -109,16 +114,19 @@ def main(argv=None) -> int:
     ap.add_argument("--models", default=None)
     ap.add_argument("--dynamo", action="store_true")
     ap.add_argument("--csv", default=None)
+    ap.add_argument("--only", default=None, help="variants to run, e.g. dyn or f17,k17")
     args = ap.parse_args(argv)
     names = args.models.split(",") if args.models else [e.name for e in list_models()]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in names:
-            row = one_model(name, tmp, args.dynamo)
+            row = one_model(name, tmp, args.dynamo, args.only)
             rows.append(row)
             print(row, flush=True)
-    exact = [r["model"] for r in rows if all(r.get(f"{t}_macs") == "=" for t in ("f17", "k17"))]
-    print(f"MACs exact (opset 17, folded and kept): {len(exact)} of {len(rows)}", file=sys.stderr)
+    tags = sorted({k[:-5] for r in rows for k in r if k.endswith("_macs") and k != "macs"})
+    for t in tags:
+        exact = [r["model"] for r in rows if r.get(f"{t}_macs") == "="]
+        print(f"{t}: MACs exact for {len(exact)} of {len(rows)}", file=sys.stderr)
     if args.csv:
         import pandas as pd
 

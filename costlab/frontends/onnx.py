@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 from ..errors import InputError
 from ..ir import Graph
 from .onnx_build import Builder
-from .onnx_ops import CONTROL_FLOW
 from .onnx_wire import weightless_bytes
 from .onnx_shapes import dims_of, dtype_name, first_line, onnx_module
 
@@ -120,6 +119,9 @@ class OnnxModel:
         if given is not None:
             self._check_given(given)
             return [(tuple(int(d) for d in s), i.dtype) for s, i in zip(given, self.inputs)]
+        if (resolution is not None or batch != 1) and not any(i.symbolic for i in self.inputs):
+            raise InputError(f"{self.name} fixes its input size ({', '.join(i.shown() for i in self.inputs)}); "
+                             "--resolution / --batch choose only symbolic dims, and it has none")
         out = []
         for i in self.inputs:
             dims = list(i.dims)

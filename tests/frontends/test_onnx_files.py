@@ -74,6 +74,8 @@ def test_symbolic_dims_need_input_shape(tiny_files, capsys):
     assert code == 0 and json.loads(out)["input_shape"] == [2, 3, 32, 32]
     code, _, err = run(["analyze", tiny_files[0], "--input-shape", "1x3x32x32"], capsys)
     assert code == 2 and "fixed size 16" in err
+    code, _, err = run(["analyze", tiny_files[0], "--resolution", "32"], capsys)
+    assert code == 2 and "fixes its input size (1x3x16x16)" in err
 
 
 @pytest.mark.parametrize("cmd", [["guidelines"], ["compare"], ["plot", "layers"], ["advise"]])
