@@ -1,6 +1,8 @@
 """Small ONNX graphs built by hand with ``onnx.helper`` (shared by the frontend tests)."""
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
 
 onnx = __import__("pytest").importorskip("onnx")
@@ -11,7 +13,7 @@ F = TensorProto.FLOAT
 
 def init(name, shape, dtype=np.float32, value=None):
     arr = np.asarray(value, dtype=dtype) if value is not None else \
-        np.random.default_rng(abs(hash(name)) % 2**32).standard_normal(shape).astype(dtype)
+        np.random.default_rng(zlib.crc32(name.encode())).standard_normal(shape).astype(dtype)
     return numpy_helper.from_array(arr.reshape(shape) if value is not None and shape is not None else arr, name)
 
 

@@ -128,3 +128,23 @@ def test_arm_latency_within_one_percent(zoo_case):
     for tag in ("folded", "kept"):
         ms = costlab.analyze(files[tag], device="arm").totals["latency_ms"]
         assert abs(ms - ref) <= 0.01 * ref, (name, tag, ms, ref)
+
+
+def test_dynamo_exporter(tmp_path):
+    """torch.onnx.export(dynamo=True) (onnxscript): the same MACs, BN folded by its optimizer,
+    module paths from its name-scope metadata."""
+    pytest.importorskip("onnxscript")
+    resolved = build_zoo("shufflenet_v1", device="cpu")
+    model = resolved.model.eval()
+    _randomize_bn(model)
+    path = str(tmp_path / "dyn.onnx")
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, (torch.zeros(1, 3, 224, 224),), path, dynamo=True, external_data=False)
+    ref = costlab.analyze(model, [(1, 3, 224, 224)])
+    rep = costlab.analyze(path)
+    assert rep.totals["macs"] == ref.totals["macs"] and rep.unsupported == []
+    bn_params = sum(m.weight.numel() * 2 for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    bn_out = sum(m.weight.numel() for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    assert rep.totals["params"] == ref.totals["params"] - bn_params + bn_out   # a folded bias per BN
+    assert set(rep.rollup(1)["name"]) >= {"stage2", "stage3", "stage4"}
