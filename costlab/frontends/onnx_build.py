@@ -8,7 +8,7 @@ from ..ir import Graph, Node, Source, TensorMeta
 from .onnx_ops import CONTROL_FLOW, METADATA, NON_DATA_INPUTS, PREFIX
 from .onnx_quant import QdqPlan
 from .onnx_fold import resolve
-from .onnx_shapes import dtype_name, module_of, onnx_module
+from .onnx_shapes import SCOPE, dtype_name, module_of, module_types, onnx_module
 from .onnx_views import RESHAPES, transpose_is_view
 
 _SMALL = 64   # constants of at most this many elements keep their values (bounds, k, axes)
@@ -44,6 +44,7 @@ class Builder:
         self.data_params: set[str] = set()
         self.shape_params: set[str] = set()
         self.qdq = QdqPlan(self.order, self.inits)
+        self.module_types: dict[str, str] = {}
 
     # -- tensors --------------------------------------------------------------------------------
     def tensor(self, name: str, node=None) -> TensorMeta:
@@ -88,7 +89,7 @@ class Builder:
         used = sum(n.new_params for n in self.nodes)
         return Graph(nodes=self.nodes, inputs=[self.meta[i.name] for i in self.model.inputs], outputs=outputs,
                      params_total=total, buffers_total=0, params_unused=total - used, mode="onnx",
-                     module_types={})
+                     module_types={"": "model", **self.module_types})
 
     def visit(self, n) -> None:
         outs = [o for o in n.output if o]
@@ -182,7 +183,13 @@ class Builder:
         outputs = [self.qdq.output_meta(n, o, self.tensor(o, n)) for o in outs]
         op = self.op_name(n)
         spec = ops.spec_of(op)
-        node = Node(id=len(self.nodes), op=op, kind=ops.kind_of(op), module=module_of(n), module_type=n.op_type,
+        module = module_of(n)
+        for path, cls in module_types(n).items():
+            self.module_types.setdefault(path, cls)
+        if module:
+            self.module_types.setdefault(module, SCOPE)
+        node = Node(id=len(self.nodes), op=op, kind=ops.kind_of(op), module=module,
+                    module_type=self.module_types.get(module, SCOPE),
                     inputs=inputs, sources=sources, outputs=outputs, args=self.args(n),
                     is_view=spec is not None and spec.formula is None, new_params=new)
         self.nodes.append(node)

@@ -89,18 +89,37 @@ def infer(onnx, model, inputs, shapes, nodes=None, values=None) -> dict[str, tup
 
 # -- module paths -------------------------------------------------------------------------------
 
+SCOPE = "scope"   # the module type of a legacy exporter's scope (its names carry no class)
+
+
+def _listed(node, key: str) -> list | None:
+    for p in node.metadata_props:
+        if p.key == key:
+            try:
+                return list(ast.literal_eval(p.value))
+            except (ValueError, SyntaxError):
+                return None
+    return None
+
+
+def module_types(node) -> dict[str, str]:
+    """Module path -> class name along a dynamo-exported node's scopes (its name-scope and
+    class-hierarchy metadata, aligned); ``{}`` for other nodes."""
+    scopes = _listed(node, "pkg.torch.onnx.name_scopes")
+    classes = _listed(node, "pkg.torch.onnx.class_hierarchy")
+    if not scopes or not classes or len(scopes) != len(classes):
+        return {}
+    return {s: str(c).rsplit(".", 1)[-1] for s, c in zip(scopes[:-1], classes[:-1])}
+
+
 def module_of(node) -> str:
     """The torch module path a node came from: dynamo's name-scope metadata, or the legacy
     exporter's ``/a/a.0/b/Op`` name (module ``a.0.b``); ``''`` (the root) otherwise."""
-    for p in node.metadata_props:
-        if p.key == "pkg.torch.onnx.name_scopes":
-            try:
-                scopes = ast.literal_eval(p.value)
-            except (ValueError, SyntaxError):
-                break
-            scopes = [s for s in scopes if s]
-            # the last scope names the op itself ('relu', 'conv2d'), the one before it its module
-            return scopes[-2] if len(scopes) >= 2 else ""
+    scopes = _listed(node, "pkg.torch.onnx.name_scopes")
+    if scopes is not None:
+        scopes = [s for s in scopes if s]
+        # the last scope names the op itself ('relu', 'conv2d'), the one before it its module
+        return scopes[-2] if len(scopes) >= 2 else ""
     name = node.name or ""
     if not name.startswith("/"):
         return ""
