@@ -70,11 +70,15 @@ def load(path: str) -> "OnnxModel":
         raise InputError(f"'{path}' is not an ONNX model (no graph nodes or no opset); "
                          "is it truncated or another format?")
     _check_external_data(onnx, model, path)
+    consts = {t.name for t in model.graph.initializer} | {o for n in model.graph.node if n.op_type == "Constant"
+                                                          for o in n.output}
     for n in model.graph.node:
         if n.op_type in ("Loop", "Scan") and n.domain in ("", "ai.onnx"):
-            raise InputError(f"{path}: node '{n.name or n.op_type}' is a {n.op_type}, whose trip count "
-                             "is not known from the graph; costlab counts graphs without loops "
-                             "(export with the loop unrolled)")
+            known = n.op_type == "Loop" and n.input and n.input[0] in consts
+            raise InputError(f"{path}: node '{n.name or n.op_type}' is a {n.op_type}"
+                             + (" (a constant trip count, but costlab does not count loop bodies)" if known
+                                else " whose trip count is not known from the graph")
+                             + "; costlab counts graphs without loops (export with the loop unrolled)")
     return OnnxModel(path, model)
 
 
