@@ -217,3 +217,31 @@ def test_every_registered_onnx_name_is_a_known_category():
     assert ops.kind_of("onnx.Conv") == ops.kind_of("aten.convolution.default") == "conv"
     assert ops.spec_of("onnx.MatMul").formula is ops.spec_of("aten.matmul").formula
     assert {s.category for s in names.values()} <= set(ops.CATEGORIES)
+
+
+def test_transpose_view_rule_agrees_with_torch_view():
+    """The ATen computeStride port decides as torch does: x.permute(p).view(s) works exactly when
+    the rule says 'view' (random shapes, permutations and regroupings)."""
+    import itertools
+
+    import torch
+
+    from costlab.frontends.onnx_views import transpose_is_view
+
+    rng = np.random.default_rng(0)
+    checked = 0
+    for _ in range(200):
+        shape = [int(d) for d in rng.integers(1, 4, size=int(rng.integers(2, 5)))]
+        perm = [int(p) for p in rng.permutation(len(shape))]
+        permuted = [shape[p] for p in perm]
+        cut = sorted({int(c) for c in rng.integers(1, len(permuted), size=2)})
+        groups = [permuted[a:b] for a, b in itertools.pairwise([0] + cut + [len(permuted)])]
+        new = [int(np.prod(g)) for g in groups if g]
+        try:
+            torch.zeros(shape).permute(perm).view(new)
+            viewable = True
+        except RuntimeError:
+            viewable = False
+        assert transpose_is_view(shape, perm, [new]) == viewable, (shape, perm, new)
+        checked += 1
+    assert checked == 200
