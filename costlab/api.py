@@ -9,6 +9,7 @@ import torch.nn as nn
 from . import ops
 from .counts import count_graph
 from .errors import DataDependentError, InputError
+from .frontends import is_file_model, with_int8_section
 from .guidelines import FINDINGS, GuidelineResult, check, layer_findings
 from .latency.predict import predict
 from .latency.machine import warn_if_other_machine
@@ -36,21 +37,25 @@ def count(model_or_spec: str | nn.Module | Resolved, input_shape: Sequence | str
     activations per op and in total)."""
     ops.dtype_bytes(dtype)  # validates
     resolved = _resolve(model_or_spec, name)
-    if resolved.entry is None and not resolved.default_shapes and input_shape is None and resolution is None:
+    from_file = is_file_model(resolved.model)
+    if resolved.entry is None and not resolved.default_shapes and input_shape is None and resolution is None \
+            and not from_file:
         raise InputError(
             f"{resolved.name}: no input size given; pass input_shape=(1, 3, H, W) "
             "(CLI: --input-shape 1x3x224x224 or --resolution 224)"
         )
     shapes = input_shapes_for(resolved, input_shape, resolution, batch)
     try:
-        graph = trace(resolved.model, shapes, mode=trace_mode)
+        # a model file (model.onnx) becomes the same IR through its frontend; a module is traced
+        graph = resolved.model.graph(shapes) if from_file else trace(resolved.model, shapes, mode=trace_mode)
     except DataDependentError:
         # a zoo model built on meta whose forward needs values: build it for real
         if resolved.entry is None:
             raise
         resolved = resolve(resolved.name if isinstance(model_or_spec, Resolved) else model_or_spec, device="cpu")
         graph = trace(resolved.model, shapes, mode="real")
-    return count_graph(graph, name or resolved.name, dtype)
+    report = count_graph(graph, name or resolved.name, dtype)
+    return with_int8_section(report) if from_file else report
 
 
 def with_latency(report: Report, device, runtime: str | None = None) -> Report:

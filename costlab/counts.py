@@ -11,6 +11,23 @@ from .report import COLUMNS, NUMERIC, Report
 
 
 def conventions(dtype: str, trace_mode: str) -> dict[str, str]:
+    base = _conventions(dtype, trace_mode)
+    if trace_mode in FILE_CONVENTIONS:      # a model file (costlab.frontends): what differs from a trace
+        base.update(FILE_CONVENTIONS[trace_mode])
+    return base
+
+
+FILE_CONVENTIONS = {"onnx": {
+    "params": "elements of the graph's initializers, each distinct initializer once (Identity nodes of the "
+              "legacy exporter's deduplicated tensors followed back); initializers read only as shapes, axes, "
+              "pads, bounds or quantisation parameters are not parameters; BN running stats are initializers",
+    "bn": "as in the file: folded into the convs when the exporter folded it (eval-mode default), else its own op",
+    "trace": "ONNX graph read by costlab.frontends.onnx: shapes from ONNX shape inference at the input given; "
+             "constants (Constant, Shape, nodes of constants only) are not ops; Q/DQ pairs fold into int8 ops",
+}}
+
+
+def _conventions(dtype: str, trace_mode: str) -> dict[str, str]:
     return {
         "macs": "multiply-accumulates of conv, conv-transpose, linear, matmul, bmm, mv, bilinear, "
                 "attention (Q K^T and A V) and recurrent cells (gates x hidden x (input + hidden) per step) "

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 
+from .frontends import is_file_model, is_file_spec, load_file
 from .zoo.registry import ModelEntry, SpecError, parse_spec
 from .errors import InputError  # noqa: F401
 
@@ -247,6 +248,8 @@ def load_hub(spec: str, device: str | torch.device = "meta") -> Resolved:
 
 
 def resolve(spec: str, device: str | torch.device = "meta") -> Resolved:
+    if is_file_spec(spec):               # model.onnx: a file model, analysed like any other
+        return Resolved(os.path.basename(spec.strip()), load_file(spec), None, {})
     if _hub_prefix(spec):
         return load_hub(spec, device)
     if _is_user_spec(spec):
@@ -307,6 +310,12 @@ def input_shapes_for(resolved: Resolved, input_shape: str | list | tuple | None,
     if input_shape is not None and batch != 1:
         raise InputError("--batch goes with --resolution; with --input-shape write the batch as its "
                          "first dimension (e.g. 8x3x224x224)")
+    if is_file_model(resolved.model):     # the file's own input sizes, its symbolic dims from the options
+        given = None if input_shape is None else (
+            parse_input_shape(input_shape) if isinstance(input_shape, str) else
+            [tuple(s) for s in input_shape] if input_shape and isinstance(input_shape[0], (list, tuple))
+            else [tuple(input_shape)])
+        return [InputShape(d, dt) for d, dt in resolved.model.input_shapes(given, resolution, batch)]
     if input_shape is not None:
         if isinstance(input_shape, str):
             return parse_input_shape(input_shape)
@@ -336,6 +345,8 @@ USER_RESOLUTION = 224   # the one input rule: a user model given no input size r
 def default_input(resolved: Resolved, input_shape, resolution: int | None) -> tuple[int | None, str | None]:
     """(resolution to use, note to print) for a model given ``input_shape`` / ``resolution``:
     a user model given neither runs at 1x3x224x224, and the note says so."""
+    if is_file_model(resolved.model):    # a model file states its own input sizes
+        return resolution, None
     if resolved.default_shapes and input_shape is None and resolution is None:
         shown = ",".join("x".join(map(str, s)) + (f":{s.dtype}" if getattr(s, "dtype", None) else "")
                          for s in resolved.default_shapes)

@@ -28,6 +28,7 @@ from typing import Sequence
 
 import torch.nn as nn
 
+from ..frontends import is_file_model
 from ..spec import InputError, Resolved
 from .layers import add_trace, dropout_targets, keep_full_layers, layers_of
 from .notes import compression_notes, conventions
@@ -67,6 +68,9 @@ def compress(model_or_spec: str | nn.Module | Resolved, *, prune=None, prune_tab
     resolved, spec_for_trace, source = resolve_model(model_or_spec, name, weights, seed)
     model = resolved.model
     model_name = name or resolved.name
+    if is_file_model(model):
+        raise InputError(f"{model_name}: compress works on a PyTorch model's weights; a model file is read by "
+                         "analyze, guidelines, compare, advise, plot and crosscheck")
     layers, params, dropouts = layers_of(model)
     if not layers:
         raise InputError(f"{model_name} has no conv or linear layer with its own weight: nothing to compress")

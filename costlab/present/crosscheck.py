@@ -37,3 +37,42 @@ def crosscheck_text(results, fmt: str) -> str:
             "every difference explained by a convention (MACs vs FLOPs = 2 x MACs; what each tool counts; "
             "ops fvcore skips; attribution: costlab and fvcore give a shared module's work to its first name)"]
     return "\n".join([table, ""] + notes + tail) + "\n"
+
+
+# -- a model file beside onnx-tool (costlab.crosscheck_onnx) --------------------------------------
+
+def _file_frame(results) -> pd.DataFrame:
+    """One table row per op type and model, and one for params."""
+    rows = []
+    for res in results:
+        for r in res.rows + [res.totals]:
+            rows.append({"model": res.model, "op type": r.op_type, "nodes": r.nodes, "costlab MACs": r.costlab_macs,
+                         "costlab elem ops": r.costlab_elem_ops, "onnx-tool MACs": r.onnx_tool,
+                         "explained": "yes" if r.explained else "NO", "why": "; ".join(r.reasons)})
+        p = res.params
+        rows.append({"model": res.model, "op type": "params", "nodes": "", "costlab MACs": p["costlab"],
+                     "costlab elem ops": "", "onnx-tool MACs": p["onnx_tool"],
+                     "explained": "yes" if res.params_explained else "NO",
+                     "why": f"onnx-tool also counts {p['shape_and_scalar_elements']:,} elements of "
+                            f"{p['shape_and_scalar_initializers']} shape / scalar / scale initializers"
+                            + (f"; it misses {', '.join(p['missing_in_onnx_tool'][:3])}" if p["missing_in_onnx_tool"] else "")})
+    return pd.DataFrame(rows)
+
+
+def file_crosscheck_text(results, fmt: str) -> str:
+    """costlab beside onnx-tool for model files, in ``fmt``."""
+    if fmt == "json":
+        return json.dumps([r.to_dict() for r in results], indent=2) + "\n"
+    df = _file_frame(results)
+    if fmt == "csv":
+        return to_csv(df)
+    cols = list(df.columns)
+    nums = ("costlab MACs", "costlab elem ops", "onnx-tool MACs")
+    fmt_num = {c: (lambda v: v if isinstance(v, str) else f"{v:,}") for c in nums}
+    table = (markdown_table(df, cols, fmt_num, right=set(nums)) if fmt == "markdown"
+             else text_table(df, cols, set(nums), fmt_num))
+    bad = [f"{r.model}: {', '.join(r.unexplained)}" for r in results if r.unexplained]
+    tail = ([f"difference(s) without a known cause: {'; '.join(bad)}"] if bad else
+            ["every difference explained: onnx-tool adds bias adds to conv/Gemm MACs, counts element work as "
+             "MACs with its own op weights, and counts shape / scalar initializers as params"])
+    return "\n".join([table, ""] + tail) + "\n"

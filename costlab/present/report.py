@@ -49,7 +49,16 @@ def _totals_lines(report: Report) -> list[str]:
     for s in report.sections.values():
         if s.key == "latency":
             lines += latency_lines(s.data, report.totals["latency_ms"])
+        elif s.key == "quantized":
+            lines.append(int8_line(s.data["int8_layers"], s.values["mac_layers"]))
     return lines
+
+
+def int8_line(layers: list[str], mac_layers: int) -> str:
+    """A quantized model file's summary line: which MAC layers run in int8."""
+    shown = ", ".join(layers[:8]) + (f" ... ({len(layers) - 8} more)" if len(layers) > 8 else "")
+    return (f"int8        {len(layers)} of {mac_layers} MAC layers run in int8 (1 byte per element "
+            f"in MAC bytes): {shown}")
 
 
 def _unsupported_note(report: Report) -> str:

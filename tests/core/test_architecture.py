@@ -39,11 +39,12 @@ LAYER_OF: dict[str, str] = {
     "ir": "data", "report": "data", "guidelines.result": "data", "compress.result": "data",
     "zoo": "zoo",
     "present": "present",
-    "ops": "core", "tracer": "core", "spec": "core",
+    "ops": "core", "tracer": "core", "spec": "core", "frontends": "core",
     "counts": "passes", "guidelines": "passes", "latency": "passes",
     "api": "api",
     "calibrate": "features", "compare": "features", "compress": "features", "reproduce": "features",
     "crosscheck": "features", "advise": "features", "search": "features", "sweep": "features", "blocks": "features",
+    "crosscheck_onnx": "features",
     "cli": "cli",
 }
 
