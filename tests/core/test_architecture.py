@@ -17,7 +17,7 @@ LAYERS = {
     "errors": 0,
     "zoo": 1,
     "ir": 2, "ops": 2, "tracer": 2, "report": 2, "spec": 2,
-    "counts": 3, "guidelines": 3, "latency": 3,
+    "counts": 3, "guidelines": 3, "latency": 3, "memory": 3,
     "api": 4,
     "calibrate": 5, "compare": 5, "compress": 5, "reproduce": 5, "crosscheck": 5, "advise": 5,
     "search": 5, "sweep": 5,
