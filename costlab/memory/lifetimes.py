@@ -130,103 +130,122 @@ def _may_overwrite(n: Node, rules: str, inplace_depthwise: bool) -> str | None:
     return None
 
 
+class _Builder:
+    """Walks the steps once, giving each result a buffer (new, or its input's when it may
+    overwrite it)."""
+
+    def __init__(self, graph: Graph, fb: int, rules: str, inplace_depthwise: bool):
+        self.g, self.fb, self.rules, self.inplace_dw = graph, fb, rules, inplace_depthwise
+        self.free = ops.free_mask(graph)
+        self.roots = graph.roots(self.free)
+        self.steps = [n.id for n in graph.nodes if not self.free[n.id]]
+        self.pos = {nid: i for i, nid in enumerate(self.steps)}
+        # which steps read each value (to know whether a step is the last reader of its input)
+        self.value_readers: dict[tuple, list[int]] = {}
+        for i, nid in enumerate(self.steps):
+            for s in graph.nodes[nid].sources:
+                k = self.key(s)
+                if k is not None:
+                    self.value_readers.setdefault(k, []).append(i)
+        self.out_keys = {self.key(s) for s in graph.outputs}
+        self.buffers: list[Buffer] = []
+        self.buf_of: dict[tuple, int] = {}
+        self.values_in: dict[int, list[tuple]] = {}       # buffer -> the value keys written into it
+        self.writer: dict[tuple, int] = {}                # value -> step that wrote it
+        self.current_readers: dict[int, list[int]] = {}   # buffer -> readers of its current value
+        m = len(self.steps)
+        self.scratch, self.creates, self.writes = [0] * m, [-1] * m, [-1] * m
+        self.reads: list[list[int]] = [[] for _ in range(m)]
+        self.deps: list[list[int]] = [[] for _ in range(m)]
+        self.out_bytes, self.in_bytes = [0] * m, [0] * m
+        for i, t in enumerate(graph.inputs):
+            self.new_buffer((("input", i), 0), 0, ops.tensor_bytes(t, fb), writer=False)
+
+    def key(self, s: Source) -> tuple | None:
+        return _value_key(s, self.roots, self.free)
+
+    def new_buffer(self, key: tuple, step: int, size: int, writer: bool = True) -> int:
+        b = len(self.buffers)
+        self.buffers.append(Buffer(b, key, [(step, size)], step))
+        self.buf_of[key] = b
+        self.values_in[b] = [key]
+        if writer:
+            self.writer[key] = step
+        return b
+
+    def read(self, i: int, n: Node) -> None:
+        seen: list[int] = []
+        for s, meta_in in zip(n.sources, n.inputs):
+            k = self.key(s)
+            if k is None:
+                continue
+            if k not in self.buf_of:      # a secondary result read by someone: its own buffer from its writer
+                src = self.g.nodes[k[0][1]] if k[0][0] == "node" else None
+                meta = src.outputs[k[1]] if src is not None and k[1] < len(src.outputs) else meta_in
+                self.new_buffer(k, self.pos.get(k[0][1], i) if src is not None else 0, ops.tensor_bytes(meta, self.fb))
+            b = self.buf_of[k]
+            if k in self.writer and self.writer[k] not in self.deps[i] and self.writer[k] != i:
+                self.deps[i].append(self.writer[k])
+            if b not in seen:
+                seen.append(b)
+                self.in_bytes[i] += ops.tensor_bytes(meta_in, self.fb)
+        self.reads[i] = seen
+
+    def overwrites(self, i: int, n: Node) -> int | None:
+        """The buffer ``n`` writes its result over, if any."""
+        why = _may_overwrite(n, self.rules, self.inplace_dw)
+        first = next((self.key(s) for s in n.sources if s.kind in ("node", "input")), None)
+        if why is None or first is None or not n.outputs:
+            return None
+        b = self.buf_of[first]
+        if why != "inplace":
+            later = [r for vk in self.values_in[b] for r in self.value_readers.get(vk, []) if r > i]
+            if later or any(vk in self.out_keys for vk in self.values_in[b]):
+                return None
+        if why == "depthwise":
+            self.scratch[i] = _plane_bytes(n, self.fb)
+        return b
+
+    def write(self, i: int, n: Node) -> None:
+        size = ops.tensor_bytes(n.outputs[0], self.fb) if n.outputs else 0
+        self.out_bytes[i] = size
+        b = self.overwrites(i, n)
+        if b is not None:
+            # write-after-read: the readers of the value being overwritten run first
+            self.deps[i] += [r for r in self.current_readers.get(b, []) if r != i and r not in self.deps[i]]
+            self.buffers[b].chain.append((i, size))
+            key = (("node", n.id), 0)
+            self.buf_of[key] = b
+            self.values_in[b].append(key)
+            self.writer[key] = i
+            self.current_readers[b] = []
+            self.writes[i] = b
+        elif n.outputs:
+            b = self.new_buffer((("node", n.id), 0), i, size)
+            self.creates[i] = self.writes[i] = b
+        for r in self.reads[i]:
+            self.buffers[r].last = max(self.buffers[r].last, i)
+            self.buffers[r].readers.append(i)
+            self.current_readers.setdefault(r, []).append(i)
+
+    def run(self) -> Lifetimes:
+        for i, nid in enumerate(self.steps):
+            n = self.g.nodes[nid]
+            self.read(i, n)
+            self.write(i, n)
+        last = max(len(self.steps) - 1, 0)
+        for k in self.out_keys:
+            if k in self.buf_of:
+                self.buffers[self.buf_of[k]].last = last
+                self.buffers[self.buf_of[k]].pinned = True
+        return Lifetimes(self.g, self.rules, self.steps, self.buffers, self.scratch, self.creates, self.writes,
+                         self.reads, self.deps, self.out_bytes, self.in_bytes)
+
+
 def build(graph: Graph, dtype: str = "float32", rules: str = "traced", inplace_depthwise: bool = True
           ) -> Lifetimes:
     """The buffers of ``graph`` in its traced order under ``rules`` (``traced`` or ``mcu``);
     floating tensors take ``dtype``'s element size."""
     if rules not in RULES:
         raise ValueError(f"unknown memory rules {rules!r}; use {' or '.join(RULES)}")
-    fb = ops.dtype_bytes(dtype)
-    free = ops.free_mask(graph)
-    roots = graph.roots(free)
-    steps = [n.id for n in graph.nodes if not free[n.id]]
-    pos = {nid: i for i, nid in enumerate(steps)}
-    # which steps read each value (to know whether a step is the last reader of its input)
-    value_readers: dict[tuple, list[int]] = {}
-    for i, nid in enumerate(steps):
-        for s in graph.nodes[nid].sources:
-            k = _value_key(s, roots, free)
-            if k is not None:
-                value_readers.setdefault(k, []).append(i)
-    out_keys = {_value_key(s, roots, free) for s in graph.outputs}
-
-    buffers: list[Buffer] = []
-    buf_of: dict[tuple, int] = {}
-    values_in: dict[int, list[tuple]] = {}       # buffer -> the value keys written into it
-    writer: dict[tuple, int] = {}                # value -> step that wrote it
-    current_readers: dict[int, list[int]] = {}   # buffer -> readers of its current value
-    for i, t in enumerate(graph.inputs):
-        k = (("input", i), 0)
-        buf_of[k] = len(buffers)
-        values_in[len(buffers)] = [k]
-        buffers.append(Buffer(len(buffers), k, [(0, ops.tensor_bytes(t, fb))], 0))
-
-    n_steps = len(steps)
-    scratch = [0] * n_steps
-    creates, writes = [-1] * n_steps, [-1] * n_steps
-    reads: list[list[int]] = [[] for _ in range(n_steps)]
-    deps: list[list[int]] = [[] for _ in range(n_steps)]
-    out_bytes, in_bytes = [0] * n_steps, [0] * n_steps
-
-    def new_buffer(key: tuple, step: int, size: int) -> int:
-        b = len(buffers)
-        buffers.append(Buffer(b, key, [(step, size)], step))
-        buf_of[key] = b
-        values_in[b] = [key]
-        writer[key] = step
-        return b
-
-    for i, nid in enumerate(steps):
-        n = graph.nodes[nid]
-        seen: list[int] = []
-        for s, meta_in in zip(n.sources, n.inputs):
-            k = _value_key(s, roots, free)
-            if k is None:
-                continue
-            if k not in buf_of:      # a secondary result read by someone: its own buffer from its writer
-                wstep = pos.get(k[0][1], i) if k[0][0] == "node" else 0
-                src = graph.nodes[k[0][1]] if k[0][0] == "node" else None
-                meta = src.outputs[k[1]] if src is not None and k[1] < len(src.outputs) else n.inputs[0]
-                new_buffer(k, wstep, ops.tensor_bytes(meta, fb))
-            b = buf_of[k]
-            if k in writer and writer[k] not in deps[i] and writer[k] != i:
-                deps[i].append(writer[k])
-            if b not in seen:
-                seen.append(b)
-                in_bytes[i] += ops.tensor_bytes(meta_in, fb)
-        reads[i] = seen
-        size = ops.tensor_bytes(n.outputs[0], fb) if n.outputs else 0
-        out_bytes[i] = size
-        why = _may_overwrite(n, rules, inplace_depthwise)
-        first_key = next((_value_key(s, roots, free) for s in n.sources if s.kind in ("node", "input")), None)
-        if why is not None and first_key is not None and why != "inplace":
-            later = [r for vk in values_in[buf_of[first_key]] for r in value_readers.get(vk, []) if r > i]
-            if later or any(vk in out_keys for vk in values_in[buf_of[first_key]]):
-                why = None
-        if why is not None and first_key is not None and n.outputs:
-            b = buf_of[first_key]
-            buf = buffers[b]
-            # write-after-read: the readers of the value being overwritten run first
-            deps[i] += [r for r in current_readers.get(b, []) if r != i and r not in deps[i]]
-            buf.chain.append((i, size))
-            key = (("node", nid), 0)
-            buf_of[key] = b
-            values_in[b].append(key)
-            writer[key] = i
-            current_readers[b] = []
-            writes[i] = b
-            if why == "depthwise":
-                scratch[i] = _plane_bytes(n, fb)
-        elif n.outputs:
-            b = new_buffer((("node", nid), 0), i, size)
-            creates[i] = writes[i] = b
-        for b in seen:
-            buffers[b].last = max(buffers[b].last, i)
-            buffers[b].readers.append(i)
-            current_readers.setdefault(b, []).append(i)
-    last = max(n_steps - 1, 0)
-    for k in out_keys:
-        if k in buf_of:
-            buffers[buf_of[k]].last = last
-            buffers[buf_of[k]].pinned = True
-    return Lifetimes(graph, rules, steps, buffers, scratch, creates, writes, reads, deps, out_bytes, in_bytes)
+    return _Builder(graph, ops.dtype_bytes(dtype), rules, inplace_depthwise).run()
