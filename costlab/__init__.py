@@ -6,7 +6,7 @@
 """
 __version__ = "0.1.0"
 
-from .api import analyze
+from .api import analyze, analyze_memory
 from .report import Report
 
-__all__ = ['analyze', 'Report']
+__all__ = ['analyze', 'analyze_memory', 'Report']

@@ -22,6 +22,7 @@ from .cmd_crosscheck import crosscheck_cmd
 from .cmd_guidelines import guidelines
 from .cmd_latency import calibrate, profiles, validate
 from .cmd_measure import profile
+from .cmd_memory import memory_cmd
 from .cmd_plot import plot
 from .cmd_reproduce import reproduce
 from .cmd_search import search_cmd
@@ -29,7 +30,7 @@ from .cmd_sweep import sweep_cmd
 from .options import infer_format
 
 COMMANDS = [analyze, zoo, guidelines, compare_cmd, compress_cmd, profiles, profile, calibrate, validate,
-            plot, reproduce, crosscheck_cmd, search_cmd, sweep_cmd, advise]
+            plot, reproduce, crosscheck_cmd, search_cmd, sweep_cmd, advise, memory_cmd]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

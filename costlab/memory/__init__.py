@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .. import ops
+from ..errors import InputError
 from ..report import Report
 from .arena import TFLM_ALIGNMENT, greedy_by_size
 from .lifetimes import Lifetimes, build
@@ -133,3 +134,33 @@ def peak_totals(report: Report) -> dict[str, int]:
     live = lt.live()
     return {"peak_activation_bytes": int(live.max()) if len(live) else 0,
             "weight_bytes": int(report.totals.get("params", 0)) * ops.dtype_bytes(report.dtype)}
+
+
+def split_step(result: MemoryResult, where: str) -> int:
+    """The step a split names: a row name, or a module path (its last step)."""
+    names = [r["name"] for r in result.layers]
+    if where in names:
+        return names.index(where)
+    inside = [i for i, n in enumerate(names) if n.split(":")[0] == where or n.startswith(where + ".")]
+    if not inside:
+        raise InputError(f"no layer or module '{where}' in {result.model} (names as in the memory table, "
+                         "e.g. features.4 or features.4.conv.2.1:batch_norm)")
+    return inside[-1]
+
+
+def patch_summary(report: Report, result: MemoryResult, patches: int, split: str | None = None,
+                  inplace_depthwise: bool = True) -> dict[str, Any]:
+    """Plain data of a patch-based plan: ``patches`` x ``patches`` up to ``split`` (a layer or
+    module; None: the split with the lowest peak)."""
+    lt = build(report.graph, result.dtype, "mcu", inplace_depthwise)
+    if split is None:
+        p = best_split(lt, report.totals["macs"], grids=(patches,))
+        if p is None:
+            raise InputError(f"{result.model}: no split point for {patches}x{patches} patches")
+    else:
+        p = patch_plan(lt, split_step(result, split), patches)
+    macs = report.totals["macs"]
+    return {"patches": p.patches, "split_layer": result.layers[p.split_step]["name"], "split_step": p.split_step,
+            "peak_bytes": p.peak_bytes, "stage_peak_bytes": p.stage_peak_bytes, "rest_peak_bytes": p.rest_peak_bytes,
+            "split_bytes": p.split_bytes, "stage_macs": p.stage_macs, "extra_macs": p.extra_macs,
+            "overhead": round(p.extra_macs / macs, 6) if macs else 0.0, "live_bytes": p.live}

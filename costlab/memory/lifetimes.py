@@ -191,19 +191,60 @@ class _Builder:
                 self.in_bytes[i] += ops.tensor_bytes(meta_in, self.fb)
         self.reads[i] = seen
 
+    def done_after(self, b: int, i: int) -> bool:
+        """No step after ``i`` reads what buffer ``b`` holds, and it is not a graph output."""
+        later = [r for vk in self.values_in[b] for r in self.value_readers.get(vk, []) if r > i]
+        return not later and not any(vk in self.out_keys for vk in self.values_in[b])
+
     def overwrites(self, i: int, n: Node) -> int | None:
         """The buffer ``n`` writes its result over, if any."""
         why = _may_overwrite(n, self.rules, self.inplace_dw)
-        first = next((self.key(s) for s in n.sources if s.kind in ("node", "input")), None)
-        if why is None or first is None or not n.outputs:
+        acts = [self.key(s) for s in n.sources if s.kind in ("node", "input")]
+        if why is None and self.rules == "mcu" and n.outputs:
+            return self.accumulate(i, n, acts)
+        if why is None or not acts or not n.outputs:
             return None
-        b = self.buf_of[first]
-        if why != "inplace":
-            later = [r for vk in self.values_in[b] for r in self.value_readers.get(vk, []) if r > i]
-            if later or any(vk in self.out_keys for vk in self.values_in[b]):
-                return None
+        b = self.buf_of[acts[0]]
+        if why != "inplace" and not self.done_after(b, i):
+            return None
         if why == "depthwise":
             self.scratch[i] = _plane_bytes(n, self.fb)
+        return b
+
+    def accumulate(self, i: int, n: Node, acts: list[tuple]) -> int | None:
+        """MCU rules: a residual add runs in place on an input no later step reads, and a conv
+        whose result (through in-place norms and activations) only feeds such an add accumulates
+        into the add's other input (TinyEngine fuses the add into the conv)."""
+        size = n.outputs[0].numel
+        if ops.category_of(n.op) == "binary" and len(acts) == 2:
+            for k in acts:
+                b = self.buf_of[k]
+                if self.buffers[b].size == ops.tensor_bytes(n.outputs[0], self.fb) and self.done_after(b, i):
+                    return b
+            return None
+        if ops.kind_of(n.op) != "conv":
+            return None
+        key, j = (("node", n.id), 0), i
+        while True:       # follow the result through single-reader in-place norms / activations
+            readers = self.value_readers.get(key, [])
+            if len(readers) != 1:
+                return None
+            j = readers[0]
+            m = self.g.nodes[self.steps[j]]
+            if ops.category_of(m.op) in _FUSED_CATEGORIES and m.outputs and m.outputs[0].numel == size:
+                key = (("node", m.id), 0)
+                continue
+            break
+        if ops.category_of(m.op) != "binary" or len(m.sources) != 2 or m.outputs[0].numel != size:
+            return None
+        other = [self.key(s) for s in m.sources if self.key(s) != key]
+        if len(other) != 1 or other[0] not in self.buf_of:
+            return None
+        b = self.buf_of[other[0]]
+        between = [r for vk in self.values_in[b] for r in self.value_readers.get(vk, []) if i <= r < j]
+        if between or not self.done_after(b, j) or self.buffers[b].size != ops.tensor_bytes(n.outputs[0], self.fb):
+            return None
+        self.values_in[b] = []        # the shortcut is now summed into the conv's result
         return b
 
     def write(self, i: int, n: Node) -> None:

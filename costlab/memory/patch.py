@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import ops
+from ..errors import InputError
 from ..ir import Node
 from .lifetimes import Lifetimes, _value_key
 from .order import cuts
@@ -30,7 +31,7 @@ Region = tuple[int, int, int, int]        # rows [r0, r1), cols [c0, c1)
 _LOCAL = ("norm", "activation", "binary", "pointwise", "move")
 
 
-class NotPatchable(ValueError):
+class NotPatchable(InputError):
     """A step of the stage is not spatially local (a global pool, a linear, a reshape ...)."""
 
 
@@ -172,6 +173,8 @@ def _scaled_live(lt: Lifetimes, k: int, need: dict[int, Region], full_input: boo
             continue
         sizes = []
         for (p, b), key in zip(buf.chain, _chain_keys(lt, buf)):
+            if p > k:
+                break
             idx = pos.get(key[0][1], -1) if key[0][0] == "node" else -1
             sizes.append((p, int(round(b * share(idx, key)))))
         for j, (p, s) in enumerate(sizes):
