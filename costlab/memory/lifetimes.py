@@ -78,6 +78,8 @@ class Lifetimes:
 
     def live(self) -> np.ndarray:
         """Bytes live at each step (buffers alive at it, plus its scratch)."""
+        if not self.n:
+            return np.zeros(0, dtype=np.int64)
         diff = np.zeros(self.n + 1, dtype=np.int64)
 
         def add(a: int, b: int, v: int) -> None:

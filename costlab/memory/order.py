@@ -22,7 +22,7 @@ import numpy as np
 
 from .lifetimes import Lifetimes
 
-MAX_STATES = 20000
+MAX_STATES = 1000
 
 
 @dataclass(frozen=True)

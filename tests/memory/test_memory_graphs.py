@@ -128,3 +128,9 @@ def test_model_left_as_it_was():
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
     assert (len(model._forward_hooks), len(model.conv._forward_hooks)) == hooks
     assert model.training
+
+
+def test_no_steps():
+    # an identity model: no op materialises anything
+    rep, m = mem(nn.Identity(), (1, 3, 4, 4))
+    assert m.layers == [] and m.peak_activation_bytes == 0 and m.arena_bytes >= 0
