@@ -12,6 +12,8 @@ plans for it, and the weights it stores.
   depthwise convs in place unless ``inplace_depthwise=False``); MCUNet's figure;
 * ``arena_bytes``: TFLite's greedy-by-size offset plan of the traced buffers (:mod:`.arena`),
   ``fragmentation`` = arena / live peak - 1;
+* ``converted_arena_bytes``: the same plan over the buffers a converter leaves (BN folded,
+  activations fused): TensorFlow Lite Micro's non-persistent arena (:mod:`.tflm` checks it);
 * ``best_order_peak_bytes``: the live peak of the best execution order found (:mod:`.order`).
 
 Patch-based inference (MCUNetV2) is :func:`costlab.memory.patch.patch_plan`.
@@ -48,6 +50,8 @@ def conventions(dtype: str, inplace_depthwise: bool, align: int) -> dict[str, st
                                          if inplace_depthwise else "depthwise convs not in place"),
         "arena_bytes": f"greedy-by-size offset plan of the traced buffers (TFLite Micro's GreedyMemoryPlanner), "
                        f"each buffer rounded up to {align} bytes",
+        "converted_arena_bytes": "the same plan over the buffers a converter leaves (batch norm folded, activations "
+                                 "fused): the non-persistent arena TensorFlow Lite Micro allocates",
         "best_order_peak_bytes": "lowest live peak over execution orders found: exact dynamic program per cell "
                                  "(between points every schedule passes), greedy with a lower bound where a cell "
                                  "has too many orders; never above the traced order",
@@ -66,6 +70,7 @@ class MemoryResult:
     layer_peak_layer: str
     arena_bytes: int
     fragmentation: float
+    converted_arena_bytes: int
     best_order_peak_bytes: int
     best_order_exact: bool
     best_order_lower_bound: int
@@ -100,6 +105,8 @@ def memory_pass(report: Report, dtype: str | None = None, inplace_depthwise: boo
     live, layer = traced.live(), mcu.live()
     bufs = traced.buffers
     plan = greedy_by_size([b.size for b in bufs], [b.first for b in bufs], [b.last for b in bufs], align)
+    conv = build(g, dtype, "converted").buffers
+    converted = greedy_by_size([b.size for b in conv], [b.first for b in conv], [b.last for b in conv], align).arena
     best = best_order(traced) if order else None
     names = step_names(report)
     rows = []
@@ -119,7 +126,7 @@ def memory_pass(report: Report, dtype: str | None = None, inplace_depthwise: boo
         peak_activation_bytes=peak, peak_layer=rows[peak_i]["name"] if rows else "",
         layer_peak_bytes=int(layer.max()) if len(layer) else 0,
         layer_peak_layer=rows[layer_i]["name"] if rows else "",
-        arena_bytes=plan.arena, fragmentation=round(plan.fragmentation(peak), 6),
+        arena_bytes=plan.arena, fragmentation=round(plan.fragmentation(peak), 6), converted_arena_bytes=converted,
         best_order_peak_bytes=best.peak if best else peak,
         best_order_exact=best.exact if best else False,
         best_order_lower_bound=best.lower_bound if best else 0,

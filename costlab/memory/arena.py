@@ -4,7 +4,10 @@ The algorithm is TensorFlow Lite Micro's ``GreedyMemoryPlanner``
 (``tensorflow/lite/micro/memory_planner/greedy_memory_planner.cc``, ``CalculateOffsetsIfNeeded``;
 TFLite's ``simple_memory_arena`` with ``ArenaPlanner`` does the same for the interpreter):
 
-1. sort the buffers by size, largest first (stable: equal sizes keep the order they were added in);
+1. sort the buffers by size, largest first; equal sizes go last-added first (the planner fills
+   its sort array from the tail, then bubble-sorts it stably, so ties come out in reverse order:
+   with the buffers added in tensor order, TFLite Micro 2026-10 allocates exactly this plan on
+   every zoo network ``costlab reproduce memory`` converts);
 2. place the first at offset 0;
 3. for each next buffer, walk the buffers already placed *whose lifetime overlaps its own*
    (first..last step, both included) in order of offset, and put it in the first gap between
@@ -46,7 +49,7 @@ def greedy_by_size(sizes: list[int], first: list[int], last: list[int], align: i
         raise ValueError("sizes, first and last must have one entry per buffer")
     sz = np.array([align_up(s, align) for s in sizes], dtype=np.int64)
     fi, la = np.asarray(first, dtype=np.int64), np.asarray(last, dtype=np.int64)
-    order = sorted(range(n), key=lambda i: -sz[i])          # stable: ties keep their order
+    order = sorted(range(n), key=lambda i: (-sz[i], -i))    # ties: the last added first
     offsets = np.full(n, -1, dtype=np.int64)
     placed = np.zeros(n, dtype=bool)
     for b in order:

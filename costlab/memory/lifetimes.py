@@ -12,6 +12,9 @@ Two sets of rules say which results share storage:
 * ``traced`` (what torch eager materialises): views alias their base (:meth:`Graph.roots`),
   ops flagged in place (``relu_``, ``hardtanh_``, ``add_``) write into their first input;
   every other op writes a new buffer.
+* ``converted`` (a model after a converter such as LiteRT's: batch norm folded and activations
+  fused into the op before them when it is their input's only reader; nothing else in place, not
+  even torch's in-place ops): the buffers TFLite Micro plans.
 * ``mcu`` (a microcontroller runtime executing layer by layer, as MCUNet's TinyEngine):
   the traced rules, plus normalisation and activation ops run in place on their input
   when they are its last reader (batch norm folded, activations fused into the conv), and,
@@ -31,7 +34,7 @@ import numpy as np
 from .. import ops
 from ..ir import Graph, Node, Source
 
-RULES = ("traced", "mcu")
+RULES = ("traced", "mcu", "converted")
 _FUSED_CATEGORIES = ("norm", "activation")
 
 
@@ -71,6 +74,7 @@ class Lifetimes:
     deps: list[list[int]]             # per step: steps that must run before it
     out_bytes: list[int]              # per step: bytes of its result
     in_bytes: list[int]               # per step: bytes of its distinct activation inputs
+    buffer_of: dict = field(default_factory=dict)   # value key (see value_key) -> buffer id
 
     @property
     def n(self) -> int:
@@ -98,7 +102,7 @@ class Lifetimes:
         return np.cumsum(diff[:-1]) + np.asarray(self.scratch, dtype=np.int64)
 
 
-def _value_key(s: Source, roots: list[tuple], free: list[bool]) -> tuple | None:
+def value_key(s: Source, roots: list[tuple], free: list[bool]) -> tuple | None:
     """The stored value a node input reads: (root, output index)."""
     if s.kind == "input":
         return (("input", s.ref), 0)
@@ -118,6 +122,10 @@ def _plane_bytes(n: Node, fb: int) -> int:
 
 def _may_overwrite(n: Node, rules: str, inplace_depthwise: bool) -> str | None:
     """Why ``n`` may write over its first input under ``rules`` (None: it may not)."""
+    fusable = ops.category_of(n.op) in _FUSED_CATEGORIES and bool(n.outputs) \
+        and n.outputs[0].numel == n.inputs[0].numel
+    if rules == "converted":      # a converter folds / fuses these; nothing else is in place
+        return "fused" if fusable and len([s for s in n.sources if s.kind in ("node", "input")]) == 1 else None
     if n.inplace:
         return "inplace"
     if rules != "mcu" or not n.outputs:
@@ -125,7 +133,7 @@ def _may_overwrite(n: Node, rules: str, inplace_depthwise: bool) -> str | None:
     acts = [s for s in n.sources if s.kind in ("node", "input")]
     if len(acts) != 1:
         return None
-    if ops.category_of(n.op) in _FUSED_CATEGORIES and n.outputs[0].numel == n.inputs[0].numel:
+    if fusable:
         return "fused"
     if inplace_depthwise and ops.conv_class(n) == "depthwise" and n.outputs[0].shape[0] == n.inputs[0].shape[0]:
         return "depthwise"
@@ -164,7 +172,7 @@ class _Builder:
             self.new_buffer((("input", i), 0), 0, ops.tensor_bytes(t, fb), writer=False)
 
     def key(self, s: Source) -> tuple | None:
-        return _value_key(s, self.roots, self.free)
+        return value_key(s, self.roots, self.free)
 
     def new_buffer(self, key: tuple, step: int, size: int, writer: bool = True) -> int:
         b = len(self.buffers)
@@ -282,7 +290,7 @@ class _Builder:
                 self.buffers[self.buf_of[k]].last = last
                 self.buffers[self.buf_of[k]].pinned = True
         return Lifetimes(self.g, self.rules, self.steps, self.buffers, self.scratch, self.creates, self.writes,
-                         self.reads, self.deps, self.out_bytes, self.in_bytes)
+                         self.reads, self.deps, self.out_bytes, self.in_bytes, dict(self.buf_of))
 
 
 def build(graph: Graph, dtype: str = "float32", rules: str = "traced", inplace_depthwise: bool = True

@@ -24,7 +24,7 @@ import numpy as np
 from .. import ops
 from ..errors import InputError
 from ..ir import Node
-from .lifetimes import Lifetimes, _value_key
+from .lifetimes import Lifetimes, value_key
 from .order import cuts
 
 Region = tuple[int, int, int, int]        # rows [r0, r1), cols [c0, c1)
@@ -122,7 +122,7 @@ def regions(lt: Lifetimes, k: int, patch: Region) -> dict[int, Region]:
         win = window(n)
         out_hw = _hw(n.outputs[0])
         for s, t in zip(n.sources, n.inputs):
-            key = _value_key(s, roots, free)
+            key = value_key(s, roots, free)
             if key is None:
                 continue
             src = pos[key[0][1]] if key[0][0] == "node" else -1 - key[0][1]

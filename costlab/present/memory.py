@@ -51,7 +51,8 @@ def summary_lines(d: dict[str, Any]) -> list[str]:
         f"layer peak  {d['layer_peak_bytes']:,} bytes ({kb(d['layer_peak_bytes'])}) at {d['layer_peak_layer']}"
         f" (layer by layer, MCU runtime; depthwise {'in place' if d['inplace_depthwise'] else 'not in place'})",
         f"arena       {d['arena_bytes']:,} bytes ({kb(d['arena_bytes'])}), greedy by size; "
-        f"{d['fragmentation']:.1%} above the live peak",
+        f"{d['fragmentation']:.1%} above the live peak; converted (BN folded, activations fused, as TFLite Micro "
+        f"plans it) {d['converted_arena_bytes']:,} ({kb(d['converted_arena_bytes'])})",
         f"best order  {d['best_order_peak_bytes']:,} bytes ({kb(d['best_order_peak_bytes'])})"
         + (" (lower than the traced order)" if d["best_order_changed"] else " (the traced order is best found)")
         + ("" if d["best_order_exact"] else f"; heuristic, lower bound {d['best_order_lower_bound']:,}"),
