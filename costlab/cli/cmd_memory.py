@@ -21,14 +21,17 @@ from .options import DTYPES, check_output_path, fail, input_options, user_input
               help="patch-based inference (MCUNetV2): run the first blocks in N x N patches")
 @click.option("--split", default=None, metavar="LAYER",
               help="with --patches: the last layer or module run patch by patch (default: lowest peak)")
+@click.option("--max-overhead", type=float, default=None, metavar="SHARE",
+              help="patch-based: the split and grid with the lowest peak whose extra MACs stay within SHARE of "
+                   "the network's (0.1 = 10%%); --patches fixes the grid")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None, callback=check_output_path,
               help="write the live-memory figure (.png, .svg or .pdf)")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "markdown"]), default="table",
               show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, callback=check_output_path,
               help="write to FILE (atomically) instead of stdout")
-def memory_cmd(model, resolution, input_shape, dtype, budget_kb, no_inplace_dw, patches, split, plot_path,
-               fmt, output):
+def memory_cmd(model, resolution, input_shape, dtype, budget_kb, no_inplace_dw, patches, split, max_overhead,
+               plot_path, fmt, output):
     """Activation memory: live peak in the traced order, layer-by-layer working set (MCU
     runtimes; MCUNet's convention), greedy arena, best execution order, weights.
 
@@ -36,6 +39,7 @@ def memory_cmd(model, resolution, input_shape, dtype, budget_kb, no_inplace_dw, 
     costlab memory mobilenet_v2 --dtype int8
     costlab memory mobilenet_v2 --dtype int8 --budget-kb 256
     costlab memory mobilenet_v2 --dtype int8 --patches 4 --split features.4
+    costlab memory mobilenet_v2 --dtype int8 --max-overhead 0.1
     costlab memory googlenet --format json -o googlenet-memory.json
     """
     from ..api import analyze_memory
@@ -48,6 +52,8 @@ def memory_cmd(model, resolution, input_shape, dtype, budget_kb, no_inplace_dw, 
         fail(f"--budget-kb must be positive, got {budget_kb:g}")
     if split is not None and patches is None:
         fail("--split needs --patches N (the grid of patches)")
+    if max_overhead is not None and (max_overhead < 0 or split is not None):
+        fail("--max-overhead takes a share >= 0 (0.1 = 10%) and chooses the split itself: drop --split")
     if plot_path is not None and not plot_path.lower().endswith((".png", ".svg", ".pdf")):
         fail(f"cannot tell the image format of '{plot_path}': end it with .png, .svg or .pdf")
     resolved = resolve(model)
@@ -55,8 +61,8 @@ def memory_cmd(model, resolution, input_shape, dtype, budget_kb, no_inplace_dw, 
     inplace = not no_inplace_dw
     report, result = analyze_memory(resolved, input_shape=input_shape, resolution=resolution, dtype=dtype,
                                     inplace_depthwise=inplace)
-    if patches is not None:
-        result.extra["patch"] = patch_summary(report, result, patches, split, inplace)
+    if patches is not None or max_overhead is not None:
+        result.extra["patch"] = patch_summary(report, result, patches, split, inplace, max_overhead)
     if budget_kb is not None:
         from ..advise.memory_fit import fit_budget
 

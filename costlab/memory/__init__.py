@@ -155,16 +155,22 @@ def split_step(result: MemoryResult, where: str) -> int:
     return inside[-1]
 
 
-def patch_summary(report: Report, result: MemoryResult, patches: int, split: str | None = None,
-                  inplace_depthwise: bool = True) -> dict[str, Any]:
-    """Plain data of a patch-based plan: ``patches`` x ``patches`` up to ``split`` (a layer or
-    module; None: the split with the lowest peak)."""
+def patch_summary(report: Report, result: MemoryResult, patches: int | None, split: str | None = None,
+                  inplace_depthwise: bool = True, max_overhead: float | None = None) -> dict[str, Any]:
+    """Plain data of a patch-based plan: ``patches`` x ``patches`` (None: 2..8) up to ``split`` (a
+    layer or module; None: the split with the lowest peak whose extra MACs stay within
+    ``max_overhead``, a share of the network's MACs)."""
     lt = build(report.graph, result.dtype, "mcu", inplace_depthwise)
+    grids = (patches,) if patches else (2, 3, 4, 5, 6, 7, 8)
     if split is None:
-        p = best_split(lt, report.totals["macs"], grids=(patches,))
+        p = best_split(lt, report.totals["macs"], grids=grids, max_overhead=max_overhead)
         if p is None:
-            raise InputError(f"{result.model}: no split point for {patches}x{patches} patches")
+            within = f" within {max_overhead:.1%} extra MACs" if max_overhead is not None else ""
+            raise InputError(f"{result.model}: no split point for {'x'.join([str(patches)] * 2) if patches else 'any'}"
+                             f" patches{within}; allow more with --max-overhead")
     else:
+        if not patches:
+            raise InputError("a split needs a grid: add --patches N")
         p = patch_plan(lt, split_step(result, split), patches)
     macs = report.totals["macs"]
     return {"patches": p.patches, "split_layer": result.layers[p.split_step]["name"], "split_step": p.split_step,

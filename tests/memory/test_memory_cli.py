@@ -67,3 +67,13 @@ def test_plot_and_patches(capsys, tmp_path):
                         "--plot", str(fig), "--budget-kb", "256"], capsys)
     assert code == 0 and fig.stat().st_size > 1000
     assert "patch-based 4x4" in out
+
+
+def test_max_overhead_chooses_the_split(capsys):
+    args = ["memory", "mobilenet_v2", "--resolution", "96", "--dtype", "int8", "--format", "json"]
+    code, out, _ = run(args + ["--max-overhead", "0.05"], capsys)
+    p = json.loads(out)["patch"]
+    assert code == 0 and p["overhead"] <= 0.05
+    code, out, _ = run(args + ["--max-overhead", "0.5"], capsys)
+    q = json.loads(out)["patch"]
+    assert q["peak_bytes"] <= p["peak_bytes"] < json.loads(out)["layer_peak_bytes"]
