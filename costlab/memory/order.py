@@ -75,14 +75,19 @@ class _Segment:
             for r in set(buf.readers):
                 if r >= a:
                     self.frees[r - a].append((mask, buf.size))
+        # per step: bytes it adds while running, and bytes gone once it is done (scratch, unread result)
+        self.add = [_created(lt, s) + lt.scratch[s] for s in range(a, b + 1)]
+        self.drop = [lt.scratch[s] + _unread(lt, s) for s in range(a, b + 1)]
 
     def step(self, done: int, live: int, v: int) -> tuple[int, int]:
         """(bytes while v runs, bytes after) from ``done`` with ``live`` bytes."""
-        s = self.a + v
-        mem = live + _created(self.lt, s) + self.lt.scratch[s]
+        mem = live + self.add[v]
         after = done | (1 << v)
-        freed = sum(size for mask, size in self.frees[v] if after & mask == mask)
-        return mem, mem - self.lt.scratch[s] - freed - _unread(self.lt, s)
+        freed = self.drop[v]
+        for mask, size in self.frees[v]:
+            if after & mask == mask:
+                freed += size
+        return mem, mem - freed
 
     def peak_of(self, order: list[int]) -> int:
         done, live, peak = 0, self.live_in, 0
@@ -98,9 +103,10 @@ class _Segment:
         total = 0
         for _ in range(self.m):
             nxt: dict[int, tuple[int, int]] = {}
+            dep = self.dep
             for done, (peak, live) in layer.items():
                 for v in range(self.m):
-                    if done >> v & 1 or self.dep[v] & done != self.dep[v]:
+                    if done >> v & 1 or dep[v] & done != dep[v]:
                         continue
                     mem, after = self.step(done, live, v)
                     key, cand = done | (1 << v), max(peak, mem)
