@@ -10,14 +10,14 @@ Importing ``costlab`` (or any of its modules) loads only what that module needs:
 """
 __version__ = "0.1.0"
 
-__all__ = ['analyze', 'Report']
+__all__ = ['analyze', 'analyze_memory', 'Report']
 
 
 def __getattr__(name: str):
-    if name == "analyze":
-        from .api import analyze
+    if name in ("analyze", "analyze_memory"):
+        from . import api
 
-        return analyze
+        return getattr(api, name)
     if name == "Report":
         from .report import Report
 

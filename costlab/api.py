@@ -14,6 +14,7 @@ from .guidelines import FINDINGS, GuidelineResult, check, layer_findings
 from .latency.predict import predict
 from .latency.machine import warn_if_other_machine
 from .latency.profile import load_profile
+from .memory import MemoryResult, memory_pass, peak_totals
 from .report import Report, Section
 from .spec import Resolved, input_shapes_for, resolve
 from .tracer import trace
@@ -95,10 +96,12 @@ def analyze(model_or_spec: str | nn.Module | Resolved, input_shape: Sequence | s
     ``latency_ms`` per layer and in the totals (``runtime``: ``eager`` or ``cudagraph`` on a
     GPU host/device profile, which also adds ``host_ms`` and ``device_ms``);
     ``guidelines=True`` adds G1-G4 ``findings`` (measured on predicted latency when a device
-    is given).
+    is given). The totals include ``peak_activation_bytes`` (live peak in the traced order) and
+    ``weight_bytes`` at ``dtype`` (see :func:`analyze_memory`).
     """
     report = count(model_or_spec, input_shape, resolution=resolution, dtype=dtype, batch=batch,
                    name=name, trace_mode=trace_mode)
+    report.totals.update(peak_totals(report))
     if device is not None:
         report = with_latency(report, device, runtime)
     elif runtime is not None:
@@ -116,3 +119,14 @@ def check_guidelines(model_or_spec, input_shape=None, *, resolution: int | None 
     report = analyze(model_or_spec, input_shape, resolution=resolution, dtype=dtype, batch=batch, name=name,
                      device=device, runtime=runtime)
     return with_guidelines(report, thresholds)
+
+
+def analyze_memory(model_or_spec: str | nn.Module | Resolved, input_shape: Sequence | str | None = None, *,
+                   resolution: int | None = None, dtype: str = "float32", batch: int = 1, name: str | None = None,
+                   inplace_depthwise: bool = True, order: bool = True) -> tuple[Report, MemoryResult]:
+    """Trace once and run the memory pass (:mod:`costlab.memory`): weights, the live
+    activation peak in the traced order, the layer-by-layer working set of an MCU runtime
+    (depthwise convs in place unless ``inplace_depthwise=False``), the greedy-by-size arena and
+    the best execution order's peak. Returns ``(report, result)``; the model is not changed."""
+    report = count(model_or_spec, input_shape, resolution=resolution, dtype=dtype, batch=batch, name=name)
+    return report, memory_pass(report, dtype, inplace_depthwise=inplace_depthwise, order=order)

@@ -40,7 +40,7 @@ LAYER_OF: dict[str, str] = {
     "zoo": "zoo",
     "present": "present",
     "ops": "core", "tracer": "core", "spec": "core", "frontends": "core",
-    "counts": "passes", "guidelines": "passes", "latency": "passes",
+    "counts": "passes", "guidelines": "passes", "latency": "passes", "memory": "passes",
     "api": "api",
     "calibrate": "features", "compare": "features", "compress": "features", "reproduce": "features",
     "crosscheck": "features", "advise": "features", "search": "features", "sweep": "features", "blocks": "features",

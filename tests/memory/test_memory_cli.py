@@ -1,0 +1,79 @@
+"""``costlab memory``: JSON keys, budget verdict, bad input (exit 2, nothing written), plot."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from costlab.cli import main
+
+KEYS = {"weight_bytes", "peak_activation_bytes", "layer_peak_bytes", "arena_bytes", "best_order_peak_bytes",
+        "peak_layer", "layers"}
+
+
+def run(args, capsys):
+    code = main(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_json_keys_and_rows(capsys, tmp_path):
+    target = tmp_path / "m.json"
+    code, out, _ = run(["memory", "mobilenet_v2", "--dtype", "int8", "-o", str(target)], capsys)
+    assert code == 0 and out == ""
+    d = json.loads(target.read_text())
+    assert KEYS <= set(d)
+    assert d["layer_peak_bytes"] == 1_404_928
+    assert max(r["live_bytes"] for r in d["layers"]) == d["peak_activation_bytes"] <= d["arena_bytes"]
+    assert max(r["layer_bytes"] for r in d["layers"]) == d["layer_peak_bytes"]
+
+
+def test_analyze_totals_have_memory(capsys):
+    code, out, _ = run(["analyze", "mobilenet_v2", "--dtype", "int8", "--format", "json"], capsys)
+    t = json.loads(out)["totals"]
+    code2, out2, _ = run(["memory", "mobilenet_v2", "--dtype", "int8", "--format", "json"], capsys)
+    d = json.loads(out2)
+    assert t["peak_activation_bytes"] == d["peak_activation_bytes"] and t["weight_bytes"] == d["weight_bytes"]
+
+
+def test_budget(capsys):
+    code, out, _ = run(["memory", "mobilenet_v2", "--dtype", "int8", "--budget-kb", "256", "--format", "json"], capsys)
+    b = json.loads(out)["budget"]
+    assert code == 0 and not b["fits"] and b["over_bytes"] == 1_404_928 - 256 * 1024
+    assert b["layer"].startswith("features.2")
+    assert b["changes"] and all(c["peak_bytes"] <= 256 * 1024 for c in b["changes"])
+    assert b["changes"][0]["change"].startswith("patch")
+    code, out, _ = run(["memory", "mobilenet_v2", "--dtype", "int8", "--budget-kb", "2048"], capsys)
+    assert "fits" in out and "NOT" not in out
+
+
+@pytest.mark.parametrize("args", [
+    ["--budget-kb", "-3"],
+    ["--split", "features.4"],
+    ["--patches", "4", "--split", "nowhere"],
+    ["--patches", "4", "--split", "classifier"],
+    ["--dtype", "int4"],
+    ["--plot", "x.gif"],
+])
+def test_bad_input(capsys, tmp_path, args):
+    target = tmp_path / "out.json"
+    code, out, err = run(["memory", "mobilenet_v2", *args, "-o", str(target)], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and not target.exists()
+
+
+def test_plot_and_patches(capsys, tmp_path):
+    fig = tmp_path / "m.png"
+    code, out, _ = run(["memory", "mobilenet_v2", "--dtype", "int8", "--patches", "4", "--split", "features.4",
+                        "--plot", str(fig), "--budget-kb", "256"], capsys)
+    assert code == 0 and fig.stat().st_size > 1000
+    assert "patch-based 4x4" in out
+
+
+def test_max_overhead_chooses_the_split(capsys):
+    args = ["memory", "mobilenet_v2", "--resolution", "96", "--dtype", "int8", "--format", "json"]
+    code, out, _ = run(args + ["--max-overhead", "0.05"], capsys)
+    p = json.loads(out)["patch"]
+    assert code == 0 and p["overhead"] <= 0.05
+    code, out, _ = run(args + ["--max-overhead", "0.5"], capsys)
+    q = json.loads(out)["patch"]
+    assert q["peak_bytes"] <= p["peak_bytes"] < json.loads(out)["layer_peak_bytes"]
