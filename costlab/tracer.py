@@ -437,7 +437,8 @@ class _ModelState:
                     m.__dict__[key] = value
             for name, table in tables.items():
                 live = getattr(m, name)
-                if live != table or list(live) != list(table):
+                # by identity: `==` on dicts compares the tensors they hold element-wise (an error)
+                if list(live) != list(table) or any(live[k] is not table[k] for k in table):
                     live.clear()
                     live.update(table)
         with torch.no_grad():
