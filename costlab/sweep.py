@@ -176,9 +176,20 @@ class Store:
                              "or give -o a .csv file")
         if not self.path.parent.is_dir():
             raise OutputError(f"cannot write '{output}': folder '{self.path.parent}' does not exist")
+        if not os.access(self.path.parent, os.W_OK | os.X_OK):     # before any work (issue 22 item 6)
+            raise OutputError(f"cannot write '{output}': folder '{self.path.parent}' is not writable; "
+                              "choose another -o")
         self.parts = self.path.with_name(self.path.name + ".parts")
         self.run = f"{time.strftime('%Y%m%d%H%M%S')}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.written = 0
+
+    def ensure_parts(self) -> None:
+        """The parts folder, or a one-line OutputError saying why it cannot be made."""
+        try:
+            self.parts.mkdir(exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"cannot write '{self.path}': cannot make '{self.parts}' "
+                              f"({exc.strerror or exc}); choose another -o") from None
 
     def _read(self, path: Path) -> pd.DataFrame:
         try:
@@ -229,7 +240,7 @@ class Store:
 
     def commit(self, df: pd.DataFrame, index: int) -> Path:
         """Write one chunk's rows as a part, atomically (temporary name, fsync, rename)."""
-        self.parts.mkdir(exist_ok=True)
+        self.ensure_parts()
         final = self.parts / f"part-{self.run}-{index:06d}.{self.fmt}"
         tmp = self.parts / f".tmp-{final.name}"
         try:

@@ -125,6 +125,9 @@ def _header(p: str, line: int, rec: list[str]) -> list[str]:
     return header
 
 
+MIN_MS, MAX_MS = 1e-6, 1e9      # 1 ns to 11.6 days: a measured latency outside is a typo or a unit error
+
+
 def _latency(p: str, line: int, raw: str) -> float:
     try:
         lat = float(raw)
@@ -132,6 +135,10 @@ def _latency(p: str, line: int, raw: str) -> float:
         raise _fail(p, line, f"latency_ms {raw!r} is not a number; write milliseconds, e.g. 12.5") from None
     if not math.isfinite(lat) or lat <= 0:
         raise _fail(p, line, f"latency_ms {raw!r} must be a positive number of milliseconds")
+    if not MIN_MS <= lat <= MAX_MS:
+        # a fit on relative error divides by it: 1e308 or 1e-308 overflow to inf
+        raise _fail(p, line, f"latency_ms {raw!r} is not a plausible time (between {MIN_MS:g} and {MAX_MS:g} ms); "
+                             "write milliseconds, e.g. 12.5")
     return lat
 
 

@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         click.echo(f"costlab: error: {_one_line(exc)}", err=True)
         return 2
     except KeyboardInterrupt:
-        click.echo("costlab: interrupted", err=True)
+        click.echo("costlab: aborted", err=True)
         return 130
 
 

@@ -45,7 +45,7 @@ LAYER_OF: dict[str, str] = {
     "calibrate": "features", "compare": "features", "compress": "features", "reproduce": "features",
     "crosscheck": "features", "advise": "features", "search": "features", "sweep": "features", "blocks": "features",
     "crosscheck_onnx": "features",
-    "cli": "cli",
+    "cli": "cli", "entry": "cli",
 }
 
 

@@ -1,0 +1,54 @@
+"""Inputs that used to end in a traceback (issue 22 item 6): an absurd latency in a
+measurement file, a sweep output folder that cannot take its parts, Ctrl-C during start-up."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from costlab import entry
+from tests.cli.measurement_boards import board, run
+
+
+@pytest.mark.parametrize("value", ["1e308", "1e-308"])
+def test_an_implausible_latency_is_refused_with_its_line(tmp_path, capsys, value):
+    p = board(tmp_path, [10.0, 12.0, value, 9.0])
+    out = tmp_path / "b.json"
+    code, o, e = run(["calibrate", "--measurements", str(p), "--name", "b", "-o", str(out), "-q"], capsys)
+    assert code == 2 and len(e.strip().splitlines()) == 1, e
+    assert f"{p}" in e and "line 4" in e and "plausible" in e and "Traceback" not in e
+    assert not out.exists()
+
+
+def test_sweep_parts_folder_that_cannot_be_made_is_one_line(tmp_path, capsys, monkeypatch):
+    real_mkdir = Path.mkdir
+
+    def refuse(self, *a, **k):
+        if self.name.endswith(".parts"):
+            raise PermissionError(13, "Permission denied")
+        return real_mkdir(self, *a, **k)
+
+    monkeypatch.setattr(Path, "mkdir", refuse)
+    specs = tmp_path / "specs.txt"
+    specs.write_text("mobilenet_v2:width=0.5 96\n")
+    out = tmp_path / "s.csv"
+    code, o, e = run(["sweep", str(specs), "--device", "arm", "-o", str(out)], capsys)
+    assert code == 2 and "Traceback" not in e and "Permission denied" in e and "choose another -o" in e, e
+    assert not out.exists() and sorted(os.listdir(tmp_path)) == ["specs.txt"]
+
+
+def test_ctrl_c_while_the_cli_loads_is_one_line_and_130(capsys, monkeypatch):
+    def interrupted():
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(entry, "_load", interrupted)
+    assert entry.main(["analyze", "lenet5"]) == 130
+    assert capsys.readouterr().err == "costlab: aborted\n"
+
+
+def test_the_console_script_is_the_guarded_entry():
+    import tomllib
+
+    meta = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())
+    assert meta["project"]["scripts"]["costlab"] == "costlab.entry:main"
