@@ -11,8 +11,10 @@ from .options import dtype_option, format_option, input_options, output_option, 
 
 
 def _parse_fail_on(text: str | None) -> list[str]:
-    if not text:
+    if text is None:
         return []
+    if not text.strip(" ,"):
+        raise UsageError("--fail-on is empty: it would check nothing; give G1, G2, G3, G4 (comma separated) or all")
     out: list[str] = []
     for part in text.split(","):
         p = part.strip().upper()

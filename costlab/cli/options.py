@@ -40,7 +40,22 @@ def check_output_path(ctx, param, value):
         os.makedirs(folder, exist_ok=True)      # the user profile folder need not exist yet
     if not os.path.isdir(folder):
         raise click.BadParameter(no_folder(folder), ctx=ctx, param=param)
+    if read_only(value):
+        raise click.BadParameter(f"'{value}' is a read-only file; costlab does not replace it (make it writable "
+                                 "with chmod u+w, or choose another file)", ctx=ctx, param=param)
     return value
+
+
+def read_only(path: str) -> bool:
+    """An existing regular file without its owner's write bit (root could still replace it:
+    costlab respects the bit, as editors do)."""
+    import stat
+
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    return stat.S_ISREG(st.st_mode) and not st.st_mode & stat.S_IWUSR
 
 
 def _is_user_profiles(folder: str) -> bool:

@@ -52,3 +52,16 @@ def test_the_console_script_is_the_guarded_entry():
 
     meta = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())
     assert meta["project"]["scripts"]["costlab"] == "costlab.entry:main"
+
+
+def test_an_empty_fail_on_is_refused_not_silently_nothing(capsys):
+    code, o, e = run(["guidelines", "lenet5", "--fail-on", ""], capsys)
+    assert code == 2 and "--fail-on is empty" in e and len(e.strip().splitlines()) == 1
+
+
+def test_a_read_only_output_file_is_not_replaced(tmp_path, capsys):
+    out = tmp_path / "keep.json"
+    out.write_text("mine\n")
+    out.chmod(0o444)
+    code, o, e = run(["analyze", "lenet5", "--format", "json", "-o", str(out)], capsys)
+    assert code == 2 and "read-only" in e and out.read_text() == "mine\n"
