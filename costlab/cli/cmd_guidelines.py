@@ -7,7 +7,8 @@ import click
 
 from ..guidelines import DEFAULT_THRESHOLDS, GUIDELINES
 from ..errors import UsageError
-from .options import dtype_option, format_option, input_options, output_option, user_input, warn_unsupported
+from .options import (dtype_option, format_option, input_options, output_option, profile_option, runtime_option,
+                      user_input, warn_unsupported)
 
 
 def _parse_fail_on(text: str | None) -> list[str]:
@@ -46,12 +47,15 @@ _TH_HELP = ", ".join(f"{k}={v}" for k, v in DEFAULT_THRESHOLDS.items())
               help=f"override a threshold (repeatable, or comma separated); defaults: {_TH_HELP}")
 @input_options()
 @dtype_option
-def guidelines(models, compare, fmt, output, fail_on, thresholds, resolution, input_shape, batch, dtype):
+@profile_option()
+@runtime_option
+def guidelines(models, compare, fmt, output, fail_on, thresholds, resolution, input_shape, batch, dtype, device,
+               runtime):
     """ShuffleNet V2's guidelines G1-G4 with measured costs: findings, worst first.
 
     G1 equal channel width, G2 group convs, G3 fragmentation, G4 element-wise ops. Each
-    finding's share is its part of the model's MAC bytes; a guideline is violated when
-    the shares reach its threshold. MODEL is a zoo spec (shufflenet_v1:groups=8) or a
+    finding's share is its part of the model's MAC bytes, or with --device of its predicted
+    latency on that profile; a guideline is violated when the shares reach its threshold. MODEL is a zoo spec (shufflenet_v1:groups=8) or a
     user model (file.py:factory). With --compare, several MODELs side by side.
     """
     from ..api import analyze
@@ -85,7 +89,8 @@ def guidelines(models, compare, fmt, output, fail_on, thresholds, resolution, in
                 bar.set_postfix_str(spec)
             resolved = resolve(spec)
             res_ = user_input(resolved, input_shape, resolution)
-            report = analyze(resolved, input_shape=input_shape, resolution=res_, dtype=dtype, batch=batch)
+            report = analyze(resolved, input_shape=input_shape, resolution=res_, dtype=dtype, batch=batch,
+                             device=device, runtime=runtime)
             warn_unsupported(report, f"{report.model}: ")
             try:
                 results.append(check(report, thresholds=th))

@@ -65,3 +65,10 @@ def test_a_read_only_output_file_is_not_replaced(tmp_path, capsys):
     out.chmod(0o444)
     code, o, e = run(["analyze", "lenet5", "--format", "json", "-o", str(out)], capsys)
     assert code == 2 and "read-only" in e and out.read_text() == "mine\n"
+
+
+def test_guidelines_takes_a_device_and_measures_shares_of_latency(capsys):
+    code, o, e = run(["guidelines", "shufflenet_v1:groups=8", "--device", "arm"], capsys)
+    assert code == 0 and "cost      latency (total" in o
+    code, o, e = run(["guidelines", "shufflenet_v1:groups=8"], capsys)
+    assert code == 0 and "cost      MAC bytes" in o
