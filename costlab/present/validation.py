@@ -59,6 +59,19 @@ def _summary(res: dict) -> list[str]:
     return out
 
 
+def _left_out(res: dict) -> str:
+    """What the headline leaves out, said in it (issue 22 item 11): role=train rows (fitted, held
+    out in turn, e.g. another runtime's networks) and role=check rows (never fitted)."""
+    parts = []
+    for key, what in (("train_rows", "role=train rows (another source, fitted for op classes the main "
+                                     "source lacks)"), ("check", "role=check rows (never fitted)")):
+        b = res.get(key) or {}
+        if b.get("n"):
+            specs = ", ".join(sorted({r["spec"] for r in b.get("rows", [])}))
+            parts.append(f"{b['n']} {what}{': ' + specs if specs else ''}, MAPE {pct(b.get('mape'), percent=True)}")
+    return ("; the headline leaves out " + "; ".join(parts) + " (tables below)") if parts else ""
+
+
 def validation_text(res: dict, fmt: str) -> str:
     """``costlab validate --device <per-class profile>`` (also ``--measure``): one row per held-out
     sample, then the predictor's and the FLOPs-only baseline's MAPE, within 10% and Spearman."""
@@ -69,7 +82,7 @@ def validation_text(res: dict, fmt: str) -> str:
     if fmt == "csv":
         return to_csv(df[cols + ["source"]])
     head = (f"profile {res['profile']} ({res.get('device', '')}); hold-out: {res['holdout']} "
-            f"(level: {res['level']}), n = {res['n']}")
+            f"(level: {res['level']}), n = {res['n']}") + _left_out(res)
     extra = []
     for title, block in (("role=train samples (held out in turn, not in the headline):", res.get("train_rows")),
                          ("role=check samples (never fitted):", res.get("check"))):

@@ -72,3 +72,9 @@ def test_guidelines_takes_a_device_and_measures_shares_of_latency(capsys):
     assert code == 0 and "cost      latency (total" in o
     code, o, e = run(["guidelines", "shufflenet_v1:groups=8"], capsys)
     assert code == 0 and "cost      MAC bytes" in o
+
+
+def test_the_validation_headline_says_which_rows_it_leaves_out(capsys):
+    code, o, e = run(["validate", "--device", "arm", "-q"], capsys)
+    head = o.splitlines()[0]
+    assert code == 0 and "leaves out 4 role=train rows" in head and "vgg16" in head and "role=check" in head
