@@ -99,6 +99,7 @@ class Row:
     torch_expected: int = 0
     reasons: list[str] = field(default_factory=list)
     explained: bool = True
+    uncounted: list[str] = field(default_factory=list)   # ops costlab has no formula for (counted 0)
 
 
 @dataclass
@@ -174,7 +175,12 @@ def _run_fvcore(model, inputs) -> tuple[dict[str, int] | None, dict[str, int], s
 
 
 def _explain(row: Row, fv_skipped: list[str], fv_ok: bool) -> None:
-    """Fill ``row.reasons`` / ``row.explained`` from the tools' numbers and expectations."""
+    """Fill ``row.reasons`` / ``row.explained`` from the tools' numbers and expectations. An op
+    costlab did not count is never explained (issue 22 item 5): its 0 is not a convention."""
+    if row.uncounted:
+        row.explained = False
+        row.reasons.append(f"costlab does not count {', '.join(sorted(set(row.uncounted)))} (no formula: 0 here, "
+                           "listed in the report's unsupported ops)")
     mac = row.op_type in MAC_GROUPS or row.op_type == "total"
     if row.torch == row.torch_expected:
         row.reasons.append("torch = 2 x MACs (a multiply-accumulate is 2 FLOPs)" if mac and row.torch
@@ -221,6 +227,8 @@ def crosscheck(model_or_spec, input_shape=None, *, resolution: int | None = None
         r.costlab_elem_ops += int(c["elem_ops"])
         r.fvcore_expected += _fvcore_expected(node, int(c["macs"]))
         r.torch_expected += 2 * int(c["macs"])
+        if ops.category_of(node.op) == "unsupported":
+            r.uncounted.append(node.op)
     inputs = zero_inputs(resolved.model, shapes)
     tq = _run_torch(resolved.model, inputs)
     fv, fv_unsupported, status = _run_fvcore(resolved.model, inputs)
@@ -237,7 +245,8 @@ def crosscheck(model_or_spec, input_shape=None, *, resolution: int | None = None
               costlab_elem_ops=sum(r.costlab_elem_ops for r in rows.values()),
               fvcore=sum((fv or {}).values()) if fv is not None else None,
               fvcore_expected=sum(r.fvcore_expected for r in rows.values()),
-              torch=sum(tq.values()), torch_expected=sum(r.torch_expected for r in rows.values()))
+              torch=sum(tq.values()), torch_expected=sum(r.torch_expected for r in rows.values()),
+              uncounted=[op for r in rows.values() for op in r.uncounted])
     _explain(tot, sorted(fv_unsupported), fv is not None)
     order = sorted(rows.values(), key=lambda r: (r.op_type not in MAC_GROUPS, -r.costlab_macs, -r.costlab_elem_ops))
     return CrossCheck(report.model, [list(s) for s in shapes], order, tot, status, fv_unsupported)

@@ -78,3 +78,18 @@ def test_the_validation_headline_says_which_rows_it_leaves_out(capsys):
     code, o, e = run(["validate", "--device", "arm", "-q"], capsys)
     head = o.splitlines()[0]
     assert code == 0 and "leaves out 4 role=train rows" in head and "vgg16" in head and "role=check" in head
+
+
+def test_crosscheck_never_calls_an_uncounted_op_explained(tmp_path, capsys):
+    net = tmp_path / "svdnet.py"
+    net.write_text("import torch\nimport torch.nn as nn\n\n"
+                   "class M(nn.Module):\n"
+                   "    def __init__(self):\n        super().__init__()\n        self.lin = nn.Linear(8, 8)\n"
+                   "    def forward(self, x):\n        return torch.linalg.svd(self.lin(x))[1]\n\n"
+                   "def build():\n    return M()\n")
+    code, o, e = run(["crosscheck", f"{net}:build", "--input-shape", "4x8", "--format", "json"], capsys)
+    import json
+
+    res = json.loads(o)[0]
+    assert code == 1, e
+    assert res["unexplained"] and any("does not count" in " ".join(r["reasons"]) for r in res["rows"])
