@@ -187,7 +187,14 @@ def _torchvision(name: str, knobs: dict):
     known = models.list_models()
     if name not in known:
         raise _unknown("torchvision model", name, known, "torchvision.models.list_models() lists them")
-    return models.get_model(name, weights=None, **knobs), [(1, 3, 224, 224)]
+    # no weights of any kind: detection / segmentation builders download a backbone's weights
+    # (weights_backbone) unless told not to, and nothing may download at run time
+    import inspect
+
+    params = inspect.signature(models.get_model_builder(name)).parameters
+    off = {p: None for p in params if "weights" in p and p not in knobs}
+    off["weights"] = knobs.pop("weights", None)
+    return models.get_model(name, **off, **knobs), [(1, 3, 224, 224)]
 
 
 def _timm(name: str, knobs: dict):
