@@ -28,6 +28,10 @@ MEASURE_SPECS = (
     "squeezenet1_1", "resnet18", "googlenet",
 )
 
+# the live check that ends ``costlab profile``: three networks of three families, none among
+# the profile's samples (calibrate.grid.NETWORK_SAMPLES), timed right after the fit
+LIVE_CHECK_SPECS = ("mobilenet_v2", "shufflenet_v1", "resnet18")
+
 
 def validate(profile, holdout: str = "network", progress: bool = True, form: str | None = None) -> dict:
     """Leave-one-network-out (or family-out) accuracy of predictor and baseline.
@@ -121,9 +125,29 @@ def validate_measured(profile, specs=MEASURE_SPECS, *, batch: int | None = None,
     out = {"profile": d.name, "device": d.device, **_summary(rows, "measured here (networks not fitted)",
                                                                          "network")}
     out["skipped_fitted"] = skipped
+    out["signed_mean_pct"] = round(float(np.mean([r["error_pct"] for r in rows])), 2)
     noise = [r["noise"] for r in rows if r["noise"] == r["noise"]]
     out["noise_median"] = round(float(np.median(noise)), 4) if noise else None
     return out
 
 
-__all__ = ["validate", "validate_measured", "metrics", "MEASURE_SPECS"]
+def live_check(profile, specs=LIVE_CHECK_SPECS, *, repeats: int = 21, progress: bool = False,
+               measure_fn=None) -> dict:
+    """Time ``specs`` (networks the profile was not fitted on) here now and compare with its
+    predictions: the numbers ``costlab profile`` prints beside its leave-one-out figure and
+    keeps in ``provenance.live_check``. A bias of the whole profile (every error of one sign)
+    shows here, not in the leave-one-out over its own samples."""
+    d = load_profile(profile)
+    res = validate_measured(d, specs, repeats=repeats, progress=progress, measure_fn=measure_fn)
+    loo = (d.validation or {}) if isinstance(d.validation, dict) else {}
+    return {"specs": [r["spec"] for r in res["rows"]], "repeats": int(repeats),
+            "n": res["n"], "mape": res["mape"], "within_10pct": res["within_10pct"],
+            "signed_mean_pct": res["signed_mean_pct"], "noise_median": res["noise_median"],
+            "leave_one_out": {k: loo.get(k) for k in ("holdout", "level", "n", "mape")},
+            "rows": [{k: r[k] for k in ("spec", "measured_ms", "predicted_ms", "error_pct", "noise")}
+                     for r in res["rows"]],
+            "method": "costlab.calibrate.validate.live_check: the networks timed by measure_networks "
+                      "(the harness of costlab validate --measure) right after the fit"}
+
+
+__all__ = ["validate", "validate_measured", "live_check", "metrics", "MEASURE_SPECS", "LIVE_CHECK_SPECS"]

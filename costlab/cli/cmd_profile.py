@@ -9,7 +9,7 @@ import time
 import click
 
 from ..errors import UsageError
-from ..present.profiles import measured_lines, validation_note
+from ..present.profiles import live_check_lines, measured_lines, validation_note
 from .options import check_output_path
 
 
@@ -26,7 +26,7 @@ def _batches(text: str | None, device_type: str) -> list[int]:
 
 
 def _command(target, output, name, threads, batch, repeats, warmup, grid, clock, default_malloc, no_networks,
-             no_fit) -> str:
+             no_fit, no_live_check=False) -> str:
     parts = ["costlab", "profile", "--target", target]
     if output:
         parts += ["-o", output]
@@ -50,6 +50,8 @@ def _command(target, output, name, threads, batch, repeats, warmup, grid, clock,
         parts.append("--no-networks")
     if no_fit:
         parts.append("--no-fit")
+    if no_live_check:
+        parts.append("--no-live-check")
     return " ".join(shlex.quote(p) for p in parts)
 
 
@@ -92,9 +94,12 @@ def _target(target: str | None, device: str | None) -> str:
                    "so forwards do not page-fault their activations in again; see costlab.latency.measure)")
 @click.option("--no-networks", is_flag=True, help="leave out the network-level samples")
 @click.option("--no-fit", is_flag=True, help="write the measured samples only (fit later with costlab calibrate)")
+@click.option("--no-live-check", is_flag=True,
+              help="skip the live check (CPU): after the fit, 3 networks not among the samples are timed and "
+                   "their errors printed beside the leave-one-out figure (and kept in provenance.live_check)")
 @click.option("-q", "--quiet", is_flag=True, help="no progress bar")
 def profile(target, device, output, name, threads, batch, repeats, warmup, grid, clock, default_malloc, no_networks,
-            no_fit, quiet):
+            no_fit, no_live_check, quiet):
     """Measure this machine (micro-benchmarks of ops, blocks and a few networks) and write
     a fitted device profile.
 
@@ -132,7 +137,7 @@ def profile(target, device, output, name, threads, batch, repeats, warmup, grid,
         except ImportError as exc:  # pragma: no cover - only while the fitter is missing
             raise UsageError(f"the latency fitter is not available ({exc}); pass --no-fit") from None
     cmd = _command(target, output, None if name == _default_name(output, dev.type) else name, threads, batch,
-                   given_repeats, warmup, grid, clock, default_malloc, no_networks, no_fit)
+                   given_repeats, warmup, grid, clock, default_malloc, no_networks, no_fit, no_live_check)
     t0 = time.perf_counter()
     try:
         d = measure_profile(dev, name=name, threads=threads, batches=batches, grid=grid,
@@ -157,6 +162,10 @@ def profile(target, device, output, name, threads, batch, repeats, warmup, grid,
             note = validation_note(d)
             if note:
                 click.echo(note, err=True)
+            if dev.type == "cpu" and not no_live_check:
+                d["provenance"]["live_check"] = _live_check(d, min(repeats, 21), quiet)
+                for line in live_check_lines(d["provenance"]["live_check"]):
+                    click.echo(line, err=True)
         if output:
             save_profile(d, output)
             click.echo(f"costlab: wrote {output} ({time.perf_counter() - t0:.0f} s in all)", err=True)
@@ -165,6 +174,13 @@ def profile(target, device, output, name, threads, batch, repeats, warmup, grid,
             click.echo(dumps_profile(d), nl=False)
     except ProfileError as exc:
         raise UsageError(str(exc)) from None
+
+
+def _live_check(d: dict, repeats: int, quiet: bool) -> dict:
+    """Time the held-out networks of :data:`costlab.calibrate.validate.LIVE_CHECK_SPECS` now."""
+    from ..calibrate.validate import live_check
+
+    return live_check(d, repeats=repeats, progress=not quiet)
 
 
 def _check_output(output: str) -> None:

@@ -81,6 +81,35 @@ def validation_note(d: dict) -> str | None:
             f"{v.get('level', 'network')}-level samples: " + ", ".join(parts))
 
 
+def live_check_lines(check: dict) -> list[str]:
+    """stderr lines of the live check that ends ``costlab profile`` (``provenance.live_check``):
+    each held-out network's measured and predicted ms, then their MAPE and signed mean error
+    beside the leave-one-out MAPE, and a warning when every error has one sign and the mean is
+    beyond the noise (the profile is biased against networks timed live)."""
+    rows = check.get("rows") or []
+    if not rows:
+        return []
+    each = "; ".join(f"{r['spec']} {num(r['measured_ms'], '.2f')} ms measured, {num(r['predicted_ms'], '.2f')} "
+                     f"predicted ({r['error_pct']:+.1f}%)" for r in rows)
+    noise = check.get("noise_median")
+    loo = check.get("leave_one_out") or {}
+    out = [f"costlab: live check, {len(rows)} networks not among the samples, timed now: {each}",
+           f"costlab: live check: MAPE {_p(check.get('mape'))}, signed mean error {check['signed_mean_pct']:+.1f}%, "
+           f"within 10% {_p(check.get('within_10pct'))} (timing noise (p90-p10)/median {pct(noise)}); "
+           f"leave-one-{loo.get('holdout') or 'network'}-out over the samples ({loo.get('level') or 'network'} level): "
+           f"MAPE {_p(loo.get('mape'))}"]
+    errs = [r["error_pct"] for r in rows]
+    floor = 100 * (noise if isinstance(noise, (int, float)) else 0.0)
+    if len(errs) >= 2 and (all(e < 0 for e in errs) or all(e > 0 for e in errs)) \
+            and abs(check["signed_mean_pct"]) > max(5.0, floor):
+        side = "under" if errs[0] < 0 else "over"
+        out.append(f"costlab: warning: the profile {side}-predicts every network timed live by "
+                   f"{abs(check['signed_mean_pct']):.0f}% on average, beyond the timing noise; its leave-one-out "
+                   "figure does not show such a bias (was the machine busy? rerun 'costlab validate --device "
+                   "PROFILE --measure' to check)")
+    return out
+
+
 # -- costlab profiles ------------------------------------------------------------------------
 
 def _row(r: dict) -> dict[str, Any]:

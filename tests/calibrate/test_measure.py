@@ -280,7 +280,8 @@ def test_cli_profile_refuses_before_measuring(tmp_path, capsys):
     assert not (tmp_path / "p.json").exists()
 
 
-def test_cli_profile_small_grid_end_to_end(tmp_path):
+def test_cli_profile_small_grid_end_to_end(tmp_path, capsys):
+    from costlab.calibrate.validate import LIVE_CHECK_SPECS
     from costlab.latency.profile import load_document
 
     out = tmp_path / "tiny-cpu.json"
@@ -290,4 +291,10 @@ def test_cli_profile_small_grid_end_to_end(tmp_path):
     d = load_document(str(out))
     assert d["name"] == "tiny-cpu" and d["predictor"] and d["baseline"]
     assert "--grid small" in d["provenance"]["command"]
+    live = d["provenance"]["live_check"]          # the live check: held-out networks timed after the fit
+    assert live["specs"] == list(LIVE_CHECK_SPECS) and live["repeats"] == 3 and len(live["rows"]) == 3
+    assert all(r["measured_ms"] > 0 and r["predicted_ms"] > 0 for r in live["rows"])
+    assert live["leave_one_out"]["mape"] == d["validation"]["mape"]
+    err = capsys.readouterr().err
+    assert "costlab: live check, 3 networks not among the samples" in err and "signed mean error" in err
     assert json.loads(out.read_text())["schema"] == "costlab.profile/1"
