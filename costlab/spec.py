@@ -191,7 +191,8 @@ def _torchvision(name: str, knobs: dict):
     # (weights_backbone) unless told not to, and nothing may download at run time
     import inspect
 
-    params = inspect.signature(models.get_model_builder(name)).parameters
+    builder = getattr(models, "get_model_builder", None)     # torchvision >= 0.14
+    params = inspect.signature(builder(name)).parameters if builder is not None else {}
     off = {p: None for p in params if "weights" in p and p not in knobs}
     off["weights"] = knobs.pop("weights", None)
     return models.get_model(name, **off, **knobs), [(1, 3, 224, 224)]
