@@ -1,4 +1,4 @@
-"""Shared helpers of the CLI tests: run a command, and write a board's measurement file from
+"""Shared helpers of the CLI tests (any test package imports them): run a command, and write a board's measurement file from
 the FBNet space's published latencies."""
 from __future__ import annotations
 

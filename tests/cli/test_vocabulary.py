@@ -12,17 +12,13 @@ import pytest
 
 import costlab.api
 import costlab.cli as cli_pkg
-from costlab.cli import COMMANDS, cli, main
+from costlab.cli import COMMANDS, cli
 from costlab.cli.options import PROFILE_HELP
 from costlab.latency.profile import profiles_dir
+from tests.cli.measurement_boards import run
 
 CLI_DIR = Path(cli_pkg.__file__).parent
 
-
-def run(args, capsys):
-    code = main(args)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def _commands():

@@ -11,9 +11,9 @@ import pytest
 import torch
 import torch.nn as nn
 
-from costlab.cli import main
 
 from .onnx_graphs import helper, init, model, onnx, save
+from tests.cli.measurement_boards import run
 
 
 class Tiny(nn.Module):
@@ -38,11 +38,6 @@ def tiny_files(tmp_path_factory):
                       dynamic_axes={"image": {0: "batch", 2: "height", 3: "width"}})
     return static, dynamic
 
-
-def run(args, capsys):
-    code = main(args)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def sha(path):

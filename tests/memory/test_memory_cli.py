@@ -5,16 +5,11 @@ import json
 
 import pytest
 
-from costlab.cli import main
+from tests.cli.measurement_boards import run
 
 KEYS = {"weight_bytes", "peak_activation_bytes", "layer_peak_bytes", "arena_bytes", "best_order_peak_bytes",
         "peak_layer", "layers"}
 
-
-def run(args, capsys):
-    code = main(args)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_json_keys_and_rows(capsys, tmp_path):
