@@ -77,7 +77,7 @@ def supported_combines() -> tuple[str, ...]:
 
 
 def _form_and_base(form: str | None, base):
-    """(the form to fit, the base profile or None, fit options)."""
+    """(the form to fit, default per-class; the base profile, or None)."""
     bd = None if base is None else load_profile(base)
     return get_form(form or DEFAULT_FORM), bd
 

@@ -519,6 +519,4 @@ def fit_baselines(data: GpuData, idx: np.ndarray) -> dict:
 
 
 def baseline_ms(baselines: dict, runtime: str, gmac: float, batch: int) -> float:
-    per = baselines[runtime]
-    key = str(batch) if str(batch) in per else min(per, key=lambda b: abs(int(b) - batch))
-    return per[key]["ms_per_gmac"] * gmac + per[key]["ms_const"]
+    return G.baseline_at(baselines[runtime], gmac, batch)

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .fit import _row, _summary, baseline_on, check_checks, cross_validate, fit_on, metrics, profile_data
+from .fit import _group_key, _row, _summary, baseline_on, check_checks, cross_validate, fit_on, metrics, profile_data
+from ..latency.forms import DEFAULT_FORM
 from ..latency.profile import ProfileError, load_profile
 from ..blocks import predict_spec, sample_graph
 
@@ -39,7 +40,7 @@ def validate(profile, holdout: str = "network", progress: bool = True, form: str
     ``form='guide'`` validates the guide's pre-registered form (per class
     a*GMAC + b*MB + c*ops) instead of the profile's predictor form."""
     d = load_profile(profile)
-    if d.fitted and d.form.name != "per-class" and d.form.composes:
+    if d.fitted and d.form.name != DEFAULT_FORM and d.form.composes:
         return _validate_form(d, holdout)
     data = profile_data(d, progress=progress)
     if not data.fit_mask.any():
@@ -69,10 +70,9 @@ def _validate_form(d, holdout: str) -> dict:
         raise ProfileError(f"profile '{d.name}': a leave-one-out needs at least 3 network samples, has {len(samples)}")
     ss = SpecSet([(s["spec"], tuple(s["input_shape"])) for s in samples], d.dtype, d.fusion)
     y = np.array([float(s["latency_ms"]) for s in samples])
-    key = (lambda s: s["family"]) if holdout == "family" else (lambda s: s["spec"])
     rows = []
-    for k in sorted({key(s) for s in samples}):
-        te = np.array([i for i, s in enumerate(samples) if key(s) == k])
+    for k in sorted({_group_key(s, holdout) for s in samples}):
+        te = np.array([i for i, s in enumerate(samples) if _group_key(s, holdout) == k])
         tr = np.setdiff1d(np.arange(len(samples)), te)
         f = d.form.fit(ss, tr, y[tr])
         a, c = fit_baseline(ss.gmac[tr], y[tr])

@@ -77,7 +77,7 @@ def _label(profile, runtime: str | None) -> str:
 
     if not profile.form.runtimes:
         return profile_label(profile.name)
-    return profile_label(profile.name, runtime or profile.form.describe(profile)["runtime"] or "eager")
+    return profile_label(profile.name, profile.form.runtime_of(profile, runtime))
 
 
 def _options(kind: str, device_required: bool = True, default_input: str = "each model's paper input"):

@@ -71,7 +71,7 @@ def validate(device, measurements, base, samples, seed, holdout, measure, models
     if prof.form.runtimes and not measure:
         from ..calibrate.gpu_profile import validate_gpu
 
-        res = validate_gpu(prof, runtime or prof.form.describe(prof)["runtime"] or "eager", progress=not quiet)
+        res = validate_gpu(prof, prof.form.runtime_of(prof, runtime), progress=not quiet)
         write_output(gpu_validation_text(res, fmt), output)
     elif measure:
         write_output(validation_text(_measured(prof, models, repeats, quiet), fmt), output)

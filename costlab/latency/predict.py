@@ -86,8 +86,8 @@ def predict(report, profile: Profile, runtime: str | None = None):
     """``report`` with predicted ``latency_ms`` per layer and in total (a new Report).
     ``runtime`` (GPU profiles: ``eager`` or ``cudagraph``; default the profile's own)."""
     graph = _graph(report)
-    p = predict_graph(graph, profile, runtime)
     profile = load_profile(profile)
+    p = predict_graph(graph, profile, runtime)
     # a GPU form models the batch itself (its clocks are fitted over batches): no batch note
     notes = _notes(report, profile, batch_note=not profile.form.runtimes)
     total = round(float(p.total_ms), 4)

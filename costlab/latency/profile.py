@@ -364,9 +364,11 @@ class Profile:
     path: str | None = None
 
     @classmethod
-    def from_dict(cls, d: dict, path: str | None = None) -> "Profile":
-        """Check a profile document and type it (the document is not changed)."""
-        validate_profile(d, label=path)
+    def from_dict(cls, d: dict, path: str | None = None, *, checked: bool = False) -> "Profile":
+        """Check a profile document (unless ``checked``: :func:`load_document` did) and type it
+        (the document is not changed)."""
+        if not checked:
+            validate_profile(d, label=path)
         kw = {k: d.get(k) for k in _FIELDS}
         kw["fusion"] = tuple(d.get("fusion", ()))
         kw["samples"] = tuple(d.get("samples", ()))
@@ -434,7 +436,7 @@ def load_profile(name_or_path) -> Profile:
     if isinstance(name_or_path, dict):
         return Profile.from_dict(name_or_path)
     d = load_document(name_or_path)
-    return Profile.from_dict(d, path=d["_path"])
+    return Profile.from_dict(d, path=d["_path"], checked=True)
 
 
 FITTED = ("predictor", "baseline", "validation")

@@ -9,28 +9,35 @@ import pandas as pd
 from .tables import NONE, markdown_table, num, text_table, to_csv
 
 
+def _op_row(model: str, r, lead: dict, tools: dict) -> dict:
+    """One op type's row: costlab's counts, then the other tools' (``tools``), then the verdict."""
+    return {"model": model, "op type": r.op_type, **lead, "costlab MACs": r.costlab_macs,
+            "costlab elem ops": r.costlab_elem_ops, **tools,
+            "explained": "yes" if r.explained else "NO", "why": "; ".join(r.reasons)}
+
+
 def _rows_frame(results) -> pd.DataFrame:
-    rows = []
-    for res in results:
-        for r in res.rows + [res.totals]:
-            rows.append({"model": res.model, "op type": r.op_type, "costlab MACs": r.costlab_macs,
-                         "costlab elem ops": r.costlab_elem_ops,
-                         "fvcore": NONE if r.fvcore is None else r.fvcore, "torch FLOPs": r.torch,
-                         "explained": "yes" if r.explained else "NO", "why": "; ".join(r.reasons)})
-    return pd.DataFrame(rows)
+    return pd.DataFrame([_op_row(res.model, r, {}, {"fvcore": NONE if r.fvcore is None else r.fvcore,
+                                                    "torch FLOPs": r.torch})
+                         for res in results for r in res.rows + [res.totals]])
+
+
+def _table(df: pd.DataFrame, fmt: str, right: set[str]) -> str:
+    """csv, markdown or a text table of ``df``; the ``right`` columns are counts with thousands separators."""
+    if fmt == "csv":
+        return to_csv(df)
+    cols = list(df.columns)
+    fm = {c: (lambda v: v if isinstance(v, str) else num(v, ",")) for c in right}
+    return markdown_table(df, cols, fm, right=right) if fmt == "markdown" else text_table(df, cols, right, fm)
 
 
 def crosscheck_text(results, fmt: str) -> str:
     """``results`` (one :class:`costlab.crosscheck.CrossCheck` per model) as table, markdown, csv or json."""
     if fmt == "json":
         return json.dumps([r.to_dict() for r in results], indent=2) + "\n"
-    df = _rows_frame(results)
+    table = _table(_rows_frame(results), fmt, {"costlab MACs", "costlab elem ops", "fvcore", "torch FLOPs"})
     if fmt == "csv":
-        return to_csv(df)
-    cols = list(df.columns)
-    right = {"costlab MACs", "costlab elem ops", "fvcore", "torch FLOPs"}
-    fm = {c: (lambda v: v if isinstance(v, str) else num(v, ",")) for c in right}
-    table = markdown_table(df, cols, fm, right=right) if fmt == "markdown" else text_table(df, cols, right, fm)
+        return table
     bad = sum(len(r.unexplained) for r in results)
     notes = [f"{r.model}: fvcore {r.fvcore_status}" for r in results if r.fvcore_status != "ok"]
     tail = [f"{bad} difference(s) without a known cause" if bad else
@@ -45,10 +52,8 @@ def _file_frame(results) -> pd.DataFrame:
     """One table row per op type and model, and one for params."""
     rows = []
     for res in results:
-        for r in res.rows + [res.totals]:
-            rows.append({"model": res.model, "op type": r.op_type, "nodes": r.nodes, "costlab MACs": r.costlab_macs,
-                         "costlab elem ops": r.costlab_elem_ops, "onnx-tool MACs": r.onnx_tool,
-                         "explained": "yes" if r.explained else "NO", "why": "; ".join(r.reasons)})
+        rows += [_op_row(res.model, r, {"nodes": r.nodes}, {"onnx-tool MACs": r.onnx_tool})
+                 for r in res.rows + [res.totals]]
         p = res.params
         rows.append({"model": res.model, "op type": "params", "nodes": "", "costlab MACs": p["costlab"],
                      "costlab elem ops": "", "onnx-tool MACs": p["onnx_tool"],
@@ -63,14 +68,9 @@ def file_crosscheck_text(results, fmt: str) -> str:
     """costlab beside onnx-tool for model files, in ``fmt``."""
     if fmt == "json":
         return json.dumps([r.to_dict() for r in results], indent=2) + "\n"
-    df = _file_frame(results)
+    table = _table(_file_frame(results), fmt, {"costlab MACs", "costlab elem ops", "onnx-tool MACs"})
     if fmt == "csv":
-        return to_csv(df)
-    cols = list(df.columns)
-    nums = ("costlab MACs", "costlab elem ops", "onnx-tool MACs")
-    fmt_num = {c: (lambda v: v if isinstance(v, str) else f"{v:,}") for c in nums}
-    table = (markdown_table(df, cols, fmt_num, right=set(nums)) if fmt == "markdown"
-             else text_table(df, cols, set(nums), fmt_num))
+        return table
     bad = [f"{r.model}: {', '.join(r.unexplained)}" for r in results if r.unexplained]
     tail = ([f"difference(s) without a known cause: {'; '.join(bad)}"] if bad else
             ["every difference explained: onnx-tool adds bias adds to conv/Gemm MACs, counts element work as "

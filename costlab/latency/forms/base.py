@@ -43,6 +43,10 @@ class Form:
     def predict(self, graph, profile, runtime: str | None = None) -> Prediction:
         raise NotImplementedError
 
+    def runtime_of(self, profile, runtime: str | None = None) -> str:
+        """The runtime a prediction is for: ``runtime`` where given, else the profile's own."""
+        return runtime or profile.runtime
+
     def describe(self, profile) -> dict:
         """Plain data about the fitted predictor for reports (form, runtime, summary)."""
         return {"form": self.name, "summary": self.summary}

@@ -140,7 +140,7 @@ class GpuPrediction:
 
 def _serial(node, kind: str, cls: str) -> float:
     """Reduction length K / 1e3 (conv, linear) or planes / 1e6 (norm, global pooling)."""
-    if kind == "conv" and len(node.inputs) >= 2:
+    if ops.is_conv(kind) and len(node.inputs) >= 2:
         w = node.inputs[1].shape
         k = 1
         for x in w[1:]:
@@ -164,7 +164,7 @@ def _ktiles(node, kind: str) -> float:
     if not (ops.is_conv(kind) or ops.is_gemm(kind)) or not node.outputs or not node.outputs[0].shape:
         return 0.0
     out = node.outputs[0]
-    if kind == "conv":
+    if ops.is_conv(kind):
         cout = int(out.shape[1]) if len(out.shape) >= 2 else 1
         groups = max(1, int(node.args.get("groups", 1) or 1))
     else:
@@ -174,7 +174,7 @@ def _ktiles(node, kind: str) -> float:
 
 
 def _device_class(node, kind: str, cls: str) -> str:
-    if kind == "conv" and len(node.inputs) >= 1 and len(node.inputs[0].shape) >= 2 \
+    if ops.is_conv(kind) and len(node.inputs) >= 1 and len(node.inputs[0].shape) >= 2 \
             and int(node.inputs[0].shape[1]) <= STEM_MAX_CHANNELS and int(node.args.get("groups", 1) or 1) == 1:
         return "conv_stem"
     if ops.is_norm(kind):
@@ -184,7 +184,7 @@ def _device_class(node, kind: str, cls: str) -> str:
 
 def _has_bias(node, kind: str, cls: str) -> bool:
     """cuDNN convolutions leave the bias to a separate add; PyTorch's own depthwise kernel adds it."""
-    return kind == "conv" and cls != "conv_dw" and len(node.inputs) >= 3
+    return ops.is_conv(kind) and cls != "conv_dw" and len(node.inputs) >= 3
 
 
 def _modules_entered(path: str, seen: set[str]) -> int:
@@ -355,6 +355,13 @@ def bound_of(prog: Program, eager: GpuPrediction, graph_ms: float) -> dict:
     return out
 
 
+def baseline_at(per_batch: dict, gmac: float, batch: int) -> float:
+    """The FLOPs-only line fitted per batch (``{"8": {"ms_per_gmac", "ms_const"}, ...}``) at
+    ``gmac``, from the batch fitted nearest to ``batch`` (the fitter's held-out rows use it too)."""
+    key = str(batch) if str(batch) in per_batch else min(per_batch, key=lambda k: abs(int(k) - batch))
+    return float(per_batch[key]["ms_per_gmac"] * gmac + per_batch[key]["ms_const"])
+
+
 # -- the form --------------------------------------------------------------------------------------
 
 def _nonneg(fail, block, keys, where: str) -> None:
@@ -406,7 +413,7 @@ class Gpu(Form):
         pred = profile.require_fitted()
         prog = program(graph, profile.dtype, profile.fusion)
         both = {rt: predict_program(prog, pred, rt) for rt in RUNTIMES}   # the program built once
-        rt = runtime or pred.get("runtime", "eager")
+        rt = self.runtime_of(profile, runtime)
         if rt not in both:
             raise ProfileError(f"unknown GPU runtime {rt!r}; use {' or '.join(RUNTIMES)}")
         p = both[rt]
@@ -422,14 +429,17 @@ class Gpu(Form):
                 "composition": (pred.get("composition") or {}).get("eager"),
                 "selection": pred.get("selection") or {}, "coefficients": self.unpack(pred)}
 
+    def runtime_of(self, profile, runtime: str | None = None) -> str:
+        """``runtime`` where given, else the one the predictor was fitted for (eager by default)."""
+        return runtime or (profile.predictor or {}).get("runtime", "eager")
+
     def baseline_ms(self, profile, gmac: float, batch: int = 1) -> float:
         """The FLOPs-only line of the profile's runtime at ``batch`` (the nearest batch fitted)."""
         b = profile.baseline or {}
-        per = (b.get("per_batch") or {}).get((profile.predictor or {}).get("runtime", "eager"))
+        per = (b.get("per_batch") or {}).get(self.runtime_of(profile))
         if not per:
             return super().baseline_ms(profile, gmac, batch)
-        key = str(batch) if str(batch) in per else min(per, key=lambda k: abs(int(k) - batch))
-        return float(per[key]["ms_per_gmac"] * gmac + per[key]["ms_const"])
+        return baseline_at(per, gmac, batch)
 
     def unpack(self, pred: dict) -> dict:
         """The coefficients as plain numbers (for the fitter's vectorised predictions):

@@ -21,6 +21,8 @@ The ``predictor`` block::
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ...errors import ProfileError
@@ -33,8 +35,6 @@ _CIDX = {c: i for i, c in enumerate(CLASSES)}
 
 
 def _num(x) -> bool:
-    import math
-
     return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
 
