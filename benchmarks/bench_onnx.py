@@ -15,6 +15,8 @@ import sys
 import tempfile
 import time
 
+import numpy as np
+
 import costlab
 from costlab.spec import build_zoo, input_shapes_for
 
@@ -46,6 +48,9 @@ def main(argv=None) -> int:
     o, r = min(t_onnx), min(t_trace)
     print(f"{args.model}: ONNX file {size / 1e6:.1f} MB, {len(rep.graph.nodes)} nodes; "
           f"analyze(file) {o * 1000:.0f} ms, analyze(trace) {r * 1000:.0f} ms, ratio {o / r:.2f} (target <= 1)")
+    for what, ts in (("file", t_onnx), ("trace", t_trace)):     # the spread of the timed runs
+        q = np.percentile(np.array(ts) * 1000, [10, 50, 90])
+        print(f"  {what}: {len(ts)} runs, wall clock, 1 process: p10 {q[0]:.0f} ms, median {q[1]:.0f} ms, p90 {q[2]:.0f} ms")
     return 0
 
 
