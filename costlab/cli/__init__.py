@@ -16,6 +16,7 @@ import click
 from ..errors import CostlabError
 from .cmd_advise import advise
 from .cmd_analyze import analyze
+from .cmd_bench import bench_cmd
 from .cmd_calibrate import calibrate
 from .cmd_compare import compare_cmd
 from .cmd_compress import compress_cmd
@@ -33,7 +34,7 @@ from .cmd_zoo import zoo
 from .options import infer_format
 
 COMMANDS = [analyze, zoo, guidelines, compare_cmd, compress_cmd, profiles, profile, calibrate, validate,
-            plot, reproduce, crosscheck_cmd, search_cmd, sweep_cmd, advise, memory_cmd]
+            plot, reproduce, crosscheck_cmd, search_cmd, sweep_cmd, advise, memory_cmd, bench_cmd]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -1,0 +1,107 @@
+"""Deployment runtimes: PyTorch eager, ONNX Runtime, OpenVINO and LiteRT, one interface.
+
+``get_runtime(name)`` gives a :class:`~costlab.runtimes.base.Runtime`; :func:`artifact`
+exports / converts a model once (cached by content hash, :mod:`costlab.runtimes.cache`);
+:func:`open_session` loads it with a thread count and a fixed random input. Measuring is
+:mod:`costlab.runtimes.bench`; how each runtime is driven is its own module (``onnx_rt``,
+``openvino_rt``, ``litert_rt``, ``torch_rt``), each one file registered here.
+"""
+from __future__ import annotations
+
+import time
+from typing import Sequence
+
+from ..errors import UsageError
+from .base import DTYPES, Artifact, ConversionError, OpTime, Runtime, RuntimeMissing, Session
+from .litert_rt import LiteRT
+from .onnx_rt import OnnxRuntime
+from .openvino_rt import OpenVino
+from .torch_rt import TorchEager
+
+RUNTIMES: dict[str, Runtime] = {r.name: r for r in (TorchEager(), OnnxRuntime(), OpenVino(), LiteRT())}
+NAMES = tuple(RUNTIMES)
+DEPLOYED = ("ort", "openvino", "litert")
+
+
+def get_runtime(name: str) -> Runtime:
+    try:
+        return RUNTIMES[name]
+    except KeyError:
+        raise UsageError(f"unknown runtime '{name}'; use one of {', '.join(NAMES)}") from None
+
+
+def installed() -> list[str]:
+    return [n for n, r in RUNTIMES.items() if r.missing() is None]
+
+
+def build_model(spec, input_shape: Sequence[int] | None = None, seed: int = 0):
+    """(display name, eval-mode CPU module, example input, content identity) of a spec
+    string (zoo, library or user spec; random weights from ``seed``) or a module."""
+    import torch
+
+    from .cache import module_digest
+
+    if isinstance(spec, torch.nn.Module):
+        if input_shape is None:
+            raise UsageError("give an input shape for a module (input_shape=(1, 3, 224, 224))")
+        model = spec.eval()
+        return type(spec).__name__, model, _example(input_shape, seed), {"module": module_digest(model)}
+    from ..calibrate.grid import default_input_shape
+    from ..spec import resolve
+
+    torch.manual_seed(seed)
+    resolved = resolve(spec, device="cpu")
+    model = resolved.model.eval()
+    if input_shape is None:
+        input_shape = default_input_shape(spec) if resolved.entry is not None else None
+        if input_shape is None:
+            raise UsageError(f"'{spec}' has no default image input; pass --input-shape")
+    return resolved.name, model, _example(input_shape, seed), {"module": module_digest(model)}
+
+
+def _example(shape, seed: int):
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(tuple(int(d) for d in shape), generator=g)
+
+
+def artifact(runtime: str | Runtime, spec, input_shape: Sequence[int] | None = None, *,
+             dtype: str = "float32", seed: int = 0, built=None) -> Artifact:
+    """The runtime's artifact for ``spec`` at ``input_shape``, from the cache or converted now.
+    ``built``: an already built ``(name, model, example, identity)`` of :func:`build_model`."""
+    from . import cache
+
+    rt = runtime if isinstance(runtime, Runtime) else get_runtime(runtime)
+    rt.require()
+    rt.check_dtype(dtype)
+    name, model, example, ident = built or build_model(spec, input_shape, seed)
+    shape = tuple(int(d) for d in example.shape)
+    if rt.suffix is None:
+        return Artifact(rt.name, None, None, 0.0, True, "", shape, dtype, {"spec": name})
+    identity = {"model": ident, "input_shape": list(shape), "dtype": dtype, "runtime": rt.name,
+                "versions": rt.versions(), "format": 1}
+    key = cache.key_of(identity)
+    hit = cache.lookup(rt.name, key, rt.suffix)
+    if hit is not None:
+        path, rec = hit
+        return Artifact(rt.name, path, rec["sha256"], float(rec.get("convert_s", 0.0)), True, key, shape, dtype,
+                        {**rec, "spec": name})
+    t0 = time.perf_counter()
+    path, rec = cache.store(rt.name, key, rt.suffix,
+                            lambda p: rt.convert(model, example, p, dtype=dtype, spec=name),
+                            {**identity, "spec": name})
+    return Artifact(rt.name, path, rec["sha256"], round(time.perf_counter() - t0, 3), False, key, shape, dtype,
+                    {**rec, "spec": name})
+
+
+def open_session(runtime: str | Runtime, spec, input_shape: Sequence[int] | None = None, *, threads: int = 1,
+                 dtype: str = "float32", seed: int = 0) -> tuple[Session, Artifact]:
+    rt = runtime if isinstance(runtime, Runtime) else get_runtime(runtime)
+    built = build_model(spec, input_shape, seed)
+    art = artifact(rt, spec, input_shape, dtype=dtype, seed=seed, built=built)
+    return rt.load(art, threads, model=built[1], example=built[2]), art
+
+
+__all__ = ["RUNTIMES", "NAMES", "DEPLOYED", "DTYPES", "get_runtime", "installed", "artifact", "open_session",
+           "build_model", "Artifact", "OpTime", "Runtime", "Session", "RuntimeMissing", "ConversionError"]

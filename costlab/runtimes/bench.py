@@ -1,0 +1,164 @@
+"""Measuring latency through a runtime: one model (``costlab bench``) or many (profiles,
+validation), with costlab's harness (:mod:`costlab.calibrate.measure`).
+
+Every runtime is timed the same way: the session is loaded with ``threads`` threads, one
+fixed random input, ``warmup`` untimed calls, then ``runs`` timed calls; median, p10, p90.
+At one thread the clock is the timing thread's CPU time (``time.thread_time``): ONNX Runtime
+(``intra_op_num_threads = 1``), OpenVINO (``INFERENCE_NUM_THREADS = 1``, synchronous infer),
+LiteRT/XNNPACK (``num_threads = 1``) and torch (``set_num_threads(1)``) all compute in the
+calling thread, so on an idle machine it equals the wall clock (both are kept: ``wall_*``),
+and on a shared one it leaves out the time spent waiting for a core. More threads: the wall
+clock. Many models are timed in turns (:func:`measure_many`), so a burst of load from another
+process is spread over several models instead of landing on one.
+"""
+from __future__ import annotations
+
+import platform
+import time
+from typing import Any, Iterable, Sequence
+
+from ..errors import MeasureError
+from . import artifact, build_model, get_runtime
+from .base import Artifact, Runtime
+
+
+def _timer(threads: int, clock: str):
+    from ..calibrate.measure import CpuTimer
+
+    if clock == "auto":
+        clock = "thread" if threads == 1 else "wall"
+    if clock == "thread" and threads != 1:
+        raise MeasureError(f"clock 'thread' needs --threads 1 (got {threads}): worker threads' time would be "
+                           "missed; use the wall clock")
+    return CpuTimer(clock)
+
+
+def machine(rt: Runtime, threads: int) -> dict:
+    from ..latency.machine import cpu_model
+
+    import os
+
+    return {"cpu_model": cpu_model(), "logical_cpus": os.cpu_count(), "platform": platform.platform(),
+            "python": platform.python_version(), "runtime": rt.name, "runtime_title": rt.title,
+            "versions": rt.versions(), "threads": int(threads)}
+
+
+def measure_many(items: Iterable, runtime: str | Runtime, *, threads: int = 1, runs: int = 21, warmup: int = 3,
+                 dtype: str = "float32", clock: str = "auto", chunk: int = 4, burst: int | None = None,
+                 progress: bool | Any = True, desc: str | None = None, on_artifact=None) -> list[dict]:
+    """Time ``items`` (spec strings, or (spec, input_shape) pairs) through ``runtime``.
+
+    Converts every item first (cached), then times them in chunks of ``chunk`` taking turns
+    (``burst`` repeats per turn; default a third of ``runs``). Returns per item: spec,
+    input_shape, median_ms, p10_ms, p90_ms, noise, runs, wall_median_ms, convert_s, cached,
+    sha256, clock."""
+    from ..calibrate.measure import Case, measurement_context, time_cases
+    import torch
+
+    rt = runtime if isinstance(runtime, Runtime) else get_runtime(runtime)
+    rt.require()
+    rt.check_dtype(dtype)
+    pairs = []
+    for it in items:
+        spec, shape = (it, None) if isinstance(it, str) else (it[0], it[1])
+        pairs.append((spec, None if shape is None else tuple(int(d) for d in shape)))
+    built, arts = [], []
+    bar = _bar(progress, len(pairs), f"converting for {rt.name}") if rt.suffix else None
+    try:
+        for spec, shape in pairs:
+            b = build_model(spec, shape)
+            a = artifact(rt, spec, shape, dtype=dtype, built=b)
+            if on_artifact is not None:
+                on_artifact(spec, a)
+            built.append(b)
+            arts.append(a)
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    timer = _timer(threads, clock)
+
+    def maker(i):
+        def make():
+            b, a = built[i], arts[i]
+            s = rt.load(a, threads, model=b[1], example=b[2])
+            return s.run
+        return make
+
+    cases = [Case(f"{pairs[i][0]} {rt.name}", maker(i)) for i in range(len(pairs))]
+    with measurement_context(torch.device("cpu"), threads, True):
+        stats = time_cases(cases, timer=timer, warmup=warmup, repeats=runs, chunk=chunk,
+                           burst=burst or max(1, -(-runs // 3)), progress=progress,
+                           desc=desc or f"timing {rt.name}")
+    rows = []
+    for (spec, _), b, a, st in zip(pairs, built, arts, stats):
+        rows.append({"spec": b[0], "input_shape": list(b[2].shape), "runtime": rt.name,
+                     "median_ms": st["median_ms"], "p10_ms": st["p10_ms"], "p90_ms": st["p90_ms"],
+                     "noise": st["noise"], "runs": int(st["repeats"]), "threads": int(threads),
+                     "clock": timer.clock, "wall_median_ms": st.get("wall_median_ms"),
+                     "convert_s": a.convert_s, "cached": a.cached, "sha256": a.sha256, "dtype": dtype,
+                     "times_ms": list(st.get("times_ms", []))})
+    return rows
+
+
+def bench(spec, runtime: str, *, input_shape: Sequence[int] | None = None, threads: int = 1, runs: int = 50,
+          warmup: int = 5, dtype: str = "float32", clock: str = "auto", op_profile: bool = True,
+          progress: bool | Any = False) -> dict:
+    """``costlab bench``: one model through one runtime, with per-op times where the runtime
+    gives them. Returns the JSON document (keys ``median_ms``, ``p10_ms``, ``p90_ms``,
+    ``runs``, ``runtime``, ``threads``, ...)."""
+    import torch
+
+    from ..calibrate.measure import measurement_context, summarize
+
+    rt = get_runtime(runtime)
+    rt.require()
+    rt.check_dtype(dtype)
+    if runs < 1 or warmup < 0:
+        raise MeasureError("--runs must be >= 1 and --warmup >= 0")
+    b = build_model(spec, input_shape)
+    a: Artifact = artifact(rt, spec, input_shape, dtype=dtype, built=b)
+    timer = _timer(threads, clock)
+    t_load = time.perf_counter()
+    with measurement_context(torch.device("cpu"), threads, True):
+        s = rt.load(a, threads, model=b[1], example=b[2])
+        load_s = time.perf_counter() - t_load
+        first_t0 = time.perf_counter()
+        s.run()
+        first_ms = (time.perf_counter() - first_t0) * 1e3
+        for _ in range(warmup):
+            s.run()
+        times, walls = [], []
+        for _ in range(runs):
+            times.append(timer(s.run, 1) * 1e3)
+            walls.append(timer.last_wall * 1e3)
+        ops = s.op_times(min(runs, 20)) if op_profile else None
+    st, sw = summarize(times), summarize(walls)
+    doc = {"spec": b[0], "input_shape": list(b[2].shape), "runtime": rt.name, "runtime_title": rt.title,
+           "runtime_version": rt.version(), "versions": rt.versions(), "dtype": dtype, "threads": int(threads),
+           "median_ms": st["median_ms"], "p10_ms": st["p10_ms"], "p90_ms": st["p90_ms"], "min_ms": st["min_ms"],
+           "runs": int(runs), "warmup": int(warmup), "clock": timer.name,
+           "wall_median_ms": sw["median_ms"], "wall_p10_ms": sw["p10_ms"], "wall_p90_ms": sw["p90_ms"],
+           "first_ms": first_ms, "load_s": load_s, "convert_s": a.convert_s, "cached": a.cached,
+           "artifact": str(a.path) if a.path else None, "sha256": a.sha256,
+           "cpu_model": machine(rt, threads)["cpu_model"], "times_ms": times,
+           "per_op_source": rt.per_op or None}
+    if a.meta.get("quantization"):
+        doc["quantization"] = a.meta["quantization"]
+    if ops is not None:
+        doc["ops"] = [{"name": o.name, "op_type": o.op_type, "ms": o.ms, "covers": list(o.covers),
+                       "exec_type": o.exec_type} for o in ops]
+    return doc
+
+
+def _bar(progress, total: int, desc: str):
+    if progress is False or progress is None or total <= 1:
+        return None
+    import sys
+
+    from tqdm import tqdm
+
+    if progress is True and not sys.stderr.isatty():
+        return None
+    return tqdm(total=total, desc=desc, unit="model", leave=False, dynamic_ncols=True)

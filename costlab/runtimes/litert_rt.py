@@ -1,0 +1,150 @@
+"""LiteRT (TensorFlow Lite, the runtime of Android phones) with its default XNNPACK delegate.
+
+Conversion: ``litert_torch.convert(model, (x,))`` then ``.export(path)`` (litert-torch
+converts through torch.export; the NCHW model keeps NCHW inputs, with layout transposes
+inserted where the graph needs NHWC). int8: litert-torch's PT2E path
+(``litert_torch.quantize.pt2e_quantizer.PT2EQuantizer`` with the symmetric per-channel static
+config, ``torchao``'s ``prepare_pt2e`` / ``convert_pt2e``, one random-normal calibration
+input), as litert-torch's own tests do (litert_torch/_convert/test/test_convert.py,
+``test_convert_resnet18_pt2e_per_channel``).
+
+Session: ``ai_edge_litert.interpreter.Interpreter(model_path, num_threads=threads)``, which
+applies XNNPACK to the whole graph (one DELEGATE node). The Python interpreter has no per-op
+profiler: per-op times of a LiteRT model come from TFLite's ``benchmark_model
+--enable_op_profiling=true`` (``costlab export`` writes the script, ``costlab calibrate
+--benchmark-logs`` reads its logs). The converted graph's op list (before delegation) is what
+the runtime fuses: a CONV_2D with ``fused_activation_function`` carries batch norm (folded)
+and the activation.
+
+litert-torch needs torch < 2.15 and pulls jax and transformers (extra ``costlab[litert]``).
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .base import Artifact, ConversionError, OpTime, Runtime, Session, conversion_error, first_line
+
+
+@contextlib.contextmanager
+def _quiet():
+    """litert-torch prints progress lines and absl logs on stdout/stderr: keep them off the
+    user's terminal (errors are re-raised as one line)."""
+    out, err = io.StringIO(), io.StringIO()
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        yield
+
+
+class LiteRT(Runtime):
+    name = "litert"
+    title = "LiteRT (TFLite, XNNPACK)"
+    extra = "litert"
+    modules = ("litert_torch", "ai_edge_litert")
+    suffix = ".tflite"
+    dtypes = ("float32", "int8")
+    per_op = ""
+
+    def version(self) -> str:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("ai-edge-litert")
+        except PackageNotFoundError:  # pragma: no cover
+            return "unknown"
+
+    def versions(self) -> dict:
+        from importlib.metadata import PackageNotFoundError, version
+
+        out = super().versions()
+        try:
+            out["litert_torch"] = version("litert-torch")
+        except PackageNotFoundError:  # pragma: no cover
+            pass
+        return out
+
+    def int8_note(self) -> str:
+        return "litert-torch PT2E static int8 (symmetric, per channel) with random calibration data"
+
+    def convert(self, model, example, path: Path, dtype: str = "float32", spec: str = "model") -> dict:
+        import warnings
+
+        import torch
+
+        with _quiet(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import litert_torch
+
+            try:
+                with torch.inference_mode(False), torch.no_grad():
+                    if dtype == "int8":
+                        from litert_torch.quantize import pt2e_quantizer
+                        from torchao.quantization.pt2e import quantize_pt2e
+
+                        m = torch.export.export(model, (example,)).module()
+                        q = pt2e_quantizer.PT2EQuantizer().set_global(
+                            pt2e_quantizer.get_symmetric_quantization_config(is_per_channel=True))
+                        m = quantize_pt2e.prepare_pt2e(m, q)
+                        m(example)
+                        m = quantize_pt2e.convert_pt2e(m, fold_quantize=False)
+                        edge = litert_torch.convert(m, (example,))
+                    else:
+                        edge = litert_torch.convert(model, (example,))
+                    edge.export(str(path))
+            except Exception as exc:  # noqa: BLE001 - one line with the op
+                raise conversion_error(self, spec, exc) from None
+        meta = {"converter": "litert_torch.convert"}
+        if dtype == "int8":
+            meta["quantization"] = self.int8_note()
+        return meta
+
+    def load(self, artifact: Artifact, threads: int = 1, *, model=None, example=None,
+             profile: bool = False) -> Session:
+        return LiteSession(artifact, threads)
+
+
+def graph_ops(path: Path) -> list[str]:
+    """The converted graph's op names (before delegation), in order."""
+    with _quiet():
+        from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+        it = Interpreter(model_path=str(path), num_threads=1,
+                         experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+        it.allocate_tensors()
+        return [d["op_name"] for d in it._get_ops_details()]
+
+
+class LiteSession(Session):
+    runtime = "litert"
+
+    def __init__(self, artifact: Artifact, threads: int):
+        self.artifact, self.threads = artifact, int(threads)
+        with _quiet():
+            from ai_edge_litert.interpreter import Interpreter
+
+            try:
+                self.it = Interpreter(model_path=str(artifact.path), num_threads=int(threads))
+                self.it.allocate_tensors()
+            except Exception as exc:  # noqa: BLE001
+                raise ConversionError(f"LiteRT cannot load '{artifact.path}': {first_line(exc)}") from None
+        d = self.it.get_input_details()[0]
+        shape = tuple(int(s) for s in d["shape"])
+        rng = np.random.default_rng(0)
+        if np.issubdtype(d["dtype"], np.integer):
+            x = rng.integers(-128, 127, size=shape).astype(d["dtype"])
+        else:
+            x = rng.standard_normal(shape).astype(d["dtype"])
+        self.index = d["index"]
+        self.it.set_tensor(self.index, x)
+        self.it.invoke()
+        self.invoke = self.it.invoke
+
+    def run(self):
+        self.invoke()
+
+    def op_times(self, runs: int = 10) -> list[OpTime] | None:
+        return None
