@@ -539,7 +539,7 @@ def measure_profile(device: str | torch.device = "cpu", *, name: str = "cpu-loca
                     networks: bool = True, repeats: int = 21, warmup: int = 3,
                     min_repeat_ms: float | None = None, command: str | None = None,
                     progress: bool | Any = True, timer=None, items=None, seed: int = 0,
-                    clock: str = "auto", keep_memory: bool = True) -> dict:
+                    clock: str = "auto", keep_memory: bool = True, runtime: str | None = None) -> dict:
     """Measure a profile's samples on the local device; returns an *unfitted* profile dict
     (schema ``costlab.profile/1``; fit it with :func:`costlab.calibrate.fit.fit_profile`, or
     on CUDA with :func:`costlab.calibrate.gpu_profile.fit_gpu_profile`).
@@ -552,6 +552,9 @@ def measure_profile(device: str | torch.device = "cpu", *, name: str = "cpu-loca
     if min_repeat_ms is None:
         min_repeat_ms = CUDA_MIN_REPEAT_MS if dev.type == "cuda" else 0.0
     pairs = list(items) if items is not None else default_grid(batches=batches, grid=grid, networks=networks)
+    if runtime not in (None, "torch"):
+        return _runtime_profile(runtime, pairs, name=name, threads=threads, repeats=repeats, warmup=warmup,
+                                command=command, progress=progress, clock=clock, batch=int(batches[0]), seed=seed)
     t0 = time.perf_counter()
     if dev.type == "cuda" and timer is None:
         samples = measure_cuda_samples([(s, _shape(shp)) for s, shp in pairs], dev, repeats=repeats,
@@ -577,6 +580,73 @@ def measure_profile(device: str | torch.device = "cpu", *, name: str = "cpu-loca
             "measured_by": "costlab profile", "date": _dt.date.today().isoformat(), "method": method,
             "command": command or f"costlab profile --target {dev.type}", "machine": info,
             "wall_s": round(time.perf_counter() - t0, 1), "noise": noise,
+        },
+        "samples": samples,
+    }
+
+
+def _runtime_profile(runtime: str, pairs: list, *, name: str, threads: int, repeats: int, warmup: int,
+                     command: str | None, progress, clock: str, batch: int, seed: int) -> dict:
+    """:func:`measure_profile` through a deployment runtime (ONNX Runtime, OpenVINO, LiteRT):
+    every sample converted (cached) and timed in the runtime with the same chunks and turns
+    as the eager harness; the fusion rules found from the runtime's own per-op output
+    (:mod:`costlab.runtimes.fusion`). Samples the runtime cannot convert are left out and
+    listed in ``provenance.skipped``."""
+    from ..runtimes import get_runtime
+    from ..runtimes.bench import machine, measure_many
+    from ..runtimes.fusion import discover
+
+    rt = get_runtime(runtime)
+    rt.require()
+    t0 = time.perf_counter()
+    fusion, evidence = discover(rt, threads=threads)
+    nets = [i for i, (sp, _) in enumerate(pairs) if granularity(sp) == "network"]
+    parts = [i for i in range(len(pairs)) if i not in set(nets)]
+    size = {i: _footprint(*pairs[i]) for i in parts}
+    parts.sort(key=lambda i: (size[i], i))
+    rng = random.Random(seed)
+    order: list[int] = []
+    for k in range(0, len(parts), 16):
+        block = parts[k:k + 16]
+        rng.shuffle(block)
+        order += block
+    skipped: list = []
+    common = dict(threads=threads, runs=repeats, warmup=warmup, clock=clock, progress=progress, skipped=skipped)
+    rows = measure_many([pairs[i] for i in order], rt, chunk=16, burst=1, desc=f"profiling {rt.name} ops", **common)
+    if nets:
+        rows += measure_many([pairs[i] for i in nets], rt, chunk=NETWORK_CHUNK, burst=_burst(repeats),
+                             desc=f"profiling {rt.name} networks", **common)
+    samples = []
+    for r in rows:
+        smp = _sample({**{k: v for k, v in r.items() if v is not None}, "repeats": r["runs"], "number": 1})
+        smp["stats"]["convert_s"] = r["convert_s"]
+        smp["stats"]["noise"] = round(float(r["noise"]), 4)
+        samples.append(smp)
+    info = machine(rt, threads)
+    info["clock"] = rows[0]["clock"] if rows else "thread"
+    info["keep_freed_memory"] = True
+    runtime_text = (f"{rt.title} {rt.version()} fp32 on CPU, {threads} thread(s)"
+                    + (", INFERENCE_PRECISION_HINT f32" if rt.name == "openvino" else "")
+                    + ("; all graph optimisations (ORT_ENABLE_ALL)" if rt.name == "ort" else "")
+                    + ("; XNNPACK delegate" if rt.name == "litert" else ""))
+    tname = _TIMERS[info["clock"]]
+    method = (f"costlab profile --target {rt.name}: {len(samples)} samples (ops, blocks, networks) built from zoo "
+              f"specs with random weights (seed 0), converted for {rt.title} (cached by content hash), one fixed "
+              f"random-normal input; {warmup} warm-up calls; {repeats} timed calls; ops and blocks interleaved call "
+              f"by call in chunks of 16 of similar size, networks 4 taking turns; timer {tname}; latency_ms = median")
+    noise = _noise([{"noise": r["noise"]} for r in rows]) if rows else {}
+    return {
+        "schema": "costlab.profile/1", "name": name,
+        "device": f"{info['cpu_model']} ({info['logical_cpus']} logical CPUs), {info['platform']}",
+        "device_class": "cpu", "runtime": runtime_text, "threads": int(threads), "batch": int(batch),
+        "dtype": "float32", "fusion": fusion,
+        "provenance": {
+            "source": f"measured on this machine ({info['cpu_model']}) through {rt.title} {rt.version()}",
+            "measured_by": f"costlab profile --target {rt.name}", "date": _dt.date.today().isoformat(),
+            "method": method, "command": command or f"costlab profile --target {rt.name}", "machine": info,
+            "wall_s": round(time.perf_counter() - t0, 1), "noise": noise,
+            "fusion_evidence": evidence,
+            "skipped": [{"spec": sp, "reason": why} for sp, why in skipped],
         },
         "samples": samples,
     }

@@ -94,6 +94,9 @@ def validate_measured(profile, specs=MEASURE_SPECS, *, batch: int | None = None,
     skipped = [s for s in specs if s in fitted]
     if not use:
         raise ProfileError("every requested network is among the profile's fitted samples; nothing held out")
+    runtime = deployed_runtime(d)
+    if measure_fn is None and runtime is not None:
+        measure_fn = _through(runtime)
     if measure_fn is None:
         try:
             from .measure import measure_networks as measure_fn
@@ -131,6 +134,25 @@ def validate_measured(profile, specs=MEASURE_SPECS, *, batch: int | None = None,
     return out
 
 
+def deployed_runtime(profile) -> str | None:
+    """The deployment runtime a profile was measured through (``ort``, ``openvino``,
+    ``litert``), None for PyTorch eager and for profiles not measured by costlab."""
+    rt = (profile.machine or {}).get("runtime")
+    return rt if rt in ("ort", "openvino", "litert") else None
+
+
+def _through(runtime: str):
+    """A measure_networks-like function timing networks through ``runtime`` (converted, cached)."""
+    def measure(specs, *, batch=1, repeats=21, threads=1, progress=True, clock="auto", **_):
+        from ..calibrate.grid import default_input_shape
+        from ..runtimes.bench import measure_many
+
+        rows = measure_many([(s, default_input_shape(s, batch)) for s in specs], runtime, threads=threads,
+                            runs=repeats, clock=clock, progress=progress, desc=f"timing networks ({runtime})")
+        return [{**r, "repeats": r["runs"]} for r in rows]
+    return measure
+
+
 def live_check(profile, specs=LIVE_CHECK_SPECS, *, repeats: int = 21, progress: bool = False,
                measure_fn=None) -> dict:
     """Time ``specs`` (networks the profile was not fitted on) here now and compare with its
@@ -150,4 +172,4 @@ def live_check(profile, specs=LIVE_CHECK_SPECS, *, repeats: int = 21, progress: 
                       "(the harness of costlab validate --measure) right after the fit"}
 
 
-__all__ = ["validate", "validate_measured", "live_check", "metrics", "MEASURE_SPECS", "LIVE_CHECK_SPECS"]
+__all__ = ["validate", "validate_measured", "live_check", "deployed_runtime", "metrics", "MEASURE_SPECS", "LIVE_CHECK_SPECS"]

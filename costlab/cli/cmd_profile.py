@@ -68,8 +68,10 @@ def _target(target: str | None, device: str | None) -> str:
 
 
 @click.command("profile")
-@click.option("--target", default=None, metavar="cpu|cuda[:N]",
-              help="what to measure: this machine's cpu, or its CUDA GPU cuda or cuda:N  [default: cpu]")
+@click.option("--target", default=None, metavar="cpu|cuda[:N]|ort|openvino|litert",
+              help="what to measure: this machine's cpu (PyTorch eager), its CUDA GPU cuda or cuda:N, or the cpu "
+                   "through a deployment runtime: ort (ONNX Runtime), openvino, litert (LiteRT/XNNPACK)  "
+                   "[default: cpu]")
 @click.option("--device", "device", default=None, metavar="cpu|cuda[:N]",
               help="deprecated alias of --target (removed in the next release)")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, callback=check_output_path,
@@ -113,8 +115,15 @@ def profile(target, device, output, name, threads, batch, repeats, warmup, grid,
 
     target = _target(target, device)
     given_repeats = repeats
+    runtime = target if target in _RUNTIMES else None
+    if runtime is not None:
+        from ..runtimes import get_runtime
+
+        get_runtime(runtime).require()     # absent -> one line naming the extra, before any work
+        if batch and batch.strip() != "1":
+            raise UsageError(f"--target {runtime} measures batch 1 (the deployment case); drop --batch")
     try:
-        dev = resolve_device(target)
+        dev = resolve_device("cpu" if runtime else target)
     except MeasureError as exc:
         raise UsageError(str(exc)) from None
     batches = _batches(batch, dev.type)
@@ -125,9 +134,20 @@ def profile(target, device, output, name, threads, batch, repeats, warmup, grid,
     except MeasureError as exc:
         raise UsageError(str(exc)) from None
     if name is None:
-        name = _default_name(output, dev.type)
+        name = _default_name(output, dev.type, runtime, threads)
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
         raise UsageError(f"bad profile name '{name}': use letters, digits, '.', '_' or '-' (pass --name)")
+    if runtime is not None and not output:
+        # a runtime profile goes to the user profile folder, where --device NAME finds it
+        from ..latency.profile import user_profiles_dir
+
+        folder = user_profiles_dir()
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"cannot create the user profile folder '{folder}' ({exc.strerror}); "
+                             "pass -o FILE") from None
+        output = str(folder / f"{name}.json")
     if output:  # refuse before minutes of measuring, not after
         _check_output(output)
     fit = None
@@ -136,13 +156,14 @@ def profile(target, device, output, name, threads, batch, repeats, warmup, grid,
             from ..calibrate import fit_any as fit
         except ImportError as exc:  # pragma: no cover - only while the fitter is missing
             raise UsageError(f"the latency fitter is not available ({exc}); pass --no-fit") from None
-    cmd = _command(target, output, None if name == _default_name(output, dev.type) else name, threads, batch,
+    cmd = _command(target, output, None if name == _default_name(output, dev.type, runtime, threads) else name,
+                   threads, batch,
                    given_repeats, warmup, grid, clock, default_malloc, no_networks, no_fit, no_live_check)
     t0 = time.perf_counter()
     try:
         d = measure_profile(dev, name=name, threads=threads, batches=batches, grid=grid,
                             networks=not no_networks, repeats=repeats, warmup=warmup, command=cmd,
-                            progress=not quiet, clock=clock, keep_memory=not default_malloc)
+                            progress=not quiet, clock=clock, keep_memory=not default_malloc, runtime=runtime)
     except MeasureError as exc:
         raise UsageError(str(exc)) from None
     except MemoryError as exc:
@@ -199,6 +220,19 @@ def _check_output(output: str) -> None:
         raise UsageError(f"output folder '{folder}' is not writable; pass another -o FILE")
 
 
-def _default_name(output, device_type) -> str:
-    return (os.path.splitext(os.path.basename(output))[0] if output
-            else ("cpu-local" if device_type == "cpu" else "cuda-local"))
+_RUNTIMES = ("ort", "openvino", "litert")
+
+
+def _default_name(output, device_type, runtime=None, threads=1) -> str:
+    """The output file's stem; else cpu-local / cuda-local, or ``<cpu>-<runtime>-t<threads>`` for
+    a deployment runtime (e.g. amd-epyc-ort-t1)."""
+    if output:
+        return os.path.splitext(os.path.basename(output))[0]
+    if runtime:
+        import re
+
+        from ..latency.machine import cpu_model
+
+        cpu = re.sub(r"[^a-z0-9]+", "-", cpu_model().lower()).strip("-") or "cpu"
+        return f"{cpu[:40].strip('-')}-{runtime}-t{threads}"
+    return "cpu-local" if device_type == "cpu" else "cuda-local"

@@ -36,6 +36,8 @@ bn+act         a standalone batch norm and the activation after it run as one ke
 add+act        an activation after an element-wise add (ResNet's out += x; relu)
 cat+copy       a copy (channel shuffle) reading a concat through views is one kernel
                (ShuffleNet v2's "Concat + Channel Shuffle + Channel Split" merged, Sec. 3)
+conv+add       an element-wise add of the conv's result (a residual) runs inside the conv
+               (OpenVINO's CPU plugin: a "sum" post-op); an activation after it fuses too
 ============== =====================================================================
 
 **Features** (:data:`TERMS`) of a node: ``gmac`` (multiply-accumulates / 1e9; for the
@@ -57,7 +59,7 @@ from ..ir import Graph, Node
 CLASSES = ("conv_dense", "conv_pw", "conv_dw", "conv_group", "linear", "pool", "pool_max", "global_pool",
            "elementwise", "data_movement", "other")
 TERMS = ("gmac", "mb", "mpix", "ops")
-FUSION_RULES = ("conv+bn", "conv+act", "conv+bn+act", "linear+act", "bn+act", "add+act", "cat+copy")
+FUSION_RULES = ("conv+bn", "conv+act", "conv+bn+act", "linear+act", "bn+act", "add+act", "cat+copy", "conv+add")
 
 _CONV_CLASS = {"dense": "conv_dense", "transposed": "conv_dense", "pointwise": "conv_pw",
                "depthwise": "conv_dw", "group": "conv_group"}
@@ -117,6 +119,8 @@ def _head(kind: str, cat: str) -> str:
 
 def _fuses(kind: str, cat: str, head: str, head_has_act: bool, rules: frozenset[str]) -> bool:
     """Does an op (``kind``/``cat``) join the kernel of ``head`` under ``rules``?"""
+    if cat == "binary" and ops.arith_family(kind) == "add" and "conv+add" in rules:
+        return head == "conv" and not head_has_act
     if kind == "batch_norm":
         return "conv+bn" in rules and head in ("conv", "linear") and not head_has_act
     if cat == "activation" and not head_has_act:

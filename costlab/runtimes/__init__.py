@@ -87,12 +87,28 @@ def artifact(runtime: str | Runtime, spec, input_shape: Sequence[int] | None = N
         path, rec = hit
         return Artifact(rt.name, path, rec["sha256"], float(rec.get("convert_s", 0.0)), True, key, shape, dtype,
                         {**rec, "spec": name})
+    _runs_on(model, example, name)
     t0 = time.perf_counter()
     path, rec = cache.store(rt.name, key, rt.suffix,
                             lambda p: rt.convert(model, example, p, dtype=dtype, spec=name),
                             {**identity, "spec": name})
     return Artifact(rt.name, path, rec["sha256"], round(time.perf_counter() - t0, 3), False, key, shape, dtype,
                     {**rec, "spec": name})
+
+
+def _runs_on(model, example, name: str) -> None:
+    """A forward that fails on the input is the input's fault, not the converter's: say so."""
+    import torch
+
+    from ..errors import InputError
+    from .base import first_line, shape_text
+
+    try:
+        with torch.no_grad():
+            model(example)
+    except Exception as exc:  # noqa: BLE001 - one line
+        raise InputError(f"'{name}' does not run on a {shape_text(example.shape)} input: {first_line(exc)}; "
+                         "pass --input-shape") from None
 
 
 def open_session(runtime: str | Runtime, spec, input_shape: Sequence[int] | None = None, *, threads: int = 1,

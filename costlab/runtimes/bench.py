@@ -19,7 +19,7 @@ from typing import Any, Iterable, Sequence
 
 from ..errors import MeasureError
 from . import artifact, build_model, get_runtime
-from .base import Artifact, Runtime
+from .base import Artifact, ConversionError, Runtime
 
 
 def _timer(threads: int, clock: str):
@@ -45,13 +45,15 @@ def machine(rt: Runtime, threads: int) -> dict:
 
 def measure_many(items: Iterable, runtime: str | Runtime, *, threads: int = 1, runs: int = 21, warmup: int = 3,
                  dtype: str = "float32", clock: str = "auto", chunk: int = 4, burst: int | None = None,
-                 progress: bool | Any = True, desc: str | None = None, on_artifact=None) -> list[dict]:
+                 progress: bool | Any = True, desc: str | None = None, on_artifact=None,
+                 skipped: list | None = None) -> list[dict]:
     """Time ``items`` (spec strings, or (spec, input_shape) pairs) through ``runtime``.
 
     Converts every item first (cached), then times them in chunks of ``chunk`` taking turns
     (``burst`` repeats per turn; default a third of ``runs``). Returns per item: spec,
     input_shape, median_ms, p10_ms, p90_ms, noise, runs, wall_median_ms, convert_s, cached,
-    sha256, clock."""
+    sha256, clock. ``skipped``: a list to collect (spec, one-line reason) of items the runtime
+    cannot convert (they are left out); None: the first such error is raised."""
     from ..calibrate.measure import Case, measurement_context, time_cases
     import torch
 
@@ -65,9 +67,19 @@ def measure_many(items: Iterable, runtime: str | Runtime, *, threads: int = 1, r
     built, arts = [], []
     bar = _bar(progress, len(pairs), f"converting for {rt.name}") if rt.suffix else None
     try:
+        kept = []
         for spec, shape in pairs:
-            b = build_model(spec, shape)
-            a = artifact(rt, spec, shape, dtype=dtype, built=b)
+            try:
+                b = build_model(spec, shape)
+                a = artifact(rt, spec, shape, dtype=dtype, built=b)
+            except ConversionError as exc:
+                if skipped is None:
+                    raise
+                skipped.append((spec, str(exc)))
+                if bar is not None:
+                    bar.update(1)
+                continue
+            kept.append((spec, shape))
             if on_artifact is not None:
                 on_artifact(spec, a)
             built.append(b)
@@ -77,6 +89,7 @@ def measure_many(items: Iterable, runtime: str | Runtime, *, threads: int = 1, r
     finally:
         if bar is not None:
             bar.close()
+    pairs = kept
     timer = _timer(threads, clock)
 
     def maker(i):

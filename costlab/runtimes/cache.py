@@ -7,7 +7,8 @@ artifacts live in ``artifacts/<runtime>/<key>.<suffix>`` with a ``<key>.json`` b
 (spec, input shape, versions, sha256, conversion seconds). A file whose sha256 no longer
 matches its record is converted again. The key hashes the model's *content*: for a spec
 string, its canonical name and knobs (models are built with seed 0); for a module, its
-class, its printed structure and every parameter and buffer.
+class, its printed structure, the source code of every module class in it and every
+parameter and buffer.
 """
 from __future__ import annotations
 
@@ -42,11 +43,19 @@ def sha256_file(path: Path) -> str:
 
 
 def module_digest(model) -> str:
-    """Content hash of a module: class, structure, every parameter and buffer."""
+    """Content hash of a module: class, structure, its classes' source, every parameter and buffer."""
     import torch
+
+    import inspect
 
     h = hashlib.sha256()
     h.update(f"{type(model).__module__}.{type(model).__qualname__}\n{model!r}".encode())
+    for cls in sorted({type(m) for m in model.modules()}, key=lambda c: f"{c.__module__}.{c.__qualname__}"):
+        # the forward's code: two modules with the same weights and another forward differ
+        try:
+            h.update(inspect.getsource(cls).encode())
+        except (OSError, TypeError):
+            h.update(f"{cls.__module__}.{cls.__qualname__}".encode())
     for name, t in list(model.state_dict().items()):
         h.update(name.encode())
         h.update(str(tuple(t.shape)).encode() + str(t.dtype).encode())

@@ -18,6 +18,8 @@ _MAC_OPS = ("Conv", "Gemm", "MatMul", "ConvTranspose")
 
 
 def module_of(name: str, modules: set[str]) -> str | None:
+    if not name.startswith("/"):      # not an exporter scope name (ORT's reorders, OpenVINO's own nodes)
+        return None
     segs = [s for s in name.strip().split("/") if s]
     parts = [s.split(".")[-1] for s in segs]
     for end in range(len(parts), -1, -1):

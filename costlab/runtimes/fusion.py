@@ -1,0 +1,164 @@
+"""A runtime's fusion rules, found from its own per-op output (not assumed).
+
+For every fusion rule of costlab's latency features (:data:`costlab.latency.features.FUSION_RULES`)
+there is one tiny probe model holding just that pattern (a conv then an activation, an add then
+an activation, ...). The probe is converted and run through the runtime, and the runtime says
+what ran:
+
+* ONNX Runtime and OpenVINO: per-kernel profiles (:meth:`Session.op_times`) list which exported
+  nodes each kernel covers; the rule holds when the pattern's second node is covered by the
+  same kernel as its first (ORT: the optimised graph; OpenVINO: ``originalLayersNames``);
+* LiteRT: the converted graph's op list is its kernel list (before XNNPACK, which takes the
+  whole graph): the rule holds when the second op is not in the list (BN folded into the conv
+  weights, the activation a ``fused_activation_function``).
+
+``conv+bn`` also holds by export for every ONNX/TFLite runtime here: batch norm in eval mode is
+folded into the conv weights by the exporter / converter (the probe shows no BatchNormalization).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+
+from .base import Runtime
+
+
+def _tail(y):
+    """A last op no runtime fuses into the pattern (a runtime names a graph's last node after
+    its output and may treat it apart)."""
+    return torch.nn.functional.max_pool2d(y, 2)
+
+
+class _ConvBn(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv, self.bn = nn.Conv2d(8, 8, 3, padding=1), nn.BatchNorm2d(8)
+
+    def forward(self, x):
+        return _tail(self.bn(self.conv(x)))
+
+
+class _ConvAct(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(8, 8, 3, padding=1)
+
+    def forward(self, x):
+        return _tail(torch.relu(self.conv(x)))
+
+
+class _LinearAct(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(64, 64)
+
+    def forward(self, x):
+        return torch.softmax(torch.relu(self.fc(x.flatten(1)[:, :64])), 1)
+
+
+class _BnAct(nn.Module):
+    """A batch norm that cannot be folded (it follows an add), then an activation."""
+
+    def __init__(self):
+        super().__init__()
+        self.bn = nn.BatchNorm2d(8)
+        with torch.no_grad():
+            self.bn.running_mean.uniform_(-1, 1)
+            self.bn.running_var.uniform_(0.5, 2)
+
+    def forward(self, x):
+        return _tail(torch.relu(self.bn(x + 1.0)))
+
+
+class _AddAct(nn.Module):
+    def forward(self, x):
+        return _tail(torch.relu(x + x.flip(1)))
+
+
+class _ConvAdd(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(8, 8, 3, padding=1)
+
+    def forward(self, x):
+        return _tail(torch.relu(self.conv(x) + x))   # a residual block's tail
+
+
+class _CatCopy(nn.Module):
+    def forward(self, x):
+        y = torch.cat([x, x.flip(1)], 1)
+        b, c, h, w = y.shape
+        return _tail(y.view(b, 2, c // 2, h, w).transpose(1, 2).reshape(b, c, h, w))
+
+
+# rule -> (probe, ONNX op types of the pattern's first and second node, TFLite op of the second)
+PROBES = {
+    "conv+bn": (_ConvBn, ("Conv", "BatchNormalization"), "BATCH_NORM"),
+    "conv+act": (_ConvAct, ("Conv", "Relu"), "RELU"),
+    "linear+act": (_LinearAct, ("Gemm", "Relu"), "RELU"),
+    "bn+act": (_BnAct, ("BatchNormalization", "Relu"), "RELU"),
+    "add+act": (_AddAct, ("Add", "Relu"), "RELU"),
+    "conv+add": (_ConvAdd, ("Conv", "Add"), "ADD"),
+    "cat+copy": (_CatCopy, ("Concat", "Transpose"), "TRANSPOSE"),
+}
+SHAPE = (1, 8, 16, 16)
+
+
+def _kinds(path) -> dict[str, str]:
+    """Exported node name (and output tensor name) -> ONNX op type."""
+    import onnx
+
+    out = {}
+    for n in onnx.load(str(path)).graph.node:
+        out[n.name] = n.op_type
+        for t in n.output:
+            out.setdefault(t, n.op_type)
+    return out
+
+
+def _rule_from_kernels(ops, first: str, second: str, kinds: dict[str, str]) -> tuple[bool, str]:
+    """Did one kernel cover a node of type ``first`` and one of type ``second``? (OpenVINO
+    appends '/WithoutBiases' to a conv it splits off its bias.)"""
+    def kind(name: str) -> str:
+        return kinds.get(name) or kinds.get(name.rsplit("/", 1)[0], "")
+
+    own = [o for o in ops if any(kind(c) == second for c in o.covers)]
+    for o in own:
+        covered = {kind(c) for c in o.covers}
+        if first in covered and second in covered:
+            return True, f"kernel '{o.name}' ({o.op_type}) covers {', '.join(o.covers)}"
+    if own:
+        return False, f"'{second}' runs as its own kernel ({', '.join(o.name for o in own)})"
+    if second in kinds.values():
+        # in the export but covered by no kernel: the runtime rewrote it (e.g. a channel shuffle
+        # into one ShuffleChannels kernel); it did not join the first op's kernel
+        return False, f"'{second}' is in the export but no kernel reports it (rewritten by the runtime)"
+    return True, f"no '{second}' node in the export (folded away by the exporter)"
+
+
+def discover(runtime: Runtime, *, threads: int = 1) -> tuple[list[str], dict]:
+    """(fusion rules that hold, per rule the evidence line), from the runtime's own output."""
+    from . import artifact, build_model
+    from .litert_rt import graph_ops
+
+    rules, evidence = [], {}
+    for rule, (cls, (first, second), tfl) in PROBES.items():
+        torch.manual_seed(0)
+        model = cls().eval()
+        built = build_model(model, SHAPE)
+        built = (f"fusion probe {rule}",) + built[1:]
+        art = artifact(runtime, model, SHAPE, built=built)
+        if runtime.name == "litert":
+            names = graph_ops(art.path)
+            held = tfl not in names
+            evidence[rule] = f"converted graph ops: {' '.join(names)}"
+        else:
+            sess = runtime.load(art, threads)
+            ops = sess.op_times(3) or []
+            held, evidence[rule] = _rule_from_kernels(ops, first, second, _kinds(art.path))
+        if held:
+            rules.append(rule)
+    # costlab's combined rule, when both parts hold
+    if "conv+bn" in rules and "conv+act" in rules:
+        rules.append("conv+bn+act")
+    return rules, evidence

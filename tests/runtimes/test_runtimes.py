@@ -1,0 +1,264 @@
+"""The deployment runtimes (costlab.runtimes) for real on tiny models: ONNX Runtime always (CI
+installs costlab[ort]); OpenVINO and LiteRT where installed."""
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import pytest
+import torch
+import torch.nn as nn
+
+from costlab.errors import MeasureError, UsageError
+from costlab.runtimes import RuntimeMissing, artifact, build_model, get_runtime, open_session
+from costlab.runtimes.base import OpTime, op_in_message
+from costlab.runtimes.cache import module_digest
+from costlab.runtimes.layers import by_layer, map_kernels, module_of
+from tests.cli.measurement_boards import run
+
+needs_ort = pytest.mark.skipif(importlib.util.find_spec("onnxruntime") is None, reason="costlab[ort] not installed")
+needs_ov = pytest.mark.skipif(importlib.util.find_spec("openvino") is None, reason="costlab[openvino] not installed")
+needs_litert = pytest.mark.skipif(importlib.util.find_spec("litert_torch") is None or
+                                  importlib.util.find_spec("ai_edge_litert") is None,
+                                  reason="costlab[litert] not installed")
+
+TINY = "micro_conv:cin=8,cout=16,k=3,stride=1,groups=1"
+SHAPE = (1, 8, 16, 16)
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("COSTLAB_CACHE", str(tmp_path_factory.getbasetemp() / "cl-cache"))
+
+
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(4, 4, 3, padding=1)
+        self.bn = nn.BatchNorm2d(4)
+
+    def forward(self, x):
+        return torch.relu(self.bn(self.conv(x))) + x
+
+
+class Block2(Block):
+    def forward(self, x):          # same weights, another forward
+        return torch.relu(self.bn(self.conv(x)))
+
+
+def test_unknown_runtime_is_one_line():
+    with pytest.raises(UsageError, match="unknown runtime 'tvm'; use one of torch, ort, openvino, litert"):
+        get_runtime("tvm")
+
+
+def test_missing_runtime_names_its_extra(monkeypatch):
+    rt = get_runtime("openvino")
+    monkeypatch.setattr(type(rt), "modules", ("costlab_no_such_module_xyz",))
+    with pytest.raises(RuntimeMissing, match=r"pip install 'costlab\[openvino\]'"):
+        rt.require()
+
+
+def test_dtype_a_runtime_lacks_is_refused():
+    with pytest.raises(MeasureError, match="int8 is not supported by runtime 'openvino'.*NNCF"):
+        get_runtime("openvino").check_dtype("int8")
+    with pytest.raises(MeasureError, match="unknown --dtype"):
+        get_runtime("ort").check_dtype("float16")
+
+
+def test_module_digest_sees_weights_and_forward():
+    torch.manual_seed(0)
+    a = Block()
+    b = Block2()
+    b.load_state_dict(a.state_dict())
+    assert module_digest(a) != module_digest(b)            # same weights, other forward
+    c = Block()
+    c.load_state_dict(a.state_dict())
+    assert module_digest(a) == module_digest(c)
+    with torch.no_grad():
+        c.conv.weight[0, 0, 0, 0] += 1
+    assert module_digest(a) != module_digest(c)
+
+
+@needs_ort
+def test_a_model_that_does_not_run_on_the_input_is_an_input_error():
+    from costlab.errors import InputError
+
+    with pytest.raises(InputError, match="does not run on a 1x8x16x16 input"):
+        artifact("ort", Block(), SHAPE)
+
+
+def test_op_named_in_converter_messages():
+    assert op_in_message("Exporting the operator 'aten::linalg_svd' to ONNX opset 17 is not supported") \
+        == "aten::linalg_svd"
+    assert op_in_message("no idea") is None
+
+
+def test_module_of_onnx_scopes():
+    mods = {"features.1.conv.0", "features.1.conv", "features.1", "features", "classifier.1", ""}
+    assert module_of("/features/features.1/conv/conv.0/Conv", mods) == "features.1.conv.0"
+    assert module_of("/features/features.1/conv/conv.0/Conv/WithoutBiases", mods) == "features.1.conv.0"
+    assert module_of("/classifier/classifier.1/Gemm", mods) == "classifier.1"
+    assert module_of("ReorderOutput_token_5", {"features"}) is None
+    ks = map_kernels([OpTime("k1", "Conv", 2.0, ("/features/features.1/Relu", "/features/features.1/conv/conv.0/Conv")),
+                      OpTime("ReorderOutput", "ReorderOutput", 0.5, ())], mods)
+    assert ks[0]["layer"] == "features.1.conv.0"           # the conv of a fused kernel names it
+    rows = by_layer(ks, {"features.1.conv.0": 1.5})
+    assert rows[0]["predicted_ms"] == 1.5 and rows[-1]["layer"] is None and rows[-1]["measured_ms"] == 0.5
+
+
+@needs_ort
+def test_artifact_is_cached_by_content(tmp_path):
+    a1 = artifact("ort", TINY, SHAPE)
+    a2 = artifact("ort", TINY, SHAPE)
+    assert not a1.cached and a2.cached
+    assert a1.path == a2.path and a1.sha256 == a2.sha256 and a1.path.suffix == ".onnx"
+    a3 = artifact("ort", TINY, (1, 8, 20, 20))              # another input: another artifact
+    assert a3.key != a1.key
+    # a file changed behind costlab's back is converted again, never used
+    a1.path.write_bytes(b"corrupt")
+    a4 = artifact("ort", TINY, SHAPE)
+    assert not a4.cached and a4.sha256 == a1.sha256
+
+
+@needs_ort
+def test_ort_session_and_per_op_profile_cover_the_export():
+    s, art = open_session("ort", Block(), (1, 4, 8, 8))
+    s.run()
+    ops = s.op_times(3)
+    covered = {c for o in ops for c in o.covers}
+    import onnx
+
+    exported = {n.name for n in onnx.load(str(art.path)).graph.node if n.op_type not in ("Constant", "Identity")}
+    # every exported compute node is covered by exactly one kernel the profiler reported
+    assert exported <= covered, exported - covered
+    assert all(o.ms >= 0 for o in ops) and sum(o.ms for o in ops) > 0
+
+
+@needs_ort
+def test_ort_int8_is_a_qdq_graph():
+    import onnx
+
+    art = artifact("ort", TINY, SHAPE, dtype="int8")
+    types = {n.op_type for n in onnx.load(str(art.path)).graph.node}
+    assert {"QuantizeLinear", "DequantizeLinear"} <= types
+    assert "QDQ" in art.meta["quantization"]
+
+
+@needs_ort
+def test_ort_fusion_found_from_its_profile():
+    from costlab.runtimes.fusion import PROBES, discover
+
+    rules, evidence = discover(get_runtime("ort"))
+    assert set(evidence) == set(PROBES)
+    assert "conv+bn" in rules and "conv+act" in rules       # ORT's FuseConvActivation, BN folded by export
+    assert "add+act" not in rules or "covers" in evidence["add+act"]
+    assert all(("covers" in evidence[r]) or ("folded" in evidence[r]) for r in rules if r != "conv+bn+act")
+
+
+@needs_ov
+def test_openvino_session_and_counters():
+    s, _ = open_session("openvino", Block(), (1, 4, 8, 8))
+    s.run()
+    ops = s.op_times(3)
+    conv = [o for o in ops if any(c.endswith("/conv/Conv") for c in o.covers)]
+    assert conv and conv[0].ms > 0
+
+
+@needs_ort
+def test_bench_cli_json(capsys):
+    code, out, err = run(["bench", TINY, "--runtime", "ort", "--input-shape", "1x8x16x16", "--runs", "5",
+                          "--warmup", "1", "--format", "json"], capsys)
+    assert code == 0, err
+    d = json.loads(out)
+    for k in ("median_ms", "p10_ms", "p90_ms", "runs", "runtime", "threads", "convert_s", "runtime_version",
+              "cpu_model"):
+        assert k in d
+    assert d["runtime"] == "ort" and d["threads"] == 1 and d["runs"] == 5 and len(d["times_ms"]) == 5
+    assert d["p10_ms"] <= d["median_ms"] <= d["p90_ms"]
+    assert d["layers"] and d["layers"][0]["layer"] == "body"     # the micro conv's module
+
+
+@needs_ort
+def test_bench_cli_table_with_prediction(capsys):
+    code, out, err = run(["bench", TINY, "--runtime", "ort", "--input-shape", "1x8x16x16", "--runs", "3",
+                          "--device", "cpu"], capsys)
+    assert code == 0, err
+    assert "median" in out and "predicted ms" in out
+
+
+@pytest.mark.parametrize("args, msg", [
+    (["--runtime", "tvm"], "Invalid value for '--runtime'"),
+    (["--runtime", "openvino", "--dtype", "int8"], "not supported by runtime 'openvino'"),
+    (["--runtime", "ort", "--threads", "2", "--clock", "thread"], "--clock thread needs --threads 1"),
+])
+def test_bench_bad_input_exit_2(capsys, args, msg):
+    code, out, err = run(["bench", TINY] + args, capsys)
+    assert code == 2 and msg in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) <= 3
+
+
+def test_bench_absent_runtime_names_extra(capsys, monkeypatch):
+    rt = get_runtime("litert")
+    monkeypatch.setattr(type(rt), "modules", ("costlab_no_such_module_xyz",))
+    code, out, err = run(["bench", TINY, "--runtime", "litert"], capsys)
+    assert code == 2 and "pip install 'costlab[litert]'" in err and out == ""
+
+
+@needs_ort
+def test_conversion_error_names_op_and_runtime():
+    class Svd(nn.Module):
+        def forward(self, x):
+            return torch.linalg.svd(x.flatten(1))[1]
+
+    from costlab.runtimes import ConversionError
+
+    with pytest.raises(ConversionError, match=r"ONNX Runtime \(ort\) cannot convert 'Svd': op "):
+        artifact("ort", Svd(), (1, 4, 4))
+
+
+@needs_ort
+def test_runtime_profile_measures_through_the_runtime():
+    from costlab.calibrate.measure import measure_profile
+
+    items = [("micro_conv:cin=8,cout=16,k=1,stride=1,groups=1", (1, 8, 16, 16)),
+             ("micro_act:c=8,act=relu", (1, 8, 16, 16)),
+             ("micro_svd_not_a_zoo_entry" if False else "micro_add:c=8", (1, 8, 16, 16))]
+    d = measure_profile("cpu", name="t-ort", items=items, repeats=3, warmup=1, progress=False, runtime="ort")
+    assert d["provenance"]["machine"]["runtime"] == "ort"
+    assert "conv+act" in d["fusion"] and "ONNX Runtime" in d["runtime"]
+    assert len(d["samples"]) == 3 and all(s["latency_ms"] > 0 for s in d["samples"])
+    assert all("convert_s" in s["stats"] and "noise" in s["stats"] for s in d["samples"])
+    assert set(d["provenance"]["fusion_evidence"]) >= {"conv+act", "add+act"}
+
+
+def test_validate_measure_goes_through_the_profile_runtime(monkeypatch):
+    from costlab.calibrate import validate as V
+    from costlab.latency.profile import load_profile
+
+    prof = load_profile("cpu-local")
+    doc = prof.to_dict()
+    doc["provenance"]["machine"] = {**doc["provenance"].get("machine", {}), "runtime": "ort"}
+    doc["name"] = "cpu-ort-test"
+    calls = []
+
+    def fake_many(items, runtime, **kw):
+        calls.append((runtime, [s for s, _ in items]))
+        return [{"spec": s, "input_shape": list(shp), "median_ms": 1.0, "noise": 0.01, "runs": 3} for s, shp in items]
+
+    import costlab.runtimes.bench as B
+
+    monkeypatch.setattr(B, "measure_many", fake_many)
+    res = V.validate_measured(doc, ["mobilenet_v2:width=0.5"], repeats=3, progress=False)
+    assert calls and calls[0][0] == "ort" and res["n"] == 1
+
+
+@needs_litert
+def test_litert_converts_runs_and_shows_its_fusion():
+    from costlab.runtimes.litert_rt import graph_ops
+
+    torch.manual_seed(0)
+    s, art = open_session("litert", Block(), (1, 4, 8, 8))
+    s.run()
+    assert art.path.suffix == ".tflite"
+    ops = graph_ops(art.path)
+    assert "CONV_2D" in ops and "BATCH_NORM" not in ops
