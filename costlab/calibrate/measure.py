@@ -593,7 +593,7 @@ def _runtime_profile(runtime: str, pairs: list, *, name: str, threads: int, repe
     (:mod:`costlab.runtimes.fusion`). Samples the runtime cannot convert are left out and
     listed in ``provenance.skipped``."""
     from ..runtimes import get_runtime
-    from ..runtimes.bench import machine, measure_many
+    from ..runtimes.bench import boundary_share, machine, measure_many
     from ..runtimes.fusion import discover
 
     rt = get_runtime(runtime)
@@ -616,11 +616,23 @@ def _runtime_profile(runtime: str, pairs: list, *, name: str, threads: int, repe
     if nets:
         rows += measure_many([pairs[i] for i in nets], rt, chunk=NETWORK_CHUNK, burst=_burst(repeats),
                              desc=f"profiling {rt.name} networks", **common)
+    # an op or block timed alone pays the runtime's per-call cost and the layout conversions at
+    # the graph's edges, which inside a network are paid once (per call) or not at all: take
+    # both out of every op and block sample (see boundary_share; the per-call cost is the median
+    # of the smallest model the runtime runs, a one-element ReLU)
+    call_ms = _call_overhead(rt, threads, repeats, warmup, clock)
     samples = []
     for r in rows:
         smp = _sample({**{k: v for k, v in r.items() if v is not None}, "repeats": r["runs"], "number": 1})
         smp["stats"]["convert_s"] = r["convert_s"]
         smp["stats"]["noise"] = round(float(r["noise"]), 4)
+        if rt.per_op and granularity(r["spec"]) != "network":
+            share = boundary_share(rt, r["spec"], r["input_shape"], threads=threads)
+            if share is not None:
+                net = max(r["median_ms"] * (1.0 - share) - call_ms, 0.05 * r["median_ms"])
+                smp["latency_ms"] = round(net, 6)
+                smp["stats"]["edge_share"] = round(share, 4)
+                smp["stats"]["call_overhead_ms"] = round(call_ms, 6)
         samples.append(smp)
     info = machine(rt, threads)
     info["clock"] = rows[0]["clock"] if rows else "thread"
@@ -645,11 +657,24 @@ def _runtime_profile(runtime: str, pairs: list, *, name: str, threads: int, repe
             "measured_by": f"costlab profile --target {rt.name}", "date": _dt.date.today().isoformat(),
             "method": method, "command": command or f"costlab profile --target {rt.name}", "machine": info,
             "wall_s": round(time.perf_counter() - t0, 1), "noise": noise,
-            "fusion_evidence": evidence,
+            "fusion_evidence": evidence, "call_overhead_ms": round(call_ms, 6),
+            "sample_correction": ("op and block samples: latency_ms = median x (1 - edge_share) - call_overhead_ms "
+                                  "(edge_share: the share of the runtime's per-op time in layout conversions at the "
+                                  "graph's edges; stats.median_ms keeps the measured median); networks as measured"
+                                  if rt.per_op else "none (the runtime reports no per-op times)"),
             "skipped": [{"spec": sp, "reason": why} for sp, why in skipped],
         },
         "samples": samples,
     }
+
+
+def _call_overhead(rt, threads: int, repeats: int, warmup: int, clock: str) -> float:
+    """ms of one call of the smallest model (a ReLU of one element) through the runtime."""
+    from ..runtimes.bench import measure_many
+
+    rows = measure_many([("micro_act:c=1,act=relu", (1, 1, 1, 1))], rt, threads=threads, runs=max(repeats, 21),
+                        warmup=warmup, clock=clock, progress=False)
+    return float(rows[0]["median_ms"])
 
 
 def _r(x: float) -> float | None:

@@ -115,6 +115,24 @@ def measure_many(items: Iterable, runtime: str | Runtime, *, threads: int = 1, r
     return rows
 
 
+def boundary_share(runtime: str | Runtime, spec, input_shape, *, threads: int = 1, runs: int = 5) -> float | None:
+    """The share of a model's kernel time spent in kernels that cover none of its exported
+    nodes: the layout conversions a runtime puts at the graph's edges (ONNX Runtime's
+    ReorderInput/ReorderOutput around NCHWc convolutions, OpenVINO's Reorder into its blocked
+    layout). Inside a network the layout stays converted from op to op, so an op timed alone
+    pays them and the same op inside a network does not. None when the runtime reports no
+    per-op times."""
+    rt = runtime if isinstance(runtime, Runtime) else get_runtime(runtime)
+    b = build_model(spec, input_shape)
+    a = artifact(rt, spec, input_shape, built=b)
+    ops = rt.load(a, threads, model=b[1], example=b[2]).op_times(runs)
+    if not ops:
+        return None
+    total = sum(o.ms for o in ops)
+    edge = sum(o.ms for o in ops if not o.covers)
+    return edge / total if total > 0 else 0.0
+
+
 def bench(spec, runtime: str, *, input_shape: Sequence[int] | None = None, threads: int = 1, runs: int = 50,
           warmup: int = 5, dtype: str = "float32", clock: str = "auto", op_profile: bool = True,
           progress: bool | Any = False) -> dict:

@@ -1,0 +1,228 @@
+"""Deployment-runtime profiles: held-out accuracy and the bench harness's agreement (issue 19).
+
+Part A, agreement: for each runtime, ``costlab bench``'s median (costlab.runtimes.bench.bench) vs a
+plain loop timed in the same process (``InferenceSession.run`` / ``infer()`` /
+``Interpreter.invoke`` between two ``time.perf_counter`` calls), alternating three times each;
+prints both medians and their ratio (target: within 5%).
+
+Part B, accuracy: for each ``--profile RUNTIME=FILE`` (a profile ``costlab profile --target
+RUNTIME`` wrote), the held-out networks below are timed through that runtime twice (the
+noise floor: the second run as a "prediction" of the first), and predicted by
+* the profile refitted without the network samples of the network's family
+  (**leave-family-out, the headline**; ops and blocks are family-free micro specs and stay);
+* the FLOPs-only line ``a*GMAC + c`` fitted on the profile's network samples, same folds;
+* the shipped eager profile ``cpu-local`` times one factor fitted (least squares on relative
+  error) on the same network samples, same folds;
+* the profile as written (no refit), for reference.
+Prints MAPE, share within 10%, Spearman and the signed mean per line, and the verdicts of the
+issue (MAPE <= 10%, Spearman >= 0.95, below both other lines, within 2x of the noise floor).
+
+Run (ORT: ~2-4 min per runtime besides the profile itself):
+    python benchmarks/bench_runtimes.py --profile ort=ORT.json [--profile openvino=OV.json] [--runs 15]
+    python benchmarks/bench_runtimes.py --agreement-only --runtimes ort,openvino
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+
+import numpy as np
+
+HELD = ("mobilenet_v1:width=0.25", "mobilenet_v1:width=0.5", "mobilenet_v1",
+        "mobilenet_v2:width=0.5", "mobilenet_v2",
+        "shufflenet_v1:width=0.5", "shufflenet_v1",
+        "shufflenet_v2:width=0.5", "shufflenet_v2", "shufflenet_v2:width=1.5",
+        "squeezenet1_1", "resnet18", "googlenet", "proxylessnas_mobile", "fbnet",
+        "cspresnet50", "nb201", "sv2bench_g3", "inception_v3")
+AGREE = ("shufflenet_v2:width=0.5", "mobilenet_v2:width=0.5", "resnet18")
+
+
+def _plain_loop(rt: str, art, example, threads: int, runs: int) -> list[float]:
+    """ms per call of the runtime's own API in a bare loop (no costlab code inside the loop)."""
+    import numpy as np
+
+    x = example.numpy()
+    if rt == "ort":
+        import onnxruntime as ort
+
+        so = ort.SessionOptions()
+        so.intra_op_num_threads, so.inter_op_num_threads = threads, 1
+        sess = ort.InferenceSession(str(art.path), so, providers=["CPUExecutionProvider"])
+        name = sess.get_inputs()[0].name
+        fn = lambda: sess.run(None, {name: x})  # noqa: E731
+    elif rt == "openvino":
+        import openvino as ov
+
+        c = ov.Core().compile_model(str(art.path), "CPU", {"INFERENCE_NUM_THREADS": threads, "NUM_STREAMS": 1,
+                                                          "PERFORMANCE_HINT": "LATENCY",
+                                                          "INFERENCE_PRECISION_HINT": "f32"})
+        req = c.create_infer_request()
+        req.set_input_tensor(ov.Tensor(x))
+        fn = req.infer
+    elif rt == "litert":
+        from ai_edge_litert.interpreter import Interpreter
+
+        it = Interpreter(model_path=str(art.path), num_threads=threads)
+        it.allocate_tensors()
+        it.set_tensor(it.get_input_details()[0]["index"], x.astype(np.float32))
+        fn = it.invoke
+    else:
+        import torch
+
+        model = art.meta["model"]
+        fn = lambda: model(example)  # noqa: E731
+    for _ in range(5):
+        fn()
+    out = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - t0) * 1e3)
+    return out
+
+
+def agreement(runtimes, runs: int) -> list[dict]:
+    import torch
+
+    from costlab.runtimes import artifact, build_model
+    from costlab.runtimes.bench import bench
+
+    torch.set_num_threads(1)
+    rows = []
+    for rt in runtimes:
+        for spec in AGREE:
+            b = build_model(spec)
+            art = artifact(rt, spec, built=b)
+            if rt == "torch":
+                art.meta["model"] = b[1]
+            ours, plain = [], []
+            for _ in range(3):       # alternate, so drift lands on both
+                ours.append(bench(spec, rt, runs=runs, warmup=5, clock="wall", op_profile=False)["median_ms"])
+                with torch.inference_mode():
+                    plain.append(statistics.median(_plain_loop(rt, art, b[2], 1, runs)))
+            a, p = statistics.median(ours), statistics.median(plain)
+            rows.append({"runtime": rt, "spec": spec, "bench_ms": a, "plain_ms": p, "ratio": a / p,
+                         "bench_runs": ours, "plain_runs": plain})
+            print(f"  {rt:9s} {spec:26s} costlab bench {a:8.3f} ms  plain loop {p:8.3f} ms  ratio {a / p:.3f} "
+                  f"(bench medians {min(ours):.3f}-{max(ours):.3f}, plain {min(plain):.3f}-{max(plain):.3f})",
+                  flush=True)
+    return rows
+
+
+def _fit_factor(pred: np.ndarray, meas: np.ndarray) -> float:
+    """k minimising sum((k*pred/meas - 1)^2)."""
+    r = pred / meas
+    return float((r.sum()) / (r * r).sum())
+
+
+def accuracy(runtime: str, path: str, runs: int, held=HELD) -> dict:
+    from costlab.blocks import predict_spec, sample_graph
+    from costlab.calibrate import fit_any
+    from costlab.calibrate.fit import fit_baseline, metrics
+    from costlab.calibrate.grid import default_input_shape, family_of
+    from costlab.latency.profile import load_profile
+    from costlab.runtimes.bench import measure_many
+
+    doc = json.load(open(path))
+    prof = load_profile(path)
+    items = [(s, default_input_shape(s)) for s in held]
+    t0 = time.perf_counter()
+    m1 = measure_many(items, runtime, runs=runs, progress=False)
+    m2 = measure_many(items, runtime, runs=runs, progress=False)
+    meas_s = time.perf_counter() - t0
+    y1 = np.array([r["median_ms"] for r in m1])
+    y2 = np.array([r["median_ms"] for r in m2])
+    fams = [family_of(s) for s in held]
+    gm = np.array([sample_graph(s, shp)[1] / 1e9 for s, shp in items])
+    nets = [s for s in doc["samples"] if s["granularity"] == "network" and s.get("role", "fit") == "fit"]
+    net_y = np.array([s["latency_ms"] for s in nets])
+    net_g = np.array([sample_graph(s["spec"], tuple(s["input_shape"]))[1] / 1e9 for s in nets])
+    net_eager = np.array([predict_spec(s["spec"], tuple(s["input_shape"]), "cpu-local") for s in nets])
+    held_eager = np.array([predict_spec(s, shp, "cpu-local") for s, shp in items])
+    plain = np.array([predict_spec(s, shp, prof) for s, shp in items])
+    lofo, flops, eager = np.zeros(len(held)), np.zeros(len(held)), np.zeros(len(held))
+    for fam in sorted(set(fams)):
+        keep = [s for s in doc["samples"] if not (s["granularity"] == "network" and s["family"] == fam)]
+        d = {k: v for k, v in doc.items() if k not in ("predictor", "baseline", "validation")}
+        d["samples"] = keep
+        fitted = load_profile(fit_any(d, progress=False))
+        tr = np.array([s["family"] != fam for s in nets])
+        a, c = fit_baseline(net_g[tr], net_y[tr])
+        k = _fit_factor(net_eager[tr], net_y[tr])
+        for i, f in enumerate(fams):
+            if f == fam:
+                lofo[i] = predict_spec(held[i], items[i][1], fitted)
+                flops[i] = a * gm[i] + c
+                eager[i] = k * held_eager[i]
+
+    def line(p):
+        r = metrics(p, y1)
+        r["signed_mean_pct"] = round(float(100 * np.mean((p - y1) / y1)), 2)
+        return r
+
+    out = {"runtime": runtime, "profile": path, "n": len(held), "families": len(set(fams)),
+           "measure_s": round(meas_s, 1), "noise_floor": line(y2), "leave_family_out": line(lofo),
+           "flops_only": line(flops), "eager_rescaled": line(eager), "profile_as_written": line(plain),
+           "rows": [{"spec": s, "family": f, "measured_ms": float(a), "again_ms": float(b), "lofo_ms": float(p),
+                     "flops_ms": float(q), "eager_ms": float(e)}
+                    for s, f, a, b, p, q, e in zip(held, fams, y1, y2, lofo, flops, eager)]}
+    return out
+
+
+def _print_acc(r: dict) -> None:
+    print(f"\n{r['runtime']}: {r['n']} held-out networks of {r['families']} families, each timed twice "
+          f"({r['measure_s']:.0f} s); profile {r['profile']}")
+    print(f"  {'line':34s} {'MAPE %':>7s} {'within10 %':>10s} {'Spearman':>8s} {'signed %':>8s}")
+    for key, label in (("leave_family_out", "profile, leave-family-out (headline)"),
+                       ("flops_only", "FLOPs-only line, same folds"),
+                       ("eager_rescaled", "eager cpu-local x k, same folds"),
+                       ("profile_as_written", "profile as written (no refit)"),
+                       ("noise_floor", "noise floor (second run vs first)")):
+        m = r[key]
+        print(f"  {label:34s} {m['mape']:7.1f} {m['within_10pct']:10.0f} {m['spearman'] or float('nan'):8.3f} "
+              f"{m['signed_mean_pct']:8.1f}")
+    h, f, e, n = r["leave_family_out"], r["flops_only"], r["eager_rescaled"], r["noise_floor"]
+    print(f"  verdicts: MAPE <= 10%: {'yes' if h['mape'] <= 10 else 'NO'}; Spearman >= 0.95: "
+          f"{'yes' if (h['spearman'] or 0) >= 0.95 else 'NO'}; below FLOPs-only: {'yes' if h['mape'] < f['mape'] else 'NO'};"
+          f" below rescaled eager: {'yes' if h['mape'] < e['mape'] else 'NO'}; within 2x the noise floor: "
+          f"{'yes' if h['mape'] <= 2 * max(n['mape'], 1e-9) else 'NO'} ({h['mape']:.1f}% vs {n['mape']:.1f}%)")
+    print("  per network (ms): spec, measured, again, leave-family-out, FLOPs-only, eager x k")
+    for row in r["rows"]:
+        print(f"    {row['spec']:26s} {row['measured_ms']:9.3f} {row['again_ms']:9.3f} {row['lofo_ms']:9.3f} "
+              f"{row['flops_ms']:9.3f} {row['eager_ms']:9.3f}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--profile", action="append", default=[], metavar="RUNTIME=FILE")
+    ap.add_argument("--runtimes", default=None, help="agreement: comma-separated (default: those of --profile, "
+                                                     "else every installed one)")
+    ap.add_argument("--runs", type=int, default=15)
+    ap.add_argument("--agreement-only", action="store_true")
+    ap.add_argument("--accuracy-only", action="store_true")
+    ap.add_argument("--json", default=None, help="write every figure to this JSON file")
+    a = ap.parse_args()
+    from costlab.runtimes import installed
+
+    with open("/proc/loadavg") as f:
+        print(f"load average at start: {' '.join(f.read().split()[:3])} (2-core machine; > 1.3 means busy)")
+    profs = dict(p.split("=", 1) for p in a.profile)
+    rts = a.runtimes.split(",") if a.runtimes else (list(profs) or [r for r in installed()])
+    print("Part A: costlab bench vs a plain loop of the runtime's own API, same process, 1 thread, wall clock, "
+          f"{a.runs} runs x 3 alternations, medians")
+    out = {"agreement": [] if a.accuracy_only else agreement(rts, a.runs)}
+    if not a.agreement_only:
+        out["accuracy"] = []
+        for rt, path in profs.items():
+            r = accuracy(rt, path, a.runs)
+            _print_acc(r)
+            out["accuracy"].append(r)
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(out, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
