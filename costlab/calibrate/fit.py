@@ -186,6 +186,12 @@ class Data:
     fit_mask: np.ndarray   # role fit or train: used for fitting
     headline: np.ndarray   # role fit: the population of the headline validation metrics
     level: str             # granularity of the validation targets
+    weight: np.ndarray | None = None   # per-sample row weight of the fit (None: all 1)
+
+    def with_network_weight(self, w: float) -> "Data":
+        """The same data with whole-network samples weighted ``w`` (ops and blocks 1)."""
+        wt = np.array([w if s["granularity"] == "network" else 1.0 for s in self.samples])
+        return Data(self.samples, self.raw, self.gmac, self.y, self.fit_mask, self.headline, self.level, wt)
 
 
 def profile_data(d, progress: bool = False) -> Data:
@@ -250,7 +256,8 @@ def fit_on(data: Data, idx: np.ndarray, forms: tuple[str, ...] | None = None) ->
     overrides them (``('guide',)``: the guide's pre-registered form, for comparison)."""
     forms = form_for(data) if forms is None else tuple(forms)
     lam = 0.0 if forms == (REDUCED,) else LAMBDA
-    fits = [fit_form(data.raw[idx], data.y[idx], f, lam) for f in forms]
+    w = None if data.weight is None else data.weight[idx]
+    fits = [fit_form(data.raw[idx], data.y[idx], f, lam, w) for f in forms]
     return Fitted("+".join(forms), lam, np.mean([f.coef for f in fits], axis=0))
 
 
@@ -329,6 +336,21 @@ def check_checks(d: dict, data: Data, m: Fitted, base: tuple[float, float]) -> d
     return out
 
 
+def _choose_network_weight(data: Data, weights) -> tuple[Data, dict]:
+    """The row weight of whole-network samples (ops and blocks: 1), chosen among ``weights``
+    by leave-one-network-out over the profile's own network samples (the profile's samples
+    only: nothing it is validated on later). Used by runtime profiles, whose op samples are
+    timed outside a network (``provenance.fit_options.network_weights``)."""
+    table = []
+    for w in weights:
+        r = cross_validate(data.with_network_weight(float(w)), "network")
+        table.append({"network_weight": float(w), "leave_one_network_out_mape": r["mape"]})
+    best = min(table, key=lambda t: (t["leave_one_network_out_mape"], t["network_weight"]))
+    return data.with_network_weight(best["network_weight"]), {
+        "chosen": best["network_weight"], "candidates": table,
+        "rule": "the weight with the lowest leave-one-network-out MAPE over the profile's own network samples"}
+
+
 def fit_profile(d: dict, *, progress: bool = True) -> dict:
     """Return a copy of profile ``d`` with ``predictor``, ``baseline`` and ``validation``
     filled from its samples (validation: leave-one-network-out and leave-one-family-out
@@ -345,9 +367,16 @@ def fit_profile(d: dict, *, progress: bool = True) -> dict:
                            f"has {n_fit} (add measured samples, e.g. with 'costlab profile --target cpu -o FILE')")
     data = profile_data(d, progress=progress)
     idx = np.flatnonzero(data.fit_mask)
+    selection = None
+    weights = ((d.get("provenance") or {}).get("fit_options") or {}).get("network_weights")
+    if weights and data.level == "network":
+        data, selection = _choose_network_weight(data, weights)
     m = fit_on(data, idx)
     a, c = baseline_on(data, idx)
     predictor = predictor_dict(m)
+    if selection is not None:
+        predictor["network_weight"] = selection["chosen"]
+        predictor["network_weight_selection"] = selection
     predictor["train"] = metrics(m.predict(data.raw[idx]), data.y[idx])
     baseline = {"model": "FLOPs-only: t = ms_per_gmac * GMAC + ms_const (NNLS on relative error, "
                               f"fitted on the same training samples of the validation level: {data.level})",

@@ -658,6 +658,7 @@ def _runtime_profile(runtime: str, pairs: list, *, name: str, threads: int, repe
             "method": method, "command": command or f"costlab profile --target {rt.name}", "machine": info,
             "wall_s": round(time.perf_counter() - t0, 1), "noise": noise,
             "fusion_evidence": evidence, "call_overhead_ms": round(call_ms, 6),
+            "fit_options": {"network_weights": [1, 5, 20]},
             "sample_correction": ("op and block samples: latency_ms = median x (1 - edge_share) - call_overhead_ms "
                                   "(edge_share: the share of the runtime's per-op time in layout conversions at the "
                                   "graph's edges; stats.median_ms keeps the measured median); networks as measured"
