@@ -1,8 +1,9 @@
 """LiteRT (TensorFlow Lite, the runtime of Android phones) with its default XNNPACK delegate.
 
-Conversion: ``litert_torch.convert(model, (x,))`` then ``.export(path)`` (litert-torch
-converts through torch.export; the NCHW model keeps NCHW inputs, with layout transposes
-inserted where the graph needs NHWC). int8: litert-torch's PT2E path
+Conversion: ``litert_torch.convert(litert_torch.to_channel_last_io(model, ...), (x_nhwc,))``
+then ``.export(path)``: the deployed model takes NHWC input (and gives NHWC output where it is
+4-D), as phones feed TFLite models; without it litert-torch keeps NCHW I/O and wraps the graph
+in layout transposes that a lone op pays and the same op inside a network does not. int8: litert-torch's PT2E path
 (``litert_torch.quantize.pt2e_quantizer.PT2EQuantizer`` with the symmetric per-channel static
 config, ``torchao``'s ``prepare_pt2e`` / ``convert_pt2e``, one random-normal calibration
 input), as litert-torch's own tests do (litert_torch/_convert/test/test_convert.py,
@@ -32,12 +33,31 @@ from .base import Artifact, ConversionError, OpTime, Runtime, Session, conversio
 
 @contextlib.contextmanager
 def _quiet():
-    """litert-torch prints progress lines and absl logs on stdout/stderr: keep them off the
-    user's terminal (errors are re-raised as one line)."""
+    """litert-torch prints progress lines and absl logs on stdout/stderr, and the interpreter's
+    C++ code prints 'INFO: Created TensorFlow Lite XNNPACK delegate' on file descriptor 2: keep
+    them off the user's terminal (errors are re-raised as one line)."""
+    import sys
+
     out, err = io.StringIO(), io.StringIO()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        yield
+    saved = []
+    try:
+        for fd, stream in ((1, sys.stdout), (2, sys.stderr)):
+            try:
+                stream.flush()
+                saved.append((fd, os.dup(fd)))
+            except (OSError, ValueError, AttributeError):
+                continue
+        null = os.open(os.devnull, os.O_WRONLY)
+        for fd, _ in saved:
+            os.dup2(null, fd)
+        os.close(null)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            yield
+    finally:
+        for fd, copy in saved:
+            os.dup2(copy, fd)
+            os.close(copy)
 
 
 class LiteRT(Runtime):
@@ -93,7 +113,8 @@ class LiteRT(Runtime):
                         m = quantize_pt2e.convert_pt2e(m, fold_quantize=False)
                         edge = litert_torch.convert(m, (example,))
                     else:
-                        edge = litert_torch.convert(model, (example,))
+                        wrapped, x = _channel_last(litert_torch, model, example)
+                        edge = litert_torch.convert(wrapped, (x,))
                     edge.export(str(path))
             except Exception as exc:  # noqa: BLE001 - one line with the op
                 raise conversion_error(self, spec, exc) from None
@@ -105,6 +126,21 @@ class LiteRT(Runtime):
     def load(self, artifact: Artifact, threads: int = 1, *, model=None, example=None,
              profile: bool = False) -> Session:
         return LiteSession(artifact, threads)
+
+
+def _channel_last(litert_torch, model, example):
+    """The model with NHWC input (and NHWC output where it is 4-D), as phones feed TFLite models
+    (litert_torch.to_channel_last_io): without it every converted model starts and ends with a
+    layout TRANSPOSE, which a lone op pays and the same op inside a network does not."""
+    import torch
+
+    if example.dim() != 4:
+        return model, example
+    with torch.no_grad():
+        out = model(example)
+    outs = [0] if isinstance(out, torch.Tensor) and out.dim() == 4 else None
+    wrapped = litert_torch.to_channel_last_io(model, args=[0], outputs=outs)
+    return wrapped, example.permute(0, 2, 3, 1).contiguous()
 
 
 def graph_ops(path: Path) -> list[str]:
