@@ -262,3 +262,43 @@ def test_litert_converts_runs_and_shows_its_fusion():
     assert art.path.suffix == ".tflite"
     ops = graph_ops(art.path)
     assert "CONV_2D" in ops and "BATCH_NORM" not in ops
+
+
+def test_profile_target_runtime_absent_is_one_line(capsys, monkeypatch, tmp_path):
+    rt = get_runtime("openvino")
+    monkeypatch.setattr(type(rt), "modules", ("costlab_no_such_module_xyz",))
+    code, out, err = run(["profile", "--target", "openvino", "-o", str(tmp_path / "p.json")], capsys)
+    assert code == 2 and "pip install 'costlab[openvino]'" in err and not (tmp_path / "p.json").exists()
+
+
+def test_runtime_profile_default_name():
+    from costlab.cli.cmd_profile import _default_name
+
+    name = _default_name(None, "cpu", "ort", 4)
+    assert name.endswith("-ort-t4") and " " not in name
+    assert _default_name("/x/mine.json", "cpu", "ort", 1) == "mine"
+
+
+def _runtime_profile_file(tmp_path):
+    """A per-class profile document marked as measured through ONNX Runtime (as
+    costlab profile --target ort writes it), from the shipped cpu-local's coefficients."""
+    from costlab.latency.profile import load_profile
+
+    doc = load_profile("cpu-local").to_dict()
+    doc.pop("path", None)
+    doc["name"] = "test-ort-t1"
+    doc["fusion"] = ["conv+bn", "conv+act", "linear+act", "conv+bn+act"]
+    doc["provenance"]["machine"] = {**doc["provenance"].get("machine", {}), "runtime": "ort"}
+    p = tmp_path / "test-ort-t1.json"
+    p.write_text(json.dumps(doc))
+    return p
+
+
+@pytest.mark.parametrize("cmd", [["analyze", "mobilenet_v2:width=0.5"], ["compare", "mobilenet_v2:width=0.5",
+                                                                         "shufflenet_v2:width=0.5"],
+                                 ["advise", "shufflenet_v1:width=0.5"]])
+def test_runtime_profiles_work_where_profiles_do(capsys, tmp_path, cmd):
+    p = _runtime_profile_file(tmp_path)
+    code, out, err = run(cmd + ["--device", str(p)], capsys)
+    assert code == 0, err
+    assert "ms" in out
