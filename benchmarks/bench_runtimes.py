@@ -35,7 +35,7 @@ HELD = ("mobilenet_v1:width=0.25", "mobilenet_v1:width=0.5", "mobilenet_v1",
         "shufflenet_v1:width=0.5", "shufflenet_v1",
         "shufflenet_v2:width=0.5", "shufflenet_v2", "shufflenet_v2:width=1.5",
         "squeezenet1_1", "resnet18", "googlenet", "proxylessnas_mobile", "fbnet",
-        "cspresnet50", "nb201", "sv2bench_g3", "inception_v3")
+        "cspresnet50", "nb201", "sv2bench_g3", "inception_v3", "vgg13", "lenet5", "xception")
 AGREE = ("shufflenet_v2:width=0.5", "mobilenet_v2:width=0.5", "resnet18")
 
 
@@ -111,69 +111,37 @@ def agreement(runtimes, runs: int) -> list[dict]:
     return rows
 
 
-def _fit_factor(pred: np.ndarray, meas: np.ndarray) -> float:
-    """k minimising sum((k*pred/meas - 1)^2)."""
-    r = pred / meas
-    return float((r.sum()) / (r * r).sum())
-
-
 def accuracy(runtime: str, path: str, runs: int, held=HELD) -> dict:
-    from costlab.blocks import predict_spec, sample_graph
-    from costlab.calibrate import fit_any
-    from costlab.calibrate.fit import fit_baseline, metrics
-    from costlab.calibrate.grid import default_input_shape, family_of
+    """costlab.calibrate.validate.validate_runtime (what ``costlab validate --device PROFILE
+    --measure`` runs for a runtime profile) on the held-out networks, plus the profile as written."""
+    from costlab.blocks import predict_spec
+    from costlab.calibrate.fit import metrics
+    from costlab.calibrate.validate import validate_runtime
     from costlab.latency.profile import load_profile
-    from costlab.runtimes.bench import measure_many
 
-    doc = json.load(open(path))
     prof = load_profile(path)
-    items = [(s, default_input_shape(s)) for s in held]
+    if (prof.machine or {}).get("runtime") != runtime:
+        raise SystemExit(f"{path} was not measured through {runtime} (provenance.machine.runtime)")
     t0 = time.perf_counter()
-    m1 = measure_many(items, runtime, runs=runs, progress=False)
-    m2 = measure_many(items, runtime, runs=runs, progress=False)
-    meas_s = time.perf_counter() - t0
-    y1 = np.array([r["median_ms"] for r in m1])
-    y2 = np.array([r["median_ms"] for r in m2])
-    fams = [family_of(s) for s in held]
-    gm = np.array([sample_graph(s, shp)[1] / 1e9 for s, shp in items])
-    nets = [s for s in doc["samples"] if s["granularity"] == "network" and s.get("role", "fit") == "fit"]
-    net_y = np.array([s["latency_ms"] for s in nets])
-    net_g = np.array([sample_graph(s["spec"], tuple(s["input_shape"]))[1] / 1e9 for s in nets])
-    net_eager = np.array([predict_spec(s["spec"], tuple(s["input_shape"]), "cpu-local") for s in nets])
-    held_eager = np.array([predict_spec(s, shp, "cpu-local") for s, shp in items])
-    plain = np.array([predict_spec(s, shp, prof) for s, shp in items])
-    lofo, flops, eager = np.zeros(len(held)), np.zeros(len(held)), np.zeros(len(held))
-    for fam in sorted(set(fams)):
-        keep = [s for s in doc["samples"] if not (s["granularity"] == "network" and s["family"] == fam)]
-        d = {k: v for k, v in doc.items() if k not in ("predictor", "baseline", "validation")}
-        d["samples"] = keep
-        fitted = load_profile(fit_any(d, progress=False))
-        tr = np.array([s["family"] != fam for s in nets])
-        a, c = fit_baseline(net_g[tr], net_y[tr])
-        k = _fit_factor(net_eager[tr], net_y[tr])
-        for i, f in enumerate(fams):
-            if f == fam:
-                lofo[i] = predict_spec(held[i], items[i][1], fitted)
-                flops[i] = a * gm[i] + c
-                eager[i] = k * held_eager[i]
-
-    def line(p):
-        r = metrics(p, y1)
-        r["signed_mean_pct"] = round(float(100 * np.mean((p - y1) / y1)), 2)
-        return r
-
-    out = {"runtime": runtime, "profile": path, "n": len(held), "families": len(set(fams)),
-           "measure_s": round(meas_s, 1), "noise_floor": line(y2), "leave_family_out": line(lofo),
-           "flops_only": line(flops), "eager_rescaled": line(eager), "profile_as_written": line(plain),
-           "rows": [{"spec": s, "family": f, "measured_ms": float(a), "again_ms": float(b), "lofo_ms": float(p),
-                     "flops_ms": float(q), "eager_ms": float(e)}
-                    for s, f, a, b, p, q, e in zip(held, fams, y1, y2, lofo, flops, eager)]}
-    return out
+    r = validate_runtime(prof, held, repeats=runs, progress=False)
+    y = np.array([row["measured_ms"] for row in r["rows"]])
+    plain = np.array([predict_spec(row["spec"], tuple(row["input_shape"]), prof) for row in r["rows"]])
+    m = metrics(plain, y)
+    m["signed_mean_pct"] = round(float(100 * np.mean((plain - y) / y)), 2)
+    lofo = {k: r[k] for k in ("n", "mape", "within_10pct", "spearman", "signed_mean_pct")}
+    return {"runtime": runtime, "profile": path, "n": r["n"], "families": r["families"],
+            "measure_s": round(time.perf_counter() - t0, 1), "noise_floor": r["noise_floor"],
+            "leave_family_out": lofo, "flops_only": r["baseline"], "eager_rescaled": r["eager_rescaled"],
+            "profile_as_written": m, "network_weight": (prof.predictor or {}).get("network_weight"),
+            "rows": [{"spec": row["spec"], "family": row["family"], "measured_ms": row["measured_ms"],
+                      "again_ms": row["again_ms"], "lofo_ms": row["predicted_ms"], "flops_ms": row["baseline_ms"],
+                      "eager_ms": row["eager_rescaled_ms"]} for row in r["rows"]]}
 
 
 def _print_acc(r: dict) -> None:
     print(f"\n{r['runtime']}: {r['n']} held-out networks of {r['families']} families, each timed twice "
-          f"({r['measure_s']:.0f} s); profile {r['profile']}")
+          f"({r['measure_s']:.0f} s with the refits); profile {r['profile']} (network weight "
+          f"{r['network_weight']})")
     print(f"  {'line':34s} {'MAPE %':>7s} {'within10 %':>10s} {'Spearman':>8s} {'signed %':>8s}")
     for key, label in (("leave_family_out", "profile, leave-family-out (headline)"),
                        ("flops_only", "FLOPs-only line, same folds"),

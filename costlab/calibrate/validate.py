@@ -153,6 +153,88 @@ def _through(runtime: str):
     return measure
 
 
+def _fit_factor(pred: np.ndarray, meas: np.ndarray) -> float:
+    """k minimising sum((k*pred/meas - 1)^2): one factor on relative error."""
+    r = pred / meas
+    return float(r.sum() / (r * r).sum())
+
+
+def validate_runtime(profile, specs=MEASURE_SPECS, *, repeats: int = 21, progress: bool = True,
+                     eager: str = "cpu-local") -> dict:
+    """Held-out accuracy of a deployment-runtime profile, measured live through its runtime.
+
+    Each network in ``specs`` is timed twice through the profile's runtime (the second run, as
+    a "prediction" of the first, is the **noise floor**) and predicted **leave-family-out**
+    (the headline): the profile refitted without the network samples of that network's family
+    (its ops and blocks are family-free micro specs and stay). Beside it, under the same
+    folds: the FLOPs-only line fitted on the profile's remaining network samples, and the eager
+    profile ``eager`` times one factor fitted on the same samples (what a user would do with the
+    eager profile and a few runtime timings)."""
+    from ..calibrate import fit_any
+    from .grid import default_input_shape, family_of
+    from .fit import fit_baseline
+
+    d = load_profile(profile)
+    d.require_fitted()
+    runtime = deployed_runtime(d)
+    if runtime is None:
+        raise ProfileError(f"profile '{d.name}' was not measured through a deployment runtime; use "
+                           "validate_measured")
+    doc = d.to_dict()
+    doc.pop("path", None)
+    measure = _through(runtime)
+    items = list(specs)
+    m1 = measure(items, repeats=repeats, threads=int(d.threads), progress=progress)
+    m2 = measure(items, repeats=repeats, threads=int(d.threads), progress=progress)
+    y1 = np.array([r["median_ms"] for r in m1])
+    y2 = np.array([r["median_ms"] for r in m2])
+    shapes = [tuple(int(x) for x in r["input_shape"]) for r in m1]
+    fams = [family_of(s) for s in items]
+    gm = np.array([sample_graph(s, shp)[1] / 1e9 for s, shp in zip(items, shapes)])
+    nets = [s for s in doc["samples"] if s["granularity"] == "network" and s.get("role", "fit") == "fit"]
+    ny = np.array([s["latency_ms"] for s in nets])
+    ng = np.array([sample_graph(s["spec"], tuple(s["input_shape"]))[1] / 1e9 for s in nets])
+    ne = np.array([predict_spec(s["spec"], tuple(s["input_shape"]), eager) for s in nets])
+    he = np.array([predict_spec(s, shp, eager) for s, shp in zip(items, shapes)])
+    lofo, flops, resc = (np.zeros(len(items)) for _ in range(3))
+    for fam in sorted(set(fams)):
+        sub = {k: v for k, v in doc.items() if k not in ("predictor", "baseline", "validation")}
+        sub["samples"] = [s for s in doc["samples"] if not (s["granularity"] == "network" and s["family"] == fam)]
+        fitted = load_profile(fit_any(sub, progress=False))
+        tr = np.array([s["family"] != fam for s in nets])
+        a, c = fit_baseline(ng[tr], ny[tr]) if tr.sum() >= 2 else (0.0, float(np.median(ny)))
+        k = _fit_factor(ne[tr], ny[tr]) if tr.any() else 1.0
+        for i, f in enumerate(fams):
+            if f == fam:
+                lofo[i] = predict_spec(items[i], shapes[i], fitted)
+                flops[i], resc[i] = a * gm[i] + c, k * he[i]
+    rows = []
+    for i, s in enumerate(items):
+        smp = {"spec": s, "input_shape": list(shapes[i]), "family": fams[i], "latency_ms": float(y1[i]),
+               "source": f"measured here through {runtime} (run 1 of 2)"}
+        row = _row(smp, float(lofo[i]), float(flops[i]))
+        row["eager_rescaled_ms"] = round(float(resc[i]), 4)
+        row["again_ms"] = round(float(y2[i]), 4)
+        row["noise"] = round(float(m1[i].get("noise", float("nan"))), 4)
+        rows.append(row)
+
+    def line(p):
+        r = metrics(p, y1)
+        r["signed_mean_pct"] = round(float(100 * np.mean((p - y1) / y1)), 2)
+        return r
+
+    out = {"profile": d.name, "device": d.device, "runtime": runtime,
+           **_summary(rows, "family (the profile refitted without the family's network samples)", "network")}
+    out["signed_mean_pct"] = line(lofo)["signed_mean_pct"]
+    out["baseline"]["signed_mean_pct"] = line(flops)["signed_mean_pct"]
+    out["eager_rescaled"] = {**line(resc), "profile": eager}
+    out["noise_floor"] = line(y2)
+    out["families"] = len(set(fams))
+    noise = [r["noise"] for r in rows if r["noise"] == r["noise"]]
+    out["noise_median"] = round(float(np.median(noise)), 4) if noise else None
+    return out
+
+
 def live_check(profile, specs=LIVE_CHECK_SPECS, *, repeats: int = 21, progress: bool = False,
                measure_fn=None) -> dict:
     """Time ``specs`` (networks the profile was not fitted on) here now and compare with its
@@ -172,4 +254,4 @@ def live_check(profile, specs=LIVE_CHECK_SPECS, *, repeats: int = 21, progress: 
                       "(the harness of costlab validate --measure) right after the fit"}
 
 
-__all__ = ["validate", "validate_measured", "live_check", "deployed_runtime", "metrics", "MEASURE_SPECS", "LIVE_CHECK_SPECS"]
+__all__ = ["validate", "validate_measured", "validate_runtime", "live_check", "deployed_runtime", "metrics", "MEASURE_SPECS", "LIVE_CHECK_SPECS"]

@@ -95,4 +95,8 @@ def _measured(prof: dict, models: str | None, repeats: int, quiet: bool) -> dict
     for s in specs:
         parse_spec(s)
     warn_if_other_machine(prof)      # timings here against a profile from elsewhere
+    from ..calibrate.validate import deployed_runtime, validate_runtime
+
+    if deployed_runtime(prof) is not None:   # through its runtime, leave-family-out, noise floor
+        return validate_runtime(prof, specs, repeats=repeats, progress=not quiet)
     return validate_measured(prof, specs, repeats=repeats, progress=not quiet)

@@ -41,8 +41,16 @@ def _summary(res: dict) -> list[str]:
         f"{'predictor':10s} {_p(res['mape']):>8s} {_p(res['within_10pct']):>10s} {num(res['spearman']):>9s}",
         f"{'FLOPs-only':10s} {_p(b['mape']):>8s} {_p(b['within_10pct']):>10s} {num(b['spearman']):>9s}",
     ]
+    for key, label in (("eager_rescaled", "eager x k"), ("noise_floor", "noise floor")):
+        e = res.get(key)
+        if e:
+            out.append(f"{label:10s} {_p(e['mape']):>8s} {_p(e['within_10pct']):>10s} {num(e['spearman']):>9s}")
     if res.get("mape") and b.get("mape"):
         out.append(f"predictor MAPE / FLOPs-only MAPE = {res['mape'] / b['mape']:.2f}")
+    if res.get("noise_floor"):
+        out.append(f"eager x k: profile '{res['eager_rescaled']['profile']}' times one factor fitted on the same "
+                   "network samples; noise floor: the same networks measured a second time, as a prediction of "
+                   "the first")
     chk = res.get("check")
     if chk:
         out.append(f"role=check samples (never fitted; e.g. another runtime on the same device): n = {chk['n']}, "

@@ -302,3 +302,47 @@ def test_runtime_profiles_work_where_profiles_do(capsys, tmp_path, cmd):
     code, out, err = run(cmd + ["--device", str(p)], capsys)
     assert code == 0, err
     assert "ms" in out
+
+
+def test_validate_runtime_is_leave_family_out_with_noise_floor(monkeypatch, tmp_path):
+    """validate --measure of a runtime profile: each family's networks predicted by the profile
+    refitted without that family's network samples; eager x k and the noise floor beside."""
+    from costlab.calibrate import validate as V
+    from costlab.latency.profile import load_profile
+
+    p = _runtime_profile_file(tmp_path)
+    calls = []
+
+    def fake(runtime):
+        def measure(specs, *, repeats=21, threads=1, progress=True, **_):
+            calls.append(runtime)
+            from costlab.calibrate.grid import default_input_shape
+
+            return [{"spec": s, "input_shape": list(default_input_shape(s)), "median_ms": 2.0 + i,
+                     "noise": 0.02, "runs": repeats} for i, s in enumerate(specs)]
+        return measure
+
+    monkeypatch.setattr(V, "_through", fake)
+    fitted_on = []
+    import costlab.calibrate as C
+
+    real = C.fit_any
+
+    def spy(d, progress=False):
+        fitted_on.append({s["spec"] for s in d["samples"] if s["granularity"] == "network"})
+        return real(d, progress=progress)
+
+    monkeypatch.setattr(C, "fit_any", spy)
+    res = V.validate_runtime(load_profile(p), ["mobilenet_v2:width=0.5", "squeezenet1_1"], repeats=3,
+                             progress=False)
+    assert calls == ["ort", "ort"]                                   # measured twice through ORT
+    assert res["n"] == 2 and res["families"] == 2 and res["holdout"].startswith("family")
+    # the mobilenet fold was fitted without any mobilenet network sample, the squeezenet fold without squeezenet
+    assert any(not any(s.startswith("mobilenet") for s in f) for f in fitted_on)
+    assert any(not any(s.startswith("squeezenet") for s in f) for f in fitted_on)
+    assert res["noise_floor"]["mape"] == 0.0                         # the fake measures the same twice
+    assert {"mape", "spearman", "within_10pct", "profile"} <= set(res["eager_rescaled"])
+    from costlab.present.validation import validation_text
+
+    text = validation_text(res, "table")
+    assert "eager x k" in text and "noise floor" in text
