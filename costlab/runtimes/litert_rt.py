@@ -6,8 +6,11 @@ then ``.export(path)``: the deployed model takes NHWC input (and gives NHWC outp
 in layout transposes that a lone op pays and the same op inside a network does not. int8: litert-torch's PT2E path
 (``litert_torch.quantize.pt2e_quantizer.PT2EQuantizer`` with the symmetric per-channel static
 config, ``torchao``'s ``prepare_pt2e`` / ``convert_pt2e``, one random-normal calibration
-input), as litert-torch's own tests do (litert_torch/_convert/test/test_convert.py,
-``test_convert_resnet18_pt2e_per_channel``).
+input, as litert-torch's own tests do: litert_torch/_convert/test/test_convert.py,
+``test_convert_resnet18_pt2e_per_channel``) and ``convert(..., quant_config=QuantConfig(
+pt2e_quantizer=...))``: without the quant_config, litert-torch 0.10 leaves every CONV_2D in
+float32 between QUANTIZE/DEQUANTIZE pairs (seen here), so the result is checked for int8 MAC
+kernels and refused without them.
 
 Session: ``ai_edge_litert.interpreter.Interpreter(model_path, num_threads=threads)``, which
 applies XNNPACK to the whole graph (one DELEGATE node). The Python interpreter has no per-op
@@ -111,7 +114,11 @@ class LiteRT(Runtime):
                         m = quantize_pt2e.prepare_pt2e(m, q)
                         m(example)
                         m = quantize_pt2e.convert_pt2e(m, fold_quantize=False)
-                        edge = litert_torch.convert(m, (example,))
+                        from litert_torch.quantize.quant_config import QuantConfig
+
+                        # without quant_config the converter keeps float kernels between
+                        # QUANTIZE/DEQUANTIZE pairs (checked below)
+                        edge = litert_torch.convert(m, (example,), quant_config=QuantConfig(pt2e_quantizer=q))
                     else:
                         wrapped, x = _channel_last(litert_torch, model, example)
                         edge = litert_torch.convert(wrapped, (x,))
@@ -120,7 +127,12 @@ class LiteRT(Runtime):
                 raise conversion_error(self, spec, exc) from None
         meta = {"converter": "litert_torch.convert"}
         if dtype == "int8":
-            meta["quantization"] = self.int8_note()
+            kinds = int8_kernels(path)
+            if not kinds:
+                raise ConversionError(f"LiteRT int8 of '{spec}': litert-torch produced no int8 CONV_2D, "
+                                      "DEPTHWISE_CONV_2D or FULLY_CONNECTED kernel (the MAC ops run in float "
+                                      "between QUANTIZE/DEQUANTIZE); use --dtype float32")
+            meta["quantization"] = self.int8_note() + f"; int8 kernels: {', '.join(kinds)}"
         return meta
 
     def load(self, artifact: Artifact, threads: int = 1, *, model=None, example=None,
@@ -141,6 +153,26 @@ def _channel_last(litert_torch, model, example):
     outs = [0] if isinstance(out, torch.Tensor) and out.dim() == 4 else None
     wrapped = litert_torch.to_channel_last_io(model, args=[0], outputs=outs)
     return wrapped, example.permute(0, 2, 3, 1).contiguous()
+
+
+_MAC_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV", "BATCH_MATMUL")
+
+
+def int8_kernels(path: Path) -> list[str]:
+    """The MAC ops of a .tflite whose first input is int8 (each kind once)."""
+    with _quiet():
+        from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+        it = Interpreter(model_path=str(path), num_threads=1,
+                         experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+        it.allocate_tensors()
+        dtype = {t["index"]: t["dtype"] for t in it.get_tensor_details()}
+        out = []
+        for o in it._get_ops_details():
+            if o["op_name"] in _MAC_OPS and len(o["inputs"]) and dtype.get(int(o["inputs"][0])) == np.int8:
+                if o["op_name"] not in out:
+                    out.append(o["op_name"])
+        return out
 
 
 def graph_ops(path: Path) -> list[str]:

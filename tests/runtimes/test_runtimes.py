@@ -346,3 +346,11 @@ def test_validate_runtime_is_leave_family_out_with_noise_floor(monkeypatch, tmp_
 
     text = validation_text(res, "table")
     assert "eager x k" in text and "noise floor" in text
+
+
+@needs_litert
+def test_litert_int8_has_int8_kernels():
+    from costlab.runtimes.litert_rt import int8_kernels
+
+    art = artifact("litert", "micro_conv:cin=8,cout=16,k=3,stride=1,groups=1", SHAPE, dtype="int8")
+    assert "CONV_2D" in int8_kernels(art.path)
