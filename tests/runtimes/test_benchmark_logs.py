@@ -12,6 +12,7 @@ import importlib.util
 import json
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -50,6 +51,8 @@ def _flow(tmp_path, capsys, export_runtime: str, bench_runtime: str, specs: list
     assert [r["spec"] for r in rows] == specs and all(r["input_shape"] == SHAPE for r in rows)
     script = (folder / "run.sh").read_text()
     assert os.access(folder / "run.sh", os.X_OK)
+    if shutil.which("sh"):
+        assert subprocess.run(["sh", "-n", str(folder / "run.sh")]).returncode == 0      # valid shell
     for r in rows:
         stem = Path(r["file"]).stem
         assert (folder / r["file"]).is_file() and f"run_one {stem}" in script
