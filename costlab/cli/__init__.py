@@ -21,6 +21,7 @@ from .cmd_calibrate import calibrate
 from .cmd_compare import compare_cmd
 from .cmd_compress import compress_cmd
 from .cmd_crosscheck import crosscheck_cmd
+from .cmd_export import export_cmd
 from .cmd_guidelines import guidelines
 from .cmd_memory import memory_cmd
 from .cmd_plot import plot
@@ -34,7 +35,7 @@ from .cmd_zoo import zoo
 from .options import infer_format
 
 COMMANDS = [analyze, zoo, guidelines, compare_cmd, compress_cmd, profiles, profile, calibrate, validate,
-            plot, reproduce, crosscheck_cmd, search_cmd, sweep_cmd, advise, memory_cmd, bench_cmd]
+            plot, reproduce, crosscheck_cmd, search_cmd, sweep_cmd, advise, memory_cmd, bench_cmd, export_cmd]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

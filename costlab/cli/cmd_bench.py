@@ -26,8 +26,10 @@ from .options import check_output_path, fail, input_options, profile_option
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, callback=check_output_path,
               help="write to FILE (atomically) instead of stdout")
+@click.option("--log", "log", type=click.Path(dir_okay=False), default=None, callback=check_output_path,
+              help="also write the measurement as a TFLite benchmark_model log (for calibrate --benchmark-logs)")
 def bench_cmd(model, runtime, threads, resolution, input_shape, batch, runs, warmup, dtype, clock, device,
-              no_op_profile, fmt, output):
+              no_op_profile, fmt, output, log):
     """Measure MODEL's latency through a deployment runtime: median, p10, p90 of --runs
     inferences; per-op times (ONNX Runtime's profiler, OpenVINO's performance counters)
     beside costlab's predicted per-layer latency with --device.
@@ -36,6 +38,7 @@ def bench_cmd(model, runtime, threads, resolution, input_shape, batch, runs, war
     costlab bench mobilenet_v2 --runtime ort
     costlab bench shufflenet_v2 --runtime openvino --device cpu-local
     costlab bench mobilenet_v2 --runtime ort --dtype int8 --format json
+    costlab bench mobilenet_v2 --runtime litert --log phone/logs/mobilenet_v2_1x3x224x224.log
     """
     from ..errors import UsageError
     from ..present.bench import bench_text
@@ -65,6 +68,12 @@ def bench_cmd(model, runtime, threads, resolution, input_shape, batch, runs, war
         _layers(doc, model, shape, profile)
     elif profile is not None:
         doc["profile"] = profile.name
+    if log:
+        from ..io import atomic_write
+        from ..runtimes.benchlog import write_log
+
+        text = write_log({**doc, "spec": model})
+        atomic_write(log, lambda f: f.write(text))
     if fmt != "json":
         doc.pop("times_ms", None)
     write_output(bench_text(doc, fmt), output)

@@ -83,14 +83,18 @@ def _refit(profile: str, output: str | None, quiet: bool) -> None:
 @click.option("-q", "--quiet", is_flag=True, help="no progress bar")
 @click.option("--measurements", default=None, metavar="FILE.csv",
               help="fit a profile to your own timings: CSV with spec, latency_ms [, input_shape, batch, note]")
+@click.option("--benchmark-logs", "benchmark_logs", default=None, metavar="DIR",
+              help="fit a profile to TFLite benchmark_model logs: a folder written by costlab export "
+                   "(manifest.csv, models/, logs/<stem>.log)")
 @click.option("--base", default=None, metavar="PROFILE",
-              help="with --measurements: start from this profile's per-class costs (few samples: scale factors)")
-@click.option("--name", default=None, help="with --measurements: the new profile's name (default: the file's stem)")
+              help="with --measurements / --benchmark-logs: start from this profile's per-class costs (few samples: scale factors)")
+@click.option("--name", default=None, help="with --measurements / --benchmark-logs: the new profile's name (default: the file's stem "
+                   "or the folder's name)")
 @click.option("--device-class", type=click.Choice(["arm", "gpu", "cpu"]), default=None,
               help="with --measurements: the kind of device (default: the base's, else cpu)")
 @click.option("--predictor", "predictor_form", default=None, metavar="FORM",
               help="with --measurements: the predictor form to fit (default per-class; costlab.latency.forms.FORMS)")
-def calibrate(profile, build, output, quiet, measurements, base, name, device_class, predictor_form):
+def calibrate(profile, build, output, quiet, measurements, benchmark_logs, base, name, device_class, predictor_form):
     """Refit a profile's predictor, FLOPs-only baseline and held-out validation from its samples.
 
     PROFILE: arm, gpu, cpu, a profile name, or a path. A PROFILE given as a path outside the
@@ -104,15 +108,21 @@ def calibrate(profile, build, output, quiet, measurements, base, name, device_cl
       costlab calibrate --build arm-sd810          # from the ShuffleNet V2 paper's tables
       costlab calibrate --build all                # every shipped profile from its source
       costlab calibrate --measurements board.csv --base arm --name my-board
+      costlab calibrate --benchmark-logs phone --base arm --name my-phone   # costlab export's folder
     """
-    if measurements:
+    if measurements and benchmark_logs:
+        raise UsageError("give --measurements FILE.csv or --benchmark-logs DIR, not both")
+    if measurements or benchmark_logs:
         if profile or build:
-            raise UsageError("--measurements builds a new profile; drop PROFILE / --build")
+            raise UsageError(f"--{'measurements' if measurements else 'benchmark-logs'} builds a new profile; "
+                             "drop PROFILE / --build")
         from .measurements import calibrate_measurements
 
-        return calibrate_measurements(measurements, base, name, device_class, output, quiet, predictor_form)
+        return calibrate_measurements(measurements or benchmark_logs, base, name, device_class, output, quiet,
+                                      predictor_form, benchmark_logs=bool(benchmark_logs))
     if base or name or device_class or predictor_form:
-        raise UsageError("--base, --name, --device-class and --predictor go with --measurements FILE.csv")
+        raise UsageError("--base, --name, --device-class and --predictor go with --measurements FILE.csv "
+                         "or --benchmark-logs DIR")
     if bool(profile) == bool(build):
         raise UsageError("give a PROFILE to refit or --build NAME to rebuild a shipped profile (not both)")
     if build:

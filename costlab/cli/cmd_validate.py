@@ -16,6 +16,8 @@ from .options import output_option, profile_option
 @profile_option()
 @click.option("--measurements", default=None, metavar="FILE.csv",
               help="few-shot check on your own timings: fit on --samples random rows, predict the rest")
+@click.option("--benchmark-logs", "benchmark_logs", default=None, metavar="DIR",
+              help="few-shot check on TFLite benchmark_model logs (a costlab export folder), as --measurements")
 @click.option("--base", default=None, metavar="PROFILE", help="with --measurements: the prior profile")
 @click.option("--samples", type=click.IntRange(min=2), default=20, show_default=True,
               help="with --measurements: rows to fit on per repeat")
@@ -38,7 +40,7 @@ from .options import output_option, profile_option
 @click.option("--form", type=click.Choice(["profile", "guide"]), default="profile", show_default=True,
               help="predictor form to hold out: the profile's, or the guide's pre-registered "
                    "a*MACs + b*bytes + c*ops per class (a robustness check)")
-def validate(device, measurements, base, samples, seed, holdout, measure, models, repeats, fmt, output, quiet,
+def validate(device, measurements, benchmark_logs, base, samples, seed, holdout, measure, models, repeats, fmt, output, quiet,
              runtime, predictor_form, form):
     """Held-out accuracy of a device profile: MAPE, share within +-10% and Spearman rank
     correlation of the predictor and of a FLOPs-only baseline fitted on the same data.
@@ -50,14 +52,18 @@ def validate(device, measurements, base, samples, seed, holdout, measure, models
       costlab validate --device cpu --measure
       costlab validate --device gpu-h200 --runtime cudagraph
       costlab validate --measurements board.csv --samples 20 --repeats 10
+      costlab validate --benchmark-logs phone --samples 8
     """
-    if measurements:
+    if measurements and benchmark_logs:
+        raise UsageError("give --measurements FILE.csv or --benchmark-logs DIR, not both")
+    if measurements or benchmark_logs:
         if device or measure:
-            raise UsageError("--measurements checks your own timings; drop --device / --measure (use --base PROFILE)")
+            raise UsageError(f"--{'measurements' if measurements else 'benchmark-logs'} checks your own timings; "
+                             "drop --device / --measure (use --base PROFILE)")
         from .measurements import validate_measurements
 
-        return validate_measurements(measurements, base, samples, repeats or 10, seed, fmt, output, quiet,
-                                     predictor_form)
+        return validate_measurements(measurements or benchmark_logs, base, samples, repeats or 10, seed, fmt, output,
+                                     quiet, predictor_form, benchmark_logs=bool(benchmark_logs))
     if not device:
         raise UsageError("give --device PROFILE (or --measurements FILE.csv for a few-shot check of your timings)")
     repeats = repeats or 21

@@ -32,32 +32,34 @@ def _known_form(form: str | None) -> str | None:
 
 
 def calibrate_measurements(path: str, base: str | None, name: str | None, device_class: str | None,
-                           output: str | None, quiet: bool, form: str | None = None) -> None:
-    """Fit a profile to the measurements CSV at ``path`` and write it (user profile folder
+                           output: str | None, quiet: bool, form: str | None = None, *,
+                           benchmark_logs: bool = False) -> None:
+    """Fit a profile to the measurements CSV at ``path`` (or, with ``benchmark_logs``, the
+    export folder ``path`` with its benchmark_model logs) and write it (user profile folder
     by default, found by name from then on)."""
     import os
 
     from ..calibrate.fewshot import fit_measurements
-    from ..calibrate.measurements import read_measurements
-    from ..latency.profile import check_writable, load_profile, save_profile, user_profiles_dir
-
-    from ..latency.profile import available_profiles
+    from ..latency.profile import available_profiles, check_writable, load_profile, save_profile, user_profiles_dir
 
     if name is not None and not name.strip():
         raise UsageError("--name is empty; give the new profile a name, e.g. --name my-board")
-    name = name or os.path.splitext(os.path.basename(path))[0]
+    name = name or os.path.splitext(os.path.basename(os.path.normpath(path)))[0]
     taken = _taken(name, available_profiles())
     if taken and output is None:
         raise UsageError(f"--name {name}: {taken}; choose another --name (or write elsewhere with -o FILE)")
     _known_form(form)
-    rows = read_measurements(path)
+    rows, info = _rows(path, benchmark_logs)
     base_d = load_profile(base) if base else None
     if output is None:
         os.makedirs(user_profiles_dir(), exist_ok=True)
         output = os.path.join(str(user_profiles_dir()), f"{name}.json")
     check_writable(output)
+    extra = {} if info is None else {"runtime": _runtime_text(info), "threads": info.get("threads")}
     d = fit_measurements(rows, base=base_d, name=name, device_class=device_class,
-                         command=command_line(), progress=not quiet, form=form)
+                         command=command_line(), progress=not quiet, form=form, **extra)
+    if info is not None:
+        _with_logs(d, info)
     save_profile(d, output)
     val = d.get("validation") or {}
     click.echo(measurements_line(name, len(rows.rows), val, output))
@@ -65,14 +67,41 @@ def calibrate_measurements(path: str, base: str | None, name: str | None, device
         click.echo(f"costlab: note: {NO_RANK}", err=True)
 
 
-def validate_measurements(path: str, base: str | None, samples: int, repeats: int, seed: int, fmt: str,
-                          output: str | None, quiet: bool, form: str | None = None) -> None:
-    from ..calibrate.fewshot import fewshot_validate
+def _rows(path: str, benchmark_logs: bool):
+    """(Measurements, benchmark-log info or None) of a measurements CSV or an export folder."""
+    if benchmark_logs:
+        from ..runtimes.export import read_benchmark_logs
+
+        return read_benchmark_logs(path)
     from ..calibrate.measurements import read_measurements
+
+    return read_measurements(path), None
+
+
+def _runtime_text(info: dict) -> str:
+    rt = {"litert": "LiteRT / TFLite", "onnx": "ONNX Runtime"}.get(info.get("runtime") or "", "as measured")
+    return f"{rt} ({info['tool']})"
+
+
+def _with_logs(d: dict, info: dict) -> None:
+    """The benchmark logs' folder, format and per-op summary in the profile's provenance."""
+    from ..latency.profile import validate_profile
+
+    prov = d["provenance"]
+    prov["source"] = prov["source"].replace("measurements ", "benchmark_model logs ", 1)
+    prov["benchmark_logs"] = {k: info[k] for k in ("folder", "runtime", "threads", "tool", "logs")}
+    prov["benchmark_logs"]["op_profile"] = info["op_profile"]
+    validate_profile(d, label=d["name"])
+
+
+def validate_measurements(path: str, base: str | None, samples: int, repeats: int, seed: int, fmt: str,
+                          output: str | None, quiet: bool, form: str | None = None, *,
+                          benchmark_logs: bool = False) -> None:
+    from ..calibrate.fewshot import fewshot_validate
     from ..latency.profile import load_profile
 
     _known_form(form)
-    rows = read_measurements(path)
+    rows, _ = _rows(path, benchmark_logs)
     res = fewshot_validate(rows, base=load_profile(base) if base else None, samples=samples, repeats=repeats,
                            seed=seed, progress=not quiet, form=form)
     write_output(fewshot_text(res, fmt), output)

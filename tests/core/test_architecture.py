@@ -44,7 +44,7 @@ LAYER_OF: dict[str, str] = {
     "api": "api",
     "calibrate": "features", "compare": "features", "compress": "features", "reproduce": "features",
     "crosscheck": "features", "advise": "features", "search": "features", "sweep": "features", "blocks": "features",
-    "crosscheck_onnx": "features",
+    "crosscheck_onnx": "features", "runtimes": "features",
     "cli": "cli", "entry": "cli",
 }
 
