@@ -24,6 +24,17 @@ FILE_CONVENTIONS = {"onnx": {
     "bn": "as in the file: folded into the convs when the exporter folded it (eval-mode default), else its own op",
     "trace": "ONNX graph read by costlab.frontends.onnx: shapes from ONNX shape inference at the input given; "
              "constants (Constant, Shape, nodes of constants only) are not ops; Q/DQ pairs fold into int8 ops",
+}, "tflite": {
+    "params": "elements of the constant tensors read as data (weights, biases), each buffer once; shapes, axes, "
+              "paddings and permutations are not parameters",
+    "bn": "as in the file: the converter folds batch norm into the convs",
+    "activations_fused": "a fused activation (fused_activation_function) is 1 element op per output of the op "
+                         "carrying it, with no tensor of its own",
+    "layout": "NHWC image tensors shown as NCHW, conv weights as OIHW; a TRANSPOSE is a free view unless a reshape "
+              "reading it must copy (as torch's permute), so litert-torch's layout transposes cost nothing",
+    "trace": "TFLite flatbuffer read by costlab.frontends.tflite (the file's static shapes, its main subgraph); "
+             "quantized tensors keep their integer dtype (int8 bytes in MAC); QUANTIZE / DEQUANTIZE of "
+             "activations are ops, of weights constants",
 }}
 
 

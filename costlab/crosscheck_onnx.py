@@ -157,6 +157,9 @@ def _explain(r: FileRow) -> None:
 def crosscheck_file(resolved: Resolved, input_shape=None, *, resolution: int | None = None,
                     batch: int = 1) -> FileCrossCheck:
     """costlab and onnx-tool on one ONNX file (``resolved.model`` an ``OnnxModel``)."""
+    if getattr(resolved.model, "format", "onnx") != "onnx":
+        raise InputError(f"{resolved.name}: crosscheck puts onnx-tool beside costlab, and no reference counter reads "
+                         f"{resolved.model.format} files; crosscheck the PyTorch model or its ONNX export")
     if not onnx_tool_available():
         raise InputError("crosscheck of an ONNX file needs onnx-tool: pip install 'costlab[dev]' (or pip install onnx-tool)")
     shapes = input_shapes_for(resolved, input_shape, resolution, batch)

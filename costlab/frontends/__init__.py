@@ -1,4 +1,5 @@
-"""Model files as costlab's IR, beside the tracer: ONNX (``costlab[onnx]``).
+"""Model files as costlab's IR, beside the tracer: ONNX (``costlab[onnx]``) and TFLite
+(``costlab[tflite]``).
 
 A file model is analysed like any PyTorch model: ``costlab analyze model.onnx`` resolves to a
 :class:`FileModel` whose :meth:`graph` gives the same :class:`~costlab.ir.Graph` the tracer
@@ -9,8 +10,8 @@ import os
 
 from ..errors import InputError
 
-SUFFIXES = {".onnx": "onnx"}
-LATER = {".tflite": "TFLite", ".ort": "ORT-format", ".pb": "TensorFlow", ".mlmodel": "Core ML"}
+SUFFIXES = {".onnx": "onnx", ".tflite": "tflite"}
+LATER = {".ort": "ORT-format", ".pb": "TensorFlow", ".mlmodel": "Core ML"}
 
 
 def is_file_spec(spec: str) -> bool:
@@ -20,12 +21,17 @@ def is_file_spec(spec: str) -> bool:
 
 
 def load_file(spec: str):
-    """The :class:`~costlab.frontends.onnx.OnnxModel` of a file MODEL, or a one-line error."""
+    """The :class:`~costlab.frontends.onnx.OnnxModel` or
+    :class:`~costlab.frontends.tflite.TfliteModel` of a file MODEL, or a one-line error."""
     path = spec.strip()
     ext = os.path.splitext(path)[1].lower()
     if ext in LATER:
         raise InputError(f"'{path}': {LATER[ext]} files are not read yet; export the model to ONNX "
                          "(costlab analyze model.onnx)")
+    if ext == ".tflite":
+        from .tflite import load as load_tflite
+
+        return load_tflite(path)
     from .onnx import load
 
     return load(path)
@@ -33,8 +39,9 @@ def load_file(spec: str):
 
 def is_file_model(model) -> bool:
     from .onnx import OnnxModel
+    from .tflite import TfliteModel
 
-    return isinstance(model, OnnxModel)
+    return isinstance(model, (OnnxModel, TfliteModel))
 
 
 def with_int8_section(report):

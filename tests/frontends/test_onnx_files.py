@@ -119,7 +119,7 @@ def test_not_a_model_and_truncated(tmp_path, tiny_files, capsys):
         cut.write_bytes(data[: int(len(data) * frac)])
         _bad(capsys, cut, "ONNX", tmp_path)
     _bad(capsys, tmp_path / "missing.onnx", "does not exist", tmp_path)
-    _bad(capsys, tmp_path / "model.tflite", "TFLite", tmp_path)
+    _bad(capsys, tmp_path / "model.ort", "ORT-format", tmp_path)
 
 
 def test_external_data_missing(tmp_path, capsys):

@@ -1,0 +1,117 @@
+"""Every zoo model through TFLite: converted with litert-torch (float, and int8 with PT2E
+quantization for the models named by ``--int8``) and read back by costlab, against costlab's
+own PyTorch trace of the same model.
+
+Per model (default input): MACs of the file and of the trace (must be equal), params (file:
+the constant tensors, BN folded by the converter), and for int8 files the int8 MAC layers and
+the MAC bytes of the MAC layers (int8 operands: 1 byte per element, int32 bias 4).
+
+Needs litert-torch (``pip install litert-torch``; not a costlab extra). Conversion takes
+2-60 s per model; the files are cached in ``--cache`` (default: a folder in the temp dir).
+
+    python benchmarks/tflite_zoo.py [--models resnet18,mobilenet_v2] [--int8 mobilenet_v2,resnet18]
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import sys
+import tempfile
+import time
+import warnings
+
+import torch
+
+import costlab
+from costlab import ops
+from costlab.spec import build_zoo
+from costlab.zoo.registry import list_models
+
+
+def convert(model, shape, path: str, int8: bool = False) -> None:
+    import litert_torch
+
+    x = torch.randn(shape, generator=torch.Generator().manual_seed(0))
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), \
+            contextlib.redirect_stderr(io.StringIO()):
+        warnings.simplefilter("ignore")
+        if not int8:
+            litert_torch.convert(model, (x,)).export(path)
+            return
+        from litert_torch.quantize import pt2e_quantizer
+        from litert_torch.quantize.quant_config import QuantConfig
+        from torchao.quantization.pt2e import quantize_pt2e
+
+        q = pt2e_quantizer.PT2EQuantizer().set_global(
+            pt2e_quantizer.get_symmetric_quantization_config(is_per_channel=True))
+        m = quantize_pt2e.prepare_pt2e(torch.export.export(model, (x,)).module(), q)
+        m(x)                                           # calibrate once
+        m = quantize_pt2e.convert_pt2e(m, fold_quantize=False)
+        litert_torch.convert(m, (x,), quant_config=QuantConfig(pt2e_quantizer=q)).export(path)
+
+
+def mac_layer_bytes(report) -> int:
+    return int(sum(b for node, b in zip(report.layers["node"], report.layers["mac_bytes"])
+                   if ops.category_of(report.graph.nodes[node].op) == "mac"))
+
+
+def one(name: str, cache: str, int8: bool) -> dict:
+    z = build_zoo(name, device="cpu")
+    model = z.model.eval()
+    shape = tuple(z.entry.default_input_shape(None))
+    path = os.path.join(cache, f"{name}{'.int8' if int8 else ''}.tflite")
+    t = time.time()
+    if not os.path.exists(path):
+        convert(model, shape, path, int8)
+    seconds = time.time() - t
+    trace = costlab.analyze(name)
+    file = costlab.analyze(path)
+    row = {"model": name, "int8": int8, "macs_trace": trace.totals["macs"], "macs_file": file.totals["macs"],
+           "params_trace": trace.totals["params"], "params_file": file.totals["params"],
+           "unsupported": {u["op"]: u["count"] for u in file.unsupported}, "seconds": round(seconds, 1)}
+    if int8:
+        sec = file.sections.get("quantized")
+        row["int8_layers"] = len(sec.data["int8_layers"]) if sec else 0
+        row["mac_layers"] = sec.values["mac_layers"] if sec else 0
+        row["mac_layer_bytes_file"] = mac_layer_bytes(file)
+        row["mac_layer_bytes_trace_int8"] = mac_layer_bytes(costlab.analyze(name, dtype="int8"))
+    return row
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--models", default="", help="comma-separated zoo names (default: every zoo model)")
+    p.add_argument("--int8", default="", help="comma-separated zoo names to convert int8 too ('all': every one)")
+    p.add_argument("--cache", default=os.path.join(tempfile.gettempdir(), "costlab-tflite-zoo"))
+    a = p.parse_args()
+    os.makedirs(a.cache, exist_ok=True)
+    names = [m for m in a.models.split(",") if m] or [e.name for e in list_models()]
+    int8 = names if a.int8 == "all" else [m for m in a.int8.split(",") if m]
+    rows, failed = [], []
+    for name, q in [(n, False) for n in names] + [(n, True) for n in int8]:
+        try:
+            r = one(name, a.cache, q)
+        except Exception as exc:  # noqa: BLE001  (a conversion litert-torch cannot do)
+            failed.append((name, q, f"{type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}"))
+            print(f"{name:22s} {'int8 ' if q else 'float'} FAILED {failed[-1][2]}", flush=True)
+            continue
+        rows.append(r)
+        same = "=" if r["macs_file"] == r["macs_trace"] else f"DIFF {r['macs_file'] - r['macs_trace']:+,}"
+        extra = (f"  int8 layers {r['int8_layers']}/{r['mac_layers']}, MAC-layer bytes file {r['mac_layer_bytes_file']:,}"
+                 f" vs trace at int8 {r['mac_layer_bytes_trace_int8']:,}") if q else ""
+        uns = f"  unsupported {r['unsupported']}" if r["unsupported"] else ""
+        print(f"{name:22s} {'int8 ' if q else 'float'} MACs {r['macs_file']:>15,} {same:>12s}  params file "
+              f"{r['params_file']:>11,} trace {r['params_trace']:>11,}  ({r['seconds']} s){extra}{uns}", flush=True)
+    for q in (False, True):
+        part = [r for r in rows if r["int8"] == q]
+        if part or any(f[1] == q for f in failed):
+            eq = sum(r["macs_file"] == r["macs_trace"] for r in part)
+            print(f"{'int8' if q else 'float'}: MACs equal for {eq} of {len(part)} converted models; "
+                  f"{sum(f[1] == q for f in failed)} did not convert")
+    return 0 if all(r["macs_file"] == r["macs_trace"] for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
