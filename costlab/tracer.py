@@ -404,13 +404,23 @@ def trace(model: nn.Module, input_shapes: Sequence[Sequence[int]], *, mode: str 
     if mode == "auto":
         try:
             return _trace_once(model, input_shapes, "meta", kind_of)
-        except DataDependentError:
+        except DataDependentError as exc:
             if on_meta:
                 raise
-            return _trace_once(model, input_shapes, "real", kind_of)
+            graph = _trace_once(model, input_shapes, "real", kind_of)
+            graph.retraced = f"{retrace_reason(exc)}: traced again on real zero inputs"
+            return graph
     if mode not in ("fake", "real", "meta"):
         raise ValueError(f"unknown trace mode {mode!r}")
     return _trace_once(model, input_shapes, mode, kind_of)
+
+
+def retrace_reason(exc: DataDependentError) -> str:
+    """Why a meta trace failed, for the note that says the model was traced on real tensors."""
+    cause = exc.__cause__
+    first = (str(cause).strip().splitlines() or [""])[0][:120] if cause is not None else ""
+    what = f"{type(cause).__name__}: {first}" if cause is not None else str(exc)
+    return f"the forward reads tensor values or cannot run on meta tensors ({what})"
 
 
 class _ModelState:
