@@ -8,7 +8,7 @@ import torch.nn as nn
 
 from . import ops
 from .counts import count_graph
-from .errors import DataDependentError, InputError
+from .errors import DataDependentError, InputError, TraceError
 from .frontends import is_file_model, with_int8_section
 from .guidelines import FINDINGS, GuidelineResult, check, layer_findings
 from .latency.predict import predict
@@ -17,7 +17,7 @@ from .latency.profile import load_profile
 from .memory import MemoryResult, memory_pass, peak_totals
 from .report import Report, Section
 from .spec import Resolved, input_shapes_for, resolve
-from .tracer import trace
+from .tracer import retrace_reason, trace
 
 
 def _resolve(model_or_spec, name: str | None) -> Resolved:
@@ -49,14 +49,30 @@ def count(model_or_spec: str | nn.Module | Resolved, input_shape: Sequence | str
     try:
         # a model file (model.onnx) becomes the same IR through its frontend; a module is traced
         graph = resolved.model.graph(shapes) if from_file else trace(resolved.model, shapes, mode=trace_mode)
-    except DataDependentError:
-        # a zoo model built on meta whose forward needs values: build it for real
-        if resolved.entry is None:
+    except DataDependentError as exc:
+        # a model built from a spec on meta (zoo, torchvision:, timm:, hf:) whose forward needs values:
+        # build it again on CPU and trace it on real zero inputs; a module given as an object is not rebuilt
+        spec = model_or_spec if isinstance(model_or_spec, str) else (
+            resolved.name if isinstance(model_or_spec, Resolved) else None)
+        if spec is None:
             raise
-        resolved = resolve(resolved.name if isinstance(model_or_spec, Resolved) else model_or_spec, device="cpu")
-        graph = trace(resolved.model, shapes, mode="real")
+        graph = _trace_rebuilt(spec, shapes, exc)
     report = count_graph(graph, name or resolved.name, dtype)
     return with_int8_section(report) if from_file else report
+
+
+def _trace_rebuilt(spec: str, shapes, exc: DataDependentError):
+    """The retry after a data-dependent error on meta tensors: ``spec`` built on CPU, traced on real
+    zero inputs; its graph (or the error) says which path was taken and why."""
+    why = retrace_reason(exc)
+    resolved = resolve(spec, device="cpu")
+    try:
+        graph = trace(resolved.model, shapes, mode="real")
+    except TraceError as again:
+        raise TraceError(f"{resolved.name}: {why}; built again on CPU and traced on real zero inputs, where {again}") \
+            from again
+    graph.retraced = f"{why}: built again on CPU and traced on real zero inputs"
+    return graph
 
 
 def with_latency(report: Report, device, runtime: str | None = None) -> Report:

@@ -7,7 +7,7 @@ import pandas as pd
 
 from . import ops
 from .ir import Graph
-from .report import COLUMNS, NUMERIC, Report
+from .report import COLUMNS, NUMERIC, Report, Section
 
 
 def conventions(dtype: str, trace_mode: str) -> dict[str, str]:
@@ -116,4 +116,12 @@ def count_graph(graph: Graph, model_name: str, dtype: str = "float32") -> Report
         unsupported=[{"op": k, "count": v} for k, v in sorted(unsupported.items())],
         conventions=conventions(dtype, graph.mode),
         graph=graph,
+        sections={"trace": trace_section(graph)} if graph.retraced else {},
     )
+
+
+def trace_section(graph: Graph) -> Section:
+    """A model traced on real zero inputs although meta tensors were asked for: the JSON's
+    ``trace`` key and a note for stderr say so, and that a branch on values took the zero inputs' way."""
+    note = f"{graph.retraced}; a branch on tensor values is counted the way zero inputs take it"
+    return Section("trace", data={"trace": {"mode": graph.mode, "note": note}}, notes=(note,))

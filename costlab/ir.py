@@ -77,6 +77,7 @@ class Graph:
     params_unused: int             # parameters never read by the traced forward
     mode: str                      # 'meta', 'fake' or 'real': how tensors were traced
     module_types: dict[str, str] = field(default_factory=dict)  # path -> class name
+    retraced: str = ""             # why a trace asked for meta tensors ran on real zero inputs ('' = it did not)
 
     def node(self, node_id: int) -> Node:
         return self.nodes[node_id]

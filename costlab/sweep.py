@@ -499,9 +499,13 @@ def sweep(items: Sequence[tuple[str, Sequence[int]]], devices: Sequence[str | di
     names = list(dict.fromkeys(p.name for p in profiles))
     by_name = {p.name: p for p in profiles}
     hashes = {d: profile_hash(by_name[d]) for d in names}
+    given = len(items)
     items = list(dict.fromkeys((s, tuple(int(d) for d in sh)) for s, sh in items))
     store = Store(output)
     existing, notes, exact = _reuse(store, items, hashes)
+    if given > len(items):          # the output has one row per model x input x device
+        notes.insert(0, f"{given - len(items):,} duplicate model lines (same spec and input) merged: "
+                        f"{len(items):,} distinct models swept")
     work = plan(items, names, existing, chunk_size)
     tasks = [(chunk, [by_name[d] for d in devs]) for chunk, devs in work]
     todo = sum(len(c) * len(d) for c, d in tasks)

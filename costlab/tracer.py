@@ -32,6 +32,7 @@ from torch.utils._pytree import tree_flatten
 
 from .ir import Graph, Node, Source, TensorMeta
 from .errors import DataDependentError, TraceError  # noqa: F401
+from .standins import compiler_unloaded, dynamo_off_if_loaded
 
 aten = torch.ops.aten
 
@@ -266,6 +267,12 @@ class _Capture(TorchDispatchMode):
     replaced by cached meta twins before the op runs, so the whole forward executes on
     meta tensors without touching (or copying) the model."""
 
+    @classmethod
+    def _should_skip_dynamo(cls) -> bool:
+        # torch wraps a mode's __torch_dispatch__ in torch._disable_dynamo, whose first call imports
+        # torch._dynamo (2-3 s of start-up, and sympy): we wrap it ourselves, see costlab.standins
+        return False
+
     def __init__(self, recorder: _Recorder, to_meta: bool = False):
         super().__init__()
         self.recorder = recorder
@@ -297,6 +304,10 @@ class _Capture(TorchDispatchMode):
             out = func(*margs, **mkwargs)
         self.recorder.record(func, args, kwargs, out)
         return out
+
+
+_Capture.__torch_dispatch__ = dynamo_off_if_loaded(_Capture.__torch_dispatch__)
+
 
 
 # (getter, setter, value during the trace) of torch's global kernel switches, by name in torch._C
@@ -404,13 +415,23 @@ def trace(model: nn.Module, input_shapes: Sequence[Sequence[int]], *, mode: str 
     if mode == "auto":
         try:
             return _trace_once(model, input_shapes, "meta", kind_of)
-        except DataDependentError:
+        except DataDependentError as exc:
             if on_meta:
                 raise
-            return _trace_once(model, input_shapes, "real", kind_of)
+            graph = _trace_once(model, input_shapes, "real", kind_of)
+            graph.retraced = f"{retrace_reason(exc)}: traced again on real zero inputs"
+            return graph
     if mode not in ("fake", "real", "meta"):
         raise ValueError(f"unknown trace mode {mode!r}")
     return _trace_once(model, input_shapes, mode, kind_of)
+
+
+def retrace_reason(exc: DataDependentError) -> str:
+    """Why a meta trace failed, for the note that says the model was traced on real tensors."""
+    cause = exc.__cause__
+    first = (str(cause).strip().splitlines() or [""])[0][:120] if cause is not None else ""
+    what = f"{type(cause).__name__}: {first}" if cause is not None else str(exc)
+    return f"the forward reads tensor values or cannot run on meta tensors ({what})"
 
 
 class _ModelState:
@@ -505,7 +526,7 @@ def _trace_once(model: nn.Module, input_shapes, mode: str, kind_of) -> Graph:
         handles.append(nn.modules.module.register_module_forward_hook(rec.post_hook, always_call=True))
         # inference_mode(False): under inference mode composite ops (conv2d, linear) are not
         # decomposed; redirect_stdout: a print() in the forward must not corrupt our output
-        with fake_ctx, torch.inference_mode(False), torch.no_grad(), unfused_kernels(), \
+        with compiler_unloaded(), fake_ctx, torch.inference_mode(False), torch.no_grad(), unfused_kernels(), \
                 contextlib.redirect_stdout(sys.stderr):
             if mode == "real":
                 inputs = zero_inputs(model, input_shapes)

@@ -240,3 +240,15 @@ def test_error_rows_have_empty_macs_and_params(tmp_path):
     assert df["macs"].isna().sum() == 2 and df["macs"].sum() == 2 * rows["macs"].iloc[1]
     again = W.sweep(W.read_specs(f), ["arm", "gpu"], out)   # read back and kept as written
     assert again.computed == 0 and out.read_text().splitlines() == lines
+
+
+def test_duplicate_spec_lines_are_merged_with_a_note(tmp_path, capsys):
+    specs = tmp_path / "specs.txt"
+    specs.write_text("lenet5\nlenet5\nlenet5 28\nlenet5 1x1x32x32\n")     # 28 is lenet5's default input
+    assert main(["sweep", str(specs), "--device", "arm", "-o", str(tmp_path / "out.csv")]) == 0
+    out, err = capsys.readouterr()
+    assert "costlab: note: 2 duplicate model lines (same spec and input) merged: 2 distinct models swept" in err
+    assert len(read(tmp_path / "out.csv")) == 2
+    specs.write_text("lenet5\n")
+    assert main(["sweep", str(specs), "--device", "arm", "-o", str(tmp_path / "out3.csv")]) == 0
+    assert "duplicate" not in capsys.readouterr().err

@@ -127,7 +127,8 @@ class Advice:
     considered: int
     profile: dict[str, Any] = field(default_factory=dict)
     more: int = 0                          # faster rewrites beyond ``top``
-    warnings: list[str] = field(default_factory=list)   # for stderr: unsupported ops, profile notes
+    warnings: list[str] = field(default_factory=list)   # for stderr as warnings: unsupported ops
+    notes: list[str] = field(default_factory=list)      # for stderr as notes: the passes' notes (batch, trace), as analyze
     input_dtypes: list[str] = field(default_factory=list)   # per input: 'int64' for token ids
 
     def to_dict(self) -> dict[str, Any]:
@@ -141,6 +142,7 @@ class Advice:
             "not_faster": [s.to_dict() for s in self.not_faster],
             "not_applicable": list(self.not_applicable),
             "warnings": list(self.warnings),
+            "notes": list(self.notes),
             "conventions": {
                 "method": "every 'after' is the rewritten network re-counted and re-predicted on the device "
                           "profile (graph rewrites: counts + latency passes on the new IR; knob rewrites: the new "
@@ -310,7 +312,7 @@ def advise(model_or_spec: str | nn.Module | Resolved, device: str | dict, *, top
                   considered=len(cands), more=max(0, len(faster) - top),
                   profile={"name": profile.name, "device": profile.device,
                            "runtime": profile.runtime, "fusion": list(profile.fusion)},
-                  warnings=_warnings(report))
+                  warnings=_warnings(report), notes=[n for sec in report.sections.values() for n in sec.notes])
 
 
 def _warnings(report) -> list[str]:
@@ -318,6 +320,4 @@ def _warnings(report) -> list[str]:
     if report.unsupported:
         out.append("unsupported ops counted as 0 (before and after every rewrite): "
                    + ", ".join(f"{u['op']} x{u['count']}" for u in report.unsupported))
-    for sec in report.sections.values():
-        out += list(sec.notes)
     return out

@@ -42,4 +42,6 @@ def advise(model, device, top, fmt, output, resolution, input_shape, batch, dtyp
                      batch=batch)
     for w in result.warnings:
         click.echo(f"costlab: warning: {w}", err=True)
+    for n in result.notes:       # the same passes' notes as analyze prints, with the same word
+        click.echo(f"costlab: note: {n}", err=True)
     write_output(advice_text(result.to_dict(), fmt), output)

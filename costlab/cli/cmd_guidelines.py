@@ -92,6 +92,8 @@ def guidelines(models, compare, fmt, output, fail_on, thresholds, resolution, in
             report = analyze(resolved, input_shape=input_shape, resolution=res_, dtype=dtype, batch=batch,
                              device=device, runtime=runtime)
             warn_unsupported(report, f"{report.model}: ")
+            for note in (n for sec in report.sections.values() for n in sec.notes):
+                click.echo(f"costlab: note: {report.model}: {note}", err=True)
             try:
                 results.append(check(report, thresholds=th))
             except GuidelineError as exc:

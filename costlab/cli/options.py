@@ -8,7 +8,6 @@ import click
 from ..errors import UsageError
 from ..present.output import no_folder
 from ..present.tables import FORMATS
-from ..spec import default_input
 
 DTYPES = ("float32", "float16", "int8")
 
@@ -131,6 +130,8 @@ PROFILE_HELP = ("device profile: arm, gpu or cpu (the default profile of that de
 def _check_profiles(ctx, param, value):
     """click callback of ``--device``: a value that names no profile stops the command before
     any work, with the profile lookup's one-line error (did-you-mean, the known names)."""
+    if value is None or value == ():        # not given: nothing to load (the latency package stays unloaded)
+        return value
     from ..latency.profile import resolve_profile_path
 
     for v in (value if isinstance(value, tuple) else () if value is None else (value,)):
@@ -169,6 +170,8 @@ def input_options(batch: bool = True, what: str = "the paper's"):
 
 def user_input(resolved, input_shape, resolution):
     """The one input rule: a user model given no input size runs at 1x3x224x224, said on stderr."""
+    from ..spec import default_input
+
     res, note = default_input(resolved, input_shape, resolution)
     if note:
         click.echo(f"costlab: note: {note}", err=True)

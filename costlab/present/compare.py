@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 
-import pandas as pd
+from typing import TYPE_CHECKING
 
-from .tables import NONE, human, markdown_table, missing, ms, num, text_table, to_csv
+if TYPE_CHECKING:
+    import pandas as pd
+
+from .tables import NONE, frame, human, markdown_table, missing, ms, num, text_table, to_csv
 
 
 def _fmt(col_fmt: str):
@@ -30,7 +33,7 @@ def comparison_text(cmp, fmt: str) -> str:
     """``cmp`` (:class:`costlab.compare.Comparison`) as table, markdown, csv or json."""
     if fmt == "json":
         return json.dumps(cmp.to_dict(), indent=2)
-    df = pd.DataFrame(cmp.rows)
+    df = frame(cmp.rows)
     keys = ["model"]
     headers = {"model": "model"}
     fm = {}

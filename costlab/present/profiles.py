@@ -4,11 +4,12 @@ profile``). Presentation: plain dicts in (a profile's JSON fields); imports no p
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
-from .tables import markdown_table, num, pct, text_table, to_csv
+from .tables import frame, markdown_table, num, pct, text_table, to_csv
 
 _COLS = ["profile", "device", "batch", "samples", "level", "n", "mape_network", "baseline_network",
          "mape_family", "baseline_family", "within_10pct", "spearman"]
@@ -146,7 +147,7 @@ def profiles_text(listing: dict, fmt: str) -> str:
     if fmt == "json":
         return json.dumps({"profiles_dir": listing["profiles_dir"], "user_profiles_dir": listing["user_profiles_dir"],
                            "profiles": rows, "invalid": listing["invalid"]}, indent=2)
-    df = pd.DataFrame(rows, columns=_COLS + _MORE)
+    df = frame(rows, columns=_COLS + _MORE)
     if fmt == "csv":
         return to_csv(df)
     fm = {c: _p for c in ("mape_network", "baseline_network", "mape_family", "baseline_family", "within_10pct")}

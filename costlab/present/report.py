@@ -51,6 +51,9 @@ def _totals_lines(report: Report) -> list[str]:
             lines += latency_lines(s.data, report.totals["latency_ms"])
         elif s.key == "quantized":
             lines.append(int8_line(s.data["int8_layers"], s.values["mac_layers"]))
+        elif s.key == "trace":
+            lines.append(f"traced      on real zero inputs (see the note on stderr): a branch on tensor values "
+                         "is counted the way zero inputs take it")
     return lines
 
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 
-import pandas as pd
+from typing import TYPE_CHECKING
 
-from .tables import human, markdown_table, ms, text_table, to_csv
+if TYPE_CHECKING:
+    import pandas as pd
+
+from .tables import frame, human, markdown_table, ms, text_table, to_csv
 
 RESOLUTION = "resolution"   # the knob name of the input side (costlab.search.RESOLUTION)
 
@@ -20,7 +23,7 @@ def _front_frame(result) -> pd.DataFrame:
         row.update({"resolution": v["resolution"], "params": human(v["params"]), "MACs": human(v["macs"]),
                     "latency ms": ms(v["latency_ms"])})
         rows.append(row)
-    return pd.DataFrame(rows)
+    return frame(rows)
 
 
 def best_line(result) -> str:

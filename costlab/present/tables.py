@@ -2,11 +2,19 @@
 from __future__ import annotations
 
 import io
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:   # annotations only: a CLI that prints help or a refusal never loads pandas
+    import pandas as pd
 
 FORMATS = ("table", "csv", "json", "markdown")
+
+
+def frame(*args, **kwargs) -> "pd.DataFrame":
+    """``pandas.DataFrame(...)``, pandas loaded on first use (the CLI starts without it)."""
+    import pandas
+
+    return pandas.DataFrame(*args, **kwargs)
 
 
 # -- numbers: the one helper set every table, report and message uses ----------------------------

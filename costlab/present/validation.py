@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import json
 
-import pandas as pd
+from typing import TYPE_CHECKING
 
-from .tables import markdown_table, ms, num, pct, text_table, to_csv
+if TYPE_CHECKING:
+    import pandas as pd
+
+from .tables import frame, markdown_table, ms, num, pct, text_table, to_csv
 
 # why a rank correlation is missing (metrics() leaves it out, rather than print a NaN)
 NO_RANK = ("Spearman / Kendall '-': not defined with fewer than 3 held-out rows or when all measured "
@@ -24,7 +27,7 @@ def _p(x) -> str:
 
 
 def _with_input(rows) -> pd.DataFrame:
-    df = pd.DataFrame(rows)
+    df = frame(rows)
     df["input"] = df["input_shape"].map(lambda s: "x".join(str(x) for x in s))
     return df
 
@@ -121,7 +124,7 @@ def gpu_validation_text(res: dict, fmt: str) -> str:
     if fmt == "json":
         return json.dumps(res, indent=2)
     if fmt == "csv":
-        return to_csv(pd.DataFrame(res["held_out"]["rows"]))
+        return to_csv(frame(res["held_out"]["rows"]))
     cols = ["batch", "n", "MAPE", "within 10%", "Spearman", "FLOPs-only MAPE", "FLOPs-only within 10%",
             "FLOPs-only Spearman"]
     right = set(cols[1:])
@@ -136,7 +139,7 @@ def gpu_validation_text(res: dict, fmt: str) -> str:
                          "form was chosen on these folds)", res["lono"]))
     parts = [f"profile {res['profile']} ({res['device']}), runtime {res['runtime']}"]
     for title, block in sections:
-        df = pd.DataFrame(_block_rows(block))
+        df = frame(_block_rows(block))
         table = markdown_table(df, cols, right=right) if fmt == "markdown" else text_table(df, cols, right)
         parts += ["", title, "", table]
     return "\n".join(parts) + "\n"
@@ -162,7 +165,7 @@ def _fewshot_csv(res: dict) -> str:
             rec[k] = m.get(k)
             rec[f"{k}_std"] = _std(sd, k)
         recs.append(rec)
-    return to_csv(pd.DataFrame(recs))
+    return to_csv(frame(recs))
 
 
 def fewshot_text(res: dict, fmt: str) -> str:
@@ -181,7 +184,7 @@ def fewshot_text(res: dict, fmt: str) -> str:
             row[label] = num(m.get(k), ".3f" if k in ("spearman", "kendall") else ".1f") + \
                 ("" if s is None or m.get(k) is None else f" +- {s:.3g}")
         rows.append(row)
-    df = pd.DataFrame(rows)
+    df = frame(rows)
     cols = list(df.columns)
     head = (f"few-shot: fit on {res['samples']} random rows, predict the other {res['n']}, {res['repeats']} "
             f"repeats (seed {res.get('seed')}); base: {res.get('base') or 'none'}")

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
-from scipy.optimize import nnls
 
 from ...errors import InputError, ProfileError
 from ..features import CLASSES, TERMS
@@ -80,6 +79,13 @@ def _candidates(base_coef: np.ndarray | None, base_combine: str, combines: Seque
                            f"(forms available: {', '.join(combines)}) and {n} samples are too few for the "
                            f"shared-rate prior (needs {MIN_SHARED})")
     return out
+
+
+def nnls(A: np.ndarray, b: np.ndarray, maxiter: int):
+    """``scipy.optimize.nnls``, scipy loaded when a fit first needs it (a prediction never does)."""
+    from scipy.optimize import nnls as _nnls
+
+    return _nnls(A, b, maxiter=maxiter)
 
 
 def _nnls_cols(A: np.ndarray, b: np.ndarray) -> np.ndarray:
