@@ -472,12 +472,10 @@ def _describe(device: torch.device, info: dict) -> tuple[str, str, str]:
 
 # -- a whole profiling run ----------------------------------------------------------------------
 
-def _measure_rows(pairs: list, dev: torch.device, *, repeats: int, warmup: int, threads: int, min_repeat_ms: float,
-                  progress, timer, clock: str, keep_memory: bool, seed: int) -> list[dict]:
-    """Per pair (input order): the harness's row. Ops and blocks are sorted by the bytes they
-    touch and cut into chunks of 16, each chunk shuffled (seeded): a small op is timed among
-    small ops (a small network's working set stays in cache), a large one among large ones.
-    Networks are timed back to back in turns, as measure_networks times them."""
+def op_order(pairs: list, seed: int) -> tuple[list[int], list[int]]:
+    """(order of the op and block samples, indices of the network samples): ops and blocks
+    sorted by the bytes they touch and cut into chunks of 16, each chunk shuffled (seeded), so
+    a small op is timed among small ops (a small network's working set stays in cache)."""
     nets = [i for i, (sp, _) in enumerate(pairs) if granularity(sp) == "network"]
     parts = [i for i in range(len(pairs)) if i not in set(nets)]
     size = {i: _footprint(*pairs[i]) for i in parts}
@@ -488,6 +486,16 @@ def _measure_rows(pairs: list, dev: torch.device, *, repeats: int, warmup: int, 
         block = parts[k:k + 16]
         rng.shuffle(block)
         order += block
+    return order, nets
+
+
+def _measure_rows(pairs: list, dev: torch.device, *, repeats: int, warmup: int, threads: int, min_repeat_ms: float,
+                  progress, timer, clock: str, keep_memory: bool, seed: int) -> list[dict]:
+    """Per pair (input order): the harness's row. Ops and blocks are sorted by the bytes they
+    touch and cut into chunks of 16, each chunk shuffled (seeded): a small op is timed among
+    small ops (a small network's working set stays in cache), a large one among large ones.
+    Networks are timed back to back in turns, as measure_networks times them."""
+    order, nets = op_order(pairs, seed)
     common = dict(device=dev, repeats=repeats, warmup=warmup, threads=threads, min_repeat_ms=min_repeat_ms,
                   progress=progress, timer=timer, clock=clock, keep_memory=keep_memory)
     rows = measure_specs([pairs[i] for i in order], chunk=16, desc=f"profiling {dev.type} ops", **common)
@@ -539,7 +547,7 @@ def measure_profile(device: str | torch.device = "cpu", *, name: str = "cpu-loca
                     networks: bool = True, repeats: int = 21, warmup: int = 3,
                     min_repeat_ms: float | None = None, command: str | None = None,
                     progress: bool | Any = True, timer=None, items=None, seed: int = 0,
-                    clock: str = "auto", keep_memory: bool = True, runtime: str | None = None) -> dict:
+                    clock: str = "auto", keep_memory: bool = True) -> dict:
     """Measure a profile's samples on the local device; returns an *unfitted* profile dict
     (schema ``costlab.profile/1``; fit it with :func:`costlab.calibrate.fit.fit_profile`, or
     on CUDA with :func:`costlab.calibrate.gpu_profile.fit_gpu_profile`).
@@ -552,9 +560,6 @@ def measure_profile(device: str | torch.device = "cpu", *, name: str = "cpu-loca
     if min_repeat_ms is None:
         min_repeat_ms = CUDA_MIN_REPEAT_MS if dev.type == "cuda" else 0.0
     pairs = list(items) if items is not None else default_grid(batches=batches, grid=grid, networks=networks)
-    if runtime not in (None, "torch"):
-        return _runtime_profile(runtime, pairs, name=name, threads=threads, repeats=repeats, warmup=warmup,
-                                command=command, progress=progress, clock=clock, batch=int(batches[0]), seed=seed)
     t0 = time.perf_counter()
     if dev.type == "cuda" and timer is None:
         samples = measure_cuda_samples([(s, _shape(shp)) for s, shp in pairs], dev, repeats=repeats,
@@ -583,99 +588,6 @@ def measure_profile(device: str | torch.device = "cpu", *, name: str = "cpu-loca
         },
         "samples": samples,
     }
-
-
-def _runtime_profile(runtime: str, pairs: list, *, name: str, threads: int, repeats: int, warmup: int,
-                     command: str | None, progress, clock: str, batch: int, seed: int) -> dict:
-    """:func:`measure_profile` through a deployment runtime (ONNX Runtime, OpenVINO, LiteRT):
-    every sample converted (cached) and timed in the runtime with the same chunks and turns
-    as the eager harness; the fusion rules found from the runtime's own per-op output
-    (:mod:`costlab.runtimes.fusion`). Samples the runtime cannot convert are left out and
-    listed in ``provenance.skipped``."""
-    from ..runtimes import get_runtime
-    from ..runtimes.bench import boundary_share, machine, measure_many
-    from ..runtimes.fusion import discover
-
-    rt = get_runtime(runtime)
-    rt.require()
-    t0 = time.perf_counter()
-    fusion, evidence = discover(rt, threads=threads)
-    nets = [i for i, (sp, _) in enumerate(pairs) if granularity(sp) == "network"]
-    parts = [i for i in range(len(pairs)) if i not in set(nets)]
-    size = {i: _footprint(*pairs[i]) for i in parts}
-    parts.sort(key=lambda i: (size[i], i))
-    rng = random.Random(seed)
-    order: list[int] = []
-    for k in range(0, len(parts), 16):
-        block = parts[k:k + 16]
-        rng.shuffle(block)
-        order += block
-    skipped: list = []
-    common = dict(threads=threads, runs=repeats, warmup=warmup, clock=clock, progress=progress, skipped=skipped)
-    rows = measure_many([pairs[i] for i in order], rt, chunk=16, burst=1, desc=f"profiling {rt.name} ops", **common)
-    if nets:
-        rows += measure_many([pairs[i] for i in nets], rt, chunk=NETWORK_CHUNK, burst=_burst(repeats),
-                             desc=f"profiling {rt.name} networks", **common)
-    # an op or block timed alone pays the runtime's per-call cost and the layout conversions at
-    # the graph's edges, which inside a network are paid once (per call) or not at all: take
-    # both out of every op and block sample (see boundary_share; the per-call cost is the median
-    # of the smallest model the runtime runs, a one-element ReLU)
-    call_ms = _call_overhead(rt, threads, repeats, warmup, clock)
-    samples = []
-    for r in rows:
-        smp = _sample({**{k: v for k, v in r.items() if v is not None}, "repeats": r["runs"], "number": 1})
-        smp["stats"]["convert_s"] = r["convert_s"]
-        smp["stats"]["noise"] = round(float(r["noise"]), 4)
-        if rt.per_op and granularity(r["spec"]) != "network":
-            share = boundary_share(rt, r["spec"], r["input_shape"], threads=threads)
-            if share is not None:
-                net = max(r["median_ms"] * (1.0 - share) - call_ms, 0.05 * r["median_ms"])
-                smp["latency_ms"] = round(net, 6)
-                smp["stats"]["edge_share"] = round(share, 4)
-                smp["stats"]["call_overhead_ms"] = round(call_ms, 6)
-        samples.append(smp)
-    info = machine(rt, threads)
-    info["clock"] = rows[0]["clock"] if rows else "thread"
-    info["keep_freed_memory"] = True
-    runtime_text = (f"{rt.title} {rt.version()} fp32 on CPU, {threads} thread(s)"
-                    + (", INFERENCE_PRECISION_HINT f32" if rt.name == "openvino" else "")
-                    + ("; all graph optimisations (ORT_ENABLE_ALL)" if rt.name == "ort" else "")
-                    + ("; XNNPACK delegate" if rt.name == "litert" else ""))
-    tname = _TIMERS[info["clock"]]
-    method = (f"costlab profile --target {rt.name}: {len(samples)} samples (ops, blocks, networks) built from zoo "
-              f"specs with random weights (seed 0), converted for {rt.title} (cached by content hash), one fixed "
-              f"random-normal input; {warmup} warm-up calls; {repeats} timed calls; ops and blocks interleaved call "
-              f"by call in chunks of 16 of similar size, networks 4 taking turns; timer {tname}; latency_ms = median")
-    noise = _noise([{"noise": r["noise"]} for r in rows]) if rows else {}
-    return {
-        "schema": "costlab.profile/1", "name": name,
-        "device": f"{info['cpu_model']} ({info['logical_cpus']} logical CPUs), {info['platform']}",
-        "device_class": "cpu", "runtime": runtime_text, "threads": int(threads), "batch": int(batch),
-        "dtype": "float32", "fusion": fusion,
-        "provenance": {
-            "source": f"measured on this machine ({info['cpu_model']}) through {rt.title} {rt.version()}",
-            "measured_by": f"costlab profile --target {rt.name}", "date": _dt.date.today().isoformat(),
-            "method": method, "command": command or f"costlab profile --target {rt.name}", "machine": info,
-            "wall_s": round(time.perf_counter() - t0, 1), "noise": noise,
-            "fusion_evidence": evidence, "call_overhead_ms": round(call_ms, 6),
-            "fit_options": {"network_weights": [1, 5, 20]},
-            "sample_correction": ("op and block samples: latency_ms = median x (1 - edge_share) - call_overhead_ms "
-                                  "(edge_share: the share of the runtime's per-op time in layout conversions at the "
-                                  "graph's edges; stats.median_ms keeps the measured median); networks as measured"
-                                  if rt.per_op else "none (the runtime reports no per-op times)"),
-            "skipped": [{"spec": sp, "reason": why} for sp, why in skipped],
-        },
-        "samples": samples,
-    }
-
-
-def _call_overhead(rt, threads: int, repeats: int, warmup: int, clock: str) -> float:
-    """ms of one call of the smallest model (a ReLU of one element) through the runtime."""
-    from ..runtimes.bench import measure_many
-
-    rows = measure_many([("micro_act:c=1,act=relu", (1, 1, 1, 1))], rt, threads=threads, runs=max(repeats, 21),
-                        warmup=warmup, clock=clock, progress=False)
-    return float(rows[0]["median_ms"])
 
 
 def _r(x: float) -> float | None:

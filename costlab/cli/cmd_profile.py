@@ -110,18 +110,12 @@ def profile(target, device, output, name, threads, batch, repeats, warmup, grid,
     """
     import re
 
-    from ..calibrate.measure import MeasureError, measure_profile, resolve_clock, resolve_device
+    from ..calibrate.measure import MeasureError, resolve_clock, resolve_device
     from ..latency.profile import ProfileError, dumps_profile, save_profile, validate_profile
 
     target = _target(target, device)
     given_repeats = repeats
-    runtime = target if target in _RUNTIMES else None
-    if runtime is not None:
-        from ..runtimes import get_runtime
-
-        get_runtime(runtime).require()     # absent -> one line naming the extra, before any work
-        if batch and batch.strip() != "1":
-            raise UsageError(f"--target {runtime} measures batch 1 (the deployment case); drop --batch")
+    runtime = _runtime_target(target, batch)
     try:
         dev = resolve_device("cpu" if runtime else target)
     except MeasureError as exc:
@@ -138,16 +132,7 @@ def profile(target, device, output, name, threads, batch, repeats, warmup, grid,
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
         raise UsageError(f"bad profile name '{name}': use letters, digits, '.', '_' or '-' (pass --name)")
     if runtime is not None and not output:
-        # a runtime profile goes to the user profile folder, where --device NAME finds it
-        from ..latency.profile import user_profiles_dir
-
-        folder = user_profiles_dir()
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise UsageError(f"cannot create the user profile folder '{folder}' ({exc.strerror}); "
-                             "pass -o FILE") from None
-        output = str(folder / f"{name}.json")
+        output = _user_folder_file(name)
     if output:  # refuse before minutes of measuring, not after
         _check_output(output)
     fit = None
@@ -161,9 +146,9 @@ def profile(target, device, output, name, threads, batch, repeats, warmup, grid,
                    given_repeats, warmup, grid, clock, default_malloc, no_networks, no_fit, no_live_check)
     t0 = time.perf_counter()
     try:
-        d = measure_profile(dev, name=name, threads=threads, batches=batches, grid=grid,
-                            networks=not no_networks, repeats=repeats, warmup=warmup, command=cmd,
-                            progress=not quiet, clock=clock, keep_memory=not default_malloc, runtime=runtime)
+        d = _measure(runtime, dev, name=name, threads=threads, batches=batches, grid=grid,
+                     networks=not no_networks, repeats=repeats, warmup=warmup, command=cmd,
+                     progress=not quiet, clock=clock, keep_memory=not default_malloc)
     except MeasureError as exc:
         raise UsageError(str(exc)) from None
     except MemoryError as exc:
@@ -197,6 +182,31 @@ def profile(target, device, output, name, threads, batch, repeats, warmup, grid,
         raise UsageError(str(exc)) from None
 
 
+def _measure(runtime, dev, **kw) -> dict:
+    """measure_profile on the torch device, or through the deployment runtime."""
+    if runtime is None:
+        from ..calibrate.measure import measure_profile
+
+        return measure_profile(dev, **kw)
+    from ..runtimes.profile import measure_runtime_profile
+
+    kw.pop("keep_memory")
+    kw.pop("batches")
+    return measure_runtime_profile(runtime, None, batch=1, seed=0, **kw)
+
+
+def _user_folder_file(name: str) -> str:
+    """A runtime profile goes to the user profile folder, where --device NAME finds it."""
+    from ..latency.profile import user_profiles_dir
+
+    folder = user_profiles_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create the user profile folder '{folder}' ({exc.strerror}); pass -o FILE") from None
+    return str(folder / f"{name}.json")
+
+
 def _live_check(d: dict, repeats: int, quiet: bool) -> dict:
     """Time the held-out networks of :data:`costlab.calibrate.validate.LIVE_CHECK_SPECS` now."""
     from ..calibrate.validate import live_check
@@ -221,6 +231,19 @@ def _check_output(output: str) -> None:
 
 
 _RUNTIMES = ("ort", "openvino", "litert")
+
+
+def _runtime_target(target: str, batch: str | None) -> str | None:
+    """The deployment runtime --target names (None: cpu or cuda), checked before any work: an
+    absent runtime is one line naming its extra."""
+    if target not in _RUNTIMES:
+        return None
+    from ..runtimes import get_runtime
+
+    get_runtime(target).require()
+    if batch and batch.strip() != "1":
+        raise UsageError(f"--target {target} measures batch 1 (the deployment case); drop --batch")
+    return target
 
 
 def _default_name(output, device_type, runtime=None, threads=1) -> str:

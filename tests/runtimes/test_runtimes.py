@@ -218,12 +218,13 @@ def test_conversion_error_names_op_and_runtime():
 
 @needs_ort
 def test_runtime_profile_measures_through_the_runtime():
-    from costlab.calibrate.measure import measure_profile
+    from costlab.runtimes.profile import measure_runtime_profile
 
     items = [("micro_conv:cin=8,cout=16,k=1,stride=1,groups=1", (1, 8, 16, 16)),
              ("micro_act:c=8,act=relu", (1, 8, 16, 16)),
              ("micro_svd_not_a_zoo_entry" if False else "micro_add:c=8", (1, 8, 16, 16))]
-    d = measure_profile("cpu", name="t-ort", items=items, repeats=3, warmup=1, progress=False, runtime="ort")
+    d = measure_runtime_profile("ort", items, name="t-ort", threads=1, repeats=3, warmup=1, command=None,
+                                progress=False, clock="auto", batch=1, seed=0)
     assert d["provenance"]["machine"]["runtime"] == "ort"
     assert "conv+act" in d["fusion"] and "ONNX Runtime" in d["runtime"]
     assert len(d["samples"]) == 3 and all(s["latency_ms"] > 0 for s in d["samples"])

@@ -1,0 +1,99 @@
+"""``costlab profile --target ort|openvino|litert``: a profile's samples measured through a
+deployment runtime (the eager harness's grid, chunks and turns; :mod:`costlab.calibrate.measure`),
+with the runtime's fusion rules (:mod:`costlab.runtimes.fusion`) and op samples corrected to how
+they run inside a network."""
+from __future__ import annotations
+
+import datetime as _dt
+import time
+
+from ..calibrate.grid import default_grid, granularity
+from ..calibrate.measure import _TIMERS, NETWORK_CHUNK, _burst, _noise, _sample, op_order
+from . import get_runtime
+from .bench import boundary_share, machine, measure_many
+from .fusion import discover
+
+
+def measure_runtime_profile(runtime: str, pairs: list | None = None, *, grid: str = "default",
+                            networks: bool = True, name: str, threads: int, repeats: int, warmup: int,
+                     command: str | None, progress, clock: str, batch: int, seed: int) -> dict:
+    """``costlab profile --target RUNTIME``: :func:`costlab.calibrate.measure.measure_profile`'s
+    samples through a deployment runtime (ONNX Runtime, OpenVINO, LiteRT):
+    every sample converted (cached) and timed in the runtime with the same chunks and turns
+    as the eager harness; the fusion rules found from the runtime's own per-op output
+    (:mod:`costlab.runtimes.fusion`). Samples the runtime cannot convert are left out and
+    listed in ``provenance.skipped``."""
+
+    rt = get_runtime(runtime)
+    rt.require()
+    if pairs is None:
+        pairs = default_grid(batches=(batch,), grid=grid, networks=networks)
+    t0 = time.perf_counter()
+    fusion, evidence = discover(rt, threads=threads)
+    order, nets = op_order(pairs, seed)
+    skipped: list = []
+    common = dict(threads=threads, runs=repeats, warmup=warmup, clock=clock, progress=progress, skipped=skipped)
+    rows = measure_many([pairs[i] for i in order], rt, chunk=16, burst=1, desc=f"profiling {rt.name} ops", **common)
+    if nets:
+        rows += measure_many([pairs[i] for i in nets], rt, chunk=NETWORK_CHUNK, burst=_burst(repeats),
+                             desc=f"profiling {rt.name} networks", **common)
+    call_ms = _call_overhead(rt, threads, repeats, warmup, clock)
+    samples = [_in_network(rt, r, threads, call_ms) for r in rows]
+    info = machine(rt, threads)
+    info["clock"] = rows[0]["clock"] if rows else "thread"
+    info["keep_freed_memory"] = True
+    runtime_text = (f"{rt.title} {rt.version()} fp32 on CPU, {threads} thread(s)"
+                    + (", INFERENCE_PRECISION_HINT f32" if rt.name == "openvino" else "")
+                    + ("; all graph optimisations (ORT_ENABLE_ALL)" if rt.name == "ort" else "")
+                    + ("; XNNPACK delegate" if rt.name == "litert" else ""))
+    tname = _TIMERS[info["clock"]]
+    method = (f"costlab profile --target {rt.name}: {len(samples)} samples (ops, blocks, networks) built from zoo "
+              f"specs with random weights (seed 0), converted for {rt.title} (cached by content hash), one fixed "
+              f"random-normal input; {warmup} warm-up calls; {repeats} timed calls; ops and blocks interleaved call "
+              f"by call in chunks of 16 of similar size, networks 4 taking turns; timer {tname}; latency_ms = median")
+    noise = _noise([{"noise": r["noise"]} for r in rows]) if rows else {}
+    return {
+        "schema": "costlab.profile/1", "name": name,
+        "device": f"{info['cpu_model']} ({info['logical_cpus']} logical CPUs), {info['platform']}",
+        "device_class": "cpu", "runtime": runtime_text, "threads": int(threads), "batch": int(batch),
+        "dtype": "float32", "fusion": fusion,
+        "provenance": {
+            "source": f"measured on this machine ({info['cpu_model']}) through {rt.title} {rt.version()}",
+            "measured_by": f"costlab profile --target {rt.name}", "date": _dt.date.today().isoformat(),
+            "method": method, "command": command or f"costlab profile --target {rt.name}", "machine": info,
+            "wall_s": round(time.perf_counter() - t0, 1), "noise": noise,
+            "fusion_evidence": evidence, "call_overhead_ms": round(call_ms, 6),
+            "fit_options": {"network_weights": [1, 5, 20]},
+            "sample_correction": ("op and block samples: latency_ms = median x (1 - edge_share) - call_overhead_ms "
+                                  "(edge_share: the share of the runtime's per-op time in layout conversions at the "
+                                  "graph's edges; stats.median_ms keeps the measured median); networks as measured"
+                                  if rt.per_op else "none (the runtime reports no per-op times)"),
+            "skipped": [{"spec": sp, "reason": why} for sp, why in skipped],
+        },
+        "samples": samples,
+    }
+
+
+def _in_network(rt, r: dict, threads: int, call_ms: float) -> dict:
+    """A measured row as a profile sample. An op or block timed alone pays the runtime's
+    per-call cost and the layout conversions at the graph's edges, which inside a network are
+    paid once (per call) or not at all: both are taken out of every op and block sample (the
+    edge share from the runtime's per-op profile of that sample, :func:`boundary_share`; the
+    per-call cost is the median of the smallest model the runtime runs, a one-element ReLU)."""
+    smp = _sample({**{k: v for k, v in r.items() if v is not None}, "repeats": r["runs"], "number": 1})
+    smp["stats"]["convert_s"] = r["convert_s"]
+    smp["stats"]["noise"] = round(float(r["noise"]), 4)
+    if rt.per_op and granularity(r["spec"]) != "network":
+        share = boundary_share(rt, r["spec"], r["input_shape"], threads=threads)
+        if share is not None:
+            smp["latency_ms"] = round(max(r["median_ms"] * (1.0 - share) - call_ms, 0.05 * r["median_ms"]), 6)
+            smp["stats"]["edge_share"] = round(share, 4)
+            smp["stats"]["call_overhead_ms"] = round(call_ms, 6)
+    return smp
+
+
+def _call_overhead(rt, threads: int, repeats: int, warmup: int, clock: str) -> float:
+    """ms of one call of the smallest model (a ReLU of one element) through the runtime."""
+    rows = measure_many([("micro_act:c=1,act=relu", (1, 1, 1, 1))], rt, threads=threads, runs=max(repeats, 21),
+                        warmup=warmup, clock=clock, progress=False)
+    return float(rows[0]["median_ms"])
