@@ -66,7 +66,10 @@ def _plain_loop(rt: str, art, example, threads: int, runs: int) -> list[float]:
 
         it = Interpreter(model_path=str(art.path), num_threads=threads)
         it.allocate_tensors()
-        it.set_tensor(it.get_input_details()[0]["index"], x.astype(np.float32))
+        d = it.get_input_details()[0]
+        if x.ndim == 4 and tuple(d["shape"]) != x.shape:      # costlab converts with NHWC input
+            x = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
+        it.set_tensor(d["index"], x.astype(np.float32))
         fn = it.invoke
     else:
         import torch
@@ -83,7 +86,7 @@ def _plain_loop(rt: str, art, example, threads: int, runs: int) -> list[float]:
     return out
 
 
-def agreement(runtimes, runs: int) -> list[dict]:
+def agreement(runtimes, runs: int, alternations: int = 5) -> list[dict]:
     import torch
 
     from costlab.runtimes import artifact, build_model
@@ -98,7 +101,7 @@ def agreement(runtimes, runs: int) -> list[dict]:
             if rt == "torch":
                 art.meta["model"] = b[1]
             ours, plain = [], []
-            for _ in range(3):       # alternate, so drift lands on both
+            for _ in range(alternations):       # alternate, so drift lands on both
                 ours.append(bench(spec, rt, runs=runs, warmup=5, clock="wall", op_profile=False)["median_ms"])
                 with torch.inference_mode():
                     plain.append(statistics.median(_plain_loop(rt, art, b[2], 1, runs)))
@@ -170,6 +173,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=15)
     ap.add_argument("--agreement-only", action="store_true")
     ap.add_argument("--accuracy-only", action="store_true")
+    ap.add_argument("--alternations", type=int, default=5, help="agreement: bench / plain-loop alternations")
     ap.add_argument("--json", default=None, help="write every figure to this JSON file")
     a = ap.parse_args()
     from costlab.runtimes import installed
@@ -179,8 +183,8 @@ def main() -> None:
     profs = dict(p.split("=", 1) for p in a.profile)
     rts = a.runtimes.split(",") if a.runtimes else (list(profs) or [r for r in installed()])
     print("Part A: costlab bench vs a plain loop of the runtime's own API, same process, 1 thread, wall clock, "
-          f"{a.runs} runs x 3 alternations, medians")
-    out = {"agreement": [] if a.accuracy_only else agreement(rts, a.runs)}
+          f"{a.runs} runs x {a.alternations} alternations, medians")
+    out = {"agreement": [] if a.accuracy_only else agreement(rts, a.runs, a.alternations)}
     if not a.agreement_only:
         out["accuracy"] = []
         for rt, path in profs.items():
