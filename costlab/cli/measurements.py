@@ -45,6 +45,10 @@ def calibrate_measurements(path: str, base: str | None, name: str | None, device
     if name is not None and not name.strip():
         raise UsageError("--name is empty; give the new profile a name, e.g. --name my-board")
     name = name or os.path.splitext(os.path.basename(os.path.normpath(path)))[0]
+    import re
+
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):   # before any fitting (issue 22 item 8)
+        raise UsageError(f"bad profile name '{name}': use letters, digits, '.', '_' or '-' (pass --name)")
     taken = _taken(name, available_profiles())
     if taken and output is None:
         raise UsageError(f"--name {name}: {taken}; choose another --name (or write elsewhere with -o FILE)")
