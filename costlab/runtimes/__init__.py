@@ -80,7 +80,7 @@ def artifact(runtime: str | Runtime, spec, input_shape: Sequence[int] | None = N
     if rt.suffix is None:
         return Artifact(rt.name, None, None, 0.0, True, "", shape, dtype, {"spec": name})
     identity = {"model": ident, "input_shape": list(shape), "dtype": dtype, "runtime": rt.name,
-                "versions": rt.versions(), "format": 1}
+                "versions": rt.versions(), "format": 2}
     key = cache.key_of(identity)
     hit = cache.lookup(rt.name, key, rt.suffix)
     if hit is not None:
