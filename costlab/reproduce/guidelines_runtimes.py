@@ -28,7 +28,8 @@ from .shufflenetv2 import TABLES, _read, bench_spec, table8_zoo
 
 RUNS, WARMUP = 21, 3
 CSV_COLUMNS = ["spec", "input", "runtime", "runtime_version", "status", "median_ms", "p10_ms", "p90_ms",
-               "wall_median_ms", "runs", "warmup", "threads", "clock", "cpu_model", "date", "note"]
+               "wall_median_ms", "runs", "warmup", "threads", "clock", "cpu_model", "date", "note", "runtime_s"]
+# runtime_s: seconds this runtime took for all its networks (conversions, cached or not, and timing)
 
 
 # the ARM column measured per table: the smallest networks where every row of the table builds
@@ -125,7 +126,8 @@ def measure_rows(items, runtimes, *, runs: int = RUNS, warmup: int = WARMUP, pro
         res = measure_many(ok, rt, threads=1, runs=runs, warmup=warmup, progress=progress,
                            desc=f"{NAME}: timing {name}") if ok else []
         got = dict(zip(ok, res))
-        base = {"runtime": name, "runtime_version": rt.version(), "threads": 1, "cpu_model": cpu, "date": date,
+        took = round(time.perf_counter() - t0, 1)
+        base = {"runtime_s": took, "runtime": name, "runtime_version": rt.version(), "threads": 1, "cpu_model": cpu, "date": date,
                 "warmup": warmup}
         for spec, shape in items:
             m = got.get((spec, shape))
@@ -136,7 +138,7 @@ def measure_rows(items, runtimes, *, runs: int = RUNS, warmup: int = WARMUP, pro
                 row.update(status="measured", median_ms=m["median_ms"], p10_ms=m["p10_ms"], p90_ms=m["p90_ms"],
                            wall_median_ms=m.get("wall_median_ms"), runs=m["runs"], clock=m["clock"], note="")
             rows.append(row)
-        _log(f"{name}: {len(ok)}/{len(items)} networks measured in {time.perf_counter() - t0:.0f} s")
+        _log(f"{name}: {len(ok)}/{len(items)} networks measured in {took:.0f} s")
     df = pd.DataFrame(rows, columns=CSV_COLUMNS)
     for c in ("median_ms", "p10_ms", "p90_ms", "wall_median_ms"):   # fixed precision: stable bytes
         df[c] = [None if v is None or v != v else round(float(v), 4) for v in df[c]]

@@ -43,6 +43,12 @@ CHAIN_NAMES = {("Table1", 0): "G1: c1:c2 1:1 -> 1:12", ("Table2", 0): "G2: g 1 -
                ("Table3", 0): "G3: 1 -> 4 fragments, series", ("Table3", 1): "G3: 1 -> 4 fragments, parallel",
                ("Table4", 0): "G4: ReLU, then shortcut removed", ("Table4", 1): "G4: shortcut, then ReLU removed"}
 
+TICKS = {"G1: c1:c2 1:1 -> 1:12": "G1\nc1:c2\n1:1 -> 1:12", "G2: g 1 -> 8": "G2\ngroups\n1 -> 8",
+         "G3: 1 -> 4 fragments, series": "G3 series\nfragments\n1 -> 4",
+         "G3: 1 -> 4 fragments, parallel": "G3 parallel\nfragments\n1 -> 4",
+         "G4: ReLU, then shortcut removed": "G4\n-ReLU,\nthen -shortcut",
+         "G4: shortcut, then ReLU removed": "G4\n-shortcut,\nthen -ReLU"}
+
 
 # -- verdicts (plain functions of numbers: tested on hand-made values) -----------------------------
 
@@ -186,8 +192,24 @@ def intro(df: pd.DataFrame | None, runtimes: list[str]) -> list[str]:
               "Each runtime's networks are timed in turns in one process (`costlab.runtimes.bench.measure_many`), "
               "so ratios within a runtime are measured together. Times are ms per image with the p10-p90 spread "
               "of the runs in parentheses. A different device and runtimes than the paper's: compare orderings "
-              "and ratios, not speeds.", ""]
+              "and ratios, not speeds." + took_line(df, runtimes), ""]
     return parts
+
+
+def took_line(df: pd.DataFrame, runtimes: list[str]) -> str:
+    """How long the measurement took (the CSV's runtime_s: conversions and timing per runtime)."""
+    if "runtime_s" not in df.columns:
+        return ""
+    took = {}
+    for rt in runtimes:
+        vals = [float(v) for v in df.loc[df["runtime"] == rt, "runtime_s"] if str(v) not in ("", "nan")]
+        if vals:
+            took[rt] = max(vals)
+    if not took:
+        return ""
+    return (f" The measurement took {sum(took.values()) / 60:.0f} min ("
+            + ", ".join(f"{rt} {v:.0f} s" for rt, v in took.items())
+            + "; conversions are cached by content hash, so a rerun with the same versions skips them).")
 
 
 def guideline_sections(rows: list[Row], st: dict, runtimes: list[str]) -> tuple[list[str], pd.DataFrame]:
@@ -310,6 +332,7 @@ def missing_section(df: pd.DataFrame) -> list[str]:
 def figure(ct: pd.DataFrame, rows: list[Row], st: dict, runtimes: list[str], out_dir: Path) -> str:
     """Left: each chain's last/first time ratio per source; right: Table 8 MFLOPs vs ms per runtime."""
     from matplotlib.figure import Figure
+    from matplotlib.ticker import NullFormatter
 
     from ..present.plots import save_png_svg
     from .papers import figures_dir
@@ -325,10 +348,12 @@ def figure(ct: pd.DataFrame, rows: list[Row], st: dict, runtimes: list[str], out
                color=colors[s], hatch="//" if s.startswith("paper") else None, edgecolor="white", lw=0.3)
     ax.axhline(1.0, color="black", lw=0.8)
     ax.set_xticks(range(len(ct)))
-    ax.set_xticklabels([c.replace(": ", ":\n", 1) for c in ct["chain"]], fontsize=7)
+    ax.set_xticklabels([TICKS.get(c, c) for c in ct["chain"]], fontsize=7)
     ax.set_ylabel("time of the guideline's slowest / fastest configuration")
     ax.set_title("Tables 1-4: does each guideline's chain hold? (> 1: yes at its ends)")
-    ax.legend(fontsize=7, ncol=2)
+    top = max([c[0] for s in srcs for c in ct[s] if c[0] is not None] + [1.0])
+    ax.set_ylim(0, top * 1.3)
+    ax.legend(fontsize=7, ncol=3, loc="upper left")
     ax.grid(axis="y", alpha=0.3, lw=0.5)
     t8 = list({(r.spec, r.shape): r for r in rows if r.table == "Table8"}.values())
     for rt in runtimes:
@@ -337,12 +362,15 @@ def figure(ct: pd.DataFrame, rows: list[Row], st: dict, runtimes: list[str], out
         sv2 = [(r.mflops, st[(r.spec, shape_text(r.shape), rt)][0]) for r in t8 if r.spec.startswith("shufflenet_v2")
                and isinstance(st.get((r.spec, shape_text(r.shape), rt)), tuple)]
         bx.scatter([p[0] for p in pts], [p[1] for p in pts], s=14, color=colors[rt], label=TITLES.get(rt, rt))
-        bx.plot(sorted(sv2), [p[1] for p in sorted(sv2)], "-", color=colors[rt], lw=1.0)
+        bx.plot([p[0] for p in sorted(sv2)], [p[1] for p in sorted(sv2)], "-", color=colors[rt], lw=1.0)
     arm = [(r.mflops, 1000.0 / r.paper_arm) for r in t8 if r.paper_arm]
     bx.scatter([p[0] for p in arm], [p[1] for p in arm], s=16, marker="s", facecolors="none",
                edgecolors=colors["paper ARM"], label="paper ARM (Snapdragon 810)")
     bx.set_xscale("log")
     bx.set_yscale("log")
+    bx.set_xticks([40, 70, 150, 300, 600])
+    bx.set_xticklabels(["40", "70", "150", "300", "600"])
+    bx.xaxis.set_minor_formatter(NullFormatter())
     bx.set_xlabel("MFLOPs (paper; millions of multiply-adds)")
     bx.set_ylabel("ms per image, 1 thread")
     bx.set_title("Table 8 zoo networks (line: ShuffleNet v2 0.5x-2x)")
