@@ -207,9 +207,10 @@ def took_line(df: pd.DataFrame, runtimes: list[str]) -> str:
             took[rt] = max(vals)
     if not took:
         return ""
-    return (f" The measurement took {sum(took.values()) / 60:.0f} min ("
+    return (f" Measuring took {sum(took.values()) / 60:.1f} min ("
             + ", ".join(f"{rt} {v:.0f} s" for rt, v in took.items())
-            + "; conversions are cached by content hash, so a rerun with the same versions skips them).")
+            + "), converting what was not already in costlab's artifact cache (by content hash: a rerun with the "
+              "same versions converts nothing; LiteRT's conversions, 5-50 s per network, are most of a first run).")
 
 
 def guideline_sections(rows: list[Row], st: dict, runtimes: list[str]) -> tuple[list[str], pd.DataFrame]:

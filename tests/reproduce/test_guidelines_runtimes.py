@@ -94,7 +94,7 @@ def test_report_from_csv_fixture_never_measures_and_is_byte_identical(tmp_path, 
     md = (tmp_path / f"{gr.NAME}.md").read_text()
     png = (tmp_path / "figures" / f"{gr.NAME}.png").read_bytes()
     assert "Test CPU (2026-01-01), 1 thread, median of 5 timed runs" in md
-    assert "The measurement took 1 min (ort 12 s, litert 40 s;" in md
+    assert "Measuring took 0.9 min (ort 12 s, litert 40 s)" in md
     assert "| Table 1 | G1: c1:c2 1:1 -> 1:12 | 1.98 yes | 1.32 yes | 2.00 yes | 0.80 **no** |" in md
     assert "- LiteRT (XNNPACK): c1:c2=1:1 -> c1:c2=1:2 -> c1:c2=1:6 -> c1:c2=1:12: **no**" in md
     assert "cannot convert 'x': op aten.channel_shuffle" in md          # the not-measured row, with its reason
