@@ -180,6 +180,7 @@ class Store:
             raise OutputError(f"cannot write '{output}': folder '{self.path.parent}' is not writable; "
                               "choose another -o")
         self.parts = self.path.with_name(self.path.name + ".parts")
+        self.index = self.path.with_name(f".{self.path.name}.sweep-index.json")
         self.run = f"{time.strftime('%Y%m%d%H%M%S')}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.written = 0
 
@@ -213,6 +214,49 @@ class Store:
         for c in COUNTS:                          # -1 was written for a model that could not be built
             df[c] = pd.to_numeric(df[c]).where(df["error"] == "")
         return df[COLUMNS]
+
+    def _stat(self) -> list[int] | None:
+        try:
+            st = self.path.stat()
+        except OSError:
+            return None
+        return [st.st_size, st.st_mtime_ns]
+
+    def done(self, request: str) -> dict | None:
+        """The index of a finished run of ``request`` (:func:`request_key`) when the output is
+        still exactly the file it describes (same size and mtime) and no part is pending; else
+        ``None``. Reads only the small index, never the output."""
+        if self.part_files():
+            return None
+        try:
+            index = json.loads(self.index.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if not isinstance(index, dict) or index.get("version") != 1 or index.get("request") != request:
+            return None
+        stat = self._stat()
+        return index if stat is not None and index.get("output") == stat else None
+
+    def mark_done(self, request: str, rows: int, errors: int) -> None:
+        """Record that the output holds exactly ``request``'s rows (best effort: a missing index
+        only means the next run reads the output to find that out)."""
+        stat = self._stat()
+        if stat is None:
+            return
+        body = {"version": 1, "request": request, "rows": int(rows), "errors": int(errors), "output": stat}
+        try:
+            self.index.unlink(missing_ok=True)
+            tmp = self.index.with_name(self.index.name + f".tmp-{self.run}")
+            tmp.write_text(json.dumps(body), encoding="utf-8")
+            os.replace(tmp, self.index)
+        except OSError:
+            pass
+
+    def forget_done(self) -> None:
+        try:
+            self.index.unlink(missing_ok=True)
+        except OSError:
+            pass
 
     def part_files(self) -> list[Path]:
         if not self.parts.is_dir():
@@ -426,9 +470,15 @@ class SweepSummary:
     jobs: int
     seconds: float
     notes: list[str] = field(default_factory=list)   # rows predicted again, rows left out, for stderr
+    untouched: bool = False  # nothing to do: the index said the output already holds every row; not read
 
     def line(self) -> str:
-        nd, how = len(self.devices), "Ray" if self.backend == "ray" else f"{self.jobs} local process"
+        nd = len(self.devices)
+        if self.untouched:
+            return (f"nothing to do: {self.output} already holds all {self.rows:,} rows ({self.items:,} models x {nd} "
+                    f"device{'s' * (nd > 1)}: {', '.join(self.devices)})"
+                    + (f", {self.errors:,} rows with errors" if self.errors else "") + "; left as it was")
+        how = len(self.devices), "Ray" if self.backend == "ray" else f"{self.jobs} local process"
         return (f"wrote {self.output}: {self.rows:,} rows ({self.items:,} models x {nd} device{'s' * (nd > 1)}: "
                 f"{', '.join(self.devices)}); {self.computed:,} predicted in {self.seconds:.1f} s "
                 f"({how}{'es' if self.backend == 'local' and self.jobs > 1 else ''}), "
@@ -445,6 +495,14 @@ def plan(items, names, existing: pd.DataFrame, chunk_size: int) -> list[tuple[li
         if missing:
             groups.setdefault(missing, []).append((spec, tuple(shape)))
     return [(its[i:i + chunk_size], devs) for devs, its in groups.items() for i in range(0, len(its), chunk_size)]
+
+
+def request_key(items, hashes: dict[str, str]) -> str:
+    """sha256 of what a run asks for: its (spec, input shape) items in order and its devices
+    with their profile hashes (the index of a finished run is valid for this key only)."""
+    h = hashlib.sha256(json.dumps(list(hashes.items())).encode("utf-8"))
+    h.update("\n".join(f"{s}\t{shape_text(sh)}" for s, sh in items).encode("utf-8"))
+    return h.hexdigest()
 
 
 def _reuse(store: Store, items, hashes: dict[str, str]) -> tuple[pd.DataFrame, list[str], bool]:
@@ -493,8 +551,6 @@ def sweep(items: Sequence[tuple[str, Sequence[int]]], devices: Sequence[str | di
         raise UsageError("--jobs and the chunk size must be at least 1")
     if not devices:
         raise UsageError("give at least one device, e.g. --device arm,gpu")
-    if backend == "ray" and not _ray_module().is_initialized():
-        check_reachable(ray_address)
     profiles = [load_profile(d) for d in devices]
     names = list(dict.fromkeys(p.name for p in profiles))
     by_name = {p.name: p for p in profiles}
@@ -502,10 +558,19 @@ def sweep(items: Sequence[tuple[str, Sequence[int]]], devices: Sequence[str | di
     given = len(items)
     items = list(dict.fromkeys((s, tuple(int(d) for d in sh)) for s, sh in items))
     store = Store(output)
-    existing, notes, exact = _reuse(store, items, hashes)
+    notes = []
     if given > len(items):          # the output has one row per model x input x device
-        notes.insert(0, f"{given - len(items):,} duplicate model lines (same spec and input) merged: "
-                        f"{len(items):,} distinct models swept")
+        notes.append(f"{given - len(items):,} duplicate model lines (same spec and input) merged: "
+                     f"{len(items):,} distinct models swept")
+    request = request_key(items, hashes)
+    done = store.done(request)
+    if done is not None:            # a rerun of a finished sweep: neither read nor rewrite the output
+        return SweepSummary(str(output), done["rows"], 0, done["rows"], done["errors"], len(items), names, backend,
+                            jobs, time.perf_counter() - t0, notes, untouched=True)
+    if backend == "ray" and not _ray_module().is_initialized():
+        check_reachable(ray_address)
+    existing, more, exact = _reuse(store, items, hashes)
+    notes += more
     work = plan(items, names, existing, chunk_size)
     tasks = [(chunk, [by_name[d] for d in devs]) for chunk, devs in work]
     todo = sum(len(c) * len(d) for c, d in tasks)
@@ -526,9 +591,15 @@ def sweep(items: Sequence[tuple[str, Sequence[int]]], devices: Sequence[str | di
             raise UsageError(f"a worker process died (out of memory? try fewer --jobs); {resume_hint(store)}") from None
         finally:
             runner.close()
-    df = existing if exact and not todo else store.merge(items, hashes)
-    return SweepSummary(str(output), len(df), todo, len(items) * len(names) - todo, int((df["error"] != "").sum()),
-                        len(items), names, backend, jobs, time.perf_counter() - t0, notes)
+    if exact and not todo:
+        df = existing
+    else:
+        store.forget_done()
+        df = store.merge(items, hashes)
+    errors = int((df["error"] != "").sum())
+    store.mark_done(request, len(df), errors)
+    return SweepSummary(str(output), len(df), todo, len(items) * len(names) - todo, errors, len(items),
+                        names, backend, jobs, time.perf_counter() - t0, notes)
 
 
 def resume_hint(store: Store) -> str:

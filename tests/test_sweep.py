@@ -252,3 +252,36 @@ def test_duplicate_spec_lines_are_merged_with_a_note(tmp_path, capsys):
     specs.write_text("lenet5\n")
     assert main(["sweep", str(specs), "--device", "arm", "-o", str(tmp_path / "out3.csv")]) == 0
     assert "duplicate" not in capsys.readouterr().err
+
+
+def test_rerun_of_a_finished_sweep_reads_and_writes_nothing(items, tmp_path, monkeypatch, capsys):
+    """Issue 22 item 9: a finished sweep's index says 'nothing to do' without parsing the output."""
+    import os
+
+    out = tmp_path / "done.csv"
+    assert main(["sweep", "--space", "fbnet", "--n", "60", "--seed", "11", "--device", "arm,cpu", "-o", str(out),
+                 "--chunk-size", "25"]) == 0
+    capsys.readouterr()
+    before, stat = out.read_bytes(), os.stat(out)
+
+    def no_parse(*a, **k):
+        raise AssertionError("the output was parsed")
+
+    monkeypatch.setattr(W.Store, "_read", no_parse)
+    monkeypatch.setattr(W.pd, "read_csv", no_parse)
+    monkeypatch.setattr(W, "predict_chunk", no_parse)
+    assert main(["sweep", "--space", "fbnet", "--n", "60", "--seed", "11", "--device", "arm,cpu", "-o", str(out)]) == 0
+    o, e = capsys.readouterr()
+    assert o == (f"nothing to do: {out} already holds all 120 rows (60 models x 2 devices: arm-sd810, cpu-local); "
+                 "left as it was\n") and e == ""
+    assert out.read_bytes() == before and os.stat(out).st_mtime_ns == stat.st_mtime_ns
+    assert not (tmp_path / "done.csv.parts").exists()
+    s = W.sweep(items, DEVICES, out)
+    assert s.untouched and s.computed == 0 and s.already == 120
+    monkeypatch.undo()
+    # another request, or an output changed since, is read as before
+    assert not W.sweep(items[:30], DEVICES, out).untouched
+    assert read(out).shape[0] == 60 and W.sweep(items[:30], DEVICES, out).untouched
+    out.write_text(out.read_text() + "\n")
+    again = W.sweep(items[:30], DEVICES, out)
+    assert not again.untouched and again.computed == 0 and W.sweep(items[:30], DEVICES, out).untouched
