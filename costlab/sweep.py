@@ -412,6 +412,31 @@ def check_reachable(address: str | None, timeout: float = 5.0) -> None:
                          "(is it running? check --ray-address)") from None
 
 
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def ray_start_line(chunks: int, rows: int, address: str | None) -> str:
+    """What a Ray sweep starts and waits for, said before ``ray.init`` (which prints nothing
+    for seconds to minutes)."""
+    what = f"{chunks:,} chunk{'s' * (chunks != 1)} ({rows:,} rows) as Ray tasks"
+    ray = _ray_module()
+    if ray.is_initialized():
+        try:
+            cpus = int(ray.cluster_resources().get("CPU", 0))
+        except Exception:   # noqa: BLE001 -- a note only
+            cpus = 0
+        return f"submitting {what} to the running Ray instance" + (f" ({cpus} CPUs)" if cpus else "")
+    if address:
+        return (f"connecting to the Ray cluster at {address} for {what}; first results after the connection "
+                "and the workers' start-up")
+    return (f"starting a local Ray instance ({_cpus()} CPUs) for {what}; first results after Ray's start-up "
+            "(seconds to a minute)")
+
+
 def _run_ray(tasks: Sequence[Task], address: str | None) -> Iterator[tuple[int, pd.DataFrame]]:
     ray = _ray_module()
     started = False
@@ -575,14 +600,17 @@ def sweep(items: Sequence[tuple[str, Sequence[int]]], devices: Sequence[str | di
     tasks = [(chunk, [by_name[d] for d in devs]) for chunk, devs in work]
     todo = sum(len(c) * len(d) for c, d in tasks)
     show = sys.stderr.isatty() if progress is None else progress
+    if backend == "ray" and tasks:      # Ray's start-up takes seconds to minutes: say what is awaited
+        print(f"costlab: {ray_start_line(len(tasks), todo, ray_address)}", file=sys.stderr, flush=True)
     runner = _run_ray(tasks, ray_address) if backend == "ray" and tasks else _run_local(tasks, jobs)
     from tqdm import tqdm
 
     with tqdm(total=todo, unit="row", desc="sweep", disable=True if (not show or not todo) else None, file=sys.stderr) as bar:
         try:
-            for k, rows in runner:
+            for n, (k, rows) in enumerate(runner, 1):
                 store.commit(rows, k)
                 bar.update(len(rows))
+                bar.set_postfix_str(f"{n}/{len(tasks)} chunks")     # refreshes once per finished chunk
                 if on_chunk is not None:
                     on_chunk(k, rows)
         except (InputError, SpecError, UsageError, OutputError) as exc:

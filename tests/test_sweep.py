@@ -285,3 +285,68 @@ def test_rerun_of_a_finished_sweep_reads_and_writes_nothing(items, tmp_path, mon
     out.write_text(out.read_text() + "\n")
     again = W.sweep(items[:30], DEVICES, out)
     assert not again.untouched and again.computed == 0 and W.sweep(items[:30], DEVICES, out).untouched
+
+
+class _FakeRay:
+    """Enough of Ray's API for _run_ray: tasks run when their result is asked for."""
+
+    class exceptions:
+        class RayError(Exception):
+            pass
+
+        class RayTaskError(RayError):
+            pass
+
+    def __init__(self, on_init):
+        self.up, self.on_init = False, on_init
+
+    def is_initialized(self):
+        return self.up
+
+    def init(self, **kw):
+        self.on_init()
+        self.up = True
+
+    def shutdown(self):
+        self.up = False
+
+    def remote(self, f):
+        class Ref:
+            def __init__(self, *a):
+                self.a = a
+
+        return type("R", (), {"remote": staticmethod(lambda *a: Ref(*a)), "f": f})()
+
+    def put(self, x):
+        return x
+
+    def wait(self, pending, num_returns=1):
+        return pending[:1], pending[1:]
+
+    def get(self, ref):
+        return W.predict_chunk(*ref.a)
+
+    def cancel(self, ref):
+        pass
+
+
+def test_ray_says_what_it_waits_for_and_shows_chunks_on_a_terminal(items, tmp_path, monkeypatch, capsys):
+    """Issue 22 item 9: one stderr line before Ray starts; per-chunk progress on a terminal only."""
+    seen = []
+    fake = _FakeRay(lambda: seen.append(capsys.readouterr().err))
+    monkeypatch.setitem(sys.modules, "ray", fake)
+    s = W.sweep(items[:20], DEVICES, tmp_path / "a.csv", backend="ray", chunk_size=5)
+    assert s.rows == 40 and s.computed == 40
+    assert len(seen) == 1 and seen[0] == (f"costlab: starting a local Ray instance ({W._cpus()} CPUs) for 4 chunks "
+                                          "(40 rows) as Ray tasks; first results after Ray's start-up "
+                                          "(seconds to a minute)\n")
+    assert capsys.readouterr().err == ""                     # not a terminal: no progress
+    fake.up = True
+    monkeypatch.setattr(fake, "cluster_resources", lambda: {"CPU": 3.0}, raising=False)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    W.sweep(items[20:30], DEVICES, tmp_path / "b.csv", backend="ray", chunk_size=5)
+    err = capsys.readouterr().err
+    assert err.startswith("costlab: submitting 2 chunks (20 rows) as Ray tasks to the running Ray instance (3 CPUs)\n")
+    assert "1/2 chunks" in err and "2/2 chunks" in err
+    fake.shutdown()
+    assert W.ray_start_line(1, 2, "10.0.0.5:6379").startswith("connecting to the Ray cluster at 10.0.0.5:6379 for 1 chunk")
