@@ -9,6 +9,7 @@ import pytest
 
 import costlab
 from costlab import sweep as W
+from costlab import sweep_ray
 from costlab.cli import main
 from costlab.errors import InputError, UsageError
 
@@ -337,7 +338,7 @@ def test_ray_says_what_it_waits_for_and_shows_chunks_on_a_terminal(items, tmp_pa
     monkeypatch.setitem(sys.modules, "ray", fake)
     s = W.sweep(items[:20], DEVICES, tmp_path / "a.csv", backend="ray", chunk_size=5)
     assert s.rows == 40 and s.computed == 40
-    assert len(seen) == 1 and seen[0] == (f"costlab: starting a local Ray instance ({W._cpus()} CPUs) for 4 chunks "
+    assert len(seen) == 1 and seen[0] == (f"costlab: starting a local Ray instance ({sweep_ray._cpus()} CPUs) for 4 chunks "
                                           "(40 rows) as Ray tasks; first results after Ray's start-up "
                                           "(seconds to a minute)\n")
     assert capsys.readouterr().err == ""                     # not a terminal: no progress
@@ -349,4 +350,4 @@ def test_ray_says_what_it_waits_for_and_shows_chunks_on_a_terminal(items, tmp_pa
     assert err.startswith("costlab: submitting 2 chunks (20 rows) as Ray tasks to the running Ray instance (3 CPUs)\n")
     assert "1/2 chunks" in err and "2/2 chunks" in err
     fake.shutdown()
-    assert W.ray_start_line(1, 2, "10.0.0.5:6379").startswith("connecting to the Ray cluster at 10.0.0.5:6379 for 1 chunk")
+    assert sweep_ray.ray_start_line(1, 2, "10.0.0.5:6379").startswith("connecting to the Ray cluster at 10.0.0.5:6379 for 1 chunk")

@@ -43,7 +43,8 @@ LAYER_OF: dict[str, str] = {
     "counts": "passes", "guidelines": "passes", "latency": "passes", "memory": "passes",
     "api": "api",
     "calibrate": "features", "compare": "features", "compress": "features", "reproduce": "features",
-    "crosscheck": "features", "advise": "features", "search": "features", "sweep": "features", "blocks": "features",
+    "crosscheck": "features", "advise": "features", "search": "features", "sweep": "features", "sweep_ray": "features",
+    "blocks": "features",
     "crosscheck_onnx": "features", "runtimes": "features",
     "cli": "cli", "entry": "cli",
 }
