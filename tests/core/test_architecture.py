@@ -35,7 +35,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
 # module (or package, for all its modules) -> its layer; the longest matching prefix wins
 LAYER_OF: dict[str, str] = {
     "": "api",                           # costlab/__init__.py: re-exports analyze (lazily)
-    "errors": "base", "io": "base",
+    "errors": "base", "io": "base", "progress": "base",
     "ir": "data", "report": "data", "guidelines.result": "data", "compress.result": "data",
     "zoo": "zoo",
     "present": "present",
