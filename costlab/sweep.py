@@ -46,6 +46,7 @@ from .blocks import normalize_shape
 from .errors import InputError, OutputError, SpecError, UsageError
 from .latency.profile import as_document, load_profile
 from .search import predict_costs, sample_space
+from .sweep_ray import RAY_HINT, _ray_module, check_reachable, ray_start_line, run_ray  # noqa: F401
 from .zoo.registry import parse_spec
 
 MAX_SPACE = 2_000_000        # architectures one --space sweep samples (about 6.5 kB each in memory)
@@ -55,7 +56,6 @@ KEY = ["spec", "input_shape", "device"]
 COUNTS = ["macs", "params"]
 FORMATS = {".csv": "csv", ".parquet": "parquet"}
 BACKENDS = ("local", "ray")
-RAY_HINT = "pip install costlab[ray]"
 # floats read back exactly as written (pandas >= 3 does so by default and deprecates the option)
 _ROUND_TRIP = {"float_precision": "round_trip"} if int(pd.__version__.split(".")[0]) < 3 else {}
 
@@ -180,6 +180,7 @@ class Store:
             raise OutputError(f"cannot write '{output}': folder '{self.path.parent}' is not writable; "
                               "choose another -o")
         self.parts = self.path.with_name(self.path.name + ".parts")
+        self.index = self.path.with_name(f".{self.path.name}.sweep-index.json")
         self.run = f"{time.strftime('%Y%m%d%H%M%S')}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.written = 0
 
@@ -213,6 +214,49 @@ class Store:
         for c in COUNTS:                          # -1 was written for a model that could not be built
             df[c] = pd.to_numeric(df[c]).where(df["error"] == "")
         return df[COLUMNS]
+
+    def _stat(self) -> list[int] | None:
+        try:
+            st = self.path.stat()
+        except OSError:
+            return None
+        return [st.st_size, st.st_mtime_ns]
+
+    def done(self, request: str) -> dict | None:
+        """The index of a finished run of ``request`` (:func:`request_key`) when the output is
+        still exactly the file it describes (same size and mtime) and no part is pending; else
+        ``None``. Reads only the small index, never the output."""
+        if self.part_files():
+            return None
+        try:
+            index = json.loads(self.index.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if not isinstance(index, dict) or index.get("version") != 1 or index.get("request") != request:
+            return None
+        stat = self._stat()
+        return index if stat is not None and index.get("output") == stat else None
+
+    def mark_done(self, request: str, rows: int, errors: int) -> None:
+        """Record that the output holds exactly ``request``'s rows (best effort: a missing index
+        only means the next run reads the output to find that out)."""
+        stat = self._stat()
+        if stat is None:
+            return
+        body = {"version": 1, "request": request, "rows": int(rows), "errors": int(errors), "output": stat}
+        try:
+            self.index.unlink(missing_ok=True)
+            tmp = self.index.with_name(self.index.name + f".tmp-{self.run}")
+            tmp.write_text(json.dumps(body), encoding="utf-8")
+            os.replace(tmp, self.index)
+        except OSError:
+            pass
+
+    def forget_done(self) -> None:
+        try:
+            self.index.unlink(missing_ok=True)
+        except OSError:
+            pass
 
     def part_files(self) -> list[Path]:
         if not self.parts.is_dir():
@@ -304,7 +348,7 @@ def _fresh(df: pd.DataFrame, hashes: dict[str, str]) -> pd.Series:
 
 # -- backends ---------------------------------------------------------------------------------
 
-Task = tuple[list, list]          # (chunk of items, device profiles)
+Task = tuple[list, list]          # (chunk of items, device profiles); Ray runs them in sweep_ray.py
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -342,75 +386,6 @@ def _run_local(tasks: Sequence[Task], jobs: int) -> Iterator[tuple[int, pd.DataF
         ex.shutdown(wait=True, cancel_futures=True)
 
 
-def _ray_module():
-    try:
-        import ray
-    except ImportError:
-        raise UsageError(f"--backend ray needs Ray, which is not installed here: {RAY_HINT}") from None
-    return ray
-
-
-def check_reachable(address: str | None, timeout: float = 5.0) -> None:
-    """A quick TCP check of a ``HOST:PORT`` / ``ray://HOST:PORT`` address (Ray itself retries
-    an unreachable cluster for minutes); ``None`` and ``auto`` are left to Ray."""
-    import socket
-
-    if not address or address == "auto" or address.startswith("local"):
-        return
-    hostport = address.split("://", 1)[-1].rstrip("/")
-    host, _, port = hostport.rpartition(":")
-    if not host or not port.isdigit():
-        raise UsageError(f"--ray-address {address}: write HOST:PORT (e.g. 10.0.0.5:6379) or ray://HOST:10001")
-    try:
-        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
-    except OSError as exc:
-        raise UsageError(f"cannot reach the Ray cluster at '{address}': {exc.strerror or exc} "
-                         "(is it running? check --ray-address)") from None
-
-
-def _run_ray(tasks: Sequence[Task], address: str | None) -> Iterator[tuple[int, pd.DataFrame]]:
-    ray = _ray_module()
-    started = False
-    if not ray.is_initialized():
-        check_reachable(address)
-        try:
-            ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
-        except Exception as exc:   # noqa: BLE001 -- Ray raises ConnectionError, RuntimeError, ValueError ...
-            where = f"the Ray cluster at '{address}'" if address else "a local Ray instance"
-            raise UsageError(f"cannot start or reach {where}: {str(exc).strip().splitlines()[0] if str(exc) else type(exc).__name__}"
-                             " (check --ray-address, e.g. ray://HOST:10001 or HOST:6379)") from None
-        started = True
-    remote = ray.remote(predict_chunk)
-    shared: dict[tuple, object] = {}
-    refs = {}
-    pending: list = []
-    try:
-        for k, (chunk, devs) in enumerate(tasks):
-            key = tuple(d.name for d in devs)
-            if key not in shared:
-                shared[key] = ray.put(devs)
-            refs[remote.remote(chunk, shared[key])] = k
-        pending = list(refs)
-        while pending:
-            done, pending = ray.wait(pending, num_returns=1)
-            for r in done:
-                try:
-                    yield refs[r], ray.get(r)
-                except ray.exceptions.RayTaskError as exc:
-                    cause = getattr(exc, "cause", None)
-                    raise (cause if isinstance(cause, Exception) else exc) from None
-                except ray.exceptions.RayError as exc:
-                    raise UsageError(f"the Ray cluster failed during the sweep: {str(exc).strip().splitlines()[0]}") from None
-    finally:
-        for r in pending:
-            try:
-                ray.cancel(r)
-            except Exception:   # noqa: BLE001 -- best effort: the run is ending anyway
-                pass
-        if started:
-            ray.shutdown()
-
-
 # -- the sweep ---------------------------------------------------------------------------------
 
 @dataclass
@@ -426,9 +401,15 @@ class SweepSummary:
     jobs: int
     seconds: float
     notes: list[str] = field(default_factory=list)   # rows predicted again, rows left out, for stderr
+    untouched: bool = False  # nothing to do: the index said the output already holds every row; not read
 
     def line(self) -> str:
-        nd, how = len(self.devices), "Ray" if self.backend == "ray" else f"{self.jobs} local process"
+        nd = len(self.devices)
+        if self.untouched:
+            return (f"nothing to do: {self.output} already holds all {self.rows:,} rows ({self.items:,} models x {nd} "
+                    f"device{'s' * (nd > 1)}: {', '.join(self.devices)})"
+                    + (f", {self.errors:,} rows with errors" if self.errors else "") + "; left as it was")
+        how = len(self.devices), "Ray" if self.backend == "ray" else f"{self.jobs} local process"
         return (f"wrote {self.output}: {self.rows:,} rows ({self.items:,} models x {nd} device{'s' * (nd > 1)}: "
                 f"{', '.join(self.devices)}); {self.computed:,} predicted in {self.seconds:.1f} s "
                 f"({how}{'es' if self.backend == 'local' and self.jobs > 1 else ''}), "
@@ -445,6 +426,14 @@ def plan(items, names, existing: pd.DataFrame, chunk_size: int) -> list[tuple[li
         if missing:
             groups.setdefault(missing, []).append((spec, tuple(shape)))
     return [(its[i:i + chunk_size], devs) for devs, its in groups.items() for i in range(0, len(its), chunk_size)]
+
+
+def request_key(items, hashes: dict[str, str]) -> str:
+    """sha256 of what a run asks for: its (spec, input shape) items in order and its devices
+    with their profile hashes (the index of a finished run is valid for this key only)."""
+    h = hashlib.sha256(json.dumps(list(hashes.items())).encode("utf-8"))
+    h.update("\n".join(f"{s}\t{shape_text(sh)}" for s, sh in items).encode("utf-8"))
+    return h.hexdigest()
 
 
 def _reuse(store: Store, items, hashes: dict[str, str]) -> tuple[pd.DataFrame, list[str], bool]:
@@ -493,8 +482,6 @@ def sweep(items: Sequence[tuple[str, Sequence[int]]], devices: Sequence[str | di
         raise UsageError("--jobs and the chunk size must be at least 1")
     if not devices:
         raise UsageError("give at least one device, e.g. --device arm,gpu")
-    if backend == "ray" and not _ray_module().is_initialized():
-        check_reachable(ray_address)
     profiles = [load_profile(d) for d in devices]
     names = list(dict.fromkeys(p.name for p in profiles))
     by_name = {p.name: p for p in profiles}
@@ -502,22 +489,34 @@ def sweep(items: Sequence[tuple[str, Sequence[int]]], devices: Sequence[str | di
     given = len(items)
     items = list(dict.fromkeys((s, tuple(int(d) for d in sh)) for s, sh in items))
     store = Store(output)
-    existing, notes, exact = _reuse(store, items, hashes)
+    notes = []
     if given > len(items):          # the output has one row per model x input x device
-        notes.insert(0, f"{given - len(items):,} duplicate model lines (same spec and input) merged: "
-                        f"{len(items):,} distinct models swept")
+        notes.append(f"{given - len(items):,} duplicate model lines (same spec and input) merged: "
+                     f"{len(items):,} distinct models swept")
+    request = request_key(items, hashes)
+    done = store.done(request)
+    if done is not None:            # a rerun of a finished sweep: neither read nor rewrite the output
+        return SweepSummary(str(output), done["rows"], 0, done["rows"], done["errors"], len(items), names, backend,
+                            jobs, time.perf_counter() - t0, notes, untouched=True)
+    if backend == "ray" and not _ray_module().is_initialized():
+        check_reachable(ray_address)
+    existing, more, exact = _reuse(store, items, hashes)
+    notes += more
     work = plan(items, names, existing, chunk_size)
     tasks = [(chunk, [by_name[d] for d in devs]) for chunk, devs in work]
     todo = sum(len(c) * len(d) for c, d in tasks)
     show = sys.stderr.isatty() if progress is None else progress
-    runner = _run_ray(tasks, ray_address) if backend == "ray" and tasks else _run_local(tasks, jobs)
+    if backend == "ray" and tasks:      # Ray's start-up takes seconds to minutes: say what is awaited
+        print(f"costlab: {ray_start_line(len(tasks), todo, ray_address)}", file=sys.stderr, flush=True)
+    runner = run_ray(predict_chunk, tasks, ray_address) if backend == "ray" and tasks else _run_local(tasks, jobs)
     from tqdm import tqdm
 
     with tqdm(total=todo, unit="row", desc="sweep", disable=True if (not show or not todo) else None, file=sys.stderr) as bar:
         try:
-            for k, rows in runner:
+            for n, (k, rows) in enumerate(runner, 1):
                 store.commit(rows, k)
                 bar.update(len(rows))
+                bar.set_postfix_str(f"{n}/{len(tasks)} chunks")     # refreshes once per finished chunk
                 if on_chunk is not None:
                     on_chunk(k, rows)
         except (InputError, SpecError, UsageError, OutputError) as exc:
@@ -526,9 +525,15 @@ def sweep(items: Sequence[tuple[str, Sequence[int]]], devices: Sequence[str | di
             raise UsageError(f"a worker process died (out of memory? try fewer --jobs); {resume_hint(store)}") from None
         finally:
             runner.close()
-    df = existing if exact and not todo else store.merge(items, hashes)
-    return SweepSummary(str(output), len(df), todo, len(items) * len(names) - todo, int((df["error"] != "").sum()),
-                        len(items), names, backend, jobs, time.perf_counter() - t0, notes)
+    if exact and not todo:
+        df = existing
+    else:
+        store.forget_done()
+        df = store.merge(items, hashes)
+    errors = int((df["error"] != "").sum())
+    store.mark_done(request, len(df), errors)
+    return SweepSummary(str(output), len(df), todo, len(items) * len(names) - todo, errors, len(items),
+                        names, backend, jobs, time.perf_counter() - t0, notes)
 
 
 def resume_hint(store: Store) -> str:

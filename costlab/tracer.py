@@ -32,6 +32,7 @@ from torch.utils._pytree import tree_flatten
 
 from .ir import Graph, Node, Source, TensorMeta
 from .errors import DataDependentError, TraceError  # noqa: F401
+from .progress import TraceProgress, on_terminal
 from .standins import compiler_unloaded, dynamo_off_if_loaded
 
 aten = torch.ops.aten
@@ -110,6 +111,9 @@ class _Recorder:
     def __init__(self, model: nn.Module, kind_of):
         self.kind_of = kind_of
         self.nodes: list[Node] = []
+        # progress only on a terminal; otherwise one comparison an op that is never true
+        self.progress = TraceProgress() if on_terminal() else None
+        self.next_tick = self.progress.first if self.progress is not None else -1
         self.origin: dict[int, Source] = {}
         self.keep: list[Any] = []            # keeps traced tensors alive so id()s stay unique
         named = list(model.named_modules())
@@ -212,6 +216,8 @@ class _Recorder:
                 else:
                     node.new_buffers += n
         self.nodes.append(node)
+        if node.id + 1 == self.next_tick:
+            self.next_tick = self.progress.tick(self.next_tick)
         for i, o in enumerate(outs):
             self.origin[id(o)] = Source("node", node.id, i)
 
@@ -519,6 +525,7 @@ def _trace_once(model: nn.Module, input_shapes, mode: str, kind_of) -> Graph:
 
         fake_ctx = FakeTensorMode(allow_non_fake_inputs=True)
     gc_was_enabled = gc.isenabled()
+    finished = False
     try:
         gc.disable()   # the trace allocates many small objects; collection cycles made it superlinear
         model.eval()
@@ -538,6 +545,7 @@ def _trace_once(model: nn.Module, input_shapes, mode: str, kind_of) -> Graph:
             rec.keep.append(inputs)
             with _Capture(rec, to_meta=(mode == "meta" and device.type != "meta")):
                 out = model(*inputs)
+            finished = True
     except (Exception, SystemExit) as exc:  # the model's own error, or a data-dependent forward
         if mode != "real" and isinstance(exc, Exception) and _is_data_dependent(exc):
             raise DataDependentError(
@@ -551,6 +559,8 @@ def _trace_once(model: nn.Module, input_shapes, mode: str, kind_of) -> Graph:
             first += f" (traced with input {given}; check --input-shape / --resolution)"
         raise TraceError(f"the model's forward raised {type(exc).__name__}: {first}") from exc
     finally:
+        if rec.progress is not None:
+            rec.progress.close(len(rec.nodes), finished)
         for h in handles:
             h.remove()
         state.restore()   # training flags, attributes, buffers registered or updated in forward

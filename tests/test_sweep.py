@@ -9,6 +9,7 @@ import pytest
 
 import costlab
 from costlab import sweep as W
+from costlab import sweep_ray
 from costlab.cli import main
 from costlab.errors import InputError, UsageError
 
@@ -252,3 +253,101 @@ def test_duplicate_spec_lines_are_merged_with_a_note(tmp_path, capsys):
     specs.write_text("lenet5\n")
     assert main(["sweep", str(specs), "--device", "arm", "-o", str(tmp_path / "out3.csv")]) == 0
     assert "duplicate" not in capsys.readouterr().err
+
+
+def test_rerun_of_a_finished_sweep_reads_and_writes_nothing(items, tmp_path, monkeypatch, capsys):
+    """Issue 22 item 9: a finished sweep's index says 'nothing to do' without parsing the output."""
+    import os
+
+    out = tmp_path / "done.csv"
+    assert main(["sweep", "--space", "fbnet", "--n", "60", "--seed", "11", "--device", "arm,cpu", "-o", str(out),
+                 "--chunk-size", "25"]) == 0
+    capsys.readouterr()
+    before, stat = out.read_bytes(), os.stat(out)
+
+    def no_parse(*a, **k):
+        raise AssertionError("the output was parsed")
+
+    monkeypatch.setattr(W.Store, "_read", no_parse)
+    monkeypatch.setattr(W.pd, "read_csv", no_parse)
+    monkeypatch.setattr(W, "predict_chunk", no_parse)
+    assert main(["sweep", "--space", "fbnet", "--n", "60", "--seed", "11", "--device", "arm,cpu", "-o", str(out)]) == 0
+    o, e = capsys.readouterr()
+    assert o == (f"nothing to do: {out} already holds all 120 rows (60 models x 2 devices: arm-sd810, cpu-local); "
+                 "left as it was\n") and e == ""
+    assert out.read_bytes() == before and os.stat(out).st_mtime_ns == stat.st_mtime_ns
+    assert not (tmp_path / "done.csv.parts").exists()
+    s = W.sweep(items, DEVICES, out)
+    assert s.untouched and s.computed == 0 and s.already == 120
+    monkeypatch.undo()
+    # another request, or an output changed since, is read as before
+    assert not W.sweep(items[:30], DEVICES, out).untouched
+    assert read(out).shape[0] == 60 and W.sweep(items[:30], DEVICES, out).untouched
+    out.write_text(out.read_text() + "\n")
+    again = W.sweep(items[:30], DEVICES, out)
+    assert not again.untouched and again.computed == 0 and W.sweep(items[:30], DEVICES, out).untouched
+
+
+class _FakeRay:
+    """Enough of Ray's API for _run_ray: tasks run when their result is asked for."""
+
+    class exceptions:
+        class RayError(Exception):
+            pass
+
+        class RayTaskError(RayError):
+            pass
+
+    def __init__(self, on_init):
+        self.up, self.on_init = False, on_init
+
+    def is_initialized(self):
+        return self.up
+
+    def init(self, **kw):
+        self.on_init()
+        self.up = True
+
+    def shutdown(self):
+        self.up = False
+
+    def remote(self, f):
+        class Ref:
+            def __init__(self, *a):
+                self.a = a
+
+        return type("R", (), {"remote": staticmethod(lambda *a: Ref(*a)), "f": f})()
+
+    def put(self, x):
+        return x
+
+    def wait(self, pending, num_returns=1):
+        return pending[:1], pending[1:]
+
+    def get(self, ref):
+        return W.predict_chunk(*ref.a)
+
+    def cancel(self, ref):
+        pass
+
+
+def test_ray_says_what_it_waits_for_and_shows_chunks_on_a_terminal(items, tmp_path, monkeypatch, capsys):
+    """Issue 22 item 9: one stderr line before Ray starts; per-chunk progress on a terminal only."""
+    seen = []
+    fake = _FakeRay(lambda: seen.append(capsys.readouterr().err))
+    monkeypatch.setitem(sys.modules, "ray", fake)
+    s = W.sweep(items[:20], DEVICES, tmp_path / "a.csv", backend="ray", chunk_size=5)
+    assert s.rows == 40 and s.computed == 40
+    assert len(seen) == 1 and seen[0] == (f"costlab: starting a local Ray instance ({sweep_ray._cpus()} CPUs) for 4 chunks "
+                                          "(40 rows) as Ray tasks; first results after Ray's start-up "
+                                          "(seconds to a minute)\n")
+    assert capsys.readouterr().err == ""                     # not a terminal: no progress
+    fake.up = True
+    monkeypatch.setattr(fake, "cluster_resources", lambda: {"CPU": 3.0}, raising=False)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    W.sweep(items[20:30], DEVICES, tmp_path / "b.csv", backend="ray", chunk_size=5)
+    err = capsys.readouterr().err
+    assert err.startswith("costlab: submitting 2 chunks (20 rows) as Ray tasks to the running Ray instance (3 CPUs)\n")
+    assert "1/2 chunks" in err and "2/2 chunks" in err
+    fake.shutdown()
+    assert sweep_ray.ray_start_line(1, 2, "10.0.0.5:6379").startswith("connecting to the Ray cluster at 10.0.0.5:6379 for 1 chunk")

@@ -35,7 +35,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
 # module (or package, for all its modules) -> its layer; the longest matching prefix wins
 LAYER_OF: dict[str, str] = {
     "": "api",                           # costlab/__init__.py: re-exports analyze (lazily)
-    "errors": "base", "io": "base",
+    "errors": "base", "io": "base", "progress": "base",
     "ir": "data", "report": "data", "guidelines.result": "data", "compress.result": "data",
     "zoo": "zoo",
     "present": "present",
@@ -43,7 +43,8 @@ LAYER_OF: dict[str, str] = {
     "counts": "passes", "guidelines": "passes", "latency": "passes", "memory": "passes",
     "api": "api",
     "calibrate": "features", "compare": "features", "compress": "features", "reproduce": "features",
-    "crosscheck": "features", "advise": "features", "search": "features", "sweep": "features", "blocks": "features",
+    "crosscheck": "features", "advise": "features", "search": "features", "sweep": "features", "sweep_ray": "features",
+    "blocks": "features",
     "crosscheck_onnx": "features", "runtimes": "features",
     "cli": "cli", "entry": "cli",
 }

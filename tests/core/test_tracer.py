@@ -1,6 +1,8 @@
 """Tracer: module scopes, data-flow edges, views vs copies, control flow, model untouched."""
 from __future__ import annotations
 
+import sys
+
 import pytest
 import torch
 import torch.nn as nn
@@ -261,3 +263,39 @@ def test_half_model_and_tolist_fallback():
 
     rep = costlab.analyze(ToList(), (1, 3, 4, 4))
     assert rep.graph.mode == "real" and rep.totals["macs"] == 4 * 16 * 3
+
+
+class _ManyOps(nn.Module):
+    def __init__(self, n: int, fail: bool = False):
+        super().__init__()
+        self.n, self.fail = n, fail
+
+    def forward(self, x):
+        for _ in range(self.n):
+            x = torch.relu(x) + 1
+        if self.fail:
+            raise ValueError("boom")
+        return x
+
+
+def test_huge_model_shows_tracing_progress_on_a_terminal_only(monkeypatch, capsys):
+    """Issue 22 item 9: tens of thousands of ops printed nothing for minutes; on a terminal the
+    tracer now counts traced ops and says when it is done; elsewhere it prints nothing."""
+    import costlab.progress as P
+    import costlab.tracer as T
+
+    monkeypatch.setattr(P, "PROGRESS_FROM", 300)        # the mechanism, on a model that traces fast
+    monkeypatch.setattr(P, "PROGRESS_EVERY", 100)
+    g = T.trace(_ManyOps(500), [(1, 4)])
+    assert len(g.nodes) == 1000 and capsys.readouterr().err == ""          # not a terminal: silent
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    T.trace(_ManyOps(100), [(1, 4)])
+    assert capsys.readouterr().err == ""                                   # a small model: silent
+    T.trace(_ManyOps(500), [(1, 4)])
+    err = capsys.readouterr().err
+    assert "costlab: tracing: " in err and " op" in err
+    assert err.endswith("costlab: traced 1,000 ops in " + err.rsplit(" ops in ", 1)[1])
+    assert err.rstrip("\n").endswith(" s; now counting and predicting their costs")
+    with pytest.raises(T.TraceError):
+        T.trace(_ManyOps(500, fail=True), [(1, 4)])
+    assert "costlab: traced" not in capsys.readouterr().err               # a failed trace says no 'done'
