@@ -31,7 +31,7 @@ import torch
 from . import ops
 from .api import count
 from .spec import Resolved, input_shapes_for, resolve
-from .tracer import unfused_kernels, zero_inputs
+from .tracer import call_model, unfused_kernels, zero_inputs
 
 MAC_GROUPS = ("conv", "matmul")
 _MATMUL_WORDS = ("linear", "addmm", "matmul", "bmm", "mm", "einsum", "mv", "dot", "attention", "lstm", "gru",
@@ -122,14 +122,14 @@ class CrossCheck:
                 "unexplained": [r.op_type for r in self.unexplained]}
 
 
-def _run_torch(model, inputs) -> dict[str, int]:
+def _run_torch(model, inputs, shapes=()) -> dict[str, int]:
     from torch.utils.flop_counter import FlopCounterMode
 
     flags = [(m, m.training) for m in model.modules()]
     try:
         model.eval()
         with torch.no_grad(), unfused_kernels(), FlopCounterMode(display=False) as fc:
-            model(*inputs)
+            call_model(model, inputs, shapes or [None] * len(inputs))
     finally:
         for m, t in flags:
             m.training = t
@@ -146,10 +146,24 @@ def fvcore_available() -> bool:
     return importlib.util.find_spec("fvcore") is not None
 
 
-def _run_fvcore(model, inputs) -> tuple[dict[str, int] | None, dict[str, int], str]:
+class _Keywords(torch.nn.Module):
+    """fvcore's jit trace passes inputs positionally: this passes the named ones as keywords."""
+
+    def __init__(self, model, shapes):
+        super().__init__()
+        self.model, self.shapes = model, list(shapes)
+
+    def forward(self, *inputs):
+        return call_model(self.model, inputs, self.shapes)
+
+
+def _run_fvcore(model, inputs, shapes=()) -> tuple[dict[str, int] | None, dict[str, int], str]:
     if not fvcore_available():
         return None, {}, "not installed"
     from fvcore.nn import FlopCountAnalysis
+
+    if any(getattr(s, "name", None) for s in shapes):
+        model = _Keywords(model, shapes)
 
     logging.getLogger("fvcore").setLevel(logging.ERROR)
     flags = [(m, m.training) for m in model.modules()]
@@ -230,8 +244,8 @@ def crosscheck(model_or_spec, input_shape=None, *, resolution: int | None = None
         if ops.category_of(node.op) == "unsupported":
             r.uncounted.append(node.op)
     inputs = zero_inputs(resolved.model, shapes)
-    tq = _run_torch(resolved.model, inputs)
-    fv, fv_unsupported, status = _run_fvcore(resolved.model, inputs)
+    tq = _run_torch(resolved.model, inputs, shapes)
+    fv, fv_unsupported, status = _run_fvcore(resolved.model, inputs, shapes)
     for g in set(tq) | set(fv or {}):
         rows.setdefault(g, Row(g))
     skipped = {g: [] for g in rows}
