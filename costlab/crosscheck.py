@@ -122,14 +122,14 @@ class CrossCheck:
                 "unexplained": [r.op_type for r in self.unexplained]}
 
 
-def _run_torch(model, inputs, shapes=()) -> dict[str, int]:
+def _run_torch(model, inputs) -> dict[str, int]:
     from torch.utils.flop_counter import FlopCounterMode
 
     flags = [(m, m.training) for m in model.modules()]
     try:
         model.eval()
         with torch.no_grad(), unfused_kernels(), FlopCounterMode(display=False) as fc:
-            call_model(model, inputs, shapes or [None] * len(inputs))
+            model(*inputs)
     finally:
         for m, t in flags:
             m.training = t
@@ -147,7 +147,8 @@ def fvcore_available() -> bool:
 
 
 class _Keywords(torch.nn.Module):
-    """fvcore's jit trace passes inputs positionally: this passes the named ones as keywords."""
+    """Both counters call ``model(*inputs)`` (fvcore's jit trace can only): this passes the inputs
+    named in their shapes (``hf:`` ``decoder_input_ids``) as keywords."""
 
     def __init__(self, model, shapes):
         super().__init__()
@@ -157,13 +158,10 @@ class _Keywords(torch.nn.Module):
         return call_model(self.model, inputs, self.shapes)
 
 
-def _run_fvcore(model, inputs, shapes=()) -> tuple[dict[str, int] | None, dict[str, int], str]:
+def _run_fvcore(model, inputs) -> tuple[dict[str, int] | None, dict[str, int], str]:
     if not fvcore_available():
         return None, {}, "not installed"
     from fvcore.nn import FlopCountAnalysis
-
-    if any(getattr(s, "name", None) for s in shapes):
-        model = _Keywords(model, shapes)
 
     logging.getLogger("fvcore").setLevel(logging.ERROR)
     flags = [(m, m.training) for m in model.modules()]
@@ -244,8 +242,9 @@ def crosscheck(model_or_spec, input_shape=None, *, resolution: int | None = None
         if ops.category_of(node.op) == "unsupported":
             r.uncounted.append(node.op)
     inputs = zero_inputs(resolved.model, shapes)
-    tq = _run_torch(resolved.model, inputs, shapes)
-    fv, fv_unsupported, status = _run_fvcore(resolved.model, inputs, shapes)
+    model = _Keywords(resolved.model, shapes) if any(getattr(s, "name", None) for s in shapes) else resolved.model
+    tq = _run_torch(model, inputs)
+    fv, fv_unsupported, status = _run_fvcore(model, inputs)
     for g in set(tq) | set(fv or {}):
         rows.setdefault(g, Row(g))
     skipped = {g: [] for g in rows}

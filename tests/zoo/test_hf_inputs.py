@@ -81,3 +81,12 @@ def test_input_shape_keeps_its_name_through_pickle_and_repr():
     back = pickle.loads(pickle.dumps(s))
     assert (tuple(back), back.dtype, back.name) == ((1, 8), "int64", "decoder_input_ids")
     assert "decoder_input_ids" in repr(s) and repr(InputShape((1, 2))) == "(1, 2)"
+
+
+def test_crosscheck_passes_the_decoder_ids_by_name_to_the_other_counters():
+    pytest.importorskip("transformers")
+    from costlab.crosscheck import crosscheck
+
+    res = crosscheck(TINY_T5)
+    assert not res.unexplained                # torch's counter ran the same encoder-decoder forward
+    assert res.totals.torch == res.totals.torch_expected > 0
