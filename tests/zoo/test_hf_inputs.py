@@ -90,3 +90,32 @@ def test_crosscheck_passes_the_decoder_ids_by_name_to_the_other_counters():
     res = crosscheck(TINY_T5)
     assert not res.unexplained                # torch's counter ran the same encoder-decoder forward
     assert res.totals.torch == res.totals.torch_expected > 0
+
+
+def _sweep_module():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "hf_auto_sweep.py"
+    spec = importlib.util.spec_from_file_location("hf_auto_sweep", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_auto_sweep_reports_analysed_and_failed_types_with_a_reason(capsys):
+    pytest.importorskip("transformers")
+    sweep = _sweep_module()
+    assert sweep.main(["--types", "resnet,no_such_type", "--limit-s", "60"]) == 0
+    out = capsys.readouterr().out
+    assert "summary: analysed 1, build 1" in out
+    assert "- `no_such_type`: build: SpecError: unknown transformers model type" in out
+
+
+def test_auto_sweep_stops_a_type_at_its_time_limit(monkeypatch):
+    import time
+
+    sweep = _sweep_module()                       # the child is forked: it runs the patched _one
+    monkeypatch.setattr(sweep, "_one", lambda model_type, mem_gb, conn: time.sleep(30))
+    status, detail, seconds = sweep.run("bert", 0.5, 8.0)
+    assert (status, detail) == ("timeout", "over 0.5 s") and seconds < 5
