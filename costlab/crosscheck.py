@@ -31,7 +31,7 @@ import torch
 from . import ops
 from .api import count
 from .spec import Resolved, input_shapes_for, resolve
-from .tracer import unfused_kernels, zero_inputs
+from .tracer import call_model, unfused_kernels, zero_inputs
 
 MAC_GROUPS = ("conv", "matmul")
 _MATMUL_WORDS = ("linear", "addmm", "matmul", "bmm", "mm", "einsum", "mv", "dot", "attention", "lstm", "gru",
@@ -146,6 +146,18 @@ def fvcore_available() -> bool:
     return importlib.util.find_spec("fvcore") is not None
 
 
+class _Keywords(torch.nn.Module):
+    """Both counters call ``model(*inputs)`` (fvcore's jit trace can only): this passes the inputs
+    named in their shapes (``hf:`` ``decoder_input_ids``) as keywords."""
+
+    def __init__(self, model, shapes):
+        super().__init__()
+        self.model, self.shapes = model, list(shapes)
+
+    def forward(self, *inputs):
+        return call_model(self.model, inputs, self.shapes)
+
+
 def _run_fvcore(model, inputs) -> tuple[dict[str, int] | None, dict[str, int], str]:
     if not fvcore_available():
         return None, {}, "not installed"
@@ -230,8 +242,9 @@ def crosscheck(model_or_spec, input_shape=None, *, resolution: int | None = None
         if ops.category_of(node.op) == "unsupported":
             r.uncounted.append(node.op)
     inputs = zero_inputs(resolved.model, shapes)
-    tq = _run_torch(resolved.model, inputs)
-    fv, fv_unsupported, status = _run_fvcore(resolved.model, inputs)
+    model = _Keywords(resolved.model, shapes) if any(getattr(s, "name", None) for s in shapes) else resolved.model
+    tq = _run_torch(model, inputs)
+    fv, fv_unsupported, status = _run_fvcore(model, inputs)
     for g in set(tq) | set(fv or {}):
         rows.setdefault(g, Row(g))
     skipped = {g: [] for g in rows}

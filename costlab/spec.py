@@ -207,6 +207,60 @@ def _timm(name: str, knobs: dict):
     return model, [(1,) + tuple(cfg.get("input_size", (3, 224, 224)))]
 
 
+HF_TOKENS = 128          # token ids of a text model (and decoder ids of an encoder-decoder)
+HF_IMAGE = 224           # an image model whose config states no image_size
+HF_AUDIO = 16000         # input_values: one second of 16 kHz audio
+
+
+def _hf_size(value, default: int) -> tuple[int, int]:
+    """(H, W) from a config's ``image_size`` (an int, [H, W], or {'height':, 'width':} / {'shortest_edge':})."""
+    if isinstance(value, int) and value > 0:
+        return value, value
+    if isinstance(value, (list, tuple)) and value and all(isinstance(v, int) for v in value):
+        return int(value[0]), int(value[-1])
+    if isinstance(value, dict):
+        h = value.get("height", value.get("shortest_edge"))
+        w = value.get("width", h)
+        if isinstance(h, int) and isinstance(w, int):
+            return h, w
+    return default, default
+
+
+def _hf_tokens(config) -> int:
+    limit = getattr(config, "max_position_embeddings", None)
+    return min(HF_TOKENS, int(limit)) if isinstance(limit, int) and limit > 0 else HF_TOKENS
+
+
+def hf_default_inputs(model, config) -> list:
+    """The default inputs of a transformers model, from its declared ``main_input_name`` and its
+    config: ``pixel_values`` 1 x num_channels x H x W (the config's ``image_size``, else 224),
+    ``input_values`` 1 x 16000 (audio), ``input_features`` 1 x num_mel_bins x frames (Whisper-like),
+    else ``input_ids`` 1 x 128 (fewer where the config allows fewer positions); an encoder-decoder
+    (``config.is_encoder_decoder``) also gets ``decoder_input_ids``. Every input is passed by name."""
+    main = getattr(model, "main_input_name", None) or "input_ids"
+    if main == "pixel_values":
+        channels = getattr(config, "num_channels", None)
+        h, w = _hf_size(getattr(config, "image_size", None), HF_IMAGE)
+        shapes = [InputShape((1, int(channels) if isinstance(channels, int) and channels > 0 else 3, h, w),
+                             None, main)]
+    elif main == "input_values":
+        shapes = [InputShape((1, HF_AUDIO), None, main)]
+    elif main == "input_features" and isinstance(getattr(config, "num_mel_bins", None), int):
+        frames = 2 * int(getattr(config, "max_source_positions", 1500) or 1500)   # Whisper: 2 frames a position
+        shapes = [InputShape((1, config.num_mel_bins, frames), None, main)]
+    elif main == "input_features" and isinstance(getattr(config, "input_feat_per_channel", None), int):
+        per = config.input_feat_per_channel * int(getattr(config, "input_channels", 1) or 1)
+        shapes = [InputShape((1, HF_TOKENS, per), None, main)]       # Speech2Text: frames x features
+    else:
+        shapes = [InputShape((1, _hf_tokens(config)), "int64", main)]
+    if getattr(config, "is_encoder_decoder", False):
+        decoder = getattr(config, "decoder", None) or config
+        limit = getattr(decoder, "max_target_positions", None) or getattr(decoder, "max_position_embeddings", None)
+        tokens = min(HF_TOKENS, int(limit)) if isinstance(limit, int) and limit > 0 else HF_TOKENS
+        shapes.append(InputShape((1, tokens), "int64", "decoder_input_ids"))
+    return shapes
+
+
 def _hf(name: str, knobs: dict):
     tf = importlib.import_module("transformers")
     known = list(getattr(tf, "CONFIG_MAPPING", {}).keys())
@@ -214,11 +268,7 @@ def _hf(name: str, knobs: dict):
         raise _unknown("transformers model type", name, known, "e.g. bert, gpt2, vit, t5")
     config = tf.AutoConfig.for_model(name, **knobs)
     model = tf.AutoModel.from_config(config)
-    if hasattr(config, "image_size") and hasattr(config, "num_channels"):   # ViT-like: pixel_values
-        size = config.image_size if isinstance(config.image_size, int) else config.image_size[0]
-        return model, [(1, int(config.num_channels), int(size), int(size))]
-    tokens = min(128, int(getattr(config, "max_position_embeddings", 128) or 128))
-    return model, [InputShape((1, tokens), "int64")]                       # input_ids
+    return model, hf_default_inputs(model, config)
 
 
 def load_hub(spec: str, device: str | torch.device = "meta") -> Resolved:
@@ -272,20 +322,25 @@ _DTYPE_ALIASES = {"long": "int64", "int": "int32", "float": "float32", "half": "
 class InputShape(tuple):
     """One input's shape (a tuple of ints) and its dtype, given as ``1x128:int64``
     (``dtype`` None: the dtype of the model's parameters). Token ids of a language model are
-    ``int64`` inputs; the tracer creates them as zeros (a valid id) on real tensors."""
+    ``int64`` inputs; the tracer creates them as zeros (a valid id) on real tensors.
+    ``name``: the forward's keyword for this input (``decoder_input_ids`` of an encoder-decoder),
+    None for a positional input."""
 
     dtype: str | None
+    name: str | None
 
-    def __new__(cls, dims, dtype: str | None = None):
+    def __new__(cls, dims, dtype: str | None = None, name: str | None = None):
         obj = super().__new__(cls, (int(d) for d in dims))
         obj.dtype = dtype
+        obj.name = name
         return obj
 
     def __reduce__(self):
-        return (InputShape, (tuple(self), self.dtype))
+        return (InputShape, (tuple(self), self.dtype, self.name))
 
     def __repr__(self) -> str:
-        return f"InputShape({tuple(self)!r}, dtype={self.dtype!r})" if self.dtype else repr(tuple(self))
+        extra = "".join(f", {k}={v!r}" for k, v in (("dtype", self.dtype), ("name", self.name)) if v)
+        return f"InputShape({tuple(self)!r}{extra})" if extra else repr(tuple(self))
 
 
 def parse_input_shape(text: str) -> list[tuple[int, ...]]:
@@ -326,10 +381,12 @@ def input_shapes_for(resolved: Resolved, input_shape: str | list | tuple | None,
         return [InputShape(d, dt) for d, dt in resolved.model.input_shapes(given, resolution, batch)]
     if input_shape is not None:
         if isinstance(input_shape, str):
-            return parse_input_shape(input_shape)
-        if input_shape and isinstance(input_shape[0], (list, tuple)):
-            return [s if isinstance(s, InputShape) else tuple(int(d) for d in s) for s in input_shape]
-        return [tuple(int(d) for d in input_shape)]
+            given = parse_input_shape(input_shape)
+        elif input_shape and isinstance(input_shape[0], (list, tuple)):
+            given = [s if isinstance(s, InputShape) else tuple(int(d) for d in s) for s in input_shape]
+        else:
+            given = [tuple(int(d) for d in input_shape)]
+        return _named_like(given, resolved.default_shapes)
     if resolution is not None and resolution <= 0:
         raise InputError(f"bad resolution {resolution}: must be a positive number of pixels")
     if resolved.default_shapes:           # a library model's own default input
@@ -338,13 +395,24 @@ def input_shapes_for(resolved: Resolved, input_shape: str | list | tuple | None,
             raise InputError(f"{resolved.name} takes {'x'.join(map(str, first))} "
                              f"{getattr(first, 'dtype', None) or ''} inputs, not images: pass --input-shape")
         return [InputShape((batch,) + (tuple(s[1:2]) + (resolution, resolution) if resolution and len(s) == 4
-                                       else tuple(s[1:])), getattr(s, "dtype", None))
+                                       else tuple(s[1:])), getattr(s, "dtype", None), getattr(s, "name", None))
                 for s in resolved.default_shapes]
     if resolved.entry is not None:
         shape = resolved.entry.default_input_shape(resolution)
         return [(batch,) + tuple(shape[1:])]
     r = USER_RESOLUTION if resolution is None else resolution
     return [(batch, 3, r, r)]
+
+
+def _named_like(given: list, defaults: list | None) -> list:
+    """Shapes the user gave for a library model whose default inputs are passed by name
+    (``hf:``: ``input_ids``, ``decoder_input_ids``): the i-th given input takes the i-th default's
+    name (the first N of the model's inputs, in the default order); the rest stay positional."""
+    names = [getattr(s, "name", None) for s in defaults or []]
+    if not any(names):
+        return given
+    return [InputShape(s, getattr(s, "dtype", None), names[i] if i < len(names) and not getattr(s, "name", None)
+                       else getattr(s, "name", None)) for i, s in enumerate(given)]
 
 
 USER_RESOLUTION = 224   # the one input rule: a user model given no input size runs at 1x3x224x224

@@ -511,6 +511,19 @@ def zero_inputs(model: nn.Module, input_shapes) -> list[torch.Tensor]:
     return [torch.zeros(tuple(s), device=device, dtype=_shape_dtype(s, dtype)) for s in input_shapes]
 
 
+def call_model(model: nn.Module, inputs, input_shapes):
+    """``model(...)`` on ``inputs``: an input whose shape has a ``name`` (``spec.InputShape``:
+    ``decoder_input_ids``) goes in as that keyword, the others positionally, in order."""
+    args, kwargs = [], {}
+    for x, s in zip(inputs, input_shapes):
+        name = getattr(s, "name", None)
+        if name:
+            kwargs[name] = x
+        else:
+            args.append(x)
+    return model(*args, **kwargs)
+
+
 def _trace_once(model: nn.Module, input_shapes, mode: str, kind_of) -> Graph:
     _check_lazy(model)
     device = _model_device(model)
@@ -544,7 +557,7 @@ def _trace_once(model: nn.Module, input_shapes, mode: str, kind_of) -> Graph:
                 rec.origin[id(x)] = Source("input", i)
             rec.keep.append(inputs)
             with _Capture(rec, to_meta=(mode == "meta" and device.type != "meta")):
-                out = model(*inputs)
+                out = call_model(model, inputs, input_shapes)
             finished = True
     except (Exception, SystemExit) as exc:  # the model's own error, or a data-dependent forward
         if mode != "real" and isinstance(exc, Exception) and _is_data_dependent(exc):
