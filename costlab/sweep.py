@@ -363,6 +363,9 @@ def _exit_with_parent(parent: int) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
+_FORK_UNSAFE = ("jax", "tensorflow")
+
+
 def _run_local(tasks: Sequence[Task], jobs: int) -> Iterator[tuple[int, pd.DataFrame]]:
     if jobs <= 1 or len(tasks) <= 1:
         for k, (chunk, devs) in enumerate(tasks):
@@ -372,7 +375,12 @@ def _run_local(tasks: Sequence[Task], jobs: int) -> Iterator[tuple[int, pd.DataF
     yield 0, predict_chunk(*tasks[0])
     import multiprocessing as mp
 
-    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
+    # fork (workers inherit the traced blocks), unless the process has loaded a library that
+    # is multithreaded and unsafe to fork (JAX, TensorFlow: a library user's session): then
+    # spawn, which retraces the blocks in each worker but cannot deadlock
+    unsafe = any(m in sys.modules for m in _FORK_UNSAFE)
+    ctx = (mp.get_context("fork") if "fork" in mp.get_all_start_methods() and not unsafe
+           else mp.get_context("spawn"))
     ex = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_exit_with_parent,
                              initargs=(os.getpid(),))
     try:

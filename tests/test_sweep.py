@@ -351,3 +351,34 @@ def test_ray_says_what_it_waits_for_and_shows_chunks_on_a_terminal(items, tmp_pa
     assert "1/2 chunks" in err and "2/2 chunks" in err
     fake.shutdown()
     assert sweep_ray.ray_start_line(1, 2, "10.0.0.5:6379").startswith("connecting to the Ray cluster at 10.0.0.5:6379 for 1 chunk")
+
+
+def test_local_workers_are_not_forked_beside_jax(monkeypatch):
+    """A process that loaded JAX (multithreaded, unsafe to fork) gets spawned workers."""
+    import sys
+    import types
+
+    import costlab.sweep as S
+
+    seen = []
+
+    class Stop(Exception):
+        pass
+
+    def fake_pool(*a, mp_context=None, **k):
+        seen.append(mp_context.get_start_method())
+        raise Stop
+
+    monkeypatch.setattr(S, "ProcessPoolExecutor", fake_pool)
+    monkeypatch.setattr(S, "predict_chunk", lambda chunk, devs: None)
+    tasks = [(["a"], ["arm"]), (["b"], ["arm"])]
+    for loaded in (False, True):
+        if loaded:
+            monkeypatch.setitem(sys.modules, "jax", types.ModuleType("jax"))
+        else:
+            monkeypatch.delitem(sys.modules, "jax", raising=False)
+        it = S._run_local(tasks, 2)
+        next(it)
+        with pytest.raises(Stop):
+            next(it)
+    assert seen[-1] == "spawn" and (seen[0] == "fork" or "fork" not in __import__("multiprocessing").get_all_start_methods())
