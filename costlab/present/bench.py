@@ -17,6 +17,8 @@ def bench_text(doc: dict, fmt: str = "table") -> str:
         row = {k: ("x".join(map(str, doc[k])) if k == "input_shape" else doc.get(k)) for k in keys}
         return to_csv(pd.DataFrame([row]))
     shape = "x".join(map(str, doc["input_shape"]))
+    if doc.get("runtime_input_shape"):
+        shape += f" (fed as {'x'.join(map(str, doc['runtime_input_shape']))}, NHWC)"
     lines = [f"{doc['spec']} {shape} through {doc['runtime_title']} {doc['runtime_version']} ({doc['dtype']}, "
              f"{doc['threads']} thread{'s' if doc['threads'] != 1 else ''}) on {doc['cpu_model']}",
              f"latency: median {ms(doc['median_ms'])} ms, p10 {ms(doc['p10_ms'])}, p90 {ms(doc['p90_ms'])} "

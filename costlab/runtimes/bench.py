@@ -166,7 +166,9 @@ def bench(spec, runtime: str, *, input_shape: Sequence[int] | None = None, threa
             walls.append(timer.last_wall * 1e3)
         ops = s.op_times(min(runs, 20)) if op_profile else None
     st, sw = summarize(times), summarize(walls)
+    fed = getattr(s, "input_shape", None)
     doc = {"spec": b[0], "input_shape": list(b[2].shape), "runtime": rt.name, "runtime_title": rt.title,
+           **({"runtime_input_shape": list(fed)} if fed is not None and tuple(fed) != tuple(b[2].shape) else {}),
            "runtime_version": rt.version(), "versions": rt.versions(), "dtype": dtype, "threads": int(threads),
            "median_ms": st["median_ms"], "p10_ms": st["p10_ms"], "p90_ms": st["p90_ms"], "min_ms": st["min_ms"],
            "runs": int(runs), "warmup": int(warmup), "clock": timer.name,

@@ -207,6 +207,7 @@ class LiteSession(Session):
         else:
             x = rng.standard_normal(shape).astype(d["dtype"])
         self.index = d["index"]
+        self.input_shape = shape         # NHWC for a 4-D image input (see _channel_last)
         self.it.set_tensor(self.index, x)
         self.it.invoke()
         self.invoke = self.it.invoke

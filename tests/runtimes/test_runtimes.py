@@ -355,3 +355,10 @@ def test_litert_int8_has_int8_kernels():
 
     art = artifact("litert", "micro_conv:cin=8,cout=16,k=3,stride=1,groups=1", SHAPE, dtype="int8")
     assert "CONV_2D" in int8_kernels(art.path)
+
+
+@needs_litert
+def test_bench_says_litert_is_fed_nhwc(capsys):
+    code, out, err = run(["bench", TINY, "--runtime", "litert", "--input-shape", "1x8x16x16", "--runs", "3"], capsys)
+    assert code == 0, err
+    assert "1x8x16x16 (fed as 1x16x16x8, NHWC)" in out
