@@ -96,9 +96,7 @@ def register_all() -> None:
     if ops.spec_of(PREFIX + "Conv") is not None:
         return
     for names, aten in _SAME_AS:
-        spec = ops.spec_of(aten)
-        ops.register([PREFIX + x for x in names], spec.kind, spec.formula, category=spec.category, reads=spec.reads,
-                     label=spec.label or None)
+        ops.register_alias([PREFIX + x for x in names], aten)
     ops.register(PREFIX + "Gemm", "linear", _gemm, category="mac")
     ops.register(PREFIX + "LRN", "lrn", _lrn, category="norm")
     # integer / QLinear ops: the same MACs on int8 operands (their bytes come from the int8 tensors)

@@ -87,13 +87,9 @@ def register_all() -> None:
     if ops.spec_of(PREFIX + "CONV_2D") is not None:
         return
     for names, aten in _SAME_AS:
-        spec = ops.spec_of(aten)
-        ops.register([PREFIX + x for x in names], spec.kind, spec.formula, category=spec.category, reads=spec.reads,
-                     label=spec.label or None)
+        ops.register_alias([PREFIX + x for x in names], aten)
     for names, aten in _FUSED:
-        spec = ops.spec_of(aten)
-        ops.register([PREFIX + x for x in names], spec.kind, _with_activation(spec.formula), category=spec.category,
-                     reads=spec.reads, label=spec.label or None)
+        ops.register_alias([PREFIX + x for x in names], aten, _with_activation(ops.spec_of(aten).formula))
     ops.register(PREFIX + "BATCH_MATMUL", "matmul", _batch_matmul, category="mac")
     # QUANTIZE / DEQUANTIZE of an activation: a kernel of its own in TFLite (one element op per output)
     ops.register([PREFIX + "QUANTIZE", PREFIX + "DEQUANTIZE"], "quantize", lambda n: (0, n.outputs[0].numel),

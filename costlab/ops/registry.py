@@ -78,6 +78,17 @@ def register(names: str | list[str], kind: str, formula: Formula | None = None, 
         _LABELS[kind] = label
 
 
+def register_alias(names: str | list[str], of: str, formula: Formula | None = None) -> None:
+    """Register ``names`` (another format's op names, e.g. ONNX's or TFLite's) as new names of
+    the registered op ``of``: its kind, category, reads and label, and its formula unless
+    ``formula`` replaces it (the same work counted another way, e.g. with a fused activation)."""
+    spec = spec_of(of)
+    if spec is None:
+        raise ValueError(f"{names}: alias of {of!r}, which is not registered")
+    register(names, spec.kind, spec.formula if formula is None else formula, category=spec.category,
+             reads=spec.reads, label=spec.label or None)
+
+
 def registered() -> dict[str, OpSpec]:
     """Every registered op name -> its spec (a copy)."""
     return dict(_SPECS)
