@@ -310,14 +310,14 @@ def timer_overhead(timer, samples: int = 51) -> float:
     return max(0.0, ts[len(ts) // 2])
 
 
-def _progress(progress, total: int, desc: str):
+def _progress(progress, total: int, desc: str, unit: str = "rep"):
     if progress is False or progress is None:
         return None
     if progress is not True:
         return progress
     from tqdm import tqdm
 
-    return tqdm(total=total, desc=desc, unit="rep", leave=False, dynamic_ncols=True, disable=None)
+    return tqdm(total=total, desc=desc, unit=unit, leave=False, dynamic_ncols=True, disable=None)
 
 
 # -- building what is timed -------------------------------------------------------------------

@@ -8,7 +8,6 @@ exports / converts a model once (cached by content hash, :mod:`costlab.runtimes.
 """
 from __future__ import annotations
 
-import time
 from typing import Sequence
 
 from ..errors import UsageError
@@ -88,11 +87,10 @@ def artifact(runtime: str | Runtime, spec, input_shape: Sequence[int] | None = N
         return Artifact(rt.name, path, rec["sha256"], float(rec.get("convert_s", 0.0)), True, key, shape, dtype,
                         {**rec, "spec": name})
     _runs_on(model, example, name)
-    t0 = time.perf_counter()
     path, rec = cache.store(rt.name, key, rt.suffix,
                             lambda p: rt.convert(model, example, p, dtype=dtype, spec=name),
                             {**identity, "spec": name})
-    return Artifact(rt.name, path, rec["sha256"], round(time.perf_counter() - t0, 3), False, key, shape, dtype,
+    return Artifact(rt.name, path, rec["sha256"], float(rec["convert_s"]), False, key, shape, dtype,
                     {**rec, "spec": name})
 
 

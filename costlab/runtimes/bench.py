@@ -54,7 +54,7 @@ def measure_many(items: Iterable, runtime: str | Runtime, *, threads: int = 1, r
     input_shape, median_ms, p10_ms, p90_ms, noise, runs, wall_median_ms, convert_s, cached,
     sha256, clock. ``skipped``: a list to collect (spec, one-line reason) of items the runtime
     cannot convert (they are left out); None: the first such error is raised."""
-    from ..calibrate.measure import Case, measurement_context, time_cases
+    from ..calibrate.measure import Case, _progress, measurement_context, time_cases
     import torch
 
     rt = runtime if isinstance(runtime, Runtime) else get_runtime(runtime)
@@ -65,7 +65,9 @@ def measure_many(items: Iterable, runtime: str | Runtime, *, threads: int = 1, r
         spec, shape = (it, None) if isinstance(it, str) else (it[0], it[1])
         pairs.append((spec, None if shape is None else tuple(int(d) for d in shape)))
     built, arts = [], []
-    bar = _bar(progress, len(pairs), f"converting for {rt.name}") if rt.suffix else None
+    # a bar of its own (on a terminal), never the caller's bar of timed repeats
+    bar = _progress(progress is True, len(pairs), f"converting for {rt.name}", unit="model") \
+        if rt.suffix and len(pairs) > 1 else None
     try:
         kept = []
         for spec, shape in pairs:
@@ -115,17 +117,15 @@ def measure_many(items: Iterable, runtime: str | Runtime, *, threads: int = 1, r
     return rows
 
 
-def boundary_share(runtime: str | Runtime, spec, input_shape, *, threads: int = 1, runs: int = 5) -> float | None:
-    """The share of a model's kernel time spent in kernels that cover none of its exported
-    nodes: the layout conversions a runtime puts at the graph's edges (ONNX Runtime's
+def boundary_share(runtime: str | Runtime, art: Artifact, *, threads: int = 1, runs: int = 5) -> float | None:
+    """The share of a converted model's kernel time spent in kernels that cover none of its
+    exported nodes: the layout conversions a runtime puts at the graph's edges (ONNX Runtime's
     ReorderInput/ReorderOutput around NCHWc convolutions, OpenVINO's Reorder into its blocked
     layout). Inside a network the layout stays converted from op to op, so an op timed alone
     pays them and the same op inside a network does not. None when the runtime reports no
     per-op times."""
     rt = runtime if isinstance(runtime, Runtime) else get_runtime(runtime)
-    b = build_model(spec, input_shape)
-    a = artifact(rt, spec, input_shape, built=b)
-    ops = rt.load(a, threads, model=b[1], example=b[2]).op_times(runs)
+    ops = rt.load(art, threads).op_times(runs)
     if not ops:
         return None
     total = sum(o.ms for o in ops)
@@ -183,15 +183,3 @@ def bench(spec, runtime: str, *, input_shape: Sequence[int] | None = None, threa
         doc["ops"] = [{"name": o.name, "op_type": o.op_type, "ms": o.ms, "covers": list(o.covers),
                        "exec_type": o.exec_type} for o in ops]
     return doc
-
-
-def _bar(progress, total: int, desc: str):
-    if progress is False or progress is None or total <= 1:
-        return None
-    import sys
-
-    from tqdm import tqdm
-
-    if progress is True and not sys.stderr.isatty():
-        return None
-    return tqdm(total=total, desc=desc, unit="model", leave=False, dynamic_ncols=True)

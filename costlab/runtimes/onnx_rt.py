@@ -162,8 +162,6 @@ class OrtSession(Session):
 
         with tempfile.TemporaryDirectory(prefix="costlab-ortprof-") as td:
             opt = os.path.join(td, "optimized.onnx")
-            import logging
-
             sess = ort.InferenceSession(str(self.artifact.path), _options(self.threads, td, opt),
                                         providers=["CPUExecutionProvider"])
             for _ in range(3):
@@ -172,7 +170,6 @@ class OrtSession(Session):
                 sess.run(None, self.feed)
             trace = sess.end_profiling()
             events = json.loads(Path(trace).read_text())
-            logging.getLogger(__name__).debug("profile %s", trace)
             covers = _covers(onnx.load(str(self.artifact.path)), onnx.load(opt))
         total: dict[str, list[float]] = {}
         types: dict[str, str] = {}

@@ -32,13 +32,15 @@ def measure_runtime_profile(runtime: str, pairs: list | None = None, *, grid: st
     fusion, evidence = discover(rt, threads=threads)
     order, nets = op_order(pairs, seed)
     skipped: list = []
-    common = dict(threads=threads, runs=repeats, warmup=warmup, clock=clock, progress=progress, skipped=skipped)
+    arts: list = []          # the artifact of each measured row, in the rows' order
+    common = dict(threads=threads, runs=repeats, warmup=warmup, clock=clock, progress=progress, skipped=skipped,
+                  on_artifact=lambda spec, a: arts.append(a))
     rows = measure_many([pairs[i] for i in order], rt, chunk=16, burst=1, desc=f"profiling {rt.name} ops", **common)
     if nets:
         rows += measure_many([pairs[i] for i in nets], rt, chunk=NETWORK_CHUNK, burst=_burst(repeats),
                              desc=f"profiling {rt.name} networks", **common)
     call_ms = _call_overhead(rt, threads, repeats, warmup, clock)
-    samples = [_in_network(rt, r, threads, call_ms) for r in rows]
+    samples = [_in_network(rt, r, a, threads, call_ms) for r, a in zip(rows, arts)]
     info = machine(rt, threads)
     info["clock"] = rows[0]["clock"] if rows else "thread"
     info["keep_freed_memory"] = True
@@ -74,7 +76,7 @@ def measure_runtime_profile(runtime: str, pairs: list | None = None, *, grid: st
     }
 
 
-def _in_network(rt, r: dict, threads: int, call_ms: float) -> dict:
+def _in_network(rt, r: dict, art, threads: int, call_ms: float) -> dict:
     """A measured row as a profile sample. An op or block timed alone pays the runtime's
     per-call cost and the layout conversions at the graph's edges, which inside a network are
     paid once (per call) or not at all: both are taken out of every op and block sample (the
@@ -84,7 +86,7 @@ def _in_network(rt, r: dict, threads: int, call_ms: float) -> dict:
     smp["stats"]["convert_s"] = r["convert_s"]
     smp["stats"]["noise"] = round(float(r["noise"]), 4)
     if rt.per_op and granularity(r["spec"]) != "network":
-        share = boundary_share(rt, r["spec"], r["input_shape"], threads=threads)
+        share = boundary_share(rt, art, threads=threads)
         if share is not None:
             smp["latency_ms"] = round(max(r["median_ms"] * (1.0 - share) - call_ms, 0.05 * r["median_ms"]), 6)
             smp["stats"]["edge_share"] = round(share, 4)
