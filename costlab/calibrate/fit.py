@@ -400,4 +400,8 @@ def fit_profile(d: dict, *, progress: bool = True) -> dict:
     val["method"] = ("leave-one-out: each network (all samples of its spec) or family is held out in turn, "
                      "predictor and baseline are fitted on the rest (model form fixed in advance, nothing "
                      "chosen on the data), the held-out samples are predicted; mape and within_10pct in percent")
+    if selection is not None:
+        val["method"] += ("; except the network weight, chosen by the same leave-one-network-out over these "
+                          "samples (not nested: these figures are optimistic; costlab validate --measure's "
+                          "leave-family-out refits choose it again inside each fold)")
     return fitted_document(d, predictor=predictor, baseline=baseline, validation=val)
