@@ -136,6 +136,7 @@ def accuracy(runtime: str, path: str, runs: int, held=HELD) -> dict:
             "measure_s": round(time.perf_counter() - t0, 1), "noise_floor": r["noise_floor"],
             "leave_family_out": lofo, "flops_only": r["baseline"], "eager_rescaled": r["eager_rescaled"],
             "profile_as_written": m, "network_weight": (prof.predictor or {}).get("network_weight"),
+            "noise_median": r["noise_median"],
             "rows": [{"spec": row["spec"], "family": row["family"], "measured_ms": row["measured_ms"],
                       "again_ms": row["again_ms"], "lofo_ms": row["predicted_ms"], "flops_ms": row["baseline_ms"],
                       "eager_ms": row["eager_rescaled_ms"]} for row in r["rows"]]}
@@ -144,7 +145,8 @@ def accuracy(runtime: str, path: str, runs: int, held=HELD) -> dict:
 def _print_acc(r: dict) -> None:
     print(f"\n{r['runtime']}: {r['n']} held-out networks of {r['families']} families, each timed twice "
           f"({r['measure_s']:.0f} s with the refits); profile {r['profile']} (network weight "
-          f"{r['network_weight']})")
+          f"{r['network_weight']}); per-network spread (p90-p10)/median of the first run's repeats: "
+          f"median {r['noise_median']}")
     print(f"  {'line':34s} {'MAPE %':>7s} {'within10 %':>10s} {'Spearman':>8s} {'signed %':>8s}")
     for key, label in (("leave_family_out", "profile, leave-family-out (headline)"),
                        ("flops_only", "FLOPs-only line, same folds"),
