@@ -2,11 +2,13 @@
 
 Builds a profile with ``costlab profile --target cpu`` (or takes ``--profile FILE``), then runs
 ``costlab validate --device PROFILE --measure`` twice, each in a fresh process as a user would.
-Prints, for the first validation, the issue's three verdicts (>= 80% of the held-out networks
+Prints, for both validations, the issue's three verdicts (>= 80% of the held-out networks
 within 10%, MAPE <= 8%, signed mean error within +-3%) and, beside them, the noise floor: the
 same networks measured twice (the second run taken as a "prediction" of the first: its MAPE and
 signed mean, and the per-network |difference| / mean, median and p90). Also prints the
-profile's own leave-one-out figure and its live check (``provenance.live_check``).
+profile's own leave-one-out figure and its live check (``provenance.live_check``), and the
+verdicts of the anchored predictions (x the machine's speed now / at profiling, measured on 4 of
+the profile's own networks timed in the same turns: ``validate --measure``'s ``anchored``).
 
 Run (about 80 s + 2 x 60 s on a 2-core machine; a quiet machine, load < 1.3):
     python benchmarks/bench_cpu_bias.py [--profile FILE] [--keep FILE] [--json OUT]
@@ -87,6 +89,7 @@ def main() -> None:
         runs.append(json.loads(text))
         runs[-1]["seconds"] = round(secs, 1)
     out["validate"] = [{k: r[k] for k in ("n", "mape", "within_10pct", "signed_mean_pct", "noise_median", "seconds")}
+                       | {k: r[k] for k in ("anchored", "machine_speed") if k in r}
                        | {"rows": [{k: x[k] for k in ("spec", "measured_ms", "predicted_ms", "error_pct", "noise")}
                                    for x in r["rows"]]} for r in runs]
     out["noise_floor"] = _floor(runs[0], runs[1])
@@ -118,6 +121,13 @@ def _print(out: dict, runs: list[dict]) -> None:
              "signed mean error": f"{nf['signed_mean_pct']:+.1f}%"}
     for (name, t1, ok1), (_, t2, ok2) in zip(_verdicts(runs[0]), _verdicts(runs[1])):
         print(f"{name:20s} {t1:>21s} {'PASS' if ok1 else 'FAIL'} {t2:>21s} {'PASS' if ok2 else 'FAIL'}   {floor[name]}")
+    if all("anchored" in r for r in runs):
+        print("anchored (predictions x the machine's speed now / at profiling, from the profile's own networks "
+              "timed in the same turns):")
+        for (name, t1, ok1), (_, t2, ok2) in zip(_verdicts(runs[0]["anchored"]), _verdicts(runs[1]["anchored"])):
+            print(f"{name:20s} {t1:>21s} {'PASS' if ok1 else 'FAIL'} {t2:>21s} {'PASS' if ok2 else 'FAIL'}")
+        print("machine speed factor: " + ", ".join(f"{r['machine_speed']['factor']:.3f} (spread "
+                                                   f"{100 * r['machine_speed']['spread']:.0f}%)" for r in runs))
     print(f"per-network |run 1 - run 2| / mean: median {nf['diff_median_pct']:.1f}%, p90 {nf['diff_p90_pct']:.1f}%; "
           f"timing noise (p90-p10)/median: {100 * runs[0]['noise_median']:.0f}% / {100 * runs[1]['noise_median']:.0f}%")
     print(f"load average (1, 5, 15 min): {out['load_start']} at the start, {out['load_end']} at the end")

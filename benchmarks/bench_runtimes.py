@@ -136,7 +136,7 @@ def accuracy(runtime: str, path: str, runs: int, held=HELD) -> dict:
             "measure_s": round(time.perf_counter() - t0, 1), "noise_floor": r["noise_floor"],
             "leave_family_out": lofo, "flops_only": r["baseline"], "eager_rescaled": r["eager_rescaled"],
             "profile_as_written": m, "network_weight": (prof.predictor or {}).get("network_weight"),
-            "noise_median": r["noise_median"],
+            "noise_median": r["noise_median"], "anchored": r.get("anchored"), "machine_speed": r.get("machine_speed"),
             "rows": [{"spec": row["spec"], "family": row["family"], "measured_ms": row["measured_ms"],
                       "again_ms": row["again_ms"], "lofo_ms": row["predicted_ms"], "flops_ms": row["baseline_ms"],
                       "eager_ms": row["eager_rescaled_ms"]} for row in r["rows"]]}
@@ -151,9 +151,12 @@ def _print_acc(r: dict) -> None:
     for key, label in (("leave_family_out", "profile, leave-family-out (headline)"),
                        ("flops_only", "FLOPs-only line, same folds"),
                        ("eager_rescaled", "eager cpu-local x k, same folds"),
+                       ("anchored", "leave-family-out x machine speed"),
                        ("profile_as_written", "profile as written (no refit)"),
                        ("noise_floor", "noise floor (second run vs first)")):
-        m = r[key]
+        m = r.get(key)
+        if not m:
+            continue
         print(f"  {label:34s} {m['mape']:7.1f} {m['within_10pct']:10.0f} {m['spearman'] or float('nan'):8.3f} "
               f"{m['signed_mean_pct']:8.1f}")
     h, f, e, n = r["leave_family_out"], r["flops_only"], r["eager_rescaled"], r["noise_floor"]
@@ -161,6 +164,10 @@ def _print_acc(r: dict) -> None:
           f"{'yes' if (h['spearman'] or 0) >= 0.95 else 'NO'}; below FLOPs-only: {'yes' if h['mape'] < f['mape'] else 'NO'};"
           f" below rescaled eager: {'yes' if h['mape'] < e['mape'] else 'NO'}; within 2x the noise floor: "
           f"{'yes' if h['mape'] <= 2 * max(n['mape'], 1e-9) else 'NO'} ({h['mape']:.1f}% vs {n['mape']:.1f}%)")
+    if r.get("machine_speed"):
+        sp = r["machine_speed"]
+        print(f"  machine speed now / at profiling: {sp['factor']:.3f} (spread {100 * sp['spread']:.0f}%; "
+              + ", ".join(f"{a['spec']} {a['ratio']:.3f}" for a in sp["anchors"]) + ")")
     print("  per network (ms): spec, measured, again, leave-family-out, FLOPs-only, eager x k")
     for row in r["rows"]:
         print(f"    {row['spec']:26s} {row['measured_ms']:9.3f} {row['again_ms']:9.3f} {row['lofo_ms']:9.3f} "

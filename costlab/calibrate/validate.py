@@ -33,6 +33,63 @@ MEASURE_SPECS = (
 # the profile's samples (calibrate.grid.NETWORK_SAMPLES), timed right after the fit
 LIVE_CHECK_SPECS = ("mobilenet_v2", "shufflenet_v1", "resnet18")
 
+# the profile's own network samples timed beside the held-out networks (issue 23): the
+# machine's speed now relative to when the profile was measured
+ANCHORS = 4
+
+
+def speed_anchors(d, batch: int, k: int = ANCHORS) -> list[dict]:
+    """Up to ``k`` of the profile's own fitted network samples (at their default input for
+    ``batch``), spread over the fastest three quarters by measured time: timed again beside the
+    held-out networks, their now/then ratio is the machine's speed relative to the profile's
+    measurement (a shared or thermally throttled machine drifts by 5-10% from minute to minute,
+    and every network of one validation run moves together: a one-sign "bias" that is no fault
+    of the model). Nothing held out enters it."""
+    from .grid import default_input_shape
+
+    if k <= 0:
+        return []
+    nets = [s for s in d.samples if s.get("role", "fit") == "fit" and s["granularity"] == "network"
+            and [int(x) for x in s["input_shape"]] == list(default_input_shape(s["spec"], batch))]
+    nets.sort(key=lambda s: float(s["latency_ms"]))
+    nets = nets[: max(1, int(np.ceil(0.75 * len(nets))))]
+    if len(nets) <= k:
+        return nets
+    return [nets[i] for i in sorted(set(np.linspace(0, len(nets) - 1, k).round().astype(int)))]
+
+
+def _interleave(specs: list[str], anchors: list[dict]) -> list[str]:
+    """``specs`` with the anchors' specs spread evenly among them (measured in the same turns)."""
+    out, n, k = list(specs), len(specs), len(anchors)
+    for j, a in reversed(list(enumerate(anchors))):
+        out.insert(round((j + 0.5) * n / k), a["spec"])
+    return out
+
+
+def _speed(anchors: list[dict], measured: list[dict]) -> dict | None:
+    """The machine's speed now / at profiling: median of the anchors' measured / profiled ms."""
+    got = {m["spec"]: float(m["median_ms"]) for m in measured}
+    rows = [{"spec": a["spec"], "profile_ms": round(float(a["latency_ms"]), 4), "measured_ms": round(got[a["spec"]], 4),
+             "ratio": round(got[a["spec"]] / float(a["latency_ms"]), 4)} for a in anchors if a["spec"] in got]
+    if not rows:
+        return None
+    r = np.array([x["ratio"] for x in rows])
+    return {"factor": round(float(np.median(r)), 4), "spread": round(float(np.ptp(r) / np.median(r)), 4),
+            "anchors": rows,
+            "method": ("the profile's own network samples timed again in the same turns as the held-out networks; "
+                       "factor = median(measured now / the profile's latency_ms); 'anchored' = predictions x factor "
+                       "(nothing held out enters it)")}
+
+
+def _anchored(pred: np.ndarray, meas: np.ndarray, speed: dict | None) -> dict | None:
+    if speed is None:
+        return None
+    p = np.asarray(pred, float) * speed["factor"]
+    out = metrics(p, meas)
+    out["signed_mean_pct"] = round(float(100 * np.mean((p - meas) / meas)), 2)
+    out["factor"] = speed["factor"]
+    return out
+
 
 def validate(profile, holdout: str = "network", progress: bool = True, form: str | None = None) -> dict:
     """Leave-one-network-out (or family-out) accuracy of predictor and baseline.
@@ -83,10 +140,13 @@ def _validate_form(d, holdout: str) -> dict:
 
 
 def validate_measured(profile, specs=MEASURE_SPECS, *, batch: int | None = None, repeats: int = 21,
-                      progress: bool = True, measure_fn=None) -> dict:
+                      progress: bool = True, measure_fn=None, anchors: int = ANCHORS) -> dict:
     """Time ``specs`` here and compare with the profile's predictions (and baseline).
 
-    The profile's own fitted network specs are skipped (they are not held out)."""
+    The profile's own fitted network specs are skipped (they are not held out). ``anchors`` of
+    them (:func:`speed_anchors`) are timed in the same turns: ``machine_speed`` and the
+    ``anchored`` metrics (predictions x the machine's speed now / at profiling) sit beside the
+    headline."""
     d = load_profile(profile)
     d.require_fitted()
     fitted = {s["spec"] for s in d.samples if s.get("role", "fit") == "fit" and s["granularity"] == "network"}
@@ -111,7 +171,10 @@ def validate_measured(profile, specs=MEASURE_SPECS, *, batch: int | None = None,
     kept = d.machine.get("keep_freed_memory")
     if kept is not None:
         kwargs["keep_memory"] = bool(kept)
-    measured = measure_fn(list(use), **kwargs)
+    anc = speed_anchors(d, b, anchors)
+    measured = measure_fn(_interleave(list(use), anc), **kwargs)
+    speed = _speed(anc, measured)
+    measured = [m for m in measured if m["spec"] in use]
 
     rows = []
     for m in measured:
@@ -129,6 +192,10 @@ def validate_measured(profile, specs=MEASURE_SPECS, *, batch: int | None = None,
                                                                          "network")}
     out["skipped_fitted"] = skipped
     out["signed_mean_pct"] = round(float(np.mean([r["error_pct"] for r in rows])), 2)
+    if speed is not None:
+        out["machine_speed"] = speed
+        out["anchored"] = _anchored([r["predicted_ms"] for r in rows], np.array([r["measured_ms"] for r in rows]),
+                                    speed)
     noise = [r["noise"] for r in rows if r["noise"] == r["noise"]]
     out["noise_median"] = round(float(np.median(noise)), 4) if noise else None
     return out
@@ -159,8 +226,24 @@ def _fit_factor(pred: np.ndarray, meas: np.ndarray) -> float:
     return float(r.sum() / (r * r).sum())
 
 
+def _measure_twice(d, runtime: str, specs, repeats: int, progress: bool, anchors: int):
+    """The held-out networks (``specs`` less the profile's own) timed twice through ``runtime``,
+    with the speed anchors in the same turns: (items, skipped, run 1 rows, run 2 rows, speed of run 1)."""
+    own = {s["spec"] for s in d.samples if s.get("role", "fit") == "fit" and s["granularity"] == "network"}
+    items = [s for s in specs if s not in own]
+    if not items:
+        raise ProfileError("every requested network is among the profile's fitted samples; nothing held out")
+    anc = speed_anchors(d, int(d.batch), anchors)
+    measure = _through(runtime)
+    m1 = measure(_interleave(items, anc), repeats=repeats, threads=int(d.threads), progress=progress)
+    m2 = measure(_interleave(items, anc), repeats=repeats, threads=int(d.threads), progress=progress)
+    speed = _speed(anc, m1)
+    return (items, [s for s in specs if s in own], [m for m in m1 if m["spec"] in items],
+            [m for m in m2 if m["spec"] in items], speed)
+
+
 def validate_runtime(profile, specs=MEASURE_SPECS, *, repeats: int = 21, progress: bool = True,
-                     eager: str = "cpu-local") -> dict:
+                     eager: str = "cpu-local", anchors: int = ANCHORS) -> dict:
     """Held-out accuracy of a deployment-runtime profile, measured live through its runtime.
 
     Each network in ``specs`` is timed twice through the profile's runtime (the second run, as
@@ -182,10 +265,7 @@ def validate_runtime(profile, specs=MEASURE_SPECS, *, repeats: int = 21, progres
                            "validate_measured")
     doc = d.to_dict()
     doc.pop("path", None)
-    measure = _through(runtime)
-    items = list(specs)
-    m1 = measure(items, repeats=repeats, threads=int(d.threads), progress=progress)
-    m2 = measure(items, repeats=repeats, threads=int(d.threads), progress=progress)
+    items, skipped, m1, m2, speed = _measure_twice(d, runtime, specs, repeats, progress, anchors)
     y1 = np.array([r["median_ms"] for r in m1])
     y2 = np.array([r["median_ms"] for r in m2])
     shapes = [tuple(int(x) for x in r["input_shape"]) for r in m1]
@@ -228,6 +308,10 @@ def validate_runtime(profile, specs=MEASURE_SPECS, *, repeats: int = 21, progres
     out["signed_mean_pct"] = line(lofo)["signed_mean_pct"]
     out["baseline"]["signed_mean_pct"] = line(flops)["signed_mean_pct"]
     out["eager_rescaled"] = {**line(resc), "profile": eager}
+    out["skipped_fitted"] = skipped
+    if speed is not None:
+        out["machine_speed"] = speed
+        out["anchored"] = _anchored(lofo, y1, speed)
     out["noise_floor"] = line(y2)
     out["families"] = len(set(fams))
     noise = [r["noise"] for r in rows if r["noise"] == r["noise"]]
@@ -248,6 +332,7 @@ def live_check(profile, specs=LIVE_CHECK_SPECS, *, repeats: int = 21, progress: 
             "n": res["n"], "mape": res["mape"], "within_10pct": res["within_10pct"],
             "signed_mean_pct": res["signed_mean_pct"], "noise_median": res["noise_median"],
             "leave_one_out": {k: loo.get(k) for k in ("holdout", "level", "n", "mape")},
+            **{k: res[k] for k in ("machine_speed", "anchored") if k in res},
             "rows": [{k: r[k] for k in ("spec", "measured_ms", "predicted_ms", "error_pct", "noise")}
                      for r in res["rows"]],
             "method": "costlab.calibrate.validate.live_check: the networks timed by measure_networks "

@@ -99,6 +99,12 @@ def live_check_lines(check: dict) -> list[str]:
            f"within 10% {_p(check.get('within_10pct'))} (timing noise (p90-p10)/median {pct(noise)}); "
            f"leave-one-{loo.get('holdout') or 'network'}-out over the samples ({loo.get('level') or 'network'} level): "
            f"MAPE {_p(loo.get('mape'))}"]
+    sp, an = check.get("machine_speed"), check.get("anchored")
+    if sp and an:
+        out.append(f"costlab: live check: {len(sp['anchors'])} of the profile's own networks timed in the same turns "
+                   f"run {sp['factor']:.3f}x their profiled time (the machine's speed now / during profiling); "
+                   f"with predictions x that factor: MAPE {_p(an.get('mape'))}, signed mean error "
+                   f"{an['signed_mean_pct']:+.1f}%")
     errs = [r["error_pct"] for r in rows]
     floor = 100 * (noise if isinstance(noise, (int, float)) else 0.0)
     if len(errs) >= 2 and (all(e < 0 for e in errs) or all(e > 0 for e in errs)) \

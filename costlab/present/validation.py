@@ -48,12 +48,17 @@ def _summary(res: dict) -> list[str]:
         e = res.get(key)
         if e:
             out.append(f"{label:10s} {_p(e['mape']):>8s} {_p(e['within_10pct']):>10s} {num(e['spearman']):>9s}")
+    an = res.get("anchored")
+    if an:
+        out.append(f"{'anchored':10s} {_p(an['mape']):>8s} {_p(an['within_10pct']):>10s} {num(an['spearman']):>9s}")
     if res.get("mape") and b.get("mape"):
         out.append(f"predictor MAPE / FLOPs-only MAPE = {res['mape'] / b['mape']:.2f}")
     if res.get("noise_floor"):
         out.append(f"eager x k: profile '{res['eager_rescaled']['profile']}' times one factor fitted on the same "
                    "network samples; noise floor: the same networks measured a second time, as a prediction of "
                    "the first")
+    if an:
+        out += _speed_lines(res)
     chk = res.get("check")
     if chk:
         out.append(f"role=check samples (never fitted; e.g. another runtime on the same device): n = {chk['n']}, "
@@ -68,6 +73,17 @@ def _summary(res: dict) -> list[str]:
         out.append(f"role=train samples (fitted, held out in turn, not in the headline): n = {tr['n']}, MAPE "
                    f"{_p(tr['mape'])} (FLOPs-only {_p(tr['baseline']['mape'])}), Spearman {num(tr['spearman'])}")
     return out
+
+
+def _speed_lines(res: dict) -> list[str]:
+    """What the 'anchored' row is: the machine's speed now / when the profile was measured."""
+    sp, an = res["machine_speed"], res["anchored"]
+    signed = res.get("signed_mean_pct")
+    specs = ", ".join(f"{a['spec']} {a['ratio']:.3f}" for a in sp["anchors"])
+    return [f"signed mean error: predictor {num(signed, '+.1f')}%, anchored {num(an['signed_mean_pct'], '+.1f')}%",
+            f"anchored: predictions x {sp['factor']:.3f}, the machine's speed now / when the profile was measured "
+            f"(median over {len(sp['anchors'])} of the profile's own networks timed in the same turns: {specs}; "
+            f"spread {100 * sp['spread']:.0f}%); nothing held out enters it"]
 
 
 def _left_out(res: dict) -> str:

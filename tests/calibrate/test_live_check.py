@@ -9,12 +9,16 @@ from costlab.latency.profile import load_profile
 from costlab.present.profiles import live_check_lines
 
 
-def _fake(factors):
+def _fake(factors, speed=1.0):
+    """A stand-in harness: held-out network s at factors[s] x its prediction; the profile's own
+    network samples (the speed anchors) at ``speed`` x their profiled time."""
     prof = load_profile("cpu")
+    own = {s["spec"]: s["latency_ms"] for s in prof.samples if s["granularity"] == "network"}
 
     def measure(specs, **kw):
         return [{"spec": s, "input_shape": [kw["batch"], 3, 224, 224], "repeats": kw["repeats"], "noise": 0.04,
-                 "median_ms": factors[s] * predict_spec(s, [kw["batch"], 3, 224, 224], prof)} for s in specs]
+                 "median_ms": speed * own[s] if s in own else
+                 factors[s] * predict_spec(s, [kw["batch"], 3, 224, 224], prof)} for s in specs]
     return prof, measure
 
 
@@ -49,3 +53,40 @@ def test_live_check_warns_only_for_a_one_sided_error_beyond_the_noise():
 
 def test_live_check_lines_empty_without_rows():
     assert live_check_lines({"rows": []}) == []
+
+
+def test_speed_anchors_are_the_profiles_own_networks_spread_over_the_fastest_three_quarters():
+    from costlab.calibrate.validate import speed_anchors
+
+    prof = load_profile("cpu")
+    nets = sorted((s for s in prof.samples if s["granularity"] == "network" and s.get("role", "fit") == "fit"),
+                  key=lambda s: s["latency_ms"])
+    anc = speed_anchors(prof, 1)
+    assert 2 <= len(anc) <= 4 and len({a["spec"] for a in anc}) == len(anc)
+    assert {a["spec"] for a in anc} <= {s["spec"] for s in nets}
+    assert anc[0]["spec"] == nets[0]["spec"]                          # the fastest is one
+    assert max(a["latency_ms"] for a in anc) < nets[-1]["latency_ms"]  # the slowest quarter is not
+    assert speed_anchors(prof, 1, 0) == []
+
+
+def test_anchored_figure_takes_out_a_machine_that_runs_slower_now():
+    """Every network 20% slower than at profiling (a drifting machine): the headline shows a
+    -16.7% one-sign error; the anchors say 1.2 and the anchored errors are zero."""
+    from costlab.calibrate.validate import validate_measured
+    from costlab.present.validation import validation_text
+
+    prof, fake = _fake({s: 1.2 for s in MEASURE_SPECS}, speed=1.2)
+    seen = []
+    res = validate_measured(prof, MEASURE_SPECS, repeats=5, progress=False,
+                            measure_fn=lambda specs, **kw: seen.append(list(specs)) or fake(specs, **kw))
+    assert res["signed_mean_pct"] == pytest.approx(-16.67, abs=0.05)
+    assert res["machine_speed"]["factor"] == pytest.approx(1.2) and res["machine_speed"]["spread"] == pytest.approx(0)
+    assert res["anchored"]["mape"] == pytest.approx(0, abs=0.01) and res["anchored"]["within_10pct"] == 100
+    assert [r["spec"] for r in res["rows"]] == [s for s in MEASURE_SPECS]   # anchors are not held-out rows
+    order = seen[0]                     # anchors interleaved, not all at the end
+    pos = [i for i, s in enumerate(order) if s not in MEASURE_SPECS]
+    assert len(pos) == len(res["machine_speed"]["anchors"]) and pos[0] < len(order) // 2 and pos[-1] < len(order) - 1
+    text = validation_text(res, "table")
+    assert "anchored" in text and "x 1.200" in text
+    res0 = validate_measured(prof, MEASURE_SPECS, repeats=5, progress=False, measure_fn=fake, anchors=0)
+    assert "anchored" not in res0 and "machine_speed" not in res0

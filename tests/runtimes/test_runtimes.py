@@ -347,6 +347,10 @@ def test_validate_runtime_is_leave_family_out_with_noise_floor(monkeypatch, tmp_
 
     text = validation_text(res, "table")
     assert "eager x k" in text and "noise floor" in text
+    own = {s["spec"] for s in load_profile(p).samples if s["granularity"] == "network"}
+    anchors = [a["spec"] for a in res["machine_speed"]["anchors"]]      # the profile's own, timed alongside
+    assert anchors and set(anchors) <= own and "anchored" in text
+    assert [r["spec"] for r in res["rows"]] == ["mobilenet_v2:width=0.5", "squeezenet1_1"]
 
 
 @needs_litert
