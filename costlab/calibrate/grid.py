@@ -137,8 +137,28 @@ def _grid_ops(small: bool) -> list[tuple[str, tuple[int, ...]]]:
     g += [_op("shuffle", 28, 240, groups=3), _op("shuffle", 14, 480, groups=3), _op("shuffle", 28, 384, groups=8),
           _op("shuffle", 56, 116, groups=2), _op("shuffle", 14, 232, groups=2)]
     g += [_op("lrn", 56, 64), _op("lrn", 27, 96), _op("lrn", 56, 192)]
+    g += _grid_small_inputs()
     if small:
         g = g[::6]
+    return g
+
+
+def _grid_small_inputs() -> list[tuple[str, tuple[int, ...]]]:
+    """Ops at MNIST / CIFAR scale (sides 8-32, 1-64 channels; generic sizes, not copies of any
+    zoo network's layers). Without them every op sample of a class is a 224-input stage, so a
+    class's per-kernel constant (``ms_per_op``) is set by nothing small: a fit free to use it as
+    a per-network offset did (OpenVINO's max-pool constant came out at 0.27 ms per kernel, the
+    pools themselves run in ~5 us inside LeNet-5), and small-input networks were over-predicted
+    several times over."""
+    g = [_conv(32, 3, 16, 3), _conv(32, 16, 16, 3), _conv(16, 32, 32, 3), _conv(8, 64, 64, 3),
+         _conv(28, 1, 8, 5), _conv(12, 8, 16, 5), _conv(32, 16, 32), _conv(8, 64, 128), _conv(16, 32, 32, 3, 1, 32)]
+    g += [_op("pool", 24, 8, kind="max", k=2, stride=2, pad=0), _op("pool", 8, 16, kind="max", k=2, stride=2, pad=0),
+          _op("pool", 32, 16, kind="max", k=3, stride=2, pad=1), _op("pool", 16, 32, kind="avg", k=3, stride=1, pad=1),
+          _op("pool", 8, 64, kind="gap")]
+    g += [("micro_linear:cin=256,cout=64", (256, 1, 1)), ("micro_linear:cin=128,cout=32", (128, 1, 1)),
+          ("micro_linear:cin=64,cout=10", (64, 1, 1))]
+    g += [_op("bn", 32, 16), _op("bn", 8, 64), _op("act", 32, 16, act="relu"), _op("act", 8, 64, act="relu"),
+          _op("add", 32, 16), _op("add", 8, 64)]
     return g
 
 

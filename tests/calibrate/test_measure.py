@@ -224,6 +224,23 @@ def test_default_grid_covers_the_op_classes():
         M.default_grid(grid="huge")
 
 
+def test_default_grid_has_small_input_ops_of_each_main_class():
+    """Every main latency class has an op sample at MNIST / CIFAR scale (side <= 32, or a
+    linear of <= 256 inputs), so its per-kernel constant is pinned by a small kernel, not left
+    free to absorb a per-network offset (OpenVINO's max-pool constant was 0.27 ms without)."""
+    from costlab.blocks import sample_graph
+    from costlab.latency.features import latency_class
+
+    small = set()
+    for s, shape in M.default_grid():
+        if granularity_of(s) != "op":
+            continue
+        if (len(shape) == 4 and shape[2] <= 32 and shape[1] <= 64) or (s.startswith("micro_linear") and shape[1] <= 256):
+            small |= {latency_class(n) for n in sample_graph(s, shape)[0].nodes}
+    for cls in ("conv_dense", "conv_pw", "conv_dw", "linear", "pool", "pool_max", "global_pool", "elementwise"):
+        assert cls in small, cls
+
+
 def test_grid_samples_all_have_counted_ops():
     """A sample whose ops are all views (free) could calibrate nothing; the grid has none."""
     import costlab
