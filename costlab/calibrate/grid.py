@@ -122,6 +122,11 @@ def _grid_ops(small: bool) -> list[tuple[str, tuple[int, ...]]]:
     for side, c in ((64, 64), (32, 256)):
         g.append(_op("act", side, c, act="leaky", inplace=0))
     g.append(_op("act", 28, 240, act="relu", inplace=0))
+    # the activations and squeeze-excite convs of later mobile networks (MobileNet v3,
+    # EfficientNet, MnasNet: hardswish, SiLU, sigmoid gates, 1x1 convs on a 1x1 map)
+    g += [_op("act", 56, 48, act="hardswish", inplace=0), _op("act", 14, 240, act="hardswish", inplace=0),
+          _op("act", 28, 96, act="silu", inplace=0), _op("act", 7, 480, act="sigmoid", inplace=0),
+          _conv(1, 96, 24, bias=1), _conv(1, 24, 96, bias=1)]
     for side, c in ((112, 16), (56, 48), (28, 64), (7, 128)):
         g.append(_op("act", side, c, act="relu6"))
     for side, c in ((56, 48), (56, 512), (28, 64), (28, 1024), (14, 192), (7, 4096), (28, 32), (14, 128), (7, 480)):
