@@ -125,7 +125,7 @@ def boundary_share(runtime: str | Runtime, art: Artifact, *, threads: int = 1, r
     pays them and the same op inside a network does not. None when the runtime reports no
     per-op times."""
     rt = runtime if isinstance(runtime, Runtime) else get_runtime(runtime)
-    ops = rt.load(art, threads).op_times(runs)
+    ops = rt.load(art, threads, profile=True).op_times(runs)
     if not ops:
         return None
     total = sum(o.ms for o in ops)
