@@ -76,12 +76,17 @@ class _AddAct(nn.Module):
 
 
 class _ConvAdd(nn.Module):
+    """A residual block's tail, as inside a network: the shortcut is another conv's result, not
+    the graph input (ONNX Runtime fuses the add into the conv only when both are in its blocked
+    NCHWc layout, which a graph input is not), 32 channels (a multiple of every CPU's block)."""
+
     def __init__(self):
         super().__init__()
-        self.conv = nn.Conv2d(8, 8, 3, padding=1)
+        self.stem, self.conv = nn.Conv2d(8, 32, 3, padding=1), nn.Conv2d(32, 32, 3, padding=1)
 
     def forward(self, x):
-        return _tail(torch.relu(self.conv(x) + x))   # a residual block's tail
+        y = torch.relu(self.stem(x))
+        return _tail(torch.relu(self.conv(y) + y))
 
 
 class _CatCopy(nn.Module):

@@ -197,17 +197,30 @@ def _norm(tensor: str) -> str:
     return re.sub(r"_nchwc$", "", tensor)
 
 
+# export ops no ORT kernel fuses the ops before it into: a kernel anchored at one of them covers
+# only its own nodes (the Add + Relu before a MaxPool were fused into the conv before them)
+_NO_UPSTREAM = frozenset({"MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Concat", "Reshape",
+                          "Transpose", "Flatten", "Split", "Slice", "Gather", "Softmax", "Pad", "Resize"})
+
+
+_FUSIBLE = frozenset({"Add", "Sum", "Sub", "Mul", "Div", "Relu", "Clip", "Sigmoid", "HardSigmoid", "HardSwish",
+                      "LeakyRelu", "Tanh", "BatchNormalization"})
+
+
 def _covers(source, optimized) -> dict[str, tuple[str, ...]]:
     """Optimised node name -> the exported nodes it covers. Anchors: the exported nodes that
     produce the kernel's outputs (names normalised); then, backwards, every exported node
-    whose result no longer exists in the optimised graph (it was fused into this kernel).
-    Layout conversions ORT inserts (ReorderInput/Output) cover nothing of their own."""
+    whose result no longer exists in the optimised graph (it was fused into this kernel),
+    except behind a kernel of :data:`_NO_UPSTREAM` type. An exported node no kernel claims
+    that way (ORT's NCHWc conv fuses the residual Add and its Relu but keeps the conv's output
+    name) joins the kernel of the node its first input comes from. Layout conversions ORT
+    inserts (ReorderInput/Output) cover nothing of their own."""
     producer = {o: n for n in source.graph.node for o in n.output}
     by_name = {n.name: n for n in source.graph.node}
     kept = {_norm(t) for n in optimized.graph.node for t in list(n.input) + list(n.output)}
     kept |= {i.name for i in optimized.graph.input} | {t.name for t in optimized.graph.initializer}
     out: dict[str, tuple[str, ...]] = {}
-    claimed: set[str] = set()
+    owner: dict[str, str] = {}          # exported node -> kernel
     for n in optimized.graph.node:
         if n.op_type in _LAYOUT_OPS[:2]:
             out[n.name] = ()
@@ -217,13 +230,25 @@ def _covers(source, optimized) -> dict[str, tuple[str, ...]]:
         # fresh 'reorder_token' tensors and are named after the exported tensor (+ '_nchwc'),
         # fused Gemms are named 'fused <node>'
         names = {_norm(o) for o in n.output} | {_norm(n.name), re.sub(r"^fused ", "", n.name)}
-        todo = [producer[t] for t in names if t in producer] + [by_name[t] for t in names if t in by_name]
+        anchors = [producer[t] for t in names if t in producer] + [by_name[t] for t in names if t in by_name]
+        todo = list(anchors)
         while todo:
             src = todo.pop()
-            if src.name in seen or src.name in claimed:
+            if src.name in seen or src.name in owner:
                 continue
             seen.append(src.name)
-            todo.extend(producer[t] for t in src.input if t in producer and t not in kept)
-        claimed.update(seen)
+            if src.op_type not in _NO_UPSTREAM:
+                todo.extend(producer[t] for t in src.input if t in producer and t not in kept)
+        owner.update((x, n.name) for x in seen)
         out[n.name] = tuple(seen)
+    # element-wise nodes no kernel claimed: into the kernel their first input's producer joined
+    for node in source.graph.node:
+        chain, cur = [], node
+        while cur is not None and cur.name not in owner and cur.op_type in _FUSIBLE and cur.name not in chain:
+            chain.append(cur.name)
+            cur = next((producer[t] for t in cur.input if t in producer), None)
+        k = owner.get(cur.name) if cur is not None and chain else None
+        if k is not None:
+            owner.update((x, k) for x in chain)
+            out[k] = out[k] + tuple(x for x in reversed(chain) if x not in out[k])
     return out

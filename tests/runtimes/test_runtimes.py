@@ -155,6 +155,26 @@ def test_ort_fusion_found_from_its_profile():
     assert all(("covers" in evidence[r]) or ("folded" in evidence[r]) for r in rules if r != "conv+bn+act")
 
 
+def test_ort_covers_gives_a_fused_residual_add_to_the_conv_not_the_pool_after_it():
+    """ORT's NCHWc conv fuses the residual Add and its Relu (a Sum input) but keeps the conv's
+    output name: the pool after it, whose input no longer names the Relu, covered them (and
+    the fusion probe said 'Add runs as its own kernel')."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import helper as h
+
+    from costlab.runtimes.onnx_rt import _covers
+
+    src = h.make_graph([h.make_node("Conv", ["x", "w"], ["c"], name="/conv/Conv"),
+                        h.make_node("Add", ["c", "y"], ["a"], name="/Add"),
+                        h.make_node("Relu", ["a"], ["r"], name="/Relu"),
+                        h.make_node("MaxPool", ["r"], ["out"], name="/MaxPool")], "g", [], [])
+    opt = h.make_graph([h.make_node("Conv", ["x", "w", "b", "y"], ["c_nchwc"], name="c_nchwc"),
+                        h.make_node("MaxPool", ["c_nchwc"], ["out_nchwc"], name="out_nchwc")], "g", [], [])
+    cov = _covers(h.make_model(src), h.make_model(opt))
+    assert set(cov["c_nchwc"]) == {"/conv/Conv", "/Add", "/Relu"}
+    assert cov["out_nchwc"] == ("/MaxPool",)
+
+
 @needs_ov
 def test_openvino_session_and_counters():
     s, _ = open_session("openvino", Block(), (1, 4, 8, 8))
