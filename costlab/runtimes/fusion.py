@@ -76,17 +76,20 @@ class _AddAct(nn.Module):
 
 
 class _ConvAdd(nn.Module):
-    """A residual block's tail, as inside a network: the shortcut is another conv's result, not
+    """A basic residual block, as inside a network: the shortcut is another conv's result, not
     the graph input (ONNX Runtime fuses the add into the conv only when both are in its blocked
-    NCHWc layout, which a graph input is not), 32 channels (a multiple of every CPU's block)."""
+    NCHWc layout, which a graph input is not), and not the fused conv's own input (OpenVINO
+    fuses the add as an in-place sum into the shortcut's buffer, impossible while the conv
+    still reads it); 32 channels (a multiple of every CPU's block)."""
 
     def __init__(self):
         super().__init__()
-        self.stem, self.conv = nn.Conv2d(8, 32, 3, padding=1), nn.Conv2d(32, 32, 3, padding=1)
+        self.stem, self.conv1 = nn.Conv2d(8, 32, 3, padding=1), nn.Conv2d(32, 32, 3, padding=1)
+        self.conv = nn.Conv2d(32, 32, 3, padding=1)
 
     def forward(self, x):
         y = torch.relu(self.stem(x))
-        return _tail(torch.relu(self.conv(y) + y))
+        return _tail(torch.relu(self.conv(torch.relu(self.conv1(y))) + y))
 
 
 class _CatCopy(nn.Module):
