@@ -162,15 +162,20 @@ def node_costs(graph: Graph, dtype: str, fusion) -> list[NodeCost]:
         if free[n.id]:
             continue
         kind, cat, cls = ops.kind_of(n.op), ops.category_of(n.op), latency_class(n)
-        src = n.sources[0] if n.sources else None
         fused = None
-        if rules and src is not None and src.kind == "node":
+        # an op joins the kernel its first input comes from; a residual add (conv+add) either
+        # input's: runtimes fuse x + conv(x) as readily as conv(x) + x
+        srcs = n.sources if (cat == "binary" and "conv+add" in rules) else n.sources[:1]
+        for src in (srcs if rules else ()):
+            if src.kind != "node":
+                continue
             r = roots[src.ref]
             if r[0] == "node" and readers.get(r) == {n.id} and r not in returned:
                 h = owner.get(r[1], r[1])
                 if _fuses(kind, cat, head_kind.get(h, ""), h in has_act, rules) \
                         and (kind != "batch_norm" or h == r[1]):
                     fused = h
+                    break
         if fused is not None:
             owner[n.id] = fused
             if cat == "activation":

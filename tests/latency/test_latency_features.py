@@ -71,6 +71,36 @@ def test_fusion_needs_a_sole_reader():
     assert all(v is None for v in _fused(r, ["conv+bn+act"]).values())
 
 
+class _Residual(nn.Module):
+    """conv -> bn, then the residual add with the conv's result as the first or second input."""
+
+    def __init__(self, conv_first: bool):
+        super().__init__()
+        self.conv_first = conv_first
+        self.conv = nn.Conv2d(4, 4, 3, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(4)
+
+    def forward(self, x):
+        y = self.bn(self.conv(x))
+        return (y + x) if self.conv_first else (x + y)
+
+
+@pytest.mark.parametrize("conv_first", [True, False])
+def test_conv_add_fuses_a_residual_add_whichever_input_the_conv_is(conv_first):
+    """MobileNet v2's 'x + self.conv(x)' has the conv second: ORT and OpenVINO fuse it all the
+    same (the add joined the conv only when the conv came first)."""
+    r = costlab.analyze(_Residual(conv_first).eval(), input_shape=(1, 4, 8, 8))
+    g = r.graph
+    add = next(n for n in g.nodes if ops.kind_of(n.op) == "add")
+    conv = next(n for n in g.nodes if ops.kind_of(n.op) == "conv")
+    assert _fused(r, ["conv+bn", "conv+add"])[add.id] == conv.id
+    assert _fused(r, ["conv+bn"])[add.id] is None
+    m = costlab.analyze("mobilenet_v2")
+    adds = [n for n in m.graph.nodes if ops.kind_of(n.op) == "add"]
+    assert adds and all(v is not None for k, v in _fused(m, ["conv+bn+act", "conv+add"]).items()
+                        if k in {a.id for a in adds})
+
+
 def test_rule_vocabulary():
     assert expand_rules(["conv+bn+act"]) >= {"conv+bn", "conv+act"}
     with pytest.raises(ValueError, match="unknown fusion rule"):
