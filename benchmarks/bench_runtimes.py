@@ -20,6 +20,10 @@ issue (MAPE <= 10%, Spearman >= 0.95, below both other lines, within 2x of the n
 Run (ORT: ~2-4 min per runtime besides the profile itself):
     python benchmarks/bench_runtimes.py --profile ort=ORT.json [--profile openvino=OV.json] [--runs 15]
     python benchmarks/bench_runtimes.py --agreement-only --runtimes ort,openvino
+
+Part C, ``--unseen`` (needs torchvision): torchvision's mnasnet1_0, mobilenet_v3_large,
+efficientnet_b0 and regnet_x_400mf (not in costlab's zoo) timed through the runtime beside 4 of
+the profile's own networks and predicted by the profile as written (target: within 15%).
 """
 from __future__ import annotations
 
@@ -37,6 +41,9 @@ HELD = ("mobilenet_v1:width=0.25", "mobilenet_v1:width=0.5", "mobilenet_v1",
         "squeezenet1_1", "resnet18", "googlenet", "proxylessnas_mobile", "fbnet",
         "cspresnet50", "nb201", "sv2bench_g3", "inception_v3", "vgg13", "lenet5", "xception")
 AGREE = ("shufflenet_v2:width=0.5", "mobilenet_v2:width=0.5", "resnet18")
+# networks costlab's zoo does not have (torchvision's; the issue's "never seen" set)
+UNSEEN = ("torchvision:mnasnet1_0", "torchvision:mobilenet_v3_large", "torchvision:efficientnet_b0",
+          "torchvision:regnet_x_400mf")
 
 
 def _plain_loop(rt: str, art, example, threads: int, runs: int) -> list[float]:
@@ -142,6 +149,41 @@ def accuracy(runtime: str, path: str, runs: int, held=HELD) -> dict:
                       "eager_ms": row["eager_rescaled_ms"]} for row in r["rows"]]}
 
 
+def unseen(runtime: str, path: str, runs: int, specs=UNSEEN) -> dict:
+    """Networks not in costlab's zoo (torchvision's, random weights, 1x3x224x224) timed through the
+    runtime in the same turns as 4 of the profile's own network samples (the speed anchors of
+    ``validate --measure``), predicted by the profile as written (its samples hold none of them)."""
+    from costlab.blocks import predict_spec
+    from costlab.calibrate.grid import default_input_shape
+    from costlab.calibrate.validate import _interleave, _speed, speed_anchors
+    from costlab.latency.profile import load_profile
+    from costlab.runtimes.bench import measure_many
+
+    prof = load_profile(path)
+    anc = speed_anchors(prof, 1)
+    shape = (1, 3, 224, 224)
+    items = [(s, shape if s in specs else default_input_shape(s)) for s in _interleave(list(specs), anc)]
+    rows = measure_many(items, runtime, runs=runs, progress=False)
+    speed = _speed(anc, rows)
+    out = []
+    for r in rows:
+        if r["spec"] in specs:
+            p = predict_spec(r["spec"], shape, prof)
+            out.append({"spec": r["spec"], "measured_ms": r["median_ms"], "predicted_ms": round(p, 4),
+                        "error_pct": round(100 * (p - r["median_ms"]) / r["median_ms"], 2),
+                        "anchored_error_pct": round(100 * (p * speed["factor"] - r["median_ms"]) / r["median_ms"], 2)})
+    return {"runtime": runtime, "profile": path, "speed": speed, "rows": out}
+
+
+def _print_unseen(r: dict) -> None:
+    print(f"\n{r['runtime']}: networks costlab's zoo lacks, predicted by {r['profile']} (as written); machine speed "
+          f"now / at profiling {r['speed']['factor']:.3f}")
+    for row in r["rows"]:
+        ok = "yes" if abs(row["error_pct"]) <= 15 else "NO"
+        print(f"  {row['spec']:34s} measured {row['measured_ms']:8.3f} ms  predicted {row['predicted_ms']:8.3f} ms  "
+              f"error {row['error_pct']:+6.1f}% (anchored {row['anchored_error_pct']:+6.1f}%)  within 15%: {ok}")
+
+
 def _print_acc(r: dict) -> None:
     print(f"\n{r['runtime']}: {r['n']} held-out networks of {r['families']} families, each timed twice "
           f"({r['measure_s']:.0f} s with the refits); profile {r['profile']} (network weight "
@@ -183,6 +225,8 @@ def main() -> None:
     ap.add_argument("--agreement-only", action="store_true")
     ap.add_argument("--accuracy-only", action="store_true")
     ap.add_argument("--alternations", type=int, default=5, help="agreement: bench / plain-loop alternations")
+    ap.add_argument("--unseen", action="store_true", help="also time and predict torchvision's mnasnet1_0, "
+                    "mobilenet_v3_large, efficientnet_b0, regnet_x_400mf (needs torchvision)")
     ap.add_argument("--json", default=None, help="write every figure to this JSON file")
     a = ap.parse_args()
     from costlab.runtimes import installed
@@ -200,6 +244,10 @@ def main() -> None:
             r = accuracy(rt, path, a.runs)
             _print_acc(r)
             out["accuracy"].append(r)
+            if a.unseen:
+                u = unseen(rt, path, a.runs)
+                _print_unseen(u)
+                out.setdefault("unseen", []).append(u)
     if a.json:
         with open(a.json, "w") as f:
             json.dump(out, f, indent=1)
