@@ -102,7 +102,7 @@ def live_check_lines(check: dict) -> list[str]:
     sp, an = check.get("machine_speed"), check.get("anchored")
     if sp and an:
         out.append(f"costlab: live check: {len(sp['anchors'])} of the profile's own networks timed in the same turns "
-                   f"run {sp['factor']:.3f}x their profiled time (the machine's speed now / during profiling); "
+                   f"took {sp['factor']:.3f}x their profiled time (the machine's speed now / during profiling); "
                    f"with predictions x that factor: MAPE {_p(an.get('mape'))}, signed mean error "
                    f"{an['signed_mean_pct']:+.1f}%")
     errs = [r["error_pct"] for r in rows]
