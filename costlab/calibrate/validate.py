@@ -17,6 +17,7 @@ import numpy as np
 
 from .fit import _group_key, _row, _summary, baseline_on, check_checks, cross_validate, fit_on, metrics, profile_data
 from ..latency.forms import DEFAULT_FORM
+from ..errors import CostlabError
 from ..latency.profile import ProfileError, load_profile
 from ..blocks import predict_spec, sample_graph
 
@@ -49,8 +50,15 @@ def speed_anchors(d, batch: int, k: int = ANCHORS) -> list[dict]:
 
     if k <= 0:
         return []
+
+    def at_default(s) -> bool:      # a zoo spec at its default input (a file or library model: no)
+        try:
+            return [int(x) for x in s["input_shape"]] == list(default_input_shape(s["spec"], batch))
+        except CostlabError:
+            return False
+
     nets = [s for s in d.samples if s.get("role", "fit") == "fit" and s["granularity"] == "network"
-            and [int(x) for x in s["input_shape"]] == list(default_input_shape(s["spec"], batch))]
+            and at_default(s)]
     nets.sort(key=lambda s: float(s["latency_ms"]))
     nets = nets[: max(1, int(np.ceil(0.75 * len(nets))))]
     if len(nets) <= k:

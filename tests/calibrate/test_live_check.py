@@ -90,3 +90,20 @@ def test_anchored_figure_takes_out_a_machine_that_runs_slower_now():
     assert "anchored" in text and "x 1.200" in text
     res0 = validate_measured(prof, MEASURE_SPECS, repeats=5, progress=False, measure_fn=fake, anchors=0)
     assert "anchored" not in res0 and "machine_speed" not in res0
+
+
+def test_speed_anchors_skip_samples_that_are_not_zoo_specs():
+    """A profile calibrated from a measurements file may hold library or file models: they are
+    no anchors (and no error)."""
+    import dataclasses
+
+    from costlab.calibrate.validate import speed_anchors
+
+    prof = load_profile("cpu")
+    odd = [{"spec": "torchvision:resnet18", "input_shape": [1, 3, 224, 224], "granularity": "network",
+            "latency_ms": 1.0, "family": "torchvision"},
+           {"spec": "/no/such/model.onnx", "input_shape": [1, 3, 224, 224], "granularity": "network",
+            "latency_ms": 2.0, "family": "model"}]
+    p2 = dataclasses.replace(prof, samples=tuple(odd) + tuple(prof.samples))
+    anc = speed_anchors(p2, 1)
+    assert anc and not {a["spec"] for a in anc} & {o["spec"] for o in odd}
