@@ -82,6 +82,26 @@ def test_int8_net_counts_int8_layers_and_bytes():
     assert int(f.totals["mac_bytes"]) < int(analyze(path("net")).totals["mac_bytes"])
 
 
+def test_int8_mac_bytes_are_the_int8_trace_plus_biases_and_explicit_pad():
+    """An int8 file's MAC layers read and write what the trace at ``--dtype int8`` does (int8
+    weights, activations and outputs: 1 byte each), plus, per layer: 4 bytes per int32 bias where
+    the trace has none (the stem's BN, folded by the converter) or 3 more where the trace's bias is
+    1 byte at int8; and a conv after an explicit ``PAD`` (litert-torch pads a stride-2 conv so) reads
+    the padded tensor, where the trace's conv pads implicitly. Nothing else. (On MobileNetV2:
+    ``benchmarks/tflite_zoo.py --int8 mobilenet_v2`` splits its +206,980 bytes the same way.)"""
+    f = analyze(path("net_int8"))
+    cls, shape = MODULES["net"]
+    t = analyze(cls().eval(), shape, dtype="int8")
+    layers = ["stem.0:conv", "dw:conv", "pw:conv", "fc:linear"]
+    gap = {name: row(f, name)["mac_bytes"] - row(t, name)["mac_bytes"] for name in layers}
+    assert gap == {"stem.0:conv": 8 * 4 + 3 * (34 * 34 - 32 * 32), "dw:conv": 8 * 3, "pw:conv": 16 * 3,
+                   "fc:linear": 10 * 3}
+    from benchmarks.tflite_zoo import int8_byte_gap
+
+    assert int8_byte_gap(f, t) == {"total": sum(gap.values()), "bias": 8 * 4 + 8 * 3 + 16 * 3 + 10 * 3,
+                                   "padded_input": 3 * (34 * 34 - 32 * 32), "other": 0}
+
+
 def test_cli_analyze_guidelines_compare(capsys):
     code, out, err = run(["analyze", path("net_int8"), "--format", "json"], capsys)
     assert code == 0, err
