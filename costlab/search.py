@@ -291,7 +291,7 @@ def _full_one(spec: str, shape: tuple, profiles: list[Profile]) -> tuple[int, in
 
 
 def predict_costs(items: Sequence[tuple[str, tuple]], profiles: Sequence) -> Costs:
-    """MACs, params and predicted ms on every profile of zoo specs at input shapes
+    """MACs, params and predicted ms on every profile of zoo specs (or model files) at input shapes
     (``items``: ``[(spec, shape), ...]``). A profile whose form composes by block
     (:attr:`costlab.latency.forms.Form.composes`) is predicted from block features through
     the form's own kernel rule (the same rule :func:`costlab.api.analyze` applies); any other

@@ -264,6 +264,7 @@ def test_lrn_file_reads_the_reduce_window_and_is_its_trace():
     assert row(f, "lrn:pool")["mac_bytes"] == row(t, "lrn:pool")["mac_bytes"]
     assert f.totals["elem_ops"] - t.totals["elem_ops"] == 8 * 16 * 16      # the 1/size MUL
     assert {"conv", "lrn"} <= set(f.rollup(depth=1)["name"])               # module paths as the trace's
+    assert "STABLEHLO_REDUCE_WINDOW of one ADD body" in f.conventions["trace"]
 
 
 def test_a_file_without_operators_is_its_input():
