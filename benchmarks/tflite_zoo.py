@@ -59,9 +59,15 @@ def mac_layer_bytes(report) -> int:
 
 
 def _mac_nodes(report) -> dict:
-    return {name: (report.graph.nodes[int(node)], int(b))
-            for name, node, b in zip(report.layers["name"], report.layers["node"], report.layers["mac_bytes"])
-            if ops.category_of(report.graph.nodes[int(node)].op) == "mac"}
+    """MAC layers keyed by (module, k-th MAC layer of that module): a file's FULLY_CONNECTED and the
+    trace's matmul of a bias-free Linear are the same layer under two labels."""
+    out, seen = {}, {}
+    for name, node, b in zip(report.layers["name"], report.layers["node"], report.layers["mac_bytes"]):
+        n = report.graph.nodes[int(node)]
+        if ops.category_of(n.op) == "mac":
+            k = seen[n.module] = seen.get(n.module, -1) + 1
+            out[(n.module, k)] = (n, int(b))
+    return out
 
 
 def _parts(node, float_bytes: int) -> dict[str, int]:
@@ -79,15 +85,19 @@ def _parts(node, float_bytes: int) -> dict[str, int]:
 
 def int8_byte_gap(file, trace_int8) -> dict[str, int]:
     """MAC-layer bytes of an int8 file less the trace's at ``--dtype int8``, layer by layer (matched
-    by name), split by cause: ``bias`` (the file's int32 biases, 4 bytes each, where the trace has
+    by module path), split by cause: ``bias`` (the file's int32 biases, 4 bytes each, where the trace has
     none, BN being separate, or 1 byte at int8), ``padded_input`` (a conv reading the output of an
     explicit ``PAD`` op: the padded tensor, where the trace's conv pads implicitly), and ``other``
     (anything else, unexplained); ``total`` is their sum."""
     f, t = _mac_nodes(file), _mac_nodes(trace_int8)
     gap = {"total": 0, "bias": 0, "padded_input": 0, "other": 0}
     producer = {k: n for k, n in enumerate(file.graph.nodes)}
-    for name, (nf, bf) in f.items():
-        nt, bt = t.get(name, (None, 0))
+    for key, (_, bt) in t.items():
+        if key not in f:                  # a trace layer the file names otherwise: unexplained
+            gap["total"] -= bt
+            gap["other"] -= bt
+    for key, (nf, bf) in f.items():
+        nt, bt = t.get(key, (None, 0))
         gap["total"] += bf - bt
         if nt is None:
             gap["other"] += bf

@@ -38,16 +38,10 @@ def _numel(shape) -> int:
     return n
 
 
-def module_of(name: str) -> tuple[str, dict[str, str]]:
-    """(module path, {path: class}) of a litert-torch tensor name: its last ';'-separated location
-    with a scope, ``root.Class/pkg.Class_attr/...``, one ``Class_attr`` per module level (a class
-    name's leading underscores are its own: ``pkg._Block_body`` is module ``body`` of ``_Block``)."""
-    scoped = [s for s in name.split(";") if "/" in s]
-    if not scoped:
-        return "", {}
+def _location(scope: str) -> tuple[str, dict[str, str]]:
     path: list[str] = []
     types: dict[str, str] = {}
-    for part in scoped[-1].split("/")[1:]:
+    for part in scope.split("/")[1:]:
         last = part.rsplit(".", 1)[-1]
         bare = last.lstrip("_")                # a private class (_LRN_body): its own leading '_'
         cls, sep, attr = bare.partition("_")
@@ -57,6 +51,31 @@ def module_of(name: str) -> tuple[str, dict[str, str]]:
         path.append(attr)
         types[".".join(path)] = cls
     return ".".join(path), types
+
+
+# the torch modules that run a MAC op (a fused conv / fully-connected is named after them)
+_WEIGHT_MODULE_WORDS = ("Conv", "Linear")
+
+
+def module_of(name: str, mac: bool = False) -> tuple[str, dict[str, str]]:
+    """(module path, {path: class}) of a litert-torch tensor name: its last ';'-separated location
+    with a scope, ``root.Class/pkg.Class_attr/...``, one ``Class_attr`` per module level (a class
+    name's leading underscores are its own: ``pkg._Block_body`` is module ``body`` of ``_Block``).
+    A fused op's result names every module it ran (``...Linear_fc1;;...ReLU_relu1;``, or the conv
+    last after its BN and ReLU): for a MAC op (``mac``) the last location whose module is a conv
+    or linear layer, as the trace names the op after the module that ran it."""
+    scoped = [s for s in name.split(";") if "/" in s]
+    if not scoped:
+        return "", {}
+    chosen = scoped[-1]
+    if mac:
+        for scope in reversed(scoped):
+            _, types = _location(scope)
+            leaf = types.get(max(types, key=len), "") if types else ""
+            if any(w in leaf for w in _WEIGHT_MODULE_WORDS):
+                chosen = scope
+                break
+    return _location(chosen)
 
 
 class Builder:
@@ -189,8 +208,9 @@ class Builder:
 
     def _module(self, op) -> str:
         candidates = [self.t[o].name for o in op.outputs] + [self.t[x].name for x in self._data(op) if x in self.const]
+        mac = ops.category_of(PREFIX + op.code) == "mac"
         for name in candidates:
-            path, types = module_of(name)
+            path, types = module_of(name, mac)
             if path:
                 for p, cls in types.items():
                     self.module_types.setdefault(p, cls)

@@ -207,6 +207,10 @@ def test_module_paths_from_tensor_names():
     assert module_of("pkg._Micro/pkg._LRN_body/torch.nn.modules.normalization.LocalResponseNorm_lrn;7") == (
         "body.lrn", {"body": "_LRN", "body.lrn": "LocalResponseNorm"})
     assert module_of("pkg.Net;3") == ("", {})
+    # a fully-connected with a fused ReLU names both modules: the MAC op is the Linear's, as traced
+    fused = "pkg.Net/torch.nn.modules.linear.Linear_fc1;;pkg.Net/torch.nn.modules.activation.ReLU_relu1;"
+    assert module_of(fused, mac=True) == ("fc1", {"fc1": "Linear"})
+    assert module_of(fused) == ("relu1", {"relu1": "ReLU"})
 
 
 def _reduce_window(x_shape, out_shape, window, strides, body):
