@@ -84,12 +84,16 @@ def _parts(node, float_bytes: int) -> dict[str, int]:
 
 
 def int8_byte_gap(file, trace_int8) -> dict[str, int]:
-    """MAC-layer bytes of an int8 file less the trace's at ``--dtype int8``, layer by layer (matched
-    by module path), split by cause: ``bias`` (the file's int32 biases, 4 bytes each, where the trace has
+    """MAC-layer bytes of an int8 file less the trace's at ``--dtype int8``, layer by layer (in order
+    when both have the same MAC layers, else matched by module path), split by cause: ``bias`` (the file's int32 biases, 4 bytes each, where the trace has
     none, BN being separate, or 1 byte at int8), ``padded_input`` (a conv reading the output of an
     explicit ``PAD`` op: the padded tensor, where the trace's conv pads implicitly), and ``other``
     (anything else, unexplained); ``total`` is their sum."""
     f, t = _mac_nodes(file), _mac_nodes(trace_int8)
+    same = [(n.kind, n.outputs[0].numel, _parts(n, 1)["weight"]) for n, _ in f.values()] == \
+        [(n.kind, n.outputs[0].numel, _parts(n, 1)["weight"]) for n, _ in t.values()]
+    if same:         # the same MAC layers in the same order: pair them so (a path litert-torch names
+        t = dict(zip(f, t.values()))      # otherwise, a ModuleList's 'cells.0' as '0', still pairs)
     gap = {"total": 0, "bias": 0, "padded_input": 0, "other": 0}
     producer = {k: n for k, n in enumerate(file.graph.nodes)}
     for key, (_, bt) in t.items():
