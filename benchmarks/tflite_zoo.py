@@ -4,7 +4,8 @@ own PyTorch trace of the same model.
 
 Per model (default input): MACs of the file and of the trace (must be equal), params (file:
 the constant tensors, BN folded by the converter), and for int8 files the int8 MAC layers and
-the MAC bytes of the MAC layers (int8 operands: 1 byte per element, int32 bias 4).
+the MAC bytes of the MAC layers (int8 operands: 1 byte per element, int32 bias 4) against the
+trace's at ``--dtype int8``, the difference split by cause (:func:`int8_byte_gap`).
 
 Needs litert-torch (``pip install litert-torch``; not a costlab extra). Conversion takes
 2-60 s per model; the files are cached in ``--cache`` (default: a folder in the temp dir).
@@ -57,6 +58,63 @@ def mac_layer_bytes(report) -> int:
                    if ops.category_of(report.graph.nodes[node].op) == "mac"))
 
 
+def _mac_nodes(report) -> dict:
+    """MAC layers keyed by (module, k-th MAC layer of that module): a file's FULLY_CONNECTED and the
+    trace's matmul of a bias-free Linear are the same layer under two labels."""
+    out, seen = {}, {}
+    for name, node, b in zip(report.layers["name"], report.layers["node"], report.layers["mac_bytes"]):
+        n = report.graph.nodes[int(node)]
+        if ops.category_of(n.op) == "mac":
+            k = seen[n.module] = seen.get(n.module, -1) + 1
+            out[(n.module, k)] = (n, int(b))
+    return out
+
+
+def _parts(node, float_bytes: int) -> dict[str, int]:
+    """A MAC layer's bytes by role: activation inputs, weights (parameters of 2+ dims), biases
+    (1-d parameters) and outputs, each tensor at its own dtype (float ones at ``float_bytes``)."""
+    from costlab.ops.costs import tensor_bytes
+
+    out = {"input": 0, "weight": 0, "bias": 0, "output": 0}
+    for src, t in zip(node.sources, node.inputs):
+        role = ("bias" if len(t.shape) == 1 else "weight") if src.kind == "param" else "input"
+        out[role] += tensor_bytes(t, float_bytes)
+    out["output"] = sum(tensor_bytes(t, float_bytes) for t in node.outputs)
+    return out
+
+
+def int8_byte_gap(file, trace_int8) -> dict[str, int]:
+    """MAC-layer bytes of an int8 file less the trace's at ``--dtype int8``, layer by layer (in order
+    when both have the same MAC layers, else matched by module path), split by cause: ``bias`` (the file's int32 biases, 4 bytes each, where the trace has
+    none, BN being separate, or 1 byte at int8), ``padded_input`` (a conv reading the output of an
+    explicit ``PAD`` op: the padded tensor, where the trace's conv pads implicitly), and ``other``
+    (anything else, unexplained); ``total`` is their sum."""
+    f, t = _mac_nodes(file), _mac_nodes(trace_int8)
+    same = [(n.kind, n.outputs[0].numel, _parts(n, 1)["weight"]) for n, _ in f.values()] == \
+        [(n.kind, n.outputs[0].numel, _parts(n, 1)["weight"]) for n, _ in t.values()]
+    if same:         # the same MAC layers in the same order: pair them so (a path litert-torch names
+        t = dict(zip(f, t.values()))      # otherwise, a ModuleList's 'cells.0' as '0', still pairs)
+    gap = {"total": 0, "bias": 0, "padded_input": 0, "other": 0}
+    producer = {k: n for k, n in enumerate(file.graph.nodes)}
+    for key, (_, bt) in t.items():
+        if key not in f:                  # a trace layer the file names otherwise: unexplained
+            gap["total"] -= bt
+            gap["other"] -= bt
+    for key, (nf, bf) in f.items():
+        nt, bt = t.get(key, (None, 0))
+        gap["total"] += bf - bt
+        if nt is None:
+            gap["other"] += bf
+            continue
+        pf, pt = _parts(nf, 4), _parts(nt, 1)
+        src = nf.sources[0]
+        padded = src.kind == "node" and producer[src.ref].op in ("tflite.PAD", "tflite.PADV2")
+        gap["bias"] += pf["bias"] - pt["bias"]
+        gap["padded_input" if padded else "other"] += pf["input"] - pt["input"]
+        gap["other"] += (pf["weight"] - pt["weight"]) + (pf["output"] - pt["output"])
+    return gap
+
+
 def one(name: str, cache: str, int8: bool) -> dict:
     z = build_zoo(name, device="cpu")
     model = z.model.eval()
@@ -76,7 +134,9 @@ def one(name: str, cache: str, int8: bool) -> dict:
         row["int8_layers"] = len(sec.data["int8_layers"]) if sec else 0
         row["mac_layers"] = sec.values["mac_layers"] if sec else 0
         row["mac_layer_bytes_file"] = mac_layer_bytes(file)
-        row["mac_layer_bytes_trace_int8"] = mac_layer_bytes(costlab.analyze(name, dtype="int8"))
+        trace8 = costlab.analyze(name, dtype="int8")
+        row["mac_layer_bytes_trace_int8"] = mac_layer_bytes(trace8)
+        row["int8_gap"] = int8_byte_gap(file, trace8)
     return row
 
 
@@ -100,7 +160,8 @@ def main() -> int:
         rows.append(r)
         same = "=" if r["macs_file"] == r["macs_trace"] else f"DIFF {r['macs_file'] - r['macs_trace']:+,}"
         extra = (f"  int8 layers {r['int8_layers']}/{r['mac_layers']}, MAC-layer bytes file {r['mac_layer_bytes_file']:,}"
-                 f" vs trace at int8 {r['mac_layer_bytes_trace_int8']:,}") if q else ""
+                 f" vs trace at int8 {r['mac_layer_bytes_trace_int8']:,}: "
+                 + ", ".join(f"{k} {v:+,}" for k, v in r["int8_gap"].items())) if q else ""
         uns = f"  unsupported {r['unsupported']}" if r["unsupported"] else ""
         print(f"{name:22s} {'int8 ' if q else 'float'} MACs {r['macs_file']:>15,} {same:>12s}  params file "
               f"{r['params_file']:>11,} trace {r['params_trace']:>11,}  ({r['seconds']} s){extra}{uns}", flush=True)

@@ -44,11 +44,13 @@ from scipy import sparse
 
 from .api import analyze
 from .errors import CostlabError, InputError, SpecError, reworded
+from .frontends import is_file_spec
 from .ir import Graph
 from .latency.features import CLASSES, TERMS, feature_matrix, node_costs
 from .latency.forms.per_class import kernel_ms
 from .latency.predict import predict_graph
 from .latency.profile import load_profile
+from .spec import file_input_shape
 
 NF = len(CLASSES) * len(TERMS)          # raw features per sample (class-major, term-minor)
 _CIDX = {c: i for i, c in enumerate(CLASSES)}
@@ -115,8 +117,11 @@ def normalize_shape(input_shape) -> tuple[int, ...] | None:
 
 
 def default_shape(spec: str, batch: int = 1) -> tuple[int, ...]:
-    """The zoo entry's input (its paper's resolution) with batch ``batch``."""
+    """The zoo entry's input (its paper's resolution) with batch ``batch``; a model file's own."""
     from .zoo.registry import parse_spec
+
+    if is_file_spec(spec):
+        return file_input_shape(spec, batch=batch)
 
     entry, _ = parse_spec(spec)
     return (int(batch),) + tuple(entry.default_input_shape()[1:])
@@ -126,6 +131,8 @@ def default_shape(spec: str, batch: int = 1) -> tuple[int, ...]:
 def _blocks(spec: str, shape: tuple[int, ...], depth: int = 0) -> tuple[tuple[str, tuple[int, ...]], ...]:
     from .zoo.registry import parse_spec
 
+    if is_file_spec(spec):                 # a model file: traced (read) whole, as a spec without blocks
+        return ((spec, shape),)
     entry, knobs = parse_spec(spec)
     if entry.blocks is None or depth >= _MAX_DEPTH:
         return ((spec, shape),)

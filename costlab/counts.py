@@ -34,7 +34,9 @@ FILE_CONVENTIONS = {"onnx": {
               "reading it must copy (as torch's permute), so litert-torch's layout transposes cost nothing",
     "trace": "TFLite flatbuffer read by costlab.frontends.tflite (the file's static shapes, its main subgraph); "
              "quantized tensors keep their integer dtype (int8 bytes in MAC); QUANTIZE / DEQUANTIZE of "
-             "activations are ops, of weights constants",
+             "activations are ops, of weights constants; a STABLEHLO_REDUCE_WINDOW of one ADD body is a window "
+             "sum (avg_pool's count), of one MAXIMUM / MINIMUM body a window max (max_pool's), another body "
+             "unsupported",
 }}
 
 

@@ -35,6 +35,7 @@ import pandas as pd
 from .api import count, with_latency
 from .blocks import SpecSet, sample_graph, spec_blocks
 from .errors import CostlabError, InputError, SpecError, UsageError
+from .frontends import is_file_spec
 from .latency.machine import warn_if_other_machine
 from .latency.profile import Profile, load_profile
 from .zoo import fbnet as _fbnet
@@ -290,7 +291,7 @@ def _full_one(spec: str, shape: tuple, profiles: list[Profile]) -> tuple[int, in
 
 
 def predict_costs(items: Sequence[tuple[str, tuple]], profiles: Sequence) -> Costs:
-    """MACs, params and predicted ms on every profile of zoo specs at input shapes
+    """MACs, params and predicted ms on every profile of zoo specs (or model files) at input shapes
     (``items``: ``[(spec, shape), ...]``). A profile whose form composes by block
     (:attr:`costlab.latency.forms.Form.composes`) is predicted from block features through
     the form's own kernel rule (the same rule :func:`costlab.api.analyze` applies); any other
@@ -421,6 +422,10 @@ def search(spec: str, knobs: Mapping[str, Any] | None = None, *, device: str | d
     crossed with ``knobs``. ``objective``: ``'macs'`` / ``'params'`` (the most under the
     budget) or ``'-latency'`` (the fastest). No budget: every variant qualifies.
     """
+    if is_file_spec(spec):
+        raise UsageError(f"'{spec.strip()}' is a model file: search varies a zoo model's knobs, and a file has none "
+                         "(to predict model files on a device, list them in a specs file: costlab sweep specs.txt "
+                         "--device D)")
     if objective not in OBJECTIVES:
         raise UsageError(f"unknown objective '{objective}'; use one of {', '.join(OBJECTIVES)}")
     if budget_ms is not None and not (math.isfinite(budget_ms) and budget_ms > 0):

@@ -415,6 +415,22 @@ def _named_like(given: list, defaults: list | None) -> list:
                        else getattr(s, "name", None)) for i, s in enumerate(given)]
 
 
+def file_input_shape(spec: str, size=None, batch: int = 1) -> tuple[int, ...]:
+    """The one input shape of model file ``spec`` for a row of a specs or measurements file:
+    the file's own size, or ``size`` (a resolution, or a full shape) choosing its symbolic dims
+    (a TFLite file and a static ONNX file take only their own size). A file with several inputs,
+    or whose input has symbolic dims and no ``size``: one-line :class:`InputError`."""
+    resolved = resolve(spec)
+    if size is None or isinstance(size, int):
+        shapes = input_shapes_for(resolved, None, size, batch)
+    else:
+        shapes = input_shapes_for(resolved, [tuple(int(d) for d in size)], None)
+    if len(shapes) != 1:
+        raise InputError(f"{resolved.name} has {len(shapes)} inputs; a row of a specs or measurements file gives "
+                         "one input shape (analyze it with --input-shape instead)")
+    return tuple(int(d) for d in shapes[0])
+
+
 USER_RESOLUTION = 224   # the one input rule: a user model given no input size runs at 1x3x224x224
 
 

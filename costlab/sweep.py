@@ -43,9 +43,11 @@ import numpy as np
 import pandas as pd
 
 from .blocks import normalize_shape
-from .errors import InputError, OutputError, SpecError, UsageError
+from .errors import CostlabError, InputError, OutputError, SpecError, UsageError, reworded
+from .frontends import is_file_spec
 from .latency.profile import as_document, load_profile
 from .search import predict_costs, sample_space
+from .spec import file_input_shape
 from .sweep_ray import RAY_HINT, _ray_module, check_reachable, ray_start_line, run_ray  # noqa: F401
 from .zoo.registry import parse_spec
 
@@ -67,6 +69,12 @@ def shape_text(shape: Sequence[int]) -> str:
 
 
 def _item(spec: str, size: str | None, where: str) -> tuple[str, tuple[int, ...]]:
+    if is_file_spec(spec):      # model.onnx / model.tflite: its own input, or SIZE choosing its symbolic dims
+        try:
+            given = None if size is None else int(size) if size.isdigit() else normalize_shape(size)
+            return spec, file_input_shape(spec, given)
+        except CostlabError as exc:
+            raise reworded(exc, f"{where}: {exc}") from None
     try:
         entry, _ = parse_spec(spec)
     except SpecError as exc:
@@ -82,8 +90,9 @@ def _item(spec: str, size: str | None, where: str) -> tuple[str, tuple[int, ...]
 
 
 def read_specs(path: str | os.PathLike) -> list[tuple[str, tuple[int, ...]]]:
-    """A specs file: one zoo spec a line, optionally followed by a resolution (``160``) or an
-    input shape (``1x3x160x160``); blank lines and ``#`` comments are skipped."""
+    """A specs file: one zoo spec or model file (``model.onnx``, ``model.tflite``, a path from the
+    current folder) a line, optionally followed by a resolution (``160``) or an input shape
+    (``1x3x160x160``; for a file: its symbolic dims); blank lines and ``#`` comments are skipped."""
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:

@@ -290,13 +290,12 @@ def _self_check(ss: SpecSet, y: np.ndarray, fm, bd, opts: dict) -> dict:
 
 def _samples(rs: list[Measurement]) -> list[dict]:
     """The profile's ``samples``: one entry per measured row."""
-    from ..zoo.registry import parse_spec
+    from .grid import family_of
 
     samples = []
     for r in rs:
-        entry, _ = parse_spec(r.spec)
         s = {"spec": r.spec, "input_shape": [int(x) for x in r.input_shape], "granularity": "network",
-             "family": entry.family, "latency_ms": float(r.latency_ms)}
+             "family": family_of(r.spec), "latency_ms": float(r.latency_ms)}
         if r.source:
             s["source"] = r.source
         if r.note:

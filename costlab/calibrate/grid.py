@@ -20,15 +20,22 @@ def default_input_shape(spec: str, batch: int = 1, resolution: int | None = None
 
 
 def family_of(spec: str) -> str:
+    """The zoo entry's family; a model file is a family of its own (its file name)."""
+    import os
+
+    from ..frontends import is_file_spec
     from ..zoo.registry import parse_spec
 
+    if is_file_spec(spec):
+        return os.path.basename(spec.strip())
     return parse_spec(spec)[0].family
 
 
 def granularity(spec: str) -> str:
+    from ..frontends import is_file_spec
     from ..zoo.micro import granularity_of
 
-    return granularity_of(spec)
+    return "network" if is_file_spec(spec) else granularity_of(spec)
 
 
 # -- the default grid ----------------------------------------------------------------------------

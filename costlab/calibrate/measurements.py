@@ -4,9 +4,10 @@ Columns (a header line is required; order free; other columns are refused so tha
 such as ``latency`` is not silently ignored):
 
 ============== ===========================================================================
-``spec``        a zoo spec, e.g. ``mobilenet_v2:width=0.5`` or ``fbnet:arch=k3_e1|skip|...``
+``spec``        a zoo spec, e.g. ``mobilenet_v2:width=0.5`` or ``fbnet:arch=k3_e1|skip|...``, or a
+                model file (``model.onnx``, ``model.tflite``; a path from the current folder)
 ``latency_ms``  the measured latency in milliseconds (a positive number)
-``input_shape`` optional, e.g. ``1x3x224x224`` (default: the zoo entry's own input)
+``input_shape`` optional, e.g. ``1x3x224x224`` (default: the zoo entry's own input, a file's own)
 ``batch``       optional batch size (default 1; must match ``input_shape``'s first dimension)
 ``note``        optional free text, kept with the sample
 ============== ===========================================================================
@@ -80,10 +81,16 @@ def _shape_text(shape) -> str:
 
 def _check_spec(spec: str, shape: tuple[int, ...]) -> None:
     """Refuse an unknown spec or bad knob now (cheap: no trace; a block decomposition is
-    expanded, which checks e.g. an FBNet arch string)."""
+    expanded, which checks e.g. an FBNet arch string); a model file is read and its input
+    checked against ``shape``."""
     from ..zoo.registry import parse_spec
     from ..blocks import spec_blocks
+    from ..frontends import is_file_spec
+    from ..spec import file_input_shape
 
+    if is_file_spec(spec):
+        file_input_shape(spec, shape)
+        return
     parse_spec(spec)
     spec_blocks(spec, shape)
 

@@ -38,8 +38,8 @@ def _devices(values) -> list[str]:
 def sweep_cmd(specs_file, space, n, seed, resolution, devices, output, jobs, backend, ray_address, chunk_size):
     """Predict many models on many devices into one table (one row per model x device).
 
-    SPECS_FILE lists one zoo spec a line, optionally followed by a resolution or an input
-    shape (fbnet:arch=... 1x3x32x32). A progress bar shows on a terminal. A run that stops
+    SPECS_FILE lists one zoo spec or model file (model.onnx, model.tflite) a line, optionally
+    followed by a resolution or an input shape (fbnet:arch=... 1x3x32x32). A progress bar shows on a terminal. A run that stops
     keeps every finished chunk; the same command again predicts only what is missing (or what
     an edited profile predicts differently). The output holds the models x devices of this run only.
 

@@ -87,6 +87,36 @@ def _options(s, op, option_names: dict[int, str]) -> dict:
     return {key: getattr(opt, m)() for m, key in _OPTION_FIELDS.items() if hasattr(opt, m)}
 
 
+def _body_codes(model, index: int, codes: list[str]) -> list[str]:
+    """The operator codes of subgraph ``index`` (a StableHLO op's body), in order."""
+    if not 0 < index < model.SubgraphsLength():
+        return []
+    g = model.Subgraphs(index)
+    return [codes[g.Operators(k).OpcodeIndex()] if 0 <= g.Operators(k).OpcodeIndex() < len(codes) else "?"
+            for k in range(g.OperatorsLength())]
+
+
+def _options2(s, op, model, codes: list[str]) -> dict:
+    """The ``builtin_options_2`` a StableHLO op carries that costlab reads: a reduce-window's
+    window, strides, dilations, padding and its body's operator codes."""
+    if not hasattr(op, "BuiltinOptions2Type") or not hasattr(s, "StablehloReduceWindowOptions"):
+        return {}
+    if op.BuiltinOptions2Type() != getattr(s.BuiltinOptions2, "StablehloReduceWindowOptions", -1):
+        return {}
+    table = op.BuiltinOptions2()
+    if table is None:
+        return {}
+    o = s.StablehloReduceWindowOptions()
+    o.Init(table.Bytes, table.Pos)
+
+    def ints(name: str) -> list[int]:
+        return [int(x) for x in getattr(o, name + "AsNumpy")()] if getattr(o, name + "Length")() else []
+
+    return {"window_dimensions": ints("WindowDimensions"), "window_strides": ints("WindowStrides"),
+            "base_dilations": ints("BaseDilations"), "window_dilations": ints("WindowDilations"),
+            "window_padding": ints("Padding"), "body": _body_codes(model, o.BodySubgraphIndex(), codes)}
+
+
 def _buffer_info(b, size: int, path: str, i: int) -> bool:
     """Whether buffer ``b`` holds data, after checking it lies inside the file."""
     n = b.DataLength()
@@ -136,7 +166,8 @@ def _read(s, data: bytes, path: str):
         outs = [int(x) for x in o.OutputsAsNumpy()] if o.OutputsLength() else []
         if not 0 <= o.OpcodeIndex() < len(codes) or any(x >= len(tensors) for x in ins + outs):
             raise InputError(f"'{path}': operator {i} refers to an operator code or tensor the file does not have")
-        ops.append(Op(codes[o.OpcodeIndex()], ins, outs, _options(s, o, option_names)))
+        ops.append(Op(codes[o.OpcodeIndex()], ins, outs,
+                      {**_options(s, o, option_names), **_options2(s, o, model, codes)}))
     inputs = [int(x) for x in g.InputsAsNumpy()] if g.InputsLength() else []
     outputs = [int(x) for x in g.OutputsAsNumpy()] if g.OutputsLength() else []
     return tensors, ops, inputs, outputs
@@ -163,7 +194,7 @@ def load(path: str) -> "TfliteModel":
         msg = str(exc).splitlines()[0] if str(exc) else ""
         raise InputError(f"'{path}' is not a readable TFLite model (truncated or corrupt): "
                          f"{type(exc).__name__}: {msg}") from None
-    if not ops:
+    if not ops and not (inputs and set(outputs) <= set(inputs)):
         raise InputError(f"'{path}' has no operators; is it a TFLite model?")
     for op in ops:
         if op.code in CONTROL_FLOW:

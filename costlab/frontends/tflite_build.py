@@ -23,8 +23,8 @@ from .. import ops
 from ..errors import InputError
 from ..ir import Graph, Node, Source, TensorMeta
 from .onnx_views import transpose_is_view
-from .tflite_ops import (ACTIVATIONS, LAYOUT_KEEPING, NON_DATA_INPUTS, PREFIX, RESHAPES, SPATIAL,
-                         register_all)
+from .tflite_ops import (ACTIVATIONS, LAYOUT_KEEPING, NON_DATA_INPUTS, PREFIX, REDUCE_WINDOW_BODIES, RESHAPES,
+                         SPATIAL, register_all)
 
 register_all()
 _NHWC_TO_NCHW = (0, 3, 1, 2)
@@ -38,21 +38,44 @@ def _numel(shape) -> int:
     return n
 
 
-def module_of(name: str) -> tuple[str, dict[str, str]]:
-    """(module path, {path: class}) of a litert-torch tensor name: its last ';'-separated location
-    with a scope, ``root.Class/pkg.Class_attr/...``, one ``Class_attr`` per module level."""
-    scoped = [s for s in name.split(";") if "/" in s]
-    if not scoped:
-        return "", {}
+def _location(scope: str) -> tuple[str, dict[str, str]]:
     path: list[str] = []
     types: dict[str, str] = {}
-    for part in scoped[-1].split("/")[1:]:
-        cls, sep, attr = part.rsplit(".", 1)[-1].partition("_")
+    for part in scope.split("/")[1:]:
+        last = part.rsplit(".", 1)[-1]
+        bare = last.lstrip("_")                # a private class (_LRN_body): its own leading '_'
+        cls, sep, attr = bare.partition("_")
+        cls = last[:len(last) - len(bare)] + cls
         if not sep or not attr:
             break
         path.append(attr)
         types[".".join(path)] = cls
     return ".".join(path), types
+
+
+# the torch modules that run a MAC op (a fused conv / fully-connected is named after them)
+_WEIGHT_MODULE_WORDS = ("Conv", "Linear")
+
+
+def module_of(name: str, mac: bool = False) -> tuple[str, dict[str, str]]:
+    """(module path, {path: class}) of a litert-torch tensor name: its last ';'-separated location
+    with a scope, ``root.Class/pkg.Class_attr/...``, one ``Class_attr`` per module level (a class
+    name's leading underscores are its own: ``pkg._Block_body`` is module ``body`` of ``_Block``).
+    A fused op's result names every module it ran (``...Linear_fc1;;...ReLU_relu1;``, or the conv
+    last after its BN and ReLU): for a MAC op (``mac``) the last location whose module is a conv
+    or linear layer, as the trace names the op after the module that ran it."""
+    scoped = [s for s in name.split(";") if "/" in s]
+    if not scoped:
+        return "", {}
+    chosen = scoped[-1]
+    if mac:
+        for scope in reversed(scoped):
+            _, types = _location(scope)
+            leaf = types.get(max(types, key=len), "") if types else ""
+            if any(w in leaf for w in _WEIGHT_MODULE_WORDS):
+                chosen = scope
+                break
+    return _location(chosen)
 
 
 class Builder:
@@ -185,8 +208,9 @@ class Builder:
 
     def _module(self, op) -> str:
         candidates = [self.t[o].name for o in op.outputs] + [self.t[x].name for x in self._data(op) if x in self.const]
+        mac = ops.category_of(PREFIX + op.code) == "mac"
         for name in candidates:
-            path, types = module_of(name)
+            path, types = module_of(name, mac)
             if path:
                 for p, cls in types.items():
                     self.module_types.setdefault(p, cls)
@@ -200,6 +224,10 @@ class Builder:
         if op.code == "GATHER" and len(op.inputs) > 1 and self.t[op.inputs[1]].constant \
                 and self.t[op.inputs[1]].shape == ():
             return PREFIX + "GATHER.select"     # x[:, 0]: torch's select, a view
+        if op.code == "STABLEHLO_REDUCE_WINDOW":
+            body = op.options.get("body", [])
+            if len(body) == 1 and body[0] in REDUCE_WINDOW_BODIES:
+                return f"{PREFIX}{op.code}.{REDUCE_WINDOW_BODIES[body[0]]}"
         return PREFIX + op.code
 
     def _transpose_is_view(self, op) -> bool:
@@ -228,6 +256,8 @@ class Builder:
         elif op.code in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
             a.update(kernel_size=[int(o.get("filter_h", 1)), int(o.get("filter_w", 1))],
                      stride=[int(o.get("stride_h", 1) or 1), int(o.get("stride_w", 1) or 1)])
+        elif op.code == "STABLEHLO_REDUCE_WINDOW":
+            a.update(self._reduce_window(o))
         elif op.code in _CLAMPS:
             a["min_val"], a["max_val"] = _CLAMPS[op.code]
         elif op.code == "BATCH_MATMUL":
@@ -235,6 +265,17 @@ class Builder:
         elif op.code in ("SOFTMAX", "LOG_SOFTMAX"):
             a["dim"] = -1
         return a
+
+    @staticmethod
+    def _reduce_window(o) -> dict:
+        """A reduce-window as torch's pool arguments: over the dims after batch and channel when
+        its window spans neither (LRN's window over channels of an (N, 1, C, H, W) view is
+        ``avg_pool3d``'s kernel (size, 1, 1), as in the trace), else over every dim."""
+        win, strides = o.get("window_dimensions", []), o.get("window_strides", [])
+        pads = o.get("window_padding", [])
+        skip = 2 if len(win) > 2 and win[:2] == [1, 1] and strides[:2] in ([], [1, 1]) else 0
+        return {"kernel_size": win[skip:], "stride": strides[skip:] or [1] * len(win[skip:]),
+                "padding": pads[2 * skip::2], "dilation": o.get("window_dilations", [])[skip:]}
 
     @staticmethod
     def _padding(o, x: TensorMeta, w: TensorMeta, stride, dilation) -> list[int]:

@@ -48,6 +48,11 @@ _SAME_AS = [
     (["SCATTER_ND"], "aten.scatter"),
     (["PACK"], "aten.stack"),
     (["L2_NORMALIZATION"], "aten.linalg_vector_norm"),
+    # a StableHLO reduce-window whose body is one add / max / min: a window sum is avg_pool's
+    # formula (one op per window element per output; the divide by the window is a MUL of its
+    # own in the file), a window max or min max_pool's; the frontend names the overload by body
+    (["STABLEHLO_REDUCE_WINDOW.add"], "aten.avg_pool3d"),
+    (["STABLEHLO_REDUCE_WINDOW.max", "STABLEHLO_REDUCE_WINDOW.min"], "aten.max_pool3d_with_indices"),
     # free: views, as their aten counterparts (a runtime copies a slice; torch views it, and
     # costlab counts a file as its PyTorch model, as for ONNX)
     (["RESHAPE", "SQUEEZE", "EXPAND_DIMS"], "aten.view"),
@@ -105,8 +110,13 @@ NON_DATA_INPUTS: dict[str, frozenset[int]] = {k: frozenset(v) for k, v in {
     "STRIDED_SLICE": {1, 2, 3}, "SLICE": {1, 2}, "SPLIT": {0}, "SPLIT_V": {1, 2},
     "GATHER": {1}, "GATHER_ND": {1}, "EXPAND_DIMS": {1}, "TILE": {1}, "BROADCAST_TO": {1},
     "RESIZE_BILINEAR": {1}, "RESIZE_NEAREST_NEIGHBOR": {1}, "TRANSPOSE_CONV": {0},
+    "STABLEHLO_REDUCE_WINDOW": {1},       # the init value (a scalar: 0 for a sum, -inf for a max)
     "SPACE_TO_BATCH_ND": {1, 2}, "BATCH_TO_SPACE_ND": {1, 2}, "SCATTER_ND": {0, 2}, "FILL": {0}, "RANGE": {0, 1, 2},
 }.items()}
+
+# a reduce-window body's single op -> the overload name's suffix (another body: unsupported)
+REDUCE_WINDOW_BODIES = {"ADD": "add", "STABLEHLO_ADD": "add", "MAXIMUM": "max", "STABLEHLO_MAXIMUM": "max",
+                        "MINIMUM": "min", "STABLEHLO_MINIMUM": "min"}
 
 # ops whose 4-d tensors are NHWC images, and the element-wise ops that keep their operands' layout
 SPATIAL = frozenset({"CONV_2D", "DEPTHWISE_CONV_2D", "TRANSPOSE_CONV", "AVERAGE_POOL_2D", "MAX_POOL_2D",

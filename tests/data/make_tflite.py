@@ -2,7 +2,7 @@
 tests/frontends/tflite_modules.py converted with litert-torch, float, and the first int8 with
 PT2E quantization (per-channel symmetric, calibrated on one random input).
 
-    pip install litert-torch && python tests/data/make_tflite.py
+    pip install litert-torch && python tests/data/make_tflite.py [NAME ...]   # default: every module
 """
 from __future__ import annotations
 
@@ -22,7 +22,10 @@ def main() -> None:
     out = os.path.join(HERE, "tflite")
     os.makedirs(out, exist_ok=True)
     torch.manual_seed(0)
+    wanted = sys.argv[1:] or list(MODULES)
     for name, (cls, shape) in MODULES.items():
+        if name not in wanted:
+            continue
         model = cls().eval()
         for int8 in (False, True) if name == "net" else (False,):
             path = os.path.join(out, f"{name}{'_int8' if int8 else ''}.tflite")

@@ -82,6 +82,26 @@ def test_int8_net_counts_int8_layers_and_bytes():
     assert int(f.totals["mac_bytes"]) < int(analyze(path("net")).totals["mac_bytes"])
 
 
+def test_int8_mac_bytes_are_the_int8_trace_plus_biases_and_explicit_pad():
+    """An int8 file's MAC layers read and write what the trace at ``--dtype int8`` does (int8
+    weights, activations and outputs: 1 byte each), plus, per layer: 4 bytes per int32 bias where
+    the trace has none (the stem's BN, folded by the converter) or 3 more where the trace's bias is
+    1 byte at int8; and a conv after an explicit ``PAD`` (litert-torch pads a stride-2 conv so) reads
+    the padded tensor, where the trace's conv pads implicitly. Nothing else. (On MobileNetV2:
+    ``benchmarks/tflite_zoo.py --int8 mobilenet_v2`` splits its +206,980 bytes the same way.)"""
+    f = analyze(path("net_int8"))
+    cls, shape = MODULES["net"]
+    t = analyze(cls().eval(), shape, dtype="int8")
+    layers = ["stem.0:conv", "dw:conv", "pw:conv", "fc:linear"]
+    gap = {name: row(f, name)["mac_bytes"] - row(t, name)["mac_bytes"] for name in layers}
+    assert gap == {"stem.0:conv": 8 * 4 + 3 * (34 * 34 - 32 * 32), "dw:conv": 8 * 3, "pw:conv": 16 * 3,
+                   "fc:linear": 10 * 3}
+    from benchmarks.tflite_zoo import int8_byte_gap
+
+    assert int8_byte_gap(f, t) == {"total": sum(gap.values()), "bias": 8 * 4 + 8 * 3 + 16 * 3 + 10 * 3,
+                                   "padded_input": 3 * (34 * 34 - 32 * 32), "other": 0}
+
+
 def test_cli_analyze_guidelines_compare(capsys):
     code, out, err = run(["analyze", path("net_int8"), "--format", "json"], capsys)
     assert code == 0, err
@@ -183,4 +203,77 @@ def test_module_paths_from_tensor_names():
     assert module_of(name) == ("features.3.conv_dw", {"features": "Sequential", "features.3": "Block",
                                                       "features.3.conv_dw": "Conv2d"})
     assert module_of("serving_default_output_0_output") == ("", {})
+    # a private class: its leading underscore is the class name's, not the separator
+    assert module_of("pkg._Micro/pkg._LRN_body/torch.nn.modules.normalization.LocalResponseNorm_lrn;7") == (
+        "body.lrn", {"body": "_LRN", "body.lrn": "LocalResponseNorm"})
     assert module_of("pkg.Net;3") == ("", {})
+    # a fully-connected with a fused ReLU names both modules: the MAC op is the Linear's, as traced
+    fused = "pkg.Net/torch.nn.modules.linear.Linear_fc1;;pkg.Net/torch.nn.modules.activation.ReLU_relu1;"
+    assert module_of(fused, mac=True) == ("fc1", {"fc1": "Linear"})
+    assert module_of(fused) == ("relu1", {"relu1": "ReLU"})
+
+
+def _reduce_window(x_shape, out_shape, window, strides, body):
+    """One STABLEHLO_REDUCE_WINDOW node built by hand (parsed-file dataclasses, no flatbuffer)."""
+    from costlab.frontends.tflite import Op, Tensor, TfliteModel
+    from costlab.frontends.tflite_build import Builder
+
+    tensors = [Tensor("x", x_shape, x_shape, "float32", 0, False),
+               Tensor("init", (), (), "float32", 1, True),
+               Tensor("y", out_shape, out_shape, "float32", 0, False)]
+    options = {"window_dimensions": list(window), "window_strides": list(strides),
+               "base_dilations": [1] * len(window), "window_dilations": [1] * len(window),
+               "window_padding": [0] * 2 * len(window), "body": list(body)}
+    g = Builder(TfliteModel("hand.tflite", tensors, [Op("STABLEHLO_REDUCE_WINDOW", [0, 1], [2], options)],
+                            [0], [2])).build()
+    return g.nodes[0]
+
+
+def test_reduce_window_counts_by_hand():
+    from costlab import ops
+    from costlab.ops.costs import count
+
+    # LRN's window sum over channels of an (N, 1, C, H, W) view: avg_pool3d's kernel (5, 1, 1),
+    # as in the trace; 8 x 6 x 6 outputs x 5 adds; reads 12x6x6, writes 8x6x6 (the init value is
+    # an argument, not a tensor read)
+    n = _reduce_window((1, 1, 12, 6, 6), (1, 1, 8, 6, 6), (1, 1, 5, 1, 1), (1, 1, 1, 1, 1), ["ADD"])
+    assert n.op == "tflite.STABLEHLO_REDUCE_WINDOW.add" and n.kind == "avg_pool"
+    assert n.args["kernel_size"] == [5, 1, 1] and n.args["stride"] == [1, 1, 1]
+    c = count(n)
+    assert (c["macs"], c["elem_ops"], c["mac_bytes"]) == (0, 8 * 36 * 5, 4 * (12 * 36 + 8 * 36))
+    assert ops.category_of(n.op) == "pool_avg" and ops.label_of(n.kind) == "pool"
+    # a 2x2 / 2 window max over H, W: max_pool's formula, 4 x 4 x 4 outputs x 4 compares
+    for body in (["MAXIMUM"], ["STABLEHLO_MAXIMUM"], ["STABLEHLO_MINIMUM"]):
+        n = _reduce_window((1, 4, 8, 8), (1, 4, 4, 4), (1, 1, 2, 2), (1, 1, 2, 2), body)
+        assert n.kind == "max_pool" and n.args["kernel_size"] == [2, 2] and n.args["stride"] == [2, 2]
+        assert count(n)["elem_ops"] == 64 * 4
+    # a window over the batch dim too: the whole window, 2 x 3 x 4 x 4 outputs x 2
+    n = _reduce_window((4, 3, 4, 4), (2, 3, 4, 4), (2, 1, 1, 1), (2, 1, 1, 1), ["STABLEHLO_ADD"])
+    assert n.args["kernel_size"] == [2, 1, 1, 1] and count(n)["elem_ops"] == 96 * 2
+    # a product, or a body of several ops: no formula, listed as unsupported (never 0)
+    for body in (["MUL"], ["ADD", "MUL"], []):
+        n = _reduce_window((1, 4, 8, 8), (1, 4, 4, 4), (1, 1, 2, 2), (1, 1, 2, 2), body)
+        assert n.op == "tflite.STABLEHLO_REDUCE_WINDOW" and count(n) is None
+
+
+def test_lrn_file_reads_the_reduce_window_and_is_its_trace():
+    """litert-torch's LRN (tests/data/tflite/lrn.tflite): the window sum is read from the
+    flatbuffer (StablehloReduceWindowOptions and its ADD body subgraph) and equals the trace's
+    avg_pool3d; the file's only extra work is the MUL by 1/size that torch's average divides in."""
+    f, t = analyze(path("lrn")), trace("lrn")
+    assert f.unsupported == [] and f.totals["macs"] == t.totals["macs"] == 8 * 16 * 16 * 27
+    node = next(n for n in f.graph.nodes if n.op.startswith("tflite.STABLEHLO_REDUCE_WINDOW"))
+    assert node.op.endswith(".add") and node.args["kernel_size"] == [5, 1, 1]
+    assert row(f, "lrn:pool")["elem_ops"] == row(t, "lrn:pool")["elem_ops"] == 8 * 16 * 16 * 5
+    assert row(f, "lrn:pool")["mac_bytes"] == row(t, "lrn:pool")["mac_bytes"]
+    assert f.totals["elem_ops"] - t.totals["elem_ops"] == 8 * 16 * 16      # the 1/size MUL
+    assert {"conv", "lrn"} <= set(f.rollup(depth=1)["name"])               # module paths as the trace's
+    assert "STABLEHLO_REDUCE_WINDOW of one ADD body" in f.conventions["trace"]
+
+
+def test_a_file_without_operators_is_its_input():
+    """A model whose output is its input (a concatenation of the input's own halves, which the
+    converter removes): a file without operators is read, with nothing to count (the trace counts
+    its cat as a copy: a difference in the model, not in the counting)."""
+    f = analyze(path("same"))
+    assert len(f.graph.nodes) == 0 and f.totals["macs"] == 0 and f.unsupported == []

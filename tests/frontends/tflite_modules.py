@@ -51,4 +51,26 @@ class Ops(nn.Module):
         return att.index_select(2, self.idx)
 
 
-MODULES = {"net": (Net, (1, 3, 32, 32)), "ops": (Ops, (1, 8, 16, 16))}
+class _LRN(nn.Module):
+    """conv, local response normalisation (AlexNet's: litert-torch lowers its window sum over
+    channels to a STABLEHLO_REDUCE_WINDOW with an ADD body), max pool. A private class name on
+    purpose: its module path must still read ``lrn``."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, 1, 1)
+        self.lrn = nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=2.0)
+
+    def forward(self, x):
+        return F.max_pool2d(self.lrn(torch.relu(self.conv(x))), 2)
+
+
+class Same(nn.Module):
+    """The input's two channel halves concatenated again: the converter leaves no operator."""
+
+    def forward(self, x):
+        return torch.cat(x.chunk(2, dim=1), 1)
+
+
+MODULES = {"net": (Net, (1, 3, 32, 32)), "ops": (Ops, (1, 8, 16, 16)), "lrn": (_LRN, (1, 3, 16, 16)),
+           "same": (Same, (1, 4, 8, 8))}
