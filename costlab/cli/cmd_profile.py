@@ -99,9 +99,12 @@ def _target(target: str | None, device: str | None) -> str:
 @click.option("--no-live-check", is_flag=True,
               help="skip the live check (CPU): after the fit, 3 networks not among the samples are timed and "
                    "their errors printed beside the leave-one-out figure (and kept in provenance.live_check)")
+@click.option("--jobs", type=click.IntRange(min=1), default=None,
+              help="--target ort|openvino|litert: convert the samples not yet cached in N worker processes "
+                   "before timing any (default: the number of CPUs, at most 4)")
 @click.option("-q", "--quiet", is_flag=True, help="no progress bar")
 def profile(target, device, output, name, threads, batch, repeats, warmup, grid, clock, default_malloc, no_networks,
-            no_fit, no_live_check, quiet):
+            no_fit, no_live_check, jobs, quiet):
     """Measure this machine (micro-benchmarks of ops, blocks and a few networks) and write
     a fitted device profile.
 
@@ -115,7 +118,7 @@ def profile(target, device, output, name, threads, batch, repeats, warmup, grid,
 
     target = _target(target, device)
     given_repeats = repeats
-    runtime = _runtime_target(target, batch)
+    runtime = _runtime_target(target, batch, jobs)
     try:
         dev = resolve_device("cpu" if runtime else target)
     except MeasureError as exc:
@@ -148,7 +151,7 @@ def profile(target, device, output, name, threads, batch, repeats, warmup, grid,
     try:
         d = _measure(runtime, dev, name=name, threads=threads, batches=batches, grid=grid,
                      networks=not no_networks, repeats=repeats, warmup=warmup, command=cmd,
-                     progress=not quiet, clock=clock, keep_memory=not default_malloc)
+                     progress=not quiet, clock=clock, keep_memory=not default_malloc, jobs=jobs)
     except MeasureError as exc:
         raise UsageError(str(exc)) from None
     except MemoryError as exc:
@@ -184,6 +187,7 @@ def profile(target, device, output, name, threads, batch, repeats, warmup, grid,
 
 def _measure(runtime, dev, **kw) -> dict:
     """measure_profile on the torch device, or through the deployment runtime."""
+    jobs = kw.pop("jobs")
     if runtime is None:
         from ..calibrate.measure import measure_profile
 
@@ -192,7 +196,7 @@ def _measure(runtime, dev, **kw) -> dict:
 
     kw.pop("keep_memory")
     kw.pop("batches")
-    return measure_runtime_profile(runtime, None, batch=1, seed=0, **kw)
+    return measure_runtime_profile(runtime, None, batch=1, seed=0, jobs=jobs or min(os.cpu_count() or 1, 4), **kw)
 
 
 def _user_folder_file(name: str) -> str:
@@ -233,10 +237,13 @@ def _check_output(output: str) -> None:
 _RUNTIMES = ("ort", "openvino", "litert")
 
 
-def _runtime_target(target: str, batch: str | None) -> str | None:
+def _runtime_target(target: str, batch: str | None, jobs: int | None = None) -> str | None:
     """The deployment runtime --target names (None: cpu or cuda), checked before any work: an
     absent runtime is one line naming its extra."""
     if target not in _RUNTIMES:
+        if jobs is not None:
+            raise UsageError("--jobs applies to --target ort|openvino|litert (it converts their samples in "
+                             "parallel); the CPU and CUDA harnesses convert nothing: drop --jobs")
         return None
     from ..runtimes import get_runtime
 

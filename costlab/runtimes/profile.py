@@ -12,23 +12,30 @@ from ..calibrate.measure import _TIMERS, NETWORK_CHUNK, _burst, _noise, _sample,
 from . import get_runtime
 from .bench import boundary_share, machine, measure_many
 from .fusion import discover
+from .prefetch import prefetch
+
+_CALL_SPEC = "micro_act:c=1,act=relu"     # the smallest model: its median is the per-call cost
 
 
 def measure_runtime_profile(runtime: str, pairs: list | None = None, *, grid: str = "default",
                             networks: bool = True, name: str, threads: int, repeats: int, warmup: int,
-                     command: str | None, progress, clock: str, batch: int, seed: int) -> dict:
+                     command: str | None, progress, clock: str, batch: int, seed: int, jobs: int = 1) -> dict:
     """``costlab profile --target RUNTIME``: :func:`costlab.calibrate.measure.measure_profile`'s
     samples through a deployment runtime (ONNX Runtime, OpenVINO, LiteRT):
     every sample converted (cached) and timed in the runtime with the same chunks and turns
     as the eager harness; the fusion rules found from the runtime's own per-op output
     (:mod:`costlab.runtimes.fusion`). Samples the runtime cannot convert are left out and
-    listed in ``provenance.skipped``."""
+    listed in ``provenance.skipped``. ``jobs`` > 1: the samples not yet cached are converted
+    first by that many worker processes (:func:`costlab.runtimes.prefetch.prefetch`), before
+    anything is timed."""
 
     rt = get_runtime(runtime)
     rt.require()
     if pairs is None:
         pairs = default_grid(batches=(batch,), grid=grid, networks=networks)
     t0 = time.perf_counter()
+    pre = prefetch(list(pairs) + [(_CALL_SPEC, (1, 1, 1, 1))], rt, jobs=jobs, progress=progress)
+    convert_s = round(time.perf_counter() - t0, 1)
     fusion, evidence = discover(rt, threads=threads)
     order, nets = op_order(pairs, seed)
     skipped: list = []
@@ -64,6 +71,7 @@ def measure_runtime_profile(runtime: str, pairs: list | None = None, *, grid: st
             "measured_by": f"costlab profile --target {rt.name}", "date": _dt.date.today().isoformat(),
             "method": method, "command": command or f"costlab profile --target {rt.name}", "machine": info,
             "wall_s": round(time.perf_counter() - t0, 1), "noise": noise,
+            "conversion": {"jobs": pre["jobs"], "converted_first": pre["converted"], "seconds": convert_s},
             "fusion_evidence": evidence, "call_overhead_ms": round(call_ms, 6),
             "fit_options": {"network_weights": [1, 5, 20]},
             "sample_correction": ("op and block samples: latency_ms = median x (1 - edge_share) - call_overhead_ms "
@@ -96,6 +104,6 @@ def _in_network(rt, r: dict, art, threads: int, call_ms: float) -> dict:
 
 def _call_overhead(rt, threads: int, repeats: int, warmup: int, clock: str) -> float:
     """ms of one call of the smallest model (a ReLU of one element) through the runtime."""
-    rows = measure_many([("micro_act:c=1,act=relu", (1, 1, 1, 1))], rt, threads=threads, runs=max(repeats, 21),
+    rows = measure_many([(_CALL_SPEC, (1, 1, 1, 1))], rt, threads=threads, runs=max(repeats, 21),
                         warmup=warmup, clock=clock, progress=False)
     return float(rows[0]["median_ms"])
