@@ -38,6 +38,9 @@ cat+copy       a copy (channel shuffle) reading a concat through views is one ke
                (ShuffleNet v2's "Concat + Channel Shuffle + Channel Split" merged, Sec. 3)
 conv+add       an element-wise add of the conv's result (a residual) runs inside the conv
                (OpenVINO's CPU plugin: a "sum" post-op); an activation after it fuses too
+apart:KIND     a modifier: activation KIND (an op kind: silu, hardswish, ...) never joins a
+               kernel, whatever the rules above say (ONNX Runtime runs SiLU as a QuickGelu
+               kernel of its own; TFLite's fused_activation_function has no SiLU or hardswish)
 ============== =====================================================================
 
 **Features** (:data:`TERMS`) of a node: ``gmac`` (multiply-accumulates / 1e9; for the
@@ -49,6 +52,7 @@ nodes, so every sample granularity calibrates the same parameters
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -60,6 +64,7 @@ CLASSES = ("conv_dense", "conv_pw", "conv_dw", "conv_group", "linear", "pool", "
            "elementwise", "data_movement", "other")
 TERMS = ("gmac", "mb", "mpix", "ops")
 FUSION_RULES = ("conv+bn", "conv+act", "conv+bn+act", "linear+act", "bn+act", "add+act", "cat+copy", "conv+add")
+APART = "apart:"           # 'apart:silu': SiLU never fuses
 
 _CONV_CLASS = {"dense": "conv_dense", "transposed": "conv_dense", "pointwise": "conv_pw",
                "depthwise": "conv_dw", "group": "conv_group"}
@@ -75,7 +80,7 @@ _POOLS = ("pool", "pool_max", "global_pool")
 
 def expand_rules(fusion) -> frozenset[str]:
     rules = set(fusion or ())
-    bad = rules - set(FUSION_RULES)
+    bad = {r for r in rules - set(FUSION_RULES) if not re.fullmatch(r"apart:[a-z][a-z0-9_]*", r)}
     if bad:
         raise ValueError(f"unknown fusion rule(s) {', '.join(sorted(bad))}; known: {', '.join(FUSION_RULES)}")
     if "conv+bn+act" in rules:
@@ -124,6 +129,8 @@ def _fuses(kind: str, cat: str, head: str, head_has_act: bool, rules: frozenset[
     if kind == "batch_norm":
         return "conv+bn" in rules and head in ("conv", "linear") and not head_has_act
     if cat == "activation" and not head_has_act:
+        if APART + kind in rules:
+            return False
         return ((head == "conv" and "conv+act" in rules)
                 or (head == "linear" and ("linear+act" in rules or "conv+act" in rules))
                 or (head == "batch_norm" and "bn+act" in rules)

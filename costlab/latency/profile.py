@@ -244,14 +244,17 @@ def validate_profile(d: Any, label: str | None = None) -> dict:
     v.int_(d, "batch")
     if d.get("dtype") not in DTYPES:
         v.fail("dtype", f"must be one of {', '.join(DTYPES)} (got {d.get('dtype')!r})")
-    from .features import FUSION_RULES
+    from .features import FUSION_RULES, expand_rules
 
     fusion = d.get("fusion")
     if not isinstance(fusion, list):
         v.fail("fusion", "must be a list of rule names (may be empty)")
     for i, rule in enumerate(fusion):
-        if rule not in FUSION_RULES:
-            v.fail(f"fusion[{i}]", f"is {rule!r}; known rules: {', '.join(FUSION_RULES)}")
+        try:
+            expand_rules([rule])
+        except (ValueError, TypeError):
+            v.fail(f"fusion[{i}]", f"is {rule!r}; known rules: {', '.join(FUSION_RULES)}, apart:KIND (KIND an "
+                                   "activation such as silu)")
     prov = d.get("provenance")
     if not isinstance(prov, dict):
         v.fail("provenance", "must be an object with " + ", ".join(REQUIRED_PROVENANCE))

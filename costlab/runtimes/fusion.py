@@ -99,6 +99,31 @@ class _CatCopy(nn.Module):
         return _tail(y.view(b, 2, c // 2, h, w).transpose(1, 2).reshape(b, c, h, w))
 
 
+class _ConvSilu(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(8, 8, 3, padding=1)
+
+    def forward(self, x):
+        return _tail(torch.nn.functional.silu(self.conv(x)))
+
+
+class _ConvHardswish(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(8, 8, 3, padding=1)
+
+    def forward(self, x):
+        return _tail(torch.nn.functional.hardswish(self.conv(x)))
+
+
+# activations beyond the ReLU family: when conv+act holds with ReLU but one of these does not join
+# the conv's kernel, the profile gets the modifier 'apart:KIND' (ONNX Runtime 1.32 fuses hardswish
+# into its NCHWc conv but runs SiLU as a QuickGelu kernel; TFLite fuses RELU / RELU6 / TANH only).
+# ONNX exports SiLU as x * Sigmoid(x): the Mul is its last node.
+ACT_PROBES = {"silu": (_ConvSilu, ("Conv", "Mul"), "MUL"),
+              "hardswish": (_ConvHardswish, ("Conv", "HardSwish"), "HARD_SWISH")}
+
 # rule -> (probe, ONNX op types of the pattern's first and second node, TFLite op of the second)
 PROBES = {
     "conv+bn": (_ConvBn, ("Conv", "BatchNormalization"), "BATCH_NORM"),
@@ -146,27 +171,36 @@ def _rule_from_kernels(ops, first: str, second: str, kinds: dict[str, str]) -> t
 
 def discover(runtime: Runtime, *, threads: int = 1) -> tuple[list[str], dict]:
     """(fusion rules that hold, per rule the evidence line), from the runtime's own output."""
-    from . import artifact, build_model
-    from .litert_rt import graph_ops
-
     rules, evidence = [], {}
-    for rule, (cls, (first, second), tfl) in PROBES.items():
-        torch.manual_seed(0)
-        model = cls().eval()
-        built = build_model(model, SHAPE)
-        built = (f"fusion probe {rule}",) + built[1:]
-        art = artifact(runtime, model, SHAPE, built=built)
-        if runtime.name == "litert":
-            names = graph_ops(art.path)
-            held = tfl not in names
-            evidence[rule] = f"converted graph ops: {' '.join(names)}"
-        else:
-            sess = runtime.load(art, threads)
-            ops = sess.op_times(3) or []
-            held, evidence[rule] = _rule_from_kernels(ops, first, second, _kinds(art.path))
+    for rule, probe in PROBES.items():
+        held, evidence[rule] = _probe(runtime, rule, probe, threads)
         if held:
             rules.append(rule)
     # costlab's combined rule, when both parts hold
     if "conv+bn" in rules and "conv+act" in rules:
         rules.append("conv+bn+act")
+    if "conv+act" in rules:
+        others = {act: _probe(runtime, f"conv+{act}", probe, threads) for act, probe in ACT_PROBES.items()}
+        for act, (held, line) in others.items():
+            evidence[f"apart:{act}"] = line
+            if not held:
+                rules.append(f"apart:{act}")
     return rules, evidence
+
+
+def _probe(runtime: Runtime, name: str, probe, threads: int) -> tuple[bool, str]:
+    """(does the probe's second op join its first op's kernel, the evidence line)."""
+    from . import artifact, build_model
+    from .litert_rt import graph_ops
+
+    cls, (first, second), tfl = probe
+    torch.manual_seed(0)
+    model = cls().eval()
+    built = build_model(model, SHAPE)
+    built = (f"fusion probe {name}",) + built[1:]
+    art = artifact(runtime, model, SHAPE, built=built)
+    if runtime.name == "litert":
+        names = graph_ops(art.path)
+        return tfl not in names, f"converted graph ops: {' '.join(names)}"
+    ops = runtime.load(art, threads).op_times(3) or []
+    return _rule_from_kernels(ops, first, second, _kinds(art.path))

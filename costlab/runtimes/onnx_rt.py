@@ -228,8 +228,10 @@ def _covers(source, optimized) -> dict[str, tuple[str, ...]]:
         seen: list[str] = []
         # anchors: the exported nodes producing the kernel's outputs; ORT's NCHWc convs output
         # fresh 'reorder_token' tensors and are named after the exported tensor (+ '_nchwc'),
-        # fused Gemms are named 'fused <node>'
-        names = {_norm(o) for o in n.output} | {_norm(n.name), re.sub(r"^fused ", "", n.name)}
+        # fused Gemms are named 'fused <node>', other fusions '<node>/<Name>Fusion/' (QuickGelu: a
+        # SiLU's Sigmoid * x, named after the Mul)
+        names = {_norm(o) for o in n.output} | {_norm(n.name), re.sub(r"^fused ", "", n.name),
+                                                 re.sub(r"/[A-Za-z0-9]*Fusion/?$", "", n.name)}
         anchors = [producer[t] for t in names if t in producer] + [by_name[t] for t in names if t in by_name]
         todo = list(anchors)
         while todo:

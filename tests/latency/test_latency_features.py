@@ -101,8 +101,32 @@ def test_conv_add_fuses_a_residual_add_whichever_input_the_conv_is(conv_first):
                         if k in {a.id for a in adds})
 
 
+class _ConvSilu(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(4, 4, 3, padding=1)
+        self.conv2 = nn.Conv2d(4, 4, 3, padding=1)
+
+    def forward(self, x):
+        return nn.functional.hardswish(self.conv2(nn.functional.silu(self.conv(x))))
+
+
+def test_apart_keeps_that_activation_as_its_own_kernel():
+    r = costlab.analyze(_ConvSilu().eval(), input_shape=(1, 4, 8, 8))
+    g = r.graph
+    silu = next(n for n in g.nodes if ops.kind_of(n.op) == "silu")
+    hs = next(n for n in g.nodes if ops.kind_of(n.op) == "hardswish")
+    f = _fused(r, ["conv+act"])
+    assert f[silu.id] is not None and f[hs.id] is not None
+    f = _fused(r, ["conv+act", "apart:silu"])
+    assert f[silu.id] is None and f[hs.id] is not None
+
+
 def test_rule_vocabulary():
     assert expand_rules(["conv+bn+act"]) >= {"conv+bn", "conv+act"}
+    assert "apart:silu" in expand_rules(["apart:silu"])
+    with pytest.raises(ValueError, match="unknown fusion rule"):
+        expand_rules(["apart:"])
     with pytest.raises(ValueError, match="unknown fusion rule"):
         expand_rules(["conv+magic"])
 
