@@ -101,7 +101,7 @@ def _target(target: str | None, device: str | None) -> str:
                    "their errors printed beside the leave-one-out figure (and kept in provenance.live_check)")
 @click.option("--jobs", type=click.IntRange(min=1), default=None,
               help="--target ort|openvino|litert: convert the samples not yet cached in N worker processes "
-                   "before timing any (default: the number of CPUs, at most 4)")
+                   "before timing any (default 1: each worker pays its own imports, ~15 s for LiteRT)")
 @click.option("-q", "--quiet", is_flag=True, help="no progress bar")
 def profile(target, device, output, name, threads, batch, repeats, warmup, grid, clock, default_malloc, no_networks,
             no_fit, no_live_check, jobs, quiet):
@@ -196,7 +196,7 @@ def _measure(runtime, dev, **kw) -> dict:
 
     kw.pop("keep_memory")
     kw.pop("batches")
-    return measure_runtime_profile(runtime, None, batch=1, seed=0, jobs=jobs or min(os.cpu_count() or 1, 4), **kw)
+    return measure_runtime_profile(runtime, None, batch=1, seed=0, jobs=jobs or 1, **kw)
 
 
 def _user_folder_file(name: str) -> str:
