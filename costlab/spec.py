@@ -195,7 +195,29 @@ def _torchvision(name: str, knobs: dict):
     params = inspect.signature(builder(name)).parameters if builder is not None else {}
     off = {p: None for p in params if "weights" in p and p not in knobs}
     off["weights"] = knobs.pop("weights", None)
-    return models.get_model(name, **off, **knobs), [(1, 3, 224, 224)]
+    return models.get_model(name, **off, **knobs), _torchvision_input(models, name, builder)
+
+
+TV_FRAMES = 16            # a torchvision video model's clip: 16 frames (its weights' training clips)
+
+
+def _torchvision_input(models, name: str, builder) -> list:
+    """A torchvision model's default input by its family: a video model takes a clip 1 x 3 x 16 x
+    crop x crop (the crop of its weights' transforms: 112 for the 3-D ResNets, 224 for MViT, S3D,
+    Swin3D), an optical-flow model (RAFT) two frames 1x3x224x224, every other model one image
+    1x3x224x224."""
+    family = f".{getattr(builder(name), '__module__', '')}." if builder is not None else ""
+    if ".video." in family:
+        side = 112
+        try:
+            crop = models.get_model_weights(name).DEFAULT.transforms.keywords["crop_size"]
+            side = int(crop[0] if isinstance(crop, (list, tuple)) else crop)
+        except Exception:  # noqa: BLE001  (no weights enum or no crop: the 3-D ResNets' 112)
+            pass
+        return [(1, 3, TV_FRAMES, side, side)]
+    if ".optical_flow." in family:
+        return [(1, 3, 224, 224), (1, 3, 224, 224)]
+    return [(1, 3, 224, 224)]
 
 
 def _timm(name: str, knobs: dict):
@@ -391,10 +413,11 @@ def input_shapes_for(resolved: Resolved, input_shape: str | list | tuple | None,
         raise InputError(f"bad resolution {resolution}: must be a positive number of pixels")
     if resolved.default_shapes:           # a library model's own default input
         first = resolved.default_shapes[0]
-        if resolution is not None and len(first) != 4:
+        if resolution is not None and len(first) not in (4, 5):
             raise InputError(f"{resolved.name} takes {'x'.join(map(str, first))} "
                              f"{getattr(first, 'dtype', None) or ''} inputs, not images: pass --input-shape")
-        return [InputShape((batch,) + (tuple(s[1:2]) + (resolution, resolution) if resolution and len(s) == 4
+        # images (N x C x H x W) and video clips (N x C x T x H x W) take the resolution as H and W
+        return [InputShape((batch,) + (tuple(s[1:-2]) + (resolution, resolution) if resolution and len(s) in (4, 5)
                                        else tuple(s[1:])), getattr(s, "dtype", None), getattr(s, "name", None))
                 for s in resolved.default_shapes]
     if resolved.entry is not None:
