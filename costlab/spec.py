@@ -408,6 +408,10 @@ def input_shapes_for(resolved: Resolved, input_shape: str | list | tuple | None,
             given = [s if isinstance(s, InputShape) else tuple(int(d) for d in s) for s in input_shape]
         else:
             given = [tuple(int(d) for d in input_shape)]
+        for s in given:     # as the CLI's parser says: a tensor of a 0 or -1 dimension is no input to count
+            if any(d <= 0 for d in s):
+                raise InputError(f"bad input shape {tuple(s)}: every dimension must be positive, "
+                                 "e.g. (1, 3, 224, 224)")
         return _named_like(given, resolved.default_shapes)
     if resolution is not None and resolution <= 0:
         raise InputError(f"bad resolution {resolution}: must be a positive number of pixels")
