@@ -9,13 +9,15 @@ list of transformers model types (``hf:``), each model is counted
           ``costlab.cli.main``, with the spec's default input; no ``--input-shape``)
   object  the model built on CPU by the library's own call (``torchvision.models.get_model``,
           ``timm.create_model``, ``transformers.AutoModel.from_config``), passed to
-          ``costlab.analyze(model, input_shape=...)`` with the input a user would give it
+          ``costlab.analyze(model, input_shape=...)`` with the input a user would give it (the
+          spec's default input, so the two MAC counts compare); afterwards every parameter and
+          buffer (device, dtype, bytes), training flag and hook must be as it was
 
 each in a forked child with a time and memory limit. Per model: ok / fail / crash per path, MACs of
 both, the one-line error, seconds. A *crash* is a traceback (an exception that is not a
-``CostlabError``, out of the CLI or the API) or an error message of more than one line; a
-*spec-only failure* is a model whose object path counts and whose spec path does not; a *MAC
-disagreement* is a model both paths count with different MACs.
+``CostlabError``, out of the CLI or the API), an error message of more than one line or a module
+left changed by the analysis; a *spec-only failure* is a model whose object path counts and whose
+spec path does not; a *MAC disagreement* is a model both paths count with different MACs.
 
     python benchmarks/library_models.py -o /tmp/library_models.csv
     python benchmarks/library_models.py --libs timm --models convit_tiny,convit_small
@@ -173,15 +175,52 @@ def _object_path(lib: str, name: str, knobs: str) -> dict:
         model, shapes = build_object(lib, name, knobs)
     except Exception as exc:  # noqa: BLE001  (the library itself cannot build it: not costlab's)
         return {"status": "nobuild", "error": f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"}
+    before = _state(model)
     try:
         r = costlab.analyze(model, input_shape=shapes)
     except CostlabError as exc:
         text = str(exc).strip()
-        return {"status": "crash" if "\n" in text else "fail", "error": " ".join(text.split())[:300]}
+        res = {"status": "crash" if "\n" in text else "fail", "error": " ".join(text.split())[:300]}
     except BaseException as exc:  # noqa: BLE001
-        return {"status": "crash", "error": f"traceback: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}"}
-    return {"status": "ok", "macs": r.totals["macs"], "params": r.totals["params"],
-            "note": "real" if getattr(r, "trace", None) else ""}
+        res = {"status": "crash", "error": f"traceback: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}"}
+    else:
+        res = {"status": "ok", "macs": r.totals["macs"], "params": r.totals["params"],
+               "note": getattr(r.graph, "mode", "")}
+    changed = _changed(before, _state(model))
+    if changed:     # the user's module must be exactly as it was, whatever the analysis did
+        res = {**res, "status": "crash", "error": f"model changed: {changed}; {res.get('error', '')}"}
+    return res
+
+
+def _state(model) -> dict:
+    """What an analysis must leave as it was: every parameter and buffer (device, dtype, bytes), the
+    training flags and the hooks of every module, and torch's global module hooks."""
+    import torch
+    import torch.nn.modules.module as mm
+
+    tensors = {}
+    for k, v in list(model.named_parameters()) + list(model.named_buffers()):
+        tensors[k] = (v.device.type, v.dtype, tuple(v.shape), v.detach().clone())
+    hooks = [(n, m.training, len(m._forward_hooks), len(m._forward_pre_hooks)) for n, m in model.named_modules()]
+    del torch
+    return {"tensors": tensors, "modules": hooks,
+            "global": (len(mm._global_forward_hooks), len(mm._global_forward_pre_hooks))}
+
+
+def _changed(a: dict, b: dict) -> str:
+    import torch
+
+    if a["modules"] != b["modules"] or a["global"] != b["global"]:
+        return "training flags or hooks"
+    if a["tensors"].keys() != b["tensors"].keys():
+        return "parameters or buffers added or removed"
+    for k, (dev, dt, shape, t) in a["tensors"].items():
+        dev2, dt2, shape2, t2 = b["tensors"][k]
+        if (dev, dt, shape) != (dev2, dt2, shape2):
+            return f"{k}: {dev} {dt} {list(shape)} -> {dev2} {dt2} {list(shape2)}"
+        if t.numel() and not torch.equal(t.reshape(-1).view(torch.uint8), t2.reshape(-1).view(torch.uint8)):
+            return f"{k}: values"
+    return ""
 
 
 def _child(path: str, lib: str, name: str, knobs: str, mem_gb: float, conn) -> None:
