@@ -78,6 +78,22 @@ register("aten.bmm", "matmul", _bmm, category="mac")
 register("aten.baddbmm", "matmul", _baddbmm, category="mac")
 
 
+def _grouped_mm(n: Node) -> tuple[int, int]:
+    """``torch._grouped_mm`` (mixture-of-experts: each token's row times its expert's matrix): one
+    MAC per output element and contracted index; 2D x 2D splits K_total over the G groups of the
+    output (G x M x N), so each output element contracts K_total / G on average: M x N x K_total in all.
+    A bias (after the offsets where there are offsets) adds one per output element."""
+    a, b = n.inputs[0], n.inputs[1]
+    out = _out(n)
+    both_2d = len(a.shape) == 2 and len(b.shape) == 2
+    macs = (out.numel // max(out.shape[0], 1) if both_2d else out.numel) * a.shape[-1]
+    offsets = 1 if 2 in (len(a.shape), len(b.shape)) else 0
+    return macs, out.numel if len(n.inputs) > 2 + offsets else 0
+
+
+register("aten._grouped_mm", "matmul", _grouped_mm, category="mac")
+
+
 def _trilinear(n: Node) -> tuple[int, int]:
     # nn.Bilinear: out[b, o] = sum_ij x1[b, i] W[o, i, j] x2[b, j]; torch computes x1 W first
     # (b*o*i*j MACs), then the product with x2 (b*o*j MACs)
@@ -271,7 +287,7 @@ register(["aten._adaptive_avg_pool2d", "aten._adaptive_avg_pool3d", "aten.adapti
 register("aten.mean", "mean", _input_reduce, category="global_pool")
 for _name in ["sum", "amax", "amin", "var_mean", "var", "std", "std_mean", "max", "min", "aminmax", "argmax",
               "argmin", "prod", "any", "all", "cumsum", "cumsum_", "cumprod", "cummax", "cummin", "median",
-              "nanmedian", "mode", "nansum", "count_nonzero"]:
+              "nanmedian", "mode", "nansum", "count_nonzero", "histc", "bincount"]:   # histc: MoE routers
     register(f"aten.{_name}", _name, _input_reduce, category="reduce")
 # max / min of two tensors (max.other) are element-wise, not reductions (overloads win over packets)
 register(["aten.max.other", "aten.min.other", "aten.fmax", "aten.fmin"], "maximum", _per_out(1),
