@@ -154,8 +154,8 @@ def _spec_path(spec: str) -> dict:
         os.dup2(saved, 2)
     err.seek(0)
     text = err.read()
-    if isinstance(rc, str):
-        return {"status": "crash", "error": rc}
+    if isinstance(rc, str):     # out of the memory limit is the harness's limit, not a crash
+        return {"status": "limit" if "MemoryError" in rc or "can't allocate memory" in rc else "crash", "error": rc}
     errors = [ln for ln in text.splitlines() if ln.startswith("costlab: error:")]
     if rc != 0:
         return {"status": "fail" if rc == 2 and len(errors) == 1 else "crash",
@@ -182,7 +182,9 @@ def _object_path(lib: str, name: str, knobs: str) -> dict:
         text = str(exc).strip()
         res = {"status": "crash" if "\n" in text else "fail", "error": " ".join(text.split())[:300]}
     except BaseException as exc:  # noqa: BLE001
-        res = {"status": "crash", "error": f"traceback: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}"}
+        text = " ".join(str(exc).split())
+        res = {"status": "limit" if isinstance(exc, MemoryError) or "can't allocate memory" in text else "crash",
+               "error": f"traceback: {type(exc).__name__}: {text[:200]}"}
     else:
         res = {"status": "ok", "macs": r.totals["macs"], "params": r.totals["params"],
                "note": getattr(r.graph, "mode", "")}
@@ -200,16 +202,26 @@ def _state(model) -> dict:
 
     tensors = {}
     for k, v in list(model.named_parameters()) + list(model.named_buffers()):
-        tensors[k] = (v.device.type, v.dtype, tuple(v.shape), v.detach().clone())
+        tensors[k] = (v.device.type, v.dtype, tuple(v.shape), _digest(v))
     hooks = [(n, m.training, len(m._forward_hooks), len(m._forward_pre_hooks)) for n, m in model.named_modules()]
     del torch
     return {"tensors": tensors, "modules": hooks,
             "global": (len(mm._global_forward_hooks), len(mm._global_forward_pre_hooks))}
 
 
-def _changed(a: dict, b: dict) -> str:
+def _digest(t) -> str:
+    """A hash of a tensor's bytes (no copy of the model: a 1.5B-parameter model must fit twice in
+    the memory limit otherwise)."""
+    import hashlib
+
     import torch
 
+    if t.device.type == "meta" or not t.numel():
+        return ""
+    return hashlib.blake2b(t.detach().contiguous().reshape(-1).view(torch.uint8).numpy()).hexdigest()
+
+
+def _changed(a: dict, b: dict) -> str:
     if a["modules"] != b["modules"] or a["global"] != b["global"]:
         return "training flags or hooks"
     if a["tensors"].keys() != b["tensors"].keys():
@@ -218,7 +230,7 @@ def _changed(a: dict, b: dict) -> str:
         dev2, dt2, shape2, t2 = b["tensors"][k]
         if (dev, dt, shape) != (dev2, dt2, shape2):
             return f"{k}: {dev} {dt} {list(shape)} -> {dev2} {dt2} {list(shape2)}"
-        if t.numel() and not torch.equal(t.reshape(-1).view(torch.uint8), t2.reshape(-1).view(torch.uint8)):
+        if t != t2:
             return f"{k}: values"
     return ""
 
