@@ -322,7 +322,9 @@ def load_hub(spec: str, device: str | torch.device = "meta") -> Resolved:
             model, shapes = build(name, knobs)
     except SpecError:
         raise
-    except (TypeError, ValueError) as exc:   # a knob the builder does not take, or a bad value
+    except Exception as exc:  # noqa: BLE001  (a knob the builder does not take, a bad value, or the library
+        # itself failing on this config: an AttributeError in its __init__, an optional package it
+        # imports (ImportError), memory: one line that names the library's error, never a traceback)
         raise SpecError(f"cannot build '{spec}': {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from None
     return Resolved(spec, model, None, knobs, default_shapes=shapes)
 

@@ -92,3 +92,24 @@ def test_a_torchvision_optical_flow_spec_takes_two_frames_by_default(monkeypatch
     r = count("torchvision:raft_small")
     assert [tuple(s) for s in r.input_shape] == [(1, 3, 224, 224), (1, 3, 224, 224)]
     assert r.totals["macs"] == 224 * 224 * 6 * 2
+
+
+@pytest.mark.parametrize("exc", [AttributeError("'DbrxAttentionConfig' object has no attribute 'rope_theta'"),
+                                 ImportError("DinatModel requires the natten library but it was not found"),
+                                 RuntimeError("DefaultCPUAllocator: can't allocate memory")])
+def test_a_library_that_cannot_build_its_model_is_one_line(monkeypatch, capsys, exc):
+    # hf:dbrx and hf:moonshine_streaming (AttributeError in transformers' __init__), hf:dinat (natten
+    # missing) ended `costlab analyze` with a traceback: only TypeError / ValueError were caught
+    from costlab.cli import main
+
+    def fails(*a, **k):
+        raise exc
+
+    tf = types.ModuleType("transformers")
+    tf.CONFIG_MAPPING = {"dbrx": None}
+    tf.AutoConfig = types.SimpleNamespace(for_model=lambda name, **kw: types.SimpleNamespace())
+    tf.AutoModel = types.SimpleNamespace(from_config=fails)
+    monkeypatch.setitem(sys.modules, "transformers", tf)
+    assert main(["analyze", "hf:dbrx"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"cannot build 'hf:dbrx': {type(exc).__name__}: {exc}" in err
