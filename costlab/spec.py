@@ -253,17 +253,27 @@ def _hf_tokens(config) -> int:
     return min(HF_TOKENS, int(limit)) if isinstance(limit, int) and limit > 0 else HF_TOKENS
 
 
+def _hf_attr(config, vision, key: str):
+    """``config.key``, else the nested vision config's (``config.vision_config.key``), else None."""
+    value = getattr(config, key, None)
+    return getattr(vision, key, None) if value is None and vision is not None else value
+
+
 def hf_default_inputs(model, config) -> list:
     """The default inputs of a transformers model, from its declared ``main_input_name`` and its
-    config: ``pixel_values`` 1 x num_channels x H x W (the config's ``image_size``, else 224),
+    config: ``pixel_values`` 1 x num_channels x H x W (the config's ``image_size``, or its
+    ``vision_config``'s, else 224; 1 x num_frames x num_channels x H x W for a video model),
     ``input_values`` 1 x 16000 (audio), ``input_features`` 1 x num_mel_bins x frames (Whisper-like),
     else ``input_ids`` 1 x 128 (fewer where the config allows fewer positions); an encoder-decoder
     (``config.is_encoder_decoder``) also gets ``decoder_input_ids``. Every input is passed by name."""
     main = getattr(model, "main_input_name", None) or "input_ids"
     if main == "pixel_values":
-        channels = getattr(config, "num_channels", None)
-        h, w = _hf_size(getattr(config, "image_size", None), HF_IMAGE)
-        shapes = [InputShape((1, int(channels) if isinstance(channels, int) and channels > 0 else 3, h, w),
+        vision = getattr(config, "vision_config", None)     # SAM: the image encoder's config is nested
+        channels = _hf_attr(config, vision, "num_channels")
+        h, w = _hf_size(_hf_attr(config, vision, "image_size"), HF_IMAGE)
+        c = int(channels) if isinstance(channels, int) and channels > 0 else 3
+        frames = _hf_attr(config, vision, "num_frames")      # video (VideoMAE, ViViT, TimeSformer): N x T x C x H x W
+        shapes = [InputShape((1, frames, c, h, w) if isinstance(frames, int) and frames > 0 else (1, c, h, w),
                              None, main)]
     elif main == "input_values":
         shapes = [InputShape((1, HF_AUDIO), None, main)]
@@ -325,7 +335,8 @@ def load_hub(spec: str, device: str | torch.device = "meta") -> Resolved:
     except Exception as exc:  # noqa: BLE001  (a knob the builder does not take, a bad value, or the library
         # itself failing on this config: an AttributeError in its __init__, an optional package it
         # imports (ImportError), memory: one line that names the library's error, never a traceback)
-        raise SpecError(f"cannot build '{spec}': {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from None
+        first = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
+        raise SpecError(f"cannot build '{spec}': {type(exc).__name__}: {first}") from None
     return Resolved(spec, model, None, knobs, default_shapes=shapes)
 
 
