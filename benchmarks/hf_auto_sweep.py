@@ -35,7 +35,7 @@ def _one(model_type: str, mem_gb: float, conn) -> None:
     except BaseException as exc:  # noqa: BLE001
         text = " ".join(str(exc).split())
         kind = type(exc).__name__
-        stage = ("needs a package" if isinstance(exc, ImportError) else
+        stage = ("needs a package" if isinstance(exc, ImportError) or "ImportError" in text else
                  "memory" if "can't allocate memory" in text else
                  "build" if kind == "SpecError" or "cannot build" in text else "trace")
         conn.send((stage, f"{kind}: {text[:160]}"))

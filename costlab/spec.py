@@ -195,7 +195,29 @@ def _torchvision(name: str, knobs: dict):
     params = inspect.signature(builder(name)).parameters if builder is not None else {}
     off = {p: None for p in params if "weights" in p and p not in knobs}
     off["weights"] = knobs.pop("weights", None)
-    return models.get_model(name, **off, **knobs), [(1, 3, 224, 224)]
+    return models.get_model(name, **off, **knobs), _torchvision_input(models, name, builder)
+
+
+TV_FRAMES = 16            # a torchvision video model's clip: 16 frames (its weights' training clips)
+
+
+def _torchvision_input(models, name: str, builder) -> list:
+    """A torchvision model's default input by its family: a video model takes a clip 1 x 3 x 16 x
+    crop x crop (the crop of its weights' transforms: 112 for the 3-D ResNets, 224 for MViT, S3D,
+    Swin3D), an optical-flow model (RAFT) two frames 1x3x224x224, every other model one image
+    1x3x224x224."""
+    family = f".{getattr(builder(name), '__module__', '')}." if builder is not None else ""
+    if ".video." in family:
+        side = 112
+        try:
+            crop = models.get_model_weights(name).DEFAULT.transforms.keywords["crop_size"]
+            side = int(crop[0] if isinstance(crop, (list, tuple)) else crop)
+        except Exception:  # noqa: BLE001  (no weights enum or no crop: the 3-D ResNets' 112)
+            pass
+        return [(1, 3, TV_FRAMES, side, side)]
+    if ".optical_flow." in family:
+        return [(1, 3, 224, 224), (1, 3, 224, 224)]
+    return [(1, 3, 224, 224)]
 
 
 def _timm(name: str, knobs: dict):
@@ -231,17 +253,27 @@ def _hf_tokens(config) -> int:
     return min(HF_TOKENS, int(limit)) if isinstance(limit, int) and limit > 0 else HF_TOKENS
 
 
+def _hf_attr(config, vision, key: str):
+    """``config.key``, else the nested vision config's (``config.vision_config.key``), else None."""
+    value = getattr(config, key, None)
+    return getattr(vision, key, None) if value is None and vision is not None else value
+
+
 def hf_default_inputs(model, config) -> list:
     """The default inputs of a transformers model, from its declared ``main_input_name`` and its
-    config: ``pixel_values`` 1 x num_channels x H x W (the config's ``image_size``, else 224),
+    config: ``pixel_values`` 1 x num_channels x H x W (the config's ``image_size``, or its
+    ``vision_config``'s, else 224; 1 x num_frames x num_channels x H x W for a video model),
     ``input_values`` 1 x 16000 (audio), ``input_features`` 1 x num_mel_bins x frames (Whisper-like),
     else ``input_ids`` 1 x 128 (fewer where the config allows fewer positions); an encoder-decoder
     (``config.is_encoder_decoder``) also gets ``decoder_input_ids``. Every input is passed by name."""
     main = getattr(model, "main_input_name", None) or "input_ids"
     if main == "pixel_values":
-        channels = getattr(config, "num_channels", None)
-        h, w = _hf_size(getattr(config, "image_size", None), HF_IMAGE)
-        shapes = [InputShape((1, int(channels) if isinstance(channels, int) and channels > 0 else 3, h, w),
+        vision = getattr(config, "vision_config", None)     # SAM: the image encoder's config is nested
+        channels = _hf_attr(config, vision, "num_channels")
+        h, w = _hf_size(_hf_attr(config, vision, "image_size"), HF_IMAGE)
+        c = int(channels) if isinstance(channels, int) and channels > 0 else 3
+        frames = _hf_attr(config, vision, "num_frames")      # video (VideoMAE, ViViT, TimeSformer): N x T x C x H x W
+        shapes = [InputShape((1, frames, c, h, w) if isinstance(frames, int) and frames > 0 else (1, c, h, w),
                              None, main)]
     elif main == "input_values":
         shapes = [InputShape((1, HF_AUDIO), None, main)]
@@ -300,8 +332,11 @@ def load_hub(spec: str, device: str | torch.device = "meta") -> Resolved:
             model, shapes = build(name, knobs)
     except SpecError:
         raise
-    except (TypeError, ValueError) as exc:   # a knob the builder does not take, or a bad value
-        raise SpecError(f"cannot build '{spec}': {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from None
+    except Exception as exc:  # noqa: BLE001  (a knob the builder does not take, a bad value, or the library
+        # itself failing on this config: an AttributeError in its __init__, an optional package it
+        # imports (ImportError), memory: one line that names the library's error, never a traceback)
+        first = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
+        raise SpecError(f"cannot build '{spec}': {type(exc).__name__}: {first}") from None
     return Resolved(spec, model, None, knobs, default_shapes=shapes)
 
 
@@ -386,15 +421,20 @@ def input_shapes_for(resolved: Resolved, input_shape: str | list | tuple | None,
             given = [s if isinstance(s, InputShape) else tuple(int(d) for d in s) for s in input_shape]
         else:
             given = [tuple(int(d) for d in input_shape)]
+        for s in given:     # as the CLI's parser says: a tensor of a 0 or -1 dimension is no input to count
+            if any(d <= 0 for d in s):
+                raise InputError(f"bad input shape {tuple(s)}: every dimension must be positive, "
+                                 "e.g. (1, 3, 224, 224)")
         return _named_like(given, resolved.default_shapes)
     if resolution is not None and resolution <= 0:
         raise InputError(f"bad resolution {resolution}: must be a positive number of pixels")
     if resolved.default_shapes:           # a library model's own default input
         first = resolved.default_shapes[0]
-        if resolution is not None and len(first) != 4:
+        if resolution is not None and len(first) not in (4, 5):
             raise InputError(f"{resolved.name} takes {'x'.join(map(str, first))} "
                              f"{getattr(first, 'dtype', None) or ''} inputs, not images: pass --input-shape")
-        return [InputShape((batch,) + (tuple(s[1:2]) + (resolution, resolution) if resolution and len(s) == 4
+        # images (N x C x H x W) and video clips (N x C x T x H x W) take the resolution as H and W
+        return [InputShape((batch,) + (tuple(s[1:-2]) + (resolution, resolution) if resolution and len(s) in (4, 5)
                                        else tuple(s[1:])), getattr(s, "dtype", None), getattr(s, "name", None))
                 for s in resolved.default_shapes]
     if resolved.entry is not None:

@@ -33,6 +33,7 @@ from torch.utils._pytree import tree_flatten
 from .ir import Graph, Node, Source, TensorMeta
 from .errors import DataDependentError, TraceError  # noqa: F401
 from .progress import TraceProgress, on_terminal
+from .meta_kernels import fast_meta
 from .standins import compiler_unloaded, dynamo_off_if_loaded
 
 aten = torch.ops.aten
@@ -222,52 +223,6 @@ class _Recorder:
             self.origin[id(o)] = Source("node", node.id, i)
 
 
-# Shape-preserving ops whose meta kernels are slow Python decompositions: in meta mode
-# their result is made directly (same shape, dtype and strides as the first input).
-_UNARY_SAME = {
-    "aten.relu.default", "aten.hardtanh.default", "aten.hardswish.default",
-    "aten.hardsigmoid.default", "aten.sigmoid.default", "aten.silu.default",
-    "aten.gelu.default", "aten.tanh.default", "aten.leaky_relu.default", "aten.elu.default",
-    "aten.mish.default", "aten.clamp.default", "aten.clamp_min.default",
-}
-_UNARY_INPLACE = {f"{n.rsplit('.', 1)[0]}_.default" for n in _UNARY_SAME}
-_BN_OPS = {"aten._native_batch_norm_legit_no_training.default", "aten.native_batch_norm.default"}
-_BINARY = {"aten.add.Tensor", "aten.mul.Tensor", "aten.sub.Tensor", "aten.div.Tensor"}
-_BINARY_INPLACE = {"aten.add_.Tensor", "aten.mul_.Tensor", "aten.sub_.Tensor", "aten.div_.Tensor"}
-
-
-def _like(x: torch.Tensor) -> torch.Tensor:
-    return x.new_empty(x.shape) if x.is_contiguous() else torch.empty_like(x)
-
-
-def _fast_meta(name: str, args):
-    """The result of a shape-preserving op on meta tensors, or None (use the kernel)."""
-    x = args[0] if args else None
-    if not isinstance(x, torch.Tensor) or x.device.type != "meta":
-        return None
-    if name in _UNARY_SAME:
-        return _like(x)
-    if name in _UNARY_INPLACE:
-        return x
-    if name in _BN_OPS:
-        empty = x.new_empty((0,))
-        return (_like(x), empty, x.new_empty((0,)))
-    if name in _BINARY or name in _BINARY_INPLACE:
-        y = args[1] if len(args) > 1 else None
-        if isinstance(y, torch.Tensor):
-            if y.device.type != "meta" or y.dtype != x.dtype:
-                return None
-            shape = torch.broadcast_shapes(x.shape, y.shape)
-        elif isinstance(y, (int, float)) and not isinstance(y, bool) and x.is_floating_point():
-            shape = x.shape
-        else:
-            return None
-        if name in _BINARY_INPLACE:
-            return x if tuple(shape) == tuple(x.shape) else None
-        return _like(x) if tuple(shape) == tuple(x.shape) else x.new_empty(shape)
-    return None
-
-
 class _Capture(TorchDispatchMode):
     """Records every op. With ``to_meta``, real tensors (the model's weights) are
     replaced by cached meta twins before the op runs, so the whole forward executes on
@@ -305,7 +260,7 @@ class _Capture(TorchDispatchMode):
                 mkwargs["device"] = torch.device("meta")
         else:
             margs, mkwargs = args, kwargs
-        out = _fast_meta(_op_name(func), margs) if not mkwargs else None
+        out = fast_meta(_op_name(func), margs, mkwargs)
         if out is None:
             out = func(*margs, **mkwargs)
         self.recorder.record(func, args, kwargs, out)

@@ -78,6 +78,22 @@ register("aten.bmm", "matmul", _bmm, category="mac")
 register("aten.baddbmm", "matmul", _baddbmm, category="mac")
 
 
+def _grouped_mm(n: Node) -> tuple[int, int]:
+    """``torch._grouped_mm`` (mixture-of-experts: each token's row times its expert's matrix): one
+    MAC per output element and contracted index; 2D x 2D splits K_total over the G groups of the
+    output (G x M x N), so each output element contracts K_total / G on average: M x N x K_total in all.
+    A bias (after the offsets where there are offsets) adds one per output element."""
+    a, b = n.inputs[0], n.inputs[1]
+    out = _out(n)
+    both_2d = len(a.shape) == 2 and len(b.shape) == 2
+    macs = (out.numel // max(out.shape[0], 1) if both_2d else out.numel) * a.shape[-1]
+    offsets = 1 if 2 in (len(a.shape), len(b.shape)) else 0
+    return macs, out.numel if len(n.inputs) > 2 + offsets else 0
+
+
+register("aten._grouped_mm", "matmul", _grouped_mm, category="mac")
+
+
 def _trilinear(n: Node) -> tuple[int, int]:
     # nn.Bilinear: out[b, o] = sum_ij x1[b, i] W[o, i, j] x2[b, j]; torch computes x1 W first
     # (b*o*i*j MACs), then the product with x2 (b*o*j MACs)
@@ -271,7 +287,7 @@ register(["aten._adaptive_avg_pool2d", "aten._adaptive_avg_pool3d", "aten.adapti
 register("aten.mean", "mean", _input_reduce, category="global_pool")
 for _name in ["sum", "amax", "amin", "var_mean", "var", "std", "std_mean", "max", "min", "aminmax", "argmax",
               "argmin", "prod", "any", "all", "cumsum", "cumsum_", "cumprod", "cummax", "cummin", "median",
-              "nanmedian", "mode", "nansum", "count_nonzero"]:
+              "nanmedian", "mode", "nansum", "count_nonzero", "histc", "bincount"]:   # histc: MoE routers
     register(f"aten.{_name}", _name, _input_reduce, category="reduce")
 # max / min of two tensors (max.other) are element-wise, not reductions (overloads win over packets)
 register(["aten.max.other", "aten.min.other", "aten.fmax", "aten.fmin"], "maximum", _per_out(1),
@@ -387,3 +403,32 @@ register(["aten.split", "aten.split_with_sizes", "aten.chunk", "aten.unbind",
           "aten.tensor_split", "aten.unsafe_split", "aten.unsafe_split_with_sizes"], "split", None,
          category="view")
 register(["aten.slice", "aten.narrow", "aten.select"], "slice", None, category="view")
+
+
+# -- ops of newer models (each listed as unsupported by benchmarks/hf_auto_sweep.py) ------------
+
+def _triangular_solve(n: Node) -> tuple[int, int]:
+    """``linalg_solve_triangular(A, B)`` (gated delta-rule attention: qwen3_5, olmo_hybrid): each element
+    of X is a dot product over up to n entries of A's triangle (n = A's side), (n + 1) / 2 MACs on
+    average, n (n + 1) / 2 per column; one division per element counted as an element op."""
+    side = n.inputs[0].shape[-1] if n.inputs[0].shape else 1
+    return _out(n).numel * (side + 1) // 2, _out(n).numel
+
+
+_GRID_TAPS = {0: 4, 1: 0, 2: 16}     # interpolation_mode: bilinear, nearest, bicubic
+
+
+def _grid_sample(n: Node) -> tuple[int, int]:
+    """``F.grid_sample`` (deformable attention: rt_detr, pp_doclayout): one weighted read per tap and
+    output element, as bilinear upsampling counts 4."""
+    return 0, _GRID_TAPS.get(int(n.args.get("interpolation_mode", 0)), 4) * _out(n).numel
+
+
+register("aten.linalg_solve_triangular", "triangular_solve", _triangular_solve, category="mac")
+register("aten.grid_sampler_2d", "grid_sample", _grid_sample, category="resample", label="upsample")
+register("aten.im2col", "im2col", _zero, category="move")                   # nn.Unfold: a gathering copy
+register("aten.col2im", "col2im", _input_reduce, category="reduce")         # nn.Fold: sums overlapping patches
+register(["aten._is_all_true", "aten._is_any_true"], "all", _input_reduce, category="reduce")
+register("aten.polar", "polar", _per_out(2), category="pointwise")          # abs * cos, abs * sin
+# torch.nn.utils.weight_norm (wav2vec2, hubert, sew, vits): w = g * v / ||v||: square-add, divide, multiply
+register("aten._weight_norm_interface", "weight_norm", _per_out(3), category="pointwise")   # on weights, not activations

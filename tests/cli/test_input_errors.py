@@ -53,3 +53,18 @@ def test_library_refuses_a_model_of_the_wrong_type():
     report = costlab.analyze("lenet5")
     with pytest.raises(InputError, match="got Report"):
         costlab.api.check_guidelines(report)
+
+
+def test_the_api_refuses_a_shape_with_a_zero_or_negative_dimension():
+    # as the CLI's --input-shape does; (2, 0, 4) was counted as an empty model and (1, -1) surfaced as
+    # torch's "negative dimension" from inside the trace (found by benchmarks/library_models.py: xlnet's
+    # config says max_position_embeddings = -1)
+    import pytest
+    import torch.nn as nn
+
+    from costlab.errors import InputError
+
+    for shape in [(2, 0, 4), (1, -1), [(1, 4), (1, -2)]]:
+        with pytest.raises(InputError, match="every dimension must be positive"):
+            costlab.analyze(nn.Linear(4, 4), input_shape=shape)
+    assert costlab.analyze(nn.Linear(4, 4), input_shape=(2, 4)).totals["macs"] == 32

@@ -39,7 +39,7 @@ LAYER_OF: dict[str, str] = {
     "ir": "data", "report": "data", "guidelines.result": "data", "compress.result": "data",
     "zoo": "zoo",
     "present": "present",
-    "ops": "core", "tracer": "core", "standins": "core", "spec": "core", "frontends": "core",
+    "ops": "core", "tracer": "core", "meta_kernels": "core", "standins": "core", "spec": "core", "frontends": "core",
     "counts": "passes", "guidelines": "passes", "latency": "passes", "memory": "passes",
     "api": "api",
     "calibrate": "features", "compare": "features", "compress": "features", "reproduce": "features",

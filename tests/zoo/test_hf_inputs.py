@@ -119,3 +119,19 @@ def test_auto_sweep_stops_a_type_at_its_time_limit(monkeypatch):
     monkeypatch.setattr(sweep, "_one", lambda model_type, mem_gb, conn: time.sleep(30))
     status, detail, seconds = sweep.run("bert", 0.5, 8.0)
     assert (status, detail) == ("timeout", "over 0.5 s") and seconds < 5
+
+
+def test_hf_image_inputs_read_a_nested_vision_config_and_video_frames():
+    # hf:sam got 224 px (its 1024 px sits in config.vision_config), hf:vivit and hf:timesformer a 4-D
+    # image where their forward takes 1 x frames x C x H x W (benchmarks/hf_auto_sweep.py)
+    from types import SimpleNamespace as NS
+
+    from costlab.spec import hf_default_inputs
+
+    model = NS(main_input_name="pixel_values")
+    sam = NS(is_encoder_decoder=False, vision_config=NS(image_size=1024, num_channels=3))
+    assert [tuple(s) for s in hf_default_inputs(model, sam)] == [(1, 3, 1024, 1024)]
+    vivit = NS(is_encoder_decoder=False, image_size=224, num_frames=32, num_channels=3)
+    assert [tuple(s) for s in hf_default_inputs(model, vivit)] == [(1, 32, 3, 224, 224)]
+    vit = NS(is_encoder_decoder=False, image_size=384, num_channels=3, vision_config=NS(image_size=64))
+    assert [tuple(s) for s in hf_default_inputs(model, vit)] == [(1, 3, 384, 384)]   # its own size wins
