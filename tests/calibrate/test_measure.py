@@ -284,6 +284,8 @@ def test_measure_profile_is_a_valid_unfitted_profile():
     assert prov["command"].startswith("costlab profile") and prov["machine"]["clock"] == "thread"
     assert prov["machine"]["torch"] == torch.__version__
     assert all(s["latency_ms"] == s["stats"]["median_ms"] for s in d["samples"])
+    # the network samples' row weight is chosen by the fit (issue 23), as for runtime profiles
+    assert prov["fit_options"] == {"network_weights": [1, 5, 20]}
 
 
 def test_cli_profile_refuses_before_measuring(tmp_path, capsys):
