@@ -44,8 +44,9 @@ def speed_anchors(d, batch: int, k: int = ANCHORS) -> list[dict]:
     ``batch``), spread over the fastest three quarters by measured time: timed again beside the
     held-out networks, their now/then ratio is the machine's speed relative to the profile's
     measurement (a shared or thermally throttled machine drifts by 5-10% from minute to minute,
-    and every network of one validation run moves together: a one-sign "bias" that is no fault
-    of the model). Nothing held out enters it."""
+    and every network of one validation run moves together, which reads as a one-sign bias).
+    A diagnostic beside the headline, not a correction: the ratio also holds the noise of the
+    profile's own timing of those samples. Nothing held out enters it."""
     from .grid import default_input_shape
 
     if k <= 0:
