@@ -74,7 +74,7 @@ def measure_runtime_profile(runtime: str, pairs: list | None = None, *, grid: st
             "conversion": {"jobs": pre["jobs"], "converted_first": pre["converted"], "seconds": convert_s},
             "fusion_evidence": evidence, "call_overhead_ms": round(call_ms, 6),
             "fit_options": {"network_weights": [1, 5, 20]},
-            "sample_correction": ("op and block samples: latency_ms = median x (1 - edge_share) - call_overhead_ms "
+            "sample_correction": ("op and block samples: latency_ms = (median - call_overhead_ms) x (1 - edge_share) "
                                   "(edge_share: the share of the runtime's per-op time in layout conversions at the "
                                   "graph's edges; stats.median_ms keeps the measured median); networks as measured"
                                   if rt.per_op else "none (the runtime reports no per-op times)"),
@@ -87,16 +87,19 @@ def measure_runtime_profile(runtime: str, pairs: list | None = None, *, grid: st
 def _in_network(rt, r: dict, art, threads: int, call_ms: float) -> dict:
     """A measured row as a profile sample. An op or block timed alone pays the runtime's
     per-call cost and the layout conversions at the graph's edges, which inside a network are
-    paid once (per call) or not at all: both are taken out of every op and block sample (the
-    edge share from the runtime's per-op profile of that sample, :func:`boundary_share`; the
-    per-call cost is the median of the smallest model the runtime runs, a one-element ReLU)."""
+    paid once (per call) or not at all: both are taken out of every op and block sample,
+    ``(median - call) x (1 - edge share)`` (the edge share, from the runtime's per-op profile of
+    that sample (:func:`boundary_share`), is a share of kernel time, which the per-call cost is
+    not part of; the per-call cost is the median of the smallest model the runtime runs, a
+    one-element ReLU), at least 5% of the median."""
     smp = _sample({**{k: v for k, v in r.items() if v is not None}, "repeats": r["runs"], "number": 1})
     smp["stats"]["convert_s"] = r["convert_s"]
     smp["stats"]["noise"] = round(float(r["noise"]), 4)
     if rt.per_op and granularity(r["spec"]) != "network":
         share = boundary_share(rt, art, threads=threads)
         if share is not None:
-            smp["latency_ms"] = round(max(r["median_ms"] * (1.0 - share) - call_ms, 0.05 * r["median_ms"]), 6)
+            # the share is of kernel time; the per-call cost is outside every kernel
+            smp["latency_ms"] = round(max((r["median_ms"] - call_ms) * (1.0 - share), 0.05 * r["median_ms"]), 6)
             smp["stats"]["edge_share"] = round(share, 4)
             smp["stats"]["call_overhead_ms"] = round(call_ms, 6)
     return smp
