@@ -34,6 +34,11 @@ MEASURE_SPECS = (
 # the profile's samples (calibrate.grid.NETWORK_SAMPLES), timed right after the fit
 LIVE_CHECK_SPECS = ("mobilenet_v2", "shufflenet_v1", "resnet18")
 
+def fitted_networks(samples) -> list[dict]:
+    """The profile's fitted whole-network samples (role fit): not held out by ``--measure``."""
+    return [s for s in samples if s.get("role", "fit") == "fit" and s["granularity"] == "network"]
+
+
 # the profile's own network samples timed beside the held-out networks (issue 23): the
 # machine's speed now relative to when the profile was measured
 ANCHORS = 4
@@ -58,8 +63,7 @@ def speed_anchors(d, batch: int, k: int = ANCHORS) -> list[dict]:
         except CostlabError:
             return False
 
-    nets = [s for s in d.samples if s.get("role", "fit") == "fit" and s["granularity"] == "network"
-            and at_default(s)]
+    nets = [s for s in fitted_networks(d.samples) if at_default(s)]
     nets.sort(key=lambda s: float(s["latency_ms"]))
     nets = nets[: max(1, int(np.ceil(0.75 * len(nets))))]
     if len(nets) <= k:
@@ -158,7 +162,7 @@ def validate_measured(profile, specs=MEASURE_SPECS, *, batch: int | None = None,
     headline."""
     d = load_profile(profile)
     d.require_fitted()
-    fitted = {s["spec"] for s in d.samples if s.get("role", "fit") == "fit" and s["granularity"] == "network"}
+    fitted = {s["spec"] for s in fitted_networks(d.samples)}
     use = [s for s in specs if s not in fitted]
     skipped = [s for s in specs if s in fitted]
     if not use:
@@ -238,7 +242,7 @@ def _fit_factor(pred: np.ndarray, meas: np.ndarray) -> float:
 def _measure_twice(d, runtime: str, specs, repeats: int, progress: bool, anchors: int):
     """The held-out networks (``specs`` less the profile's own) timed twice through ``runtime``,
     with the speed anchors in the same turns: (items, skipped, run 1 rows, run 2 rows, speed of run 1)."""
-    own = {s["spec"] for s in d.samples if s.get("role", "fit") == "fit" and s["granularity"] == "network"}
+    own = {s["spec"] for s in fitted_networks(d.samples)}
     items = [s for s in specs if s not in own]
     if not items:
         raise ProfileError("every requested network is among the profile's fitted samples; nothing held out")
@@ -280,7 +284,7 @@ def validate_runtime(profile, specs=MEASURE_SPECS, *, repeats: int = 21, progres
     shapes = [tuple(int(x) for x in r["input_shape"]) for r in m1]
     fams = [family_of(s) for s in items]
     gm = np.array([sample_graph(s, shp)[1] / 1e9 for s, shp in zip(items, shapes)])
-    nets = [s for s in doc["samples"] if s["granularity"] == "network" and s.get("role", "fit") == "fit"]
+    nets = fitted_networks(doc["samples"])
     ny = np.array([s["latency_ms"] for s in nets])
     ng = np.array([sample_graph(s["spec"], tuple(s["input_shape"]))[1] / 1e9 for s in nets])
     ne = np.array([predict_spec(s["spec"], tuple(s["input_shape"]), eager) for s in nets])
