@@ -65,6 +65,13 @@ def _example(shape, seed: int):
     return torch.randn(tuple(int(d) for d in shape), generator=g)
 
 
+def cache_identity(rt: Runtime, ident: dict, shape: Sequence[int], dtype: str) -> dict:
+    """What an artifact's cache key hashes: the model's content identity, input shape, dtype,
+    runtime and its versions, and the key's format."""
+    return {"model": ident, "input_shape": [int(d) for d in shape], "dtype": dtype, "runtime": rt.name,
+            "versions": rt.versions(), "format": 2}
+
+
 def artifact(runtime: str | Runtime, spec, input_shape: Sequence[int] | None = None, *,
              dtype: str = "float32", seed: int = 0, built=None) -> Artifact:
     """The runtime's artifact for ``spec`` at ``input_shape``, from the cache or converted now.
@@ -78,8 +85,7 @@ def artifact(runtime: str | Runtime, spec, input_shape: Sequence[int] | None = N
     shape = tuple(int(d) for d in example.shape)
     if rt.suffix is None:
         return Artifact(rt.name, None, None, 0.0, True, "", shape, dtype, {"spec": name})
-    identity = {"model": ident, "input_shape": list(shape), "dtype": dtype, "runtime": rt.name,
-                "versions": rt.versions(), "format": 2}
+    identity = cache_identity(rt, ident, shape, dtype)
     key = cache.key_of(identity)
     hit = cache.lookup(rt.name, key, rt.suffix)
     if hit is not None:

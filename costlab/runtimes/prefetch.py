@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Iterable, Sequence
 
 from ..errors import CostlabError
-from . import build_model, get_runtime
+from . import build_model, cache_identity, get_runtime
 from .base import Runtime
 
 
@@ -21,9 +21,8 @@ def _cached(rt: Runtime, spec: str, shape, dtype: str) -> bool:
     from . import cache
 
     name, model, example, ident = build_model(spec, shape)
-    identity = {"model": ident, "input_shape": [int(d) for d in example.shape], "dtype": dtype, "runtime": rt.name,
-                "versions": rt.versions(), "format": 2}
-    return cache.lookup(rt.name, cache.key_of(identity), rt.suffix) is not None
+    key = cache.key_of(cache_identity(rt, ident, example.shape, dtype))
+    return cache.lookup(rt.name, key, rt.suffix) is not None
 
 
 def missing(items: Iterable[tuple[str, Sequence[int] | None]], rt: Runtime, dtype: str = "float32") -> list:
