@@ -80,7 +80,7 @@ _POOLS = ("pool", "pool_max", "global_pool")
 
 def expand_rules(fusion) -> frozenset[str]:
     rules = set(fusion or ())
-    bad = {r for r in rules - set(FUSION_RULES) if not re.fullmatch(r"apart:[a-z][a-z0-9_]*", r)}
+    bad = {r for r in rules - set(FUSION_RULES) if not re.fullmatch(re.escape(APART) + r"[a-z][a-z0-9_]*", r)}
     if bad:
         raise ValueError(f"unknown fusion rule(s) {', '.join(sorted(bad))}; known: {', '.join(FUSION_RULES)}")
     if "conv+bn+act" in rules:

@@ -232,8 +232,7 @@ def _covers(source, optimized) -> dict[str, tuple[str, ...]]:
         # SiLU's Sigmoid * x, named after the Mul)
         names = {_norm(o) for o in n.output} | {_norm(n.name), re.sub(r"^fused ", "", n.name),
                                                  re.sub(r"/[A-Za-z0-9]*Fusion/?$", "", n.name)}
-        anchors = [producer[t] for t in names if t in producer] + [by_name[t] for t in names if t in by_name]
-        todo = list(anchors)
+        todo = [producer[t] for t in names if t in producer] + [by_name[t] for t in names if t in by_name]
         while todo:
             src = todo.pop()
             if src.name in seen or src.name in owner:
