@@ -56,6 +56,12 @@ def module_digest(model) -> str:
             h.update(inspect.getsource(cls).encode())
         except (OSError, TypeError):
             h.update(f"{cls.__module__}.{cls.__qualname__}".encode())
+    for path, m in model.named_modules():
+        # plain attributes a forward may read (an activation function, a scale, a flag): two
+        # modules alike in weights and code but not in these run differently
+        for k, v in sorted(vars(m).items()):
+            if not k.startswith("_") and k != "training":
+                h.update(f"{path}.{k}={_attr_text(v)}\n".encode())
     for name, t in list(model.state_dict().items()):
         h.update(name.encode())
         h.update(str(tuple(t.shape)).encode() + str(t.dtype).encode())
@@ -63,6 +69,17 @@ def module_digest(model) -> str:
             h.update(t.detach().to("cpu").contiguous().reshape(-1).view(torch.uint8).numpy().tobytes()
                      if t.numel() else b"")
     return h.hexdigest()
+
+
+def _attr_text(v) -> str:
+    """A stable text of a module attribute (no memory addresses: the key must hold across runs)."""
+    if v is None or isinstance(v, (bool, int, float, str)):
+        return repr(v)
+    if isinstance(v, (tuple, list)):
+        return "(" + ",".join(_attr_text(x) for x in v) + ")"
+    if callable(v) and hasattr(v, "__qualname__"):
+        return f"{getattr(v, '__module__', '')}.{v.__qualname__}"
+    return type(v).__qualname__
 
 
 def key_of(identity: dict) -> str:

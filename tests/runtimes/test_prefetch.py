@@ -50,3 +50,28 @@ def test_op_sample_correction_takes_the_call_cost_out_before_the_edge_share(monk
     smp = P._in_network(_Rt(), row, None, 1, 0.004)
     assert smp["latency_ms"] == pytest.approx(0.003) and smp["stats"]["median_ms"] == pytest.approx(0.010)
     assert P._in_network(_Rt(), {**row, "median_ms": 0.0041}, None, 1, 0.004)["latency_ms"] == pytest.approx(0.000205)
+
+
+def test_module_digest_tells_apart_modules_that_differ_only_in_a_plain_attribute():
+    """A conv then a function-valued activation attribute: ReLU and SiLU versions have the same
+    class source, structure and weights; the cache must not hand one the other's artifact."""
+    import torch
+    import torch.nn as nn
+
+    from costlab.runtimes.cache import module_digest
+
+    class ConvAct(nn.Module):
+        def __init__(self, act=torch.relu, scale=1.0):
+            super().__init__()
+            self.conv, self.act, self.scale = nn.Conv2d(2, 2, 1), act, scale
+
+        def forward(self, x):
+            return self.act(self.conv(x)) * self.scale
+
+    def make(**kw):
+        torch.manual_seed(0)
+        return ConvAct(**kw)
+
+    assert module_digest(make()) == module_digest(make())                       # stable
+    assert module_digest(make()) != module_digest(make(act=torch.nn.functional.silu))
+    assert module_digest(make()) != module_digest(make(scale=0.5))
