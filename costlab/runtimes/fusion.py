@@ -17,6 +17,8 @@ folded into the conv weights by the exporter / converter (the probe shows no Bat
 """
 from __future__ import annotations
 
+from functools import partial
+
 import torch
 import torch.nn as nn
 
@@ -39,12 +41,14 @@ class _ConvBn(nn.Module):
 
 
 class _ConvAct(nn.Module):
-    def __init__(self):
+    """A conv, then an activation (ReLU unless given)."""
+
+    def __init__(self, act=torch.relu):
         super().__init__()
-        self.conv = nn.Conv2d(8, 8, 3, padding=1)
+        self.conv, self.act = nn.Conv2d(8, 8, 3, padding=1), act
 
     def forward(self, x):
-        return _tail(torch.relu(self.conv(x)))
+        return _tail(self.act(self.conv(x)))
 
 
 class _LinearAct(nn.Module):
@@ -99,30 +103,12 @@ class _CatCopy(nn.Module):
         return _tail(y.view(b, 2, c // 2, h, w).transpose(1, 2).reshape(b, c, h, w))
 
 
-class _ConvSilu(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv = nn.Conv2d(8, 8, 3, padding=1)
-
-    def forward(self, x):
-        return _tail(torch.nn.functional.silu(self.conv(x)))
-
-
-class _ConvHardswish(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv = nn.Conv2d(8, 8, 3, padding=1)
-
-    def forward(self, x):
-        return _tail(torch.nn.functional.hardswish(self.conv(x)))
-
-
 # activations beyond the ReLU family: when conv+act holds with ReLU but one of these does not join
 # the conv's kernel, the profile gets the modifier 'apart:KIND' (ONNX Runtime 1.32 fuses hardswish
 # into its NCHWc conv but runs SiLU as a QuickGelu kernel; TFLite fuses RELU / RELU6 / TANH only).
 # ONNX exports SiLU as x * Sigmoid(x): the Mul is its last node.
-ACT_PROBES = {"silu": (_ConvSilu, ("Conv", "Mul"), "MUL"),
-              "hardswish": (_ConvHardswish, ("Conv", "HardSwish"), "HARD_SWISH")}
+ACT_PROBES = {"silu": (partial(_ConvAct, torch.nn.functional.silu), ("Conv", "Mul"), "MUL"),
+              "hardswish": (partial(_ConvAct, torch.nn.functional.hardswish), ("Conv", "HardSwish"), "HARD_SWISH")}
 
 # rule -> (probe, ONNX op types of the pattern's first and second node, TFLite op of the second)
 PROBES = {
