@@ -10,10 +10,7 @@ from . import ops
 from .counts import count_graph
 from .errors import DataDependentError, InputError, TraceError
 from .frontends import is_file_model, with_int8_section
-from .guidelines import FINDINGS, GuidelineResult, check, layer_findings
-from .latency.predict import predict
-from .latency.machine import warn_if_other_machine
-from .latency.profile import load_profile
+from .guidelines import GuidelineResult
 from .memory import MemoryResult, memory_pass, peak_totals
 from .report import Report, Section
 from .spec import Resolved, input_shapes_for, resolve
@@ -80,6 +77,10 @@ def with_latency(report: Report, device, runtime: str | None = None) -> Report:
     :class:`~costlab.latency.profile.Profile`);
     ``runtime``: ``eager`` or ``cudagraph`` on a GPU host/device profile. A CPU profile
     measured on another machine warns once on stderr (costlab.latency.machine)."""
+    from .latency.machine import warn_if_other_machine    # the passes load when asked for (start-up)
+    from .latency.predict import predict
+    from .latency.profile import load_profile
+
     profile = load_profile(device)
     warn_if_other_machine(profile)
     return predict(report, profile, runtime)
@@ -88,6 +89,8 @@ def with_latency(report: Report, device, runtime: str | None = None) -> Report:
 def with_guidelines(report: Report, thresholds: Mapping[str, Any] | None = None) -> tuple[Report, GuidelineResult]:
     """``report`` with a per-layer ``findings`` column and a ``guidelines`` section (JSON keys
     ``findings`` and ``guidelines``), and the check's result."""
+    from .guidelines.lint import FINDINGS, check, layer_findings
+
     result = check(report, thresholds=thresholds)
     gd = result.to_dict(report.model)
     section = Section("guidelines", data={"findings": gd["findings"], "guidelines": gd["summary"]},

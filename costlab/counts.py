@@ -3,11 +3,9 @@ from __future__ import annotations
 
 from collections import Counter
 
-import pandas as pd
-
 from . import ops
 from .ir import Graph
-from .report import COLUMNS, NUMERIC, Report, Section
+from .report import COLUMNS, NUMERIC, Report, Rows, Section
 
 
 def conventions(dtype: str, trace_mode: str) -> dict[str, str]:
@@ -101,8 +99,8 @@ def count_graph(graph: Graph, model_name: str, dtype: str = "float32") -> Report
             "node": node.id,
         })
     # parameters first read by a free op (rare: a view of a param feeding nothing counted)
-    layers = pd.DataFrame(rows, columns=COLUMNS + ["node"])
-    totals = {c: int(layers[c].sum()) if not layers.empty else 0 for c in NUMERIC}
+    layers = Rows(rows, COLUMNS + ["node"])
+    totals = {c: int(sum(r[c] for r in rows)) for c in NUMERIC}
     counted_params = totals["params"]
     free_params = sum(n.new_params for n in graph.nodes) - counted_params
     totals["buffers"] = int(sum(n.new_buffers for n in graph.nodes))

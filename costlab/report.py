@@ -1,10 +1,15 @@
 """The :class:`Report` every pass reads and extends, and its typed columns.
 
 A report holds one row per counted op (``layers``, a pandas DataFrame) and the model's
-``totals``. Its columns are typed: each :class:`Column` says how values combine when rows
-are rolled up to a module depth or ensemble members are summed (``sum``, ``max``,
-``union`` of tags, ``join`` of labels, ``first`` / ``last``) and how they are shown
-(``count``, ``bytes``, ``ms``, ``float``, ``text``, ``shape``). The counts pass gives the
+``totals``. The counts pass stores its rows as plain records (:class:`Rows`); ``layers`` turns
+them into the DataFrame on first read, so a command that only prints the table (``costlab analyze
+lenet5``) never loads pandas (a third of its start-up here); :meth:`Report.records` and
+:meth:`Report.rollup_records` are the pandas-free views.
+
+Its columns are typed: each :class:`Column` says how values combine when rows are rolled up to
+a module depth or ensemble members are summed (``sum``, ``max``, ``union`` of tags, ``join`` of
+labels, ``first`` / ``last``) and how they are shown (``count``, ``bytes``, ``ms``, ``float``,
+``text``, ``shape``). The counts pass gives the
 base columns; another pass adds its own with :meth:`Report.with_column` (predicted
 ``latency_ms``, guideline ``findings``) and what it says of the whole model with a
 :class:`Section` (JSON keys and values the presenter shows, notes). Rollup, table, csv, json and
@@ -15,11 +20,12 @@ from __future__ import annotations
 import copy
 import json
 from dataclasses import dataclass, field, replace
-from typing import Any, Mapping, Sequence
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from .ir import Graph
+
+if TYPE_CHECKING:   # annotations only: pandas loads when ``Report.layers`` is first read
+    import pandas as pd
 
 COMBINES = ("sum", "max", "union", "join", "first", "last", "key")
 FORMATS = ("count", "bytes", "ms", "float", "text", "shape")
@@ -108,6 +114,36 @@ class Section:
     notes: tuple[str, ...] = ()
 
 
+class Rows(list):
+    """A report's layer rows as plain records (dicts) under ``columns``, before any DataFrame."""
+
+    def __init__(self, records=(), columns: Sequence[str] = ()):
+        super().__init__(records)
+        self.columns = list(columns)
+
+
+class _LayersField:
+    """``Report.layers``: stored as given (a DataFrame, or :class:`Rows`); read, always a DataFrame,
+    made from the rows on first read and kept (a dataclass field whose default is a descriptor)."""
+
+    def __set_name__(self, owner, name):
+        self.slot = "_" + name
+
+    def __get__(self, obj, objtype=None):
+        if obj is None:
+            raise AttributeError("layers has no default")   # a required field
+        v = obj.__dict__[self.slot]
+        if isinstance(v, Rows):
+            import pandas
+
+            v = pandas.DataFrame(list(v), columns=v.columns)
+            obj.__dict__[self.slot] = v
+        return v
+
+    def __set__(self, obj, value):
+        obj.__dict__[self.slot] = value
+
+
 def rollup_key(module: str, depth: int) -> str:
     """The row a layer of ``module`` rolls up to at ``depth`` (``(model)`` at depth 0,
     ``(root)`` for ops of the root module)."""
@@ -123,7 +159,7 @@ class Report:
     model: str
     input_shape: list[list[int]]
     dtype: str
-    layers: pd.DataFrame
+    layers: pd.DataFrame = _LayersField()     # type: ignore[assignment]  (a DataFrame when read)
     totals: dict[str, Any]
     unsupported: list[dict[str, Any]]
     conventions: dict[str, str]
@@ -145,14 +181,17 @@ class Report:
         """A copy with ``column`` added (or replaced): ``values`` per layer row (a sequence
         aligned with ``layers``) or per graph node id (a mapping; rows of nodes not in it
         get the column's zero), ``total`` into ``totals`` and ``section`` into ``sections``."""
-        layers = self.layers.copy()
+        recs = self.records()
+        keys = self.layer_keys
         if isinstance(values, Mapping):
             zero = "" if not column.numeric else column.cast(0)
-            vals = [values.get(int(n), zero) for n in layers["node"]] if "node" in layers.columns \
-                else [zero] * len(layers)
+            vals = [values.get(int(r["node"]), zero) for r in recs] if "node" in keys else [zero] * len(recs)
         else:
             vals = list(values)
-        layers[column.key] = pd.Series(vals, index=layers.index, dtype=object if not column.numeric else None)
+        if len(vals) != len(recs):
+            raise ValueError(f"column {column.key}: {len(vals)} values for {len(recs)} layer rows")
+        for r, v in zip(recs, vals):
+            r[column.key] = v
         cols = tuple(c for c in self.columns if c.key != column.key) + (column,)
         totals = dict(self.totals)
         if total is not None:
@@ -160,40 +199,54 @@ class Report:
         sections = dict(self.sections)
         if section is not None:
             sections[section.key] = section
+        layers = Rows(recs, keys + ([column.key] if column.key not in keys else []))
         return replace(self, layers=layers, totals=totals, columns=cols, sections=sections)
 
     def copy(self) -> "Report":
-        return replace(self, layers=self.layers.copy(), totals=dict(self.totals),
+        v = self.__dict__["_layers"]
+        layers = Rows(self.records(), v.columns) if isinstance(v, Rows) else v.copy()
+        return replace(self, layers=layers, totals=dict(self.totals),
                        sections=dict(self.sections), unsupported=copy.deepcopy(self.unsupported))
 
     # -- views of the report -----------------------------------------------------------
+    @property
+    def layer_keys(self) -> list[str]:
+        """The layer table's column keys, in order (``node`` included), without building it."""
+        return list(self.__dict__["_layers"].columns)
+
+    def records(self) -> list[dict[str, Any]]:
+        """The layer rows as new dicts (pandas-free when the report still holds its rows)."""
+        v = self.__dict__["_layers"]
+        if isinstance(v, Rows):
+            return [dict(r) for r in v]
+        return v.to_dict(orient="records")
+
+    def rollup_records(self, depth: int | None) -> list[dict[str, Any]]:
+        """:meth:`rollup` as plain records."""
+        if depth is None:
+            return self.records()
+        if depth < 0:
+            raise ValueError("depth must be >= 0")
+        recs = self.records()
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for r in recs:
+            groups.setdefault(rollup_key(r["module"], depth), []).append(r)
+        return [{c.key: key if c.combine == "key" else c.merge([r[c.key] for r in rows]) for c in self.columns}
+                for key, rows in groups.items()]
+
     def rollup(self, depth: int | None) -> pd.DataFrame:
         """Layers merged per module path cut to ``depth`` components (``None``: per op), each
         column by its combine rule."""
         if depth is None:
             return self.layers
-        if depth < 0:
-            raise ValueError("depth must be >= 0")
-        df = self.layers
-        keys = [c.key for c in self.columns]
-        if df.empty:
-            return pd.DataFrame(columns=keys)
-        groups: dict[str, list[int]] = {}
-        for i, module in enumerate(df["module"]):
-            groups.setdefault(rollup_key(module, depth), []).append(i)
-        rows = []
-        for key, idx in groups.items():
-            row: dict[str, Any] = {}
-            for c in self.columns:
-                row[c.key] = key if c.combine == "key" else c.merge(df[c.key].iloc[idx].tolist())
-            rows.append(row)
-        return pd.DataFrame(rows, columns=keys)
+        import pandas
+
+        return pandas.DataFrame(self.rollup_records(depth), columns=[c.key for c in self.columns])
 
     def to_dict(self, depth: int | None = None) -> dict[str, Any]:
-        layers = self.rollup(depth)
         kinds = {c.key: c for c in self.columns}
         recs = []
-        for rec in layers.to_dict(orient="records"):
+        for rec in self.rollup_records(depth):
             recs.append({k: (kinds[k].cast(v) if k in kinds else (int(v) if k == "node" else v))
                          for k, v in rec.items()})
         d: dict[str, Any] = {

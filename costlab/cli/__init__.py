@@ -5,7 +5,7 @@ stderr, never a traceback, never a partial output file). Every user error is a
 :class:`costlab.errors.CostlabError`, caught once, in :func:`main`.
 
 The commands, one module each named after it (``cmd_<name>.py``), are listed in :data:`COMMANDS`; a new
-command is a click command in its module plus one line here.
+command is a click command in its module plus one entry there (imported when it runs).
 """
 from __future__ import annotations
 
@@ -14,38 +14,49 @@ import sys
 import click
 
 from ..errors import CostlabError
-from .cmd_advise import advise
-from .cmd_analyze import analyze
-from .cmd_bench import bench_cmd
-from .cmd_calibrate import calibrate
-from .cmd_compare import compare_cmd
-from .cmd_compress import compress_cmd
-from .cmd_crosscheck import crosscheck_cmd
-from .cmd_export import export_cmd
-from .cmd_guidelines import guidelines
-from .cmd_memory import memory_cmd
-from .cmd_plot import plot
-from .cmd_profile import profile
-from .cmd_profiles import profiles
-from .cmd_reproduce import reproduce
-from .cmd_search import search_cmd
-from .cmd_sweep import sweep_cmd
-from .cmd_validate import validate
-from .cmd_zoo import zoo
 from .options import infer_format
 
-COMMANDS = [analyze, zoo, guidelines, compare_cmd, compress_cmd, profiles, profile, calibrate, validate,
-            plot, reproduce, crosscheck_cmd, search_cmd, sweep_cmd, advise, memory_cmd, bench_cmd, export_cmd]
+# command name -> "module:attribute" of its click command; a module loads when its command runs
+# (or --help lists it), so ``costlab analyze`` imports none of the other seventeen
+COMMANDS = {
+    "analyze": "cmd_analyze:analyze", "zoo": "cmd_zoo:zoo", "guidelines": "cmd_guidelines:guidelines",
+    "compare": "cmd_compare:compare_cmd", "compress": "cmd_compress:compress_cmd", "profiles": "cmd_profiles:profiles",
+    "profile": "cmd_profile:profile", "calibrate": "cmd_calibrate:calibrate", "validate": "cmd_validate:validate",
+    "plot": "cmd_plot:plot", "reproduce": "cmd_reproduce:reproduce", "crosscheck": "cmd_crosscheck:crosscheck_cmd",
+    "search": "cmd_search:search_cmd", "sweep": "cmd_sweep:sweep_cmd", "advise": "cmd_advise:advise",
+    "memory": "cmd_memory:memory_cmd", "bench": "cmd_bench:bench_cmd", "export": "cmd_export:export_cmd",
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _LazyGroup(click.Group):
+    """A group whose commands are imported on first use (start-up: see :data:`COMMANDS`)."""
+
+    def list_commands(self, ctx) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        if name not in self.commands:
+            import importlib
+
+            module, attr = COMMANDS[name].split(":")
+            cmd = getattr(importlib.import_module(f"{__name__}.{module}"), attr)
+            if cmd.name != name:
+                raise RuntimeError(f"costlab.cli.COMMANDS: {COMMANDS[name]} is the command {cmd.name!r}, not {name!r}")
+            self.add_command(infer_format(cmd))
+        return self.commands[name]
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="costlab")
 def cli() -> None:
     """costlab: what a neural network really costs on a device, and why."""
 
 
-for _cmd in COMMANDS:
-    cli.add_command(infer_format(_cmd))
+def all_commands() -> list[click.Command]:
+    """Every command, each loaded (what ``--help`` lists), in name order."""
+    return [cli.get_command(None, name) for name in cli.list_commands(None)]
 
 
 def _one_line(exc: BaseException) -> str:

@@ -38,10 +38,11 @@ def load_file(spec: str):
 
 
 def is_file_model(model) -> bool:
-    from .onnx import OnnxModel
-    from .tflite import TfliteModel
+    import sys
 
-    return isinstance(model, (OnnxModel, TfliteModel))
+    # a file model's class is loaded with its reader: one not loaded yet cannot be (start-up)
+    kinds = [getattr(sys.modules.get(f"{__name__}.{m}"), c, None) for m, c in (("onnx", "OnnxModel"), ("tflite", "TfliteModel"))]
+    return isinstance(model, tuple(k for k in kinds if k is not None))
 
 
 def with_int8_section(report):

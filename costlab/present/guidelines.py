@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import json
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from ..guidelines.result import DEFAULT_THRESHOLDS, GUIDELINES, TITLES, GuidelineResult, load, ranking
-from .tables import human, markdown_table, num, pct, shape_str, text_table, to_csv
+from .tables import frame, human, markdown_table, num, pct, shape_str, text_table, to_csv
+
+if TYPE_CHECKING:   # annotations only: analyze's summary line never loads pandas
+    import pandas as pd
 
 def _cost_name(cost: str) -> str:
     return "latency" if cost == "latency_ms" else "MAC bytes"
@@ -33,7 +34,7 @@ def findings_frame(result: GuidelineResult) -> pd.DataFrame:
         rows.append({"guideline": f["guideline"], "severity": f["severity"], "where": f["where"],
                      "value": f["value"], "bound": f["bound"], "ratio": ratio, "excess": f["excess"],
                      "share": f["share"], "advice": f["advice"]})
-    return pd.DataFrame(rows, columns=["guideline", "severity", "where", "value", "bound", "ratio",
+    return frame(rows, columns=["guideline", "severity", "where", "value", "bound", "ratio",
                                        "excess", "share", "advice"])
 
 
@@ -77,7 +78,7 @@ def summary_frame(results: list[GuidelineResult]) -> pd.DataFrame:
         row["load"] = load(r)
         row["verdict"] = r.verdict()
         rows.append(row)
-    return pd.DataFrame(rows)
+    return frame(rows)
 
 
 def _findings_table(result: GuidelineResult, markdown: bool) -> str:
@@ -100,7 +101,7 @@ def _summary_table(result: GuidelineResult, markdown: bool) -> str:
              "share": pct(result.summary[g]["share"], 2), "threshold": pct(result.thresholds[g], 2),
              "count": result.summary[g]["count"], "measured": _measured(result, g), "rule": TITLES[g]}
             for g in GUIDELINES]
-    df = pd.DataFrame(rows)
+    df = frame(rows)
     cols = list(df.columns)
     if markdown:
         return markdown_table(df, cols, right={"share", "threshold", "count"})
@@ -167,7 +168,7 @@ def _comparison_frame(results: list[GuidelineResult]) -> pd.DataFrame:
         row["load"] = load(r)
         row["verdict"] = r.verdict()
         rows.append(row)
-    return pd.DataFrame(rows, columns=["model", *GUIDELINES, "violated", "load", "verdict"])
+    return frame(rows, columns=["model", *GUIDELINES, "violated", "load", "verdict"])
 
 
 def comparison_text(results: list[GuidelineResult], fmt: str, cleanest: bool = True) -> str:

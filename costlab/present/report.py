@@ -6,8 +6,6 @@ added (``latency_ms``, ``findings``) follow the counts, and each pass's
 """
 from __future__ import annotations
 
-import pandas as pd
-
 from ..report import Column, Report
 from .guidelines import summary_line
 from .latency import latency_lines
@@ -92,16 +90,16 @@ def report_text(report: Report, fmt: str, depth: int | None = None) -> str:
     """The report (rolled up to ``depth`` when given) in ``fmt``: table, csv, json, markdown."""
     if fmt == "json":
         return report.to_json(depth)
-    df: pd.DataFrame = report.rollup(depth)
     added = [c.key for c in report.added_columns]
     if fmt == "csv":
-        out = df[[c.key for c in report.columns]].copy()
+        out = report.rollup(depth)[[c.key for c in report.columns]].copy()
         out["input_shapes"] = out["input_shapes"].map(shape_str)
         out["output_shape"] = out["output_shape"].map(shape_str)
         return to_csv(out)
     cols = _SHOWN + added
     fm = {c.key: _fmt(c) for c in report.columns if c.fmt != "text"}
     right = {c.key for c in report.columns if c.numeric}
+    df = report.rollup_records(depth)     # plain records: printing a table never loads pandas
     if fmt == "markdown":
         parts = [f"## {report.model}", "", "```", *_totals_lines(report), "```", "",
                  markdown_table(df, cols, fm, right=right), "", _unsupported_note(report), "",

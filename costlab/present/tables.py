@@ -83,13 +83,19 @@ def inputs_str(shapes, dtypes, sep: str = ",") -> str:
     return sep.join(out)
 
 
-def text_table(df: pd.DataFrame, columns: list[str], align_right: set[str] | None = None,
+def _rows(df, columns: list[str]):
+    """``columns`` of each row of ``df``: a DataFrame, or a list of records (dicts)."""
+    if isinstance(df, list):
+        return [tuple(r[c] for c in columns) for r in df]
+    return df[columns].itertuples(index=False, name=None)
+
+
+def text_table(df: pd.DataFrame | list[dict], columns: list[str], align_right: set[str] | None = None,
                formatters: dict[str, Any] | None = None) -> str:
-    """A plain fixed-width table (no dependency beyond pandas)."""
+    """A plain fixed-width table of a DataFrame or a list of records."""
     formatters = formatters or {}
     align_right = align_right or set()
-    cells = [[str(formatters.get(c, str)(v)) for c, v in zip(columns, row)]
-             for row in df[columns].itertuples(index=False, name=None)]
+    cells = [[str(formatters.get(c, str)(v)) for c, v in zip(columns, row)] for row in _rows(df, columns)]
     widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
 
     def fmt(vals):
@@ -101,13 +107,13 @@ def text_table(df: pd.DataFrame, columns: list[str], align_right: set[str] | Non
     return "\n".join(lines)
 
 
-def markdown_table(df: pd.DataFrame, columns: list[str], formatters: dict[str, Any] | None = None,
+def markdown_table(df: pd.DataFrame | list[dict], columns: list[str], formatters: dict[str, Any] | None = None,
                    right: set[str] | None = None) -> str:
     formatters = formatters or {}
     right = right or set()
     out = ["| " + " | ".join(columns) + " |",
            "|" + "|".join("---:" if c in right else "---" for c in columns) + "|"]
-    for row in df[columns].itertuples(index=False, name=None):
+    for row in _rows(df, columns):
         out.append("| " + " | ".join(str(formatters.get(c, str)(v)).replace("|", "\\|")
                                      for c, v in zip(columns, row)) + " |")
     return "\n".join(out)

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from costlab.cli import COMMANDS, main
+from costlab.cli import all_commands, main
 from costlab.cli.options import output_format
 
 
@@ -56,7 +56,7 @@ def test_rule():
 
 
 def test_every_command_with_format_and_output_infers():
-    for cmd in COMMANDS:
+    for cmd in all_commands():
         names = {p.name: p for p in cmd.params}
         if "fmt" in names and "output" in names:
             assert names["fmt"].default is None, cmd.name

@@ -12,7 +12,7 @@ import pytest
 
 import costlab.api
 import costlab.cli as cli_pkg
-from costlab.cli import COMMANDS, cli
+from costlab.cli import all_commands
 from costlab.cli.options import PROFILE_HELP
 from costlab.latency.profile import profiles_dir
 from tests.cli.measurement_boards import run
@@ -24,7 +24,7 @@ CLI_DIR = Path(cli_pkg.__file__).parent
 def _commands():
     """Every (path, click command) of the CLI, subcommands of groups included."""
     out = []
-    for cmd in cli.commands.values():
+    for cmd in all_commands():
         if isinstance(cmd, click.Group):
             out += [(f"{cmd.name} {sub.name}", sub) for sub in cmd.commands.values()]
         else:
@@ -93,7 +93,7 @@ def test_profile_help_names_target_and_marks_device_deprecated(capsys):
 
 def test_one_file_per_command_named_after_it():
     files = {p.stem for p in CLI_DIR.glob("cmd_*.py")}
-    assert files == {f"cmd_{cmd.name.replace('-', '_')}" for cmd in COMMANDS}
+    assert files == {f"cmd_{cmd.name.replace('-', '_')}" for cmd in all_commands()}
 
 
 def test_cli_builds_no_tables_or_json():

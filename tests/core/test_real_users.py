@@ -455,7 +455,7 @@ def test_calibrate_never_overwrites_a_shipped_profile(capsys, tmp_path, monkeypa
 def test_cpu_profile_from_another_machine_warns_once(capsys, monkeypatch):
     from costlab.latency import machine
 
-    rec = dict(costlab.api.load_profile("cpu").machine)
+    rec = dict(costlab.latency.profile.load_profile("cpu").machine)
     monkeypatch.setattr(machine, "_WARNED", set())
     monkeypatch.setattr(machine, "this_machine", lambda: {**rec, "logical_cpus": 64})
     for _ in range(2):
@@ -477,7 +477,7 @@ def test_cpu_profile_from_another_machine_warns_once(capsys, monkeypatch):
 def test_validate_measure_warns_when_the_profile_is_from_another_machine(capsys, monkeypatch):
     from costlab.latency import machine
 
-    rec = dict(costlab.api.load_profile("cpu").machine)
+    rec = dict(costlab.latency.profile.load_profile("cpu").machine)
     monkeypatch.setattr(machine, "_WARNED", set())
     monkeypatch.setattr(machine, "this_machine", lambda: {**rec, "logical_cpus": 64})
     code, out, err = run(["validate", "--device", "cpu", "--measure", "--models", "lenet5,squeezenet1_1",

@@ -49,3 +49,42 @@ def test_help_loads_neither_torch_nor_pandas():
         "    except SystemExit: pass\n"
         "print('torch' in sys.modules, 'pandas' in sys.modules)\n")
     assert out.split() == ["False", "False"]
+
+
+def test_analyze_prints_its_table_without_pandas_or_the_other_commands():
+    """``costlab analyze lenet5``: the counts pass keeps plain rows and the table prints from
+    them; pandas (a third of costlab's own start-up), the latency and guideline passes, the file
+    readers and the other commands' modules load only when asked for."""
+    out = _fresh(
+        "import sys, contextlib, io\n"
+        "from costlab.entry import main\n"
+        "buf = io.StringIO()\n"
+        "with contextlib.redirect_stdout(buf):\n"
+        "    rc = main(['analyze', 'lenet5'])\n"
+        "loaded = [m for m in ('pandas', 'costlab.guidelines.lint', 'costlab.latency.predict',\n"
+        "          'costlab.frontends.onnx', 'costlab.frontends.tflite', 'costlab.cli.cmd_advise',\n"
+        "          'costlab.cli.cmd_sweep') if m in sys.modules]\n"
+        "print(rc, 'MACs        2,293,000' in buf.getvalue(), loaded)\n")
+    assert out.strip() == "0 True []"
+
+
+def test_the_layers_table_is_the_same_dataframe_as_before_once_read():
+    import costlab
+
+    r = costlab.analyze("lenet5")
+    recs = r.records()
+    df = r.layers                                   # built from the rows on first read, then kept
+    assert df is r.layers and list(df.columns) == r.layer_keys and len(df) == len(recs) == 7
+    assert df["macs"].dtype.kind == "i" and int(df["macs"].sum()) == r.totals["macs"] == 2293000
+    df.loc[0, "params"] = -1                        # a user's edit to the frame is what later passes read
+    assert r.records()[0]["params"] == -1 and r.copy().layers.loc[0, "params"] == -1
+    assert r.rollup(1)["macs"].sum() == r.totals["macs"] and [x["name"] for x in r.rollup_records(0)] == ["(model)"]
+
+
+def test_every_listed_command_loads_under_its_name():
+    from costlab.cli import COMMANDS, cli
+
+    assert cli.list_commands(None) == sorted(COMMANDS)
+    for name in COMMANDS:
+        assert cli.get_command(None, name).name == name
+    assert cli.get_command(None, "nope") is None
