@@ -1,7 +1,8 @@
 """``costlab profile --target ort|openvino|litert``: a profile's samples measured through a
 deployment runtime (the eager harness's grid, chunks and turns; :mod:`costlab.calibrate.measure`),
 with the runtime's fusion rules (:mod:`costlab.runtimes.fusion`) and op samples corrected to how
-they run inside a network."""
+they run inside a network; op samples are timed both interleaved and in bursts and the timing
+whose fit best predicts the profile's own network samples is kept (:mod:`costlab.runtimes.op_timing`)."""
 from __future__ import annotations
 
 import datetime as _dt
@@ -12,6 +13,7 @@ from ..calibrate.measure import _TIMERS, NETWORK_CHUNK, _burst, _noise, _sample,
 from . import get_runtime
 from .bench import boundary_share, machine, measure_many
 from .fusion import discover
+from .op_timing import corrected, pick
 from .prefetch import prefetch
 
 _CALL_SPEC = "micro_act:c=1,act=relu"     # the smallest model: its median is the per-call cost
@@ -42,12 +44,8 @@ def measure_runtime_profile(runtime: str, pairs: list | None = None, *, grid: st
     arts: list = []          # the artifact of each measured row, in the rows' order
     common = dict(threads=threads, runs=repeats, warmup=warmup, clock=clock, progress=progress, skipped=skipped,
                   on_artifact=lambda spec, a: arts.append(a))
-    rows = measure_many([pairs[i] for i in order], rt, chunk=16, burst=1, desc=f"profiling {rt.name} ops", **common)
-    if nets:
-        rows += measure_many([pairs[i] for i in nets], rt, chunk=NETWORK_CHUNK, burst=_burst(repeats),
-                             desc=f"profiling {rt.name} networks", **common)
-    call_ms = _call_overhead(rt, threads, repeats, warmup, clock)
-    samples = [_in_network(rt, r, a, threads, call_ms) for r, a in zip(rows, arts)]
+    samples, rows, call_ms, timing = _measure(rt, [pairs[i] for i in order], [pairs[i] for i in nets], common, arts,
+                                              fusion=fusion)
     info = machine(rt, threads)
     info["clock"] = rows[0]["clock"] if rows else "thread"
     info["keep_freed_memory"] = True
@@ -58,8 +56,11 @@ def measure_runtime_profile(runtime: str, pairs: list | None = None, *, grid: st
     tname = _TIMERS[info["clock"]]
     method = (f"costlab profile --target {rt.name}: {len(samples)} samples (ops, blocks, networks) built from zoo "
               f"specs with random weights (seed 0), converted for {rt.title} (cached by content hash), one fixed "
-              f"random-normal input; {warmup} warm-up calls; {repeats} timed calls; ops and blocks interleaved call "
-              f"by call in chunks of 16 of similar size, networks 4 taking turns; timer {tname}; latency_ms = median")
+              f"random-normal input; {warmup} warm-up calls; {repeats} timed calls; ops and blocks in chunks of 16 of "
+              f"similar size, " + ("timed both interleaved call by call and in bursts of consecutive calls (stats."
+                                   "median_ms, stats.burst_median_ms), latency_ms from the timing provenance.op_timing "
+                                   f"chose: {timing['chosen']}" if timing else "interleaved call by call")
+              + f", networks 4 taking turns; timer {tname}; latency_ms = median")
     noise = _noise([{"noise": r["noise"]} for r in rows]) if rows else {}
     return {
         "schema": "costlab.profile/1", "name": name,
@@ -76,32 +77,61 @@ def measure_runtime_profile(runtime: str, pairs: list | None = None, *, grid: st
             "fit_options": {"network_weights": [1, 5, 20]},
             "sample_correction": ("op and block samples: latency_ms = (median - call_overhead_ms) x (1 - edge_share) "
                                   "(edge_share: the share of the runtime's per-op time in layout conversions at the "
-                                  "graph's edges; stats.median_ms keeps the measured median); networks as measured"
+                                  "graph's edges; stats.median_ms keeps the measured median), for each timing of "
+                                  "provenance.op_timing before they are combined; networks as measured"
                                   if rt.per_op else "none (the runtime reports no per-op times)"),
+            **({"op_timing": timing} if timing else {}),
             "skipped": [{"spec": sp, "reason": why} for sp, why in skipped],
         },
         "samples": samples,
     }
 
 
-def _in_network(rt, r: dict, art, threads: int, call_ms: float) -> dict:
+def _measure(rt, op_pairs: list, net_pairs: list, common: dict, arts: list, *, fusion) -> tuple:
+    """(samples, measured rows, per-call ms, op-timing selection or None): the op and block samples
+    timed interleaved and, where network samples can judge, again in bursts (one timing kept by
+    :func:`costlab.runtimes.op_timing.choose`), then the networks."""
+    rows = measure_many(op_pairs, rt, chunk=16, burst=1, desc=f"profiling {rt.name} ops", **common)
+    op_arts = list(arts)
+    burst = None
+    if rows and len(net_pairs) >= 2:      # the same ops in bursts of consecutive calls
+        burst = measure_many(op_pairs, rt, chunk=16, burst=common["runs"], desc=f"profiling {rt.name} ops (bursts)",
+                             **{**common, "skipped": [], "on_artifact": None})
+    net_rows = []
+    if net_pairs:
+        net_rows = measure_many(net_pairs, rt, chunk=NETWORK_CHUNK, burst=_burst(common["runs"]),
+                                desc=f"profiling {rt.name} networks", **common)
+    call_ms = _call_overhead(rt, common["threads"], common["runs"], common["warmup"], common["clock"])
+    shares = [boundary_share(rt, a, threads=common["threads"]) if rt.per_op else None for a in op_arts]
+    nets_s = [_sample_of(r, None, call_ms) for r in net_rows]
+    samples = [_sample_of(r, sh, call_ms) for r, sh in zip(rows, shares)]
+    timing = None
+    if burst is not None:
+        by_key = {(b["spec"], tuple(b["input_shape"])): b for b in burst}
+        for r, smp in zip(rows, samples):
+            b = by_key.get((r["spec"], tuple(r["input_shape"])))
+            smp["stats"]["burst_median_ms"] = round(b["median_ms"], 6) if b is not None else None
+        picked, timing = pick({"fusion": fusion, "dtype": "float32"}, samples + nets_s)
+        samples = picked[:len(samples)]
+    return samples + nets_s, rows + net_rows, call_ms, timing
+
+
+def _sample_of(r: dict, share: float | None, call_ms: float) -> dict:
     """A measured row as a profile sample. An op or block timed alone pays the runtime's
     per-call cost and the layout conversions at the graph's edges, which inside a network are
     paid once (per call) or not at all: both are taken out of every op and block sample,
     ``(median - call) x (1 - edge share)`` (the edge share, from the runtime's per-op profile of
     that sample (:func:`boundary_share`), is a share of kernel time, which the per-call cost is
     not part of; the per-call cost is the median of the smallest model the runtime runs, a
-    one-element ReLU), at least 5% of the median."""
+    one-element ReLU), at least 5% of the median. ``share`` None: as measured."""
     smp = _sample({**{k: v for k, v in r.items() if v is not None}, "repeats": r["runs"], "number": 1})
     smp["stats"]["convert_s"] = r["convert_s"]
     smp["stats"]["noise"] = round(float(r["noise"]), 4)
-    if rt.per_op and granularity(r["spec"]) != "network":
-        share = boundary_share(rt, art, threads=threads)
-        if share is not None:
-            # the share is of kernel time; the per-call cost is outside every kernel
-            smp["latency_ms"] = round(max((r["median_ms"] - call_ms) * (1.0 - share), 0.05 * r["median_ms"]), 6)
-            smp["stats"]["edge_share"] = round(share, 4)
-            smp["stats"]["call_overhead_ms"] = round(call_ms, 6)
+    if share is not None and granularity(r["spec"]) != "network":
+        # the share is of kernel time; the per-call cost is outside every kernel
+        smp["latency_ms"] = round(corrected(r["median_ms"], share, call_ms), 6)
+        smp["stats"]["edge_share"] = round(share, 4)
+        smp["stats"]["call_overhead_ms"] = round(call_ms, 6)
     return smp
 
 

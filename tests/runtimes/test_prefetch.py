@@ -34,22 +34,19 @@ def test_jobs_is_refused_for_the_cpu_harness(capsys):
     assert code == 2 and "--jobs applies to --target ort|openvino|litert" in err and err.count("\n") == 1
 
 
-def test_op_sample_correction_takes_the_call_cost_out_before_the_edge_share(monkeypatch):
+def test_op_sample_correction_takes_the_call_cost_out_before_the_edge_share():
     """The edge share is a share of kernel time; the per-call cost is outside every kernel:
     latency = (median - call) x (1 - share). It was median x (1 - share) - call, which took
     call x share too much off and floored small ops (ORT's depthwise samples at 7x7-14x14 came out
     at 5% of their median, and the fit priced every depthwise conv 4x too cheap)."""
     from costlab.runtimes import profile as P
 
-    class _Rt:
-        per_op = "yes"
-
-    monkeypatch.setattr(P, "boundary_share", lambda rt, art, threads: 0.5)
     row = {"spec": "micro_conv:cin=8,cout=8,k=3,stride=1,groups=8", "input_shape": [1, 8, 16, 16],
            "median_ms": 0.010, "p10_ms": 0.009, "p90_ms": 0.011, "runs": 5, "noise": 0.2, "convert_s": 0.1}
-    smp = P._in_network(_Rt(), row, None, 1, 0.004)
+    smp = P._sample_of(row, 0.5, 0.004)
     assert smp["latency_ms"] == pytest.approx(0.003) and smp["stats"]["median_ms"] == pytest.approx(0.010)
-    assert P._in_network(_Rt(), {**row, "median_ms": 0.0041}, None, 1, 0.004)["latency_ms"] == pytest.approx(0.000205)
+    assert P._sample_of({**row, "median_ms": 0.0041}, 0.5, 0.004)["latency_ms"] == pytest.approx(0.000205)
+    assert P._sample_of(row, None, 0.004)["latency_ms"] == pytest.approx(0.010)       # no per-op times: as measured
 
 
 def test_module_digest_tells_apart_modules_that_differ_only_in_a_plain_attribute():

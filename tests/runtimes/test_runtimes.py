@@ -264,14 +264,24 @@ def test_runtime_profile_measures_through_the_runtime():
 
     items = [("micro_conv:cin=8,cout=16,k=1,stride=1,groups=1", (1, 8, 16, 16)),
              ("micro_act:c=8,act=relu", (1, 8, 16, 16)),
-             ("micro_svd_not_a_zoo_entry" if False else "micro_add:c=8", (1, 8, 16, 16))]
+             ("micro_add:c=8", (1, 8, 16, 16)), ("lenet5", (1, 1, 28, 28)), ("lenet_300_100", (1, 1, 28, 28))]
     d = measure_runtime_profile("ort", items, name="t-ort", threads=1, repeats=3, warmup=1, command=None,
                                 progress=False, clock="auto", batch=1, seed=0)
     assert d["provenance"]["machine"]["runtime"] == "ort"
     assert "conv+act" in d["fusion"] and "ONNX Runtime" in d["runtime"]
-    assert len(d["samples"]) == 3 and all(s["latency_ms"] > 0 for s in d["samples"])
+    assert len(d["samples"]) == 5 and all(s["latency_ms"] > 0 for s in d["samples"])
     assert all("convert_s" in s["stats"] and "noise" in s["stats"] for s in d["samples"])
     assert set(d["provenance"]["fusion_evidence"]) >= {"conv+act", "add+act"}
+    # op samples timed both ways; the timing kept is the one whose ops alone predict the two networks best
+    t = d["provenance"]["op_timing"]
+    assert [c["mode"] for c in t["candidates"]] == ["interleaved", "burst", "geomean"]
+    assert t["chosen"] == min(t["candidates"], key=lambda c: c["network_mape"])["mode"]
+    for s in d["samples"]:
+        if s["granularity"] != "network":
+            st, share = s["stats"], s["stats"]["edge_share"]
+            i, b = [max((m - st["call_overhead_ms"]) * (1 - share), 0.05 * m) for m in (st["median_ms"], st["burst_median_ms"])]
+            assert s["latency_ms"] == pytest.approx({"interleaved": i, "burst": b, "geomean": (i * b) ** 0.5}[t["chosen"]], rel=1e-4, abs=2e-6)
+    assert f"chose: {t['chosen']}" in d["provenance"]["method"]
 
 
 def test_validate_measure_goes_through_the_profile_runtime(monkeypatch):
@@ -408,3 +418,79 @@ def test_bench_says_litert_is_fed_nhwc(capsys):
     code, out, err = run(["bench", TINY, "--runtime", "litert", "--input-shape", "1x8x16x16", "--runs", "3"], capsys)
     assert code == 0, err
     assert "1x8x16x16 (fed as 1x16x16x8, NHWC)" in out
+
+
+def test_op_timing_keeps_the_timing_whose_ops_predict_the_networks():
+    """op_timing.choose: the same op samples under three timings (interleaved twice the burst
+    times); the network samples cost what the ops of one timing add up to, and that one is kept."""
+    import numpy as np
+
+    from costlab.calibrate import fit as F
+    from costlab.runtimes import op_timing
+
+    specs = [("micro_conv:cin=8,cout=16,k=1,stride=1,groups=1", (1, 8, 16, 16)),
+             ("micro_conv:cin=16,cout=16,k=3,stride=1,groups=16", (1, 16, 16, 16)),
+             ("micro_act:c=8,act=relu", (1, 8, 16, 16)), ("micro_add:c=8", (1, 8, 16, 16)),
+             ("micro_conv:cin=16,cout=32,k=3,stride=1,groups=1", (1, 16, 32, 32)),
+             ("micro_pool:c=16,k=2,stride=2,pad=0", (1, 16, 32, 32)), ("micro_linear:cin=400,cout=120", (1, 400))]
+    burst_ms = [0.02, 0.01, 0.004, 0.006, 0.3, 0.02, 0.03]
+    ops = [{"spec": sp, "input_shape": list(sh), "granularity": "op", "family": "micro", "latency_ms": ms, "stats": {}}
+           for (sp, sh), ms in zip(specs, burst_ms)]
+    nets = [{"spec": sp, "input_shape": list(sh), "granularity": "network", "family": "lenet", "stats": {},
+             "latency_ms": 1.0} for sp, sh in (("lenet5", (1, 1, 28, 28)), ("lenet_300_100", (1, 1, 28, 28)),
+                                                ("lenet5", (2, 1, 28, 28)))]
+    data = F.profile_data({"fusion": [], "samples": ops + nets})
+    truth = data.raw[-3:] @ F.fit_on(data, np.arange(len(ops))).coef     # what the burst-timed ops add up to
+
+    def cands(net_scale):
+        n = [{**s, "latency_ms": float(net_scale * t)} for s, t in zip(nets, truth)]
+        return {m: [{**o, "latency_ms": op_timing.combine(2 * o["latency_ms"], o["latency_ms"], m)} for o in ops] + n
+                for m in op_timing.MODES}
+
+    doc = {"fusion": [], "dtype": "float32"}
+    mode, rec = op_timing.choose(doc, cands(1.0))
+    by = {c["mode"]: c["network_mape"] for c in rec["candidates"]}
+    assert mode == "burst" and by["burst"] < 1 < by["geomean"] < by["interleaved"]
+    assert op_timing.choose(doc, cands(2.0))[0] == "interleaved"
+    assert op_timing.choose(doc, cands(2 ** 0.5))[0] == "geomean"
+    # one network sample judges nothing: the interleaved timing, as before the choice existed
+    one = {m: v[:len(ops) + 1] for m, v in cands(1.0).items()}
+    mode, rec = op_timing.choose(doc, one)
+    assert mode == "interleaved" and all(c["network_mape"] is None for c in rec["candidates"])
+
+
+def test_retime_chooses_the_op_timing_again_from_the_samples_two_medians():
+    """A validation fold drops a family's network samples and calls retime: the op samples'
+    latencies are rebuilt from their two medians (corrected for call cost and edges) under the
+    timing the remaining networks prefer; a profile measured without the choice is left as is."""
+    import numpy as np
+
+    from costlab.calibrate import fit as F
+    from costlab.runtimes import op_timing
+
+    specs = [("micro_conv:cin=8,cout=16,k=1,stride=1,groups=1", (1, 8, 16, 16)),
+             ("micro_conv:cin=16,cout=16,k=3,stride=1,groups=16", (1, 16, 16, 16)),
+             ("micro_act:c=8,act=relu", (1, 8, 16, 16)), ("micro_add:c=8", (1, 8, 16, 16)),
+             ("micro_conv:cin=16,cout=32,k=3,stride=1,groups=1", (1, 16, 32, 32)),
+             ("micro_pool:c=16,k=2,stride=2,pad=0", (1, 16, 32, 32)), ("micro_linear:cin=400,cout=120", (1, 400))]
+    burst = [0.02, 0.01, 0.004, 0.006, 0.3, 0.02, 0.03]
+    call, share = 0.001, 0.2
+    ops = [{"spec": sp, "input_shape": list(sh), "granularity": "op", "family": "micro", "latency_ms": 0.0,
+            "stats": {"median_ms": 2 * b + call, "burst_median_ms": b / (1 - share) + call, "edge_share": share,
+                      "call_overhead_ms": call}} for (sp, sh), b in zip(specs, burst)]
+    nets = [{"spec": sp, "input_shape": list(sh), "granularity": "network", "family": fam, "stats": {}, "latency_ms": 1.0}
+            for sp, sh, fam in (("lenet5", (1, 1, 28, 28), "lenet"), ("lenet_300_100", (1, 1, 28, 28), "lenet"),
+                                ("lenet5", (2, 1, 28, 28), "lenet"), ("micro_block_dwsep:c=32,cout=32", (1, 32, 28, 28), "x"))]
+    truth_ops = [{**o, "latency_ms": b} for o, b in zip(ops, burst)]
+    data = F.profile_data({"fusion": [], "samples": truth_ops + nets})
+    truth = data.raw[-4:] @ F.fit_on(data, np.arange(len(ops))).coef
+    nets = [{**n, "latency_ms": float(t)} for n, t in zip(nets, truth)]
+    doc = {"fusion": [], "dtype": "float32", "provenance": {"op_timing": {"chosen": "interleaved"}}, "samples": ops + nets}
+    out = op_timing.retime(doc)
+    assert out["provenance"]["op_timing"]["chosen"] == "burst"
+    assert [s["latency_ms"] for s in out["samples"][:len(ops)]] == pytest.approx(burst, rel=1e-3)
+    assert doc["samples"][0]["latency_ms"] == 0.0                                  # the input is not changed
+    # the held-out family's networks gone: the choice is made on what is left ("x" alone: no choice)
+    fold = {**doc, "samples": ops + [n for n in nets if n["family"] != "lenet"]}
+    assert op_timing.retime(fold)["provenance"]["op_timing"]["chosen"] == "interleaved"
+    assert op_timing.retime({**doc, "provenance": {}}) == {**doc, "provenance": {}}
