@@ -61,6 +61,11 @@ def measured_lines(d: dict, seconds: float) -> list[str]:
         out.append(f"costlab: noise per clock: {'; '.join(clocks)}; CUDA-graph capture failed for {failed} "
                    f"sample{'s' if failed != 1 else ''}" + (" (eager and host kept; see graph_error)" if failed else "")
                    + "; each sample's p10/p90 are in its stats")
+    timing = d["provenance"].get("op_timing")
+    if timing:      # a runtime profile: which timing of the op samples it kept, and why
+        tried = ", ".join(f"{c['mode']} {num(c['network_mape'], '.1f', '%')}" for c in timing["candidates"])
+        out.append(f"costlab: op samples timed interleaved and in bursts; kept: {timing['chosen']} (the op samples "
+                   f"alone predicting the profile's network samples, MAPE: {tried})")
     return out
 
 

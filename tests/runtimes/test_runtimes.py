@@ -494,3 +494,18 @@ def test_retime_chooses_the_op_timing_again_from_the_samples_two_medians():
     fold = {**doc, "samples": ops + [n for n in nets if n["family"] != "lenet"]}
     assert op_timing.retime(fold)["provenance"]["op_timing"]["chosen"] == "interleaved"
     assert op_timing.retime({**doc, "provenance": {}}) == {**doc, "provenance": {}}
+
+
+def test_profile_says_which_op_timing_it_kept():
+    from costlab.present.profiles import measured_lines
+
+    d = {"samples": [{}] * 3, "device": "a CPU", "threads": 1,
+         "provenance": {"machine": {"clock": "thread"}, "noise": {"median": 0.1, "p90": 0.3},
+                        "op_timing": {"chosen": "geomean", "candidates": [
+                            {"mode": "interleaved", "network_mape": 15.3}, {"mode": "burst", "network_mape": 29.88},
+                            {"mode": "geomean", "network_mape": 10.55}]}}}
+    lines = measured_lines(d, 80.0)
+    assert lines[-1] == ("costlab: op samples timed interleaved and in bursts; kept: geomean (the op samples alone "
+                         "predicting the profile's network samples, MAPE: interleaved 15.3%, burst 29.9%, geomean 10.6%)")
+    del d["provenance"]["op_timing"]
+    assert len(measured_lines(d, 80.0)) == 1
