@@ -143,6 +143,7 @@ def accuracy(runtime: str, path: str, runs: int, held=HELD) -> dict:
             "measure_s": round(time.perf_counter() - t0, 1), "noise_floor": r["noise_floor"],
             "leave_family_out": lofo, "flops_only": r["baseline"], "eager_rescaled": r["eager_rescaled"],
             "profile_as_written": m, "network_weight": (prof.predictor or {}).get("network_weight"),
+            "op_timing": ((prof.provenance or {}).get("op_timing") or {}).get("chosen", "interleaved"),
             "noise_median": r["noise_median"], "anchored": r.get("anchored"), "machine_speed": r.get("machine_speed"),
             "rows": [{"spec": row["spec"], "family": row["family"], "measured_ms": row["measured_ms"],
                       "again_ms": row["again_ms"], "lofo_ms": row["predicted_ms"], "flops_ms": row["baseline_ms"],
@@ -186,8 +187,8 @@ def _print_unseen(r: dict) -> None:
 
 def _print_acc(r: dict) -> None:
     print(f"\n{r['runtime']}: {r['n']} held-out networks of {r['families']} families, each timed twice "
-          f"({r['measure_s']:.0f} s with the refits); profile {r['profile']} (network weight "
-          f"{r['network_weight']}); per-network spread (p90-p10)/median of the first run's repeats: "
+          f"({r['measure_s']:.0f} s with the refits); profile {r['profile']} (as profiled: network "
+          f"weight {r['network_weight']}, op timing {r.get('op_timing', 'interleaved')}; both re-chosen in each fold); per-network spread (p90-p10)/median of the first run's repeats: "
           f"median {r['noise_median']}")
     print(f"  {'line':34s} {'MAPE %':>7s} {'within10 %':>10s} {'Spearman':>8s} {'signed %':>8s}")
     for key, label in (("leave_family_out", "profile, leave-family-out (headline)"),
