@@ -78,16 +78,20 @@ def choose(doc: dict, candidates: dict[str, list[dict]]) -> tuple[str, dict]:
     network samples best (MAPE). ``doc``: the profile document (fusion, dtype); ``candidates``:
     mode -> its samples (the same network samples in each). Returns (mode, the selection record);
     with fewer than 2 network samples the interleaved timing, as before this choice existed."""
+    from dataclasses import replace
+
     from ..calibrate import fit as F
 
+    first = next(iter(candidates.values()))      # the candidates differ only in their op latencies
+    nets = [i for i, s in enumerate(first) if s["granularity"] == "network" and s.get("role", "fit") == "fit"]
+    data = F.profile_data({**doc, "samples": first}) if len(nets) >= 2 else None
     table = []
     for mode, samples in candidates.items():
-        nets = [i for i, s in enumerate(samples) if s["granularity"] == "network" and s.get("role", "fit") == "fit"]
         entry = {"mode": mode, "network_mape": None, "network_signed_pct": None}
-        if len(nets) >= 2:
-            data = F.profile_data({**doc, "samples": samples})
-            ops = np.array([i for i, s in enumerate(samples) if s["granularity"] != "network" and data.fit_mask[i]])
-            e = (data.raw[nets] @ F.fit_on(data, ops).coef - data.y[nets]) / data.y[nets]
+        if data is not None:
+            d = replace(data, samples=samples, y=np.array([float(s["latency_ms"]) for s in samples]))
+            ops = np.array([i for i, s in enumerate(samples) if s["granularity"] != "network" and d.fit_mask[i]])
+            e = (d.raw[nets] @ F.fit_on(d, ops).coef - d.y[nets]) / d.y[nets]
             entry.update(network_mape=round(float(100 * np.abs(e).mean()), 2),
                          network_signed_pct=round(float(100 * e.mean()), 2))
         table.append(entry)

@@ -420,6 +420,15 @@ def test_bench_says_litert_is_fed_nhwc(capsys):
     assert "1x8x16x16 (fed as 1x16x16x8, NHWC)" in out
 
 
+# op samples of the op-timing tests, and what each costs in a burst of calls (ms)
+_OP_SPECS = [("micro_conv:cin=8,cout=16,k=1,stride=1,groups=1", (1, 8, 16, 16)),
+             ("micro_conv:cin=16,cout=16,k=3,stride=1,groups=16", (1, 16, 16, 16)),
+             ("micro_act:c=8,act=relu", (1, 8, 16, 16)), ("micro_add:c=8", (1, 8, 16, 16)),
+             ("micro_conv:cin=16,cout=32,k=3,stride=1,groups=1", (1, 16, 32, 32)),
+             ("micro_pool:c=16,k=2,stride=2,pad=0", (1, 16, 32, 32)), ("micro_linear:cin=400,cout=120", (1, 400))]
+_BURST_MS = [0.02, 0.01, 0.004, 0.006, 0.3, 0.02, 0.03]
+
+
 def test_op_timing_keeps_the_timing_whose_ops_predict_the_networks():
     """op_timing.choose: the same op samples under three timings (interleaved twice the burst
     times); the network samples cost what the ops of one timing add up to, and that one is kept."""
@@ -428,14 +437,9 @@ def test_op_timing_keeps_the_timing_whose_ops_predict_the_networks():
     from costlab.calibrate import fit as F
     from costlab.runtimes import op_timing
 
-    specs = [("micro_conv:cin=8,cout=16,k=1,stride=1,groups=1", (1, 8, 16, 16)),
-             ("micro_conv:cin=16,cout=16,k=3,stride=1,groups=16", (1, 16, 16, 16)),
-             ("micro_act:c=8,act=relu", (1, 8, 16, 16)), ("micro_add:c=8", (1, 8, 16, 16)),
-             ("micro_conv:cin=16,cout=32,k=3,stride=1,groups=1", (1, 16, 32, 32)),
-             ("micro_pool:c=16,k=2,stride=2,pad=0", (1, 16, 32, 32)), ("micro_linear:cin=400,cout=120", (1, 400))]
-    burst_ms = [0.02, 0.01, 0.004, 0.006, 0.3, 0.02, 0.03]
+    burst_ms = _BURST_MS
     ops = [{"spec": sp, "input_shape": list(sh), "granularity": "op", "family": "micro", "latency_ms": ms, "stats": {}}
-           for (sp, sh), ms in zip(specs, burst_ms)]
+           for (sp, sh), ms in zip(_OP_SPECS, burst_ms)]
     nets = [{"spec": sp, "input_shape": list(sh), "granularity": "network", "family": "lenet", "stats": {},
              "latency_ms": 1.0} for sp, sh in (("lenet5", (1, 1, 28, 28)), ("lenet_300_100", (1, 1, 28, 28)),
                                                 ("lenet5", (2, 1, 28, 28)))]
@@ -468,16 +472,11 @@ def test_retime_chooses_the_op_timing_again_from_the_samples_two_medians():
     from costlab.calibrate import fit as F
     from costlab.runtimes import op_timing
 
-    specs = [("micro_conv:cin=8,cout=16,k=1,stride=1,groups=1", (1, 8, 16, 16)),
-             ("micro_conv:cin=16,cout=16,k=3,stride=1,groups=16", (1, 16, 16, 16)),
-             ("micro_act:c=8,act=relu", (1, 8, 16, 16)), ("micro_add:c=8", (1, 8, 16, 16)),
-             ("micro_conv:cin=16,cout=32,k=3,stride=1,groups=1", (1, 16, 32, 32)),
-             ("micro_pool:c=16,k=2,stride=2,pad=0", (1, 16, 32, 32)), ("micro_linear:cin=400,cout=120", (1, 400))]
-    burst = [0.02, 0.01, 0.004, 0.006, 0.3, 0.02, 0.03]
+    burst = _BURST_MS
     call, share = 0.001, 0.2
     ops = [{"spec": sp, "input_shape": list(sh), "granularity": "op", "family": "micro", "latency_ms": 0.0,
             "stats": {"median_ms": 2 * b + call, "burst_median_ms": b / (1 - share) + call, "edge_share": share,
-                      "call_overhead_ms": call}} for (sp, sh), b in zip(specs, burst)]
+                      "call_overhead_ms": call}} for (sp, sh), b in zip(_OP_SPECS, burst)]
     nets = [{"spec": sp, "input_shape": list(sh), "granularity": "network", "family": fam, "stats": {}, "latency_ms": 1.0}
             for sp, sh, fam in (("lenet5", (1, 1, 28, 28), "lenet"), ("lenet_300_100", (1, 1, 28, 28), "lenet"),
                                 ("lenet5", (2, 1, 28, 28), "lenet"), ("micro_block_dwsep:c=32,cout=32", (1, 32, 28, 28), "x"))]
