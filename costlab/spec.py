@@ -398,6 +398,12 @@ def parse_input_shape(text: str) -> list[tuple[int, ...]]:
                 raise InputError(f"bad input dtype '{m.group(2)}' in '{text}'; use one of {', '.join(INPUT_DTYPES)} "
                                  "(e.g. 1x128:int64 for token ids)")
         shapes.append(InputShape(dims, dtype))
+    if len(shapes) > 1 and all(len(s) == 1 and s.dtype is None for s in shapes):
+        # '1,3,224,224' reads as four one-dimensional inputs: almost always one shape mis-joined
+        raise InputError(f"bad input shape '{text}': a comma separates the inputs of a multi-input model, so this "
+                         f"is {len(shapes)} one-dimensional inputs; for one input write "
+                         f"{'x'.join(str(s[0]) for s in shapes)} (several one-dimensional inputs: give each a dtype, "
+                         "e.g. 8:float32,8:float32)")
     return shapes
 
 

@@ -108,6 +108,7 @@ def test_zoo_lists_models(capsys):
     (["analyze", "mobilenet_v1:width"], "key=value"),
     (["analyze", "mobilenet_v2", "--input-shape", "1x3xaax224"], "bad input shape"),
     (["analyze", "mobilenet_v2", "--input-shape", "1x3x0x224"], "positive"),
+    (["analyze", "mobilenet_v2", "--input-shape", "1,3,128,128"], "for one input write 1x3x128x128"),
     (["analyze", "mobilenet_v2", "--resolution", "-5"], "resolution"),
     (["analyze", "nope.py:build"], "does not exist"),
     (["analyze", "mobilenet_v2", "--input-shape", "1x3x224x224", "--resolution", "224"], "not both"),

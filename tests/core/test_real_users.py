@@ -335,10 +335,15 @@ class TokenModel(nn.Module):
 
 
 def test_integer_token_inputs(capsys, tmp_path):
+    from costlab.errors import InputError
     from costlab.spec import parse_input_shape
 
     a, b = parse_input_shape("1x16:int64,1x16x8")
     assert tuple(a) == (1, 16) and a.dtype == "int64" and b.dtype is None
+    # one-dimensional inputs need their dtype, so '1,3,8,8' (a shape joined by commas) is refused
+    assert [tuple(s) for s in parse_input_shape("8:float32,8:float32")] == [(8,), (8,)]
+    with pytest.raises(InputError, match="for one input write 1x3x8x8"):
+        parse_input_shape("1,3,8,8")
     r = costlab.analyze(TokenModel(), input_shape="1x16:int64,1x16x8")
     assert [t.dtype for t in r.graph.inputs] == ["int64", "float32"]
     assert r.unsupported == [] and r.totals["macs"] == 16 * 8 * 3
