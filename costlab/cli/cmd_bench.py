@@ -43,10 +43,11 @@ def bench_cmd(model, runtime, threads, resolution, input_shape, batch, runs, war
     from ..errors import UsageError
     from ..present.bench import bench_text
     from ..present.output import write_output
-    from ..runtimes import get_runtime
+    from ..runtimes import get_runtime, refuse_model_file
     from ..runtimes.bench import bench
     from ..spec import input_shapes_for, resolve
 
+    refuse_model_file(model)
     rt = get_runtime(runtime)
     rt.require()
     rt.check_dtype(dtype)

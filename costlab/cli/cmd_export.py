@@ -36,7 +36,7 @@ def export_cmd(models, runtime, folder, threads, runs, warmup, resolution, input
 
     from .. import __version__
     from ..errors import UsageError
-    from ..runtimes import artifact, get_runtime
+    from ..runtimes import artifact, get_runtime, refuse_model_file
     from ..runtimes.export import RUNTIMES, check_folder, write_export
     from ..spec import input_shapes_for, resolve
 
@@ -45,6 +45,7 @@ def export_cmd(models, runtime, folder, threads, runs, warmup, resolution, input
     check_folder(Path(folder), force)           # before any conversion
     planned = []
     for spec in models:
+        refuse_model_file(spec)
         resolved = resolve(spec, device="meta")
         shapes = input_shapes_for(resolved, input_shape, resolution, batch)
         if len(shapes) != 1:

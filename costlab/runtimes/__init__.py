@@ -33,6 +33,17 @@ def installed() -> list[str]:
     return [n for n, r in RUNTIMES.items() if r.missing() is None]
 
 
+def refuse_model_file(spec) -> None:
+    """A runtime converts a PyTorch model; a MODEL that names an .onnx / .tflite file is refused in one line."""
+    from ..frontends import is_file_spec
+
+    if isinstance(spec, str) and is_file_spec(spec):
+        raise UsageError(f"'{spec.strip()}' is a model file; costlab converts and times PyTorch models (a zoo spec, "
+                         "file.py:factory, torchvision:NAME), not files: time it with its runtime's own tool "
+                         "(onnxruntime_perf_test, TFLite benchmark_model), or predict it with costlab analyze "
+                         f"{spec.strip()} --device PROFILE")
+
+
 def build_model(spec, input_shape: Sequence[int] | None = None, seed: int = 0):
     """(display name, eval-mode CPU module, example input, content identity) of a spec
     string (zoo, library or user spec; random weights from ``seed``) or a module."""
@@ -48,6 +59,7 @@ def build_model(spec, input_shape: Sequence[int] | None = None, seed: int = 0):
     from ..calibrate.grid import default_input_shape
     from ..spec import resolve
 
+    refuse_model_file(spec)
     torch.manual_seed(seed)
     resolved = resolve(spec, device="cpu")
     model = resolved.model.eval()
@@ -124,4 +136,4 @@ def open_session(runtime: str | Runtime, spec, input_shape: Sequence[int] | None
 
 
 __all__ = ["RUNTIMES", "NAMES", "DEPLOYED", "DTYPES", "get_runtime", "installed", "artifact", "open_session",
-           "build_model", "Artifact", "OpTime", "Runtime", "Session", "RuntimeMissing", "ConversionError"]
+           "build_model", "refuse_model_file", "Artifact", "OpTime", "Runtime", "Session", "RuntimeMissing", "ConversionError"]

@@ -239,6 +239,22 @@ def test_bench_bad_input_exit_2(capsys, args, msg):
     assert len(err.strip().splitlines()) <= 3
 
 
+@needs_ort
+@pytest.mark.parametrize("cmd", ["bench", "export"])
+def test_a_model_file_is_refused_in_one_line(capsys, tmp_path, cmd):
+    # was: AttributeError: 'OnnxModel' object has no attribute 'eval' (a traceback, exit 1)
+    onnx_file = tmp_path / "tiny.onnx"
+    art = artifact("ort", TINY, SHAPE)
+    onnx_file.write_bytes(art.path.read_bytes())
+    extra = ["-o", str(tmp_path / "out")] if cmd == "export" else []
+    rt = "onnx" if cmd == "export" else "ort"
+    code, out, err = run([cmd, str(onnx_file), "--runtime", rt, *extra], capsys)
+    assert code == 2 and "is a model file" in err and "costlab analyze" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "out").exists()
+    with pytest.raises(UsageError, match="is a model file"):
+        build_model(str(onnx_file))
+
+
 def test_bench_absent_runtime_names_extra(capsys, monkeypatch):
     rt = get_runtime("litert")
     monkeypatch.setattr(type(rt), "modules", ("costlab_no_such_module_xyz",))
