@@ -20,7 +20,8 @@ device and run it there.
 
 :func:`read_benchmark_logs` reads a folder back as :class:`~costlab.calibrate.measurements.Measurements`
 (``costlab calibrate --benchmark-logs``, ``costlab validate --benchmark-logs``): every manifest
-row needs its model file with the manifest's sha256 and its log; every log needs its row.
+row needs its model file with the manifest's sha256, named after the row's spec and shape (in a
+manifest costlab export wrote), and its log; every log needs its row.
 Each problem is one :class:`~costlab.errors.InputError` line naming the file; nothing is written.
 """
 from __future__ import annotations
@@ -263,6 +264,19 @@ def read_manifest(folder: Path) -> tuple[list[dict], dict]:
     return rows, meta
 
 
+def _check_names(folder: Path, rows: list[dict], meta: dict) -> None:
+    """In a manifest costlab export wrote, each row's file is named after its spec and input shape:
+    a row whose spec or shape was edited would put one model's log under another's name."""
+    if not meta:            # a hand-written manifest (no '# costlab export' line): any file names
+        return
+    for r in rows:
+        want = stem_of(r["spec"], r["input_shape"])
+        if Path(r["file"]).stem != want:
+            raise InputError(f"{folder / 'manifest.csv'} line {r['line']}: {r['file']} is not the export of "
+                             f"{r['spec']} at {shape_text(r['input_shape'])} (costlab export names that one "
+                             f"{want}); the row's spec or input_shape was edited: put it back, or export again")
+
+
 def _check_files(folder: Path, rows: list[dict]) -> None:
     m = folder / "manifest.csv"
     for r in rows:
@@ -319,6 +333,7 @@ def read_benchmark_logs(folder: str | Path):
 
     folder = Path(folder)
     rows, meta = read_manifest(folder)
+    _check_names(folder, rows, meta)
     _check_files(folder, rows)
     found = _pair_logs(folder, rows)
     logs = {stem: parse_log(p) for stem, p in found.items()}

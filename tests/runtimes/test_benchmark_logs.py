@@ -172,6 +172,15 @@ def test_bad_folders_are_refused_in_one_line(tmp_path, capsys, cache):
     _calibrate_refused(tmp_path, capsys, folder, rows[1]["file"], "missing")
     model.write_bytes(data)
 
+    manifest = folder / "manifest.csv"                   # two rows' specs swapped: each log would go to the
+    text = manifest.read_text()                           # other model (was: fitted without a word)
+    a, b = (f'"{r["spec"]}"' if "," in r["spec"] else r["spec"] for r in rows[:2])
+    manifest.write_text(text.replace(a, "@").replace(b, a).replace("@", b))
+    _calibrate_refused(tmp_path, capsys, folder, "line 3", "is not the export of", "edited")
+    manifest.write_text(text.replace(f",{SHAPE},", ",1x16x32x32,", 1))    # a shape edited
+    _calibrate_refused(tmp_path, capsys, folder, "line 3", "at 1x16x32x32")
+    manifest.write_text(text)
+
     (folder / "manifest.csv").unlink()
     _calibrate_refused(tmp_path, capsys, folder, "manifest.csv", "costlab export")
     _calibrate_refused(tmp_path, capsys, tmp_path / "nowhere", "no such folder")
