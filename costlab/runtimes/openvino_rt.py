@@ -96,10 +96,21 @@ class OvSession(Session):
             kind = str(rt["layerType"].astype(str)) if "layerType" in rt else op.get_type_name()
             info[op.get_friendly_name()] = (kind, tuple(n for n in names.split(",") if n))
         types = {p.node_name: p.exec_type for p in req.profiling_info}
+        producer = _output_producers(self.artifact.path)
         out = []
         for name, ms in acc.items():
             kind, covers = info.get(name, ("", ()))
-            # ONNX node names: OpenVINO appends /WithoutBiases etc. to the node it splits
-            covers = tuple(dict.fromkeys(c for c in covers))
+            # ONNX node names: OpenVINO appends /WithoutBiases etc. to the node it splits, and names
+            # the node that writes a graph output after that output ('output'): back to the node
+            covers = tuple(dict.fromkeys(producer.get(c, c) for c in covers))
             out.append(OpTime(name, kind or "", ms / runs, covers, types.get(name, "")))
         return out
+
+
+def _output_producers(path) -> dict[str, str]:
+    """Graph output tensor name -> the name of the ONNX node that writes it."""
+    import onnx
+
+    g = onnx.load(str(path)).graph
+    outs = {o.name for o in g.output}
+    return {t: n.name for n in g.node if n.name for t in n.output if t in outs}

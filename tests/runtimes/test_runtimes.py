@@ -206,6 +206,18 @@ def test_openvino_session_and_counters():
     assert conv and conv[0].ms > 0
 
 
+@needs_ov
+def test_openvino_kernel_writing_the_graph_output_maps_to_its_layer(capsys):
+    # OpenVINO names the node that writes a graph output after the output ('output'): LeNet-5's
+    # last linear was listed under "no costlab layer: layout, reorders"
+    code, out, err = run(["bench", "lenet5", "--runtime", "openvino", "--runs", "2", "--warmup", "0", "--format",
+                          "json"], capsys)
+    assert code == 0, err
+    d = json.loads(out)
+    assert "classifier.fc2" in [r["layer"] for r in d["layers"]]
+    assert all(o["op_type"] == "Reorder" for o in d["ops"] if o["layer"] is None)
+
+
 @needs_ort
 def test_bench_cli_json(capsys):
     code, out, err = run(["bench", TINY, "--runtime", "ort", "--input-shape", "1x8x16x16", "--runs", "5",
