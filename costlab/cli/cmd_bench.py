@@ -40,10 +40,9 @@ def bench_cmd(model, runtime, threads, resolution, input_shape, batch, runs, war
     costlab bench mobilenet_v2 --runtime ort --dtype int8 --format json
     costlab bench mobilenet_v2 --runtime litert --log phone/logs/mobilenet_v2_1x3x224x224.log
     """
-    from ..errors import UsageError
     from ..present.bench import bench_text
     from ..present.output import write_output
-    from ..runtimes import get_runtime, refuse_model_file
+    from ..runtimes import get_runtime, one_image_input, refuse_model_file
     from ..runtimes.bench import bench
     from ..spec import input_shapes_for, resolve
 
@@ -60,9 +59,7 @@ def bench_cmd(model, runtime, threads, resolution, input_shape, batch, runs, war
         profile = load_profile(device)
     resolved = resolve(model, device="meta")
     shapes = input_shapes_for(resolved, input_shape, resolution, batch)
-    if len(shapes) != 1:
-        raise UsageError(f"costlab bench runs models with one image input; '{model}' takes {len(shapes)}")
-    shape = tuple(shapes[0])
+    shape = one_image_input(shapes, model, "bench")
     doc = bench(model, runtime, input_shape=shape, threads=threads, runs=runs, warmup=warmup, dtype=dtype,
                 clock=clock, op_profile=not no_op_profile)
     if doc.get("ops"):

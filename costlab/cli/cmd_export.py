@@ -35,8 +35,7 @@ def export_cmd(models, runtime, folder, threads, runs, warmup, resolution, input
     from pathlib import Path
 
     from .. import __version__
-    from ..errors import UsageError
-    from ..runtimes import artifact, get_runtime, refuse_model_file
+    from ..runtimes import artifact, get_runtime, one_image_input, refuse_model_file
     from ..runtimes.export import RUNTIMES, check_folder, write_export
     from ..spec import input_shapes_for, resolve
 
@@ -48,9 +47,7 @@ def export_cmd(models, runtime, folder, threads, runs, warmup, resolution, input
         refuse_model_file(spec)
         resolved = resolve(spec, device="meta")
         shapes = input_shapes_for(resolved, input_shape, resolution, batch)
-        if len(shapes) != 1:
-            raise UsageError(f"costlab export converts models with one image input; '{spec}' takes {len(shapes)}")
-        planned.append((spec, tuple(int(d) for d in shapes[0])))
+        planned.append((spec, one_image_input(shapes, spec, "export")))
     rows = []
     for i, (spec, shape) in enumerate(planned, start=1):
         if not quiet:

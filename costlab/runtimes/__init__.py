@@ -44,6 +44,19 @@ def refuse_model_file(spec) -> None:
                          f"{spec.strip()} --device PROFILE")
 
 
+def one_image_input(shapes, spec: str, command: str) -> tuple[int, ...]:
+    """The one float input shape a runtime is fed (a random float32 tensor), from the shapes the
+    options gave; several inputs, or an input of another dtype (``1x3x32x32:int64``), one line."""
+    if len(shapes) != 1:
+        raise UsageError(f"costlab {command} runs models with one image input; '{spec}' takes {len(shapes)}")
+    dtype = getattr(shapes[0], "dtype", None)
+    if dtype not in (None, "float32"):
+        hint = " (int8 weights and activations: --dtype int8)" if command == "bench" else ""
+        raise UsageError(f"costlab {command} feeds '{spec}' a random float32 input, not {dtype}: drop "
+                         f"':{dtype}' from --input-shape{hint}")
+    return tuple(int(d) for d in shapes[0])
+
+
 def build_model(spec, input_shape: Sequence[int] | None = None, seed: int = 0):
     """(display name, eval-mode CPU module, example input, content identity) of a spec
     string (zoo, library or user spec; random weights from ``seed``) or a module."""
@@ -136,4 +149,4 @@ def open_session(runtime: str | Runtime, spec, input_shape: Sequence[int] | None
 
 
 __all__ = ["RUNTIMES", "NAMES", "DEPLOYED", "DTYPES", "get_runtime", "installed", "artifact", "open_session",
-           "build_model", "refuse_model_file", "Artifact", "OpTime", "Runtime", "Session", "RuntimeMissing", "ConversionError"]
+           "build_model", "refuse_model_file", "one_image_input", "Artifact", "OpTime", "Runtime", "Session", "RuntimeMissing", "ConversionError"]

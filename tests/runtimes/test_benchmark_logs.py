@@ -208,6 +208,10 @@ def test_export_refuses_a_foreign_folder_and_writes_nothing_on_error(tmp_path, c
     _refused(capsys, ["export", SPECS[0], "micro_conv:cin=8", "--runtime", "onnx", "--input-shape", SHAPE, "-o",
                       str(new), "-q"], "micro_conv")
     assert not new.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".costlab-export-")]
+    # an input dtype: the export is float32, so refused rather than dropped
+    _refused(capsys, ["export", SPECS[0], "--runtime", "onnx", "--input-shape", SHAPE + ":float16", "-o", str(new),
+                      "-q"], "drop ':float16'")
+    assert not new.exists()
     # the same model twice
     _refused(capsys, ["export", SPECS[0], SPECS[0], "--runtime", "onnx", "--input-shape", SHAPE, "-o", str(new),
                       "-q"], "given twice")

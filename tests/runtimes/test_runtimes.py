@@ -244,6 +244,8 @@ def test_bench_cli_table_with_prediction(capsys):
     (["--runtime", "tvm"], "Invalid value for '--runtime'"),
     (["--runtime", "openvino", "--dtype", "int8"], "not supported by runtime 'openvino'"),
     (["--runtime", "ort", "--threads", "2", "--clock", "thread"], "--clock thread needs --threads 1"),
+    # an input dtype was dropped without a word: timed as float32
+    (["--runtime", "ort", "--input-shape", "1x8x16x16:int64"], "drop ':int64' from --input-shape"),
 ])
 def test_bench_bad_input_exit_2(capsys, args, msg):
     code, out, err = run(["bench", TINY] + args, capsys)
