@@ -8,6 +8,13 @@ import pandas as pd
 from .tables import ms, text_table, to_csv
 
 
+def _layer_label(layer: str | None) -> str:
+    """A layer's cell: its module path; '' is the model's own forward (a flatten written in it)."""
+    if layer is None:
+        return "(no costlab layer: layout, reorders)"
+    return layer or "(the model's own forward)"
+
+
 def bench_text(doc: dict, fmt: str = "table") -> str:
     if fmt == "json":
         return json.dumps(doc, indent=2)
@@ -31,8 +38,7 @@ def bench_text(doc: dict, fmt: str = "table") -> str:
         lines.append(f"int8: {doc['quantization']}")
     if doc.get("layers"):
         rows = doc["layers"]
-        df = pd.DataFrame([{"layer": r["layer"] if r["layer"] is not None else "(no costlab layer: layout, "
-                                                                              "reorders)",
+        df = pd.DataFrame([{"layer": _layer_label(r["layer"]),
                             "kernels": r["kernels"], "ops": "+".join(r["op_types"]),
                             "measured ms": ms(r["measured_ms"]),
                             "predicted ms": ms(r.get("predicted_ms"))} for r in rows])

@@ -219,6 +219,15 @@ def test_openvino_kernel_writing_the_graph_output_maps_to_its_layer(capsys):
 
 
 @needs_ort
+def test_bench_table_names_the_models_own_forward(capsys):
+    # LeNet-5 flattens in its own forward: ORT's Flatten kernel maps to module '' (was a blank cell)
+    code, out, err = run(["bench", "lenet5", "--runtime", "ort", "--runs", "2", "--warmup", "0"], capsys)
+    assert code == 0, err
+    row = next(ln for ln in out.splitlines() if "Flatten" in ln)
+    assert row.startswith("(the model's own forward)")
+
+
+@needs_ort
 def test_bench_cli_json(capsys):
     code, out, err = run(["bench", TINY, "--runtime", "ort", "--input-shape", "1x8x16x16", "--runs", "5",
                           "--warmup", "1", "--format", "json"], capsys)
