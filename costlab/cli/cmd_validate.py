@@ -56,6 +56,9 @@ def validate(device, measurements, benchmark_logs, base, samples, seed, holdout,
     """
     if measurements and benchmark_logs:
         raise UsageError("give --measurements FILE.csv or --benchmark-logs DIR, not both")
+    _unused(bool(measurements or benchmark_logs), holdout=holdout != "network", models=models is not None,
+            runtime=runtime is not None, form=form != "profile", base=base is not None,
+            predictor=predictor_form is not None, samples=_given("samples"), seed=_given("seed"))
     if measurements or benchmark_logs:
         if device or measure:
             raise UsageError(f"--{'measurements' if measurements else 'benchmark-logs'} checks your own timings; "
@@ -106,3 +109,26 @@ def _measured(prof: dict, models: str | None, repeats: int, quiet: bool) -> dict
     if deployed_runtime(prof) is not None:   # through its runtime, leave-family-out, noise floor
         return validate_runtime(prof, specs, repeats=repeats, progress=not quiet)
     return validate_measured(prof, specs, repeats=repeats, progress=not quiet)
+
+
+def _given(name: str) -> bool:
+    """Was option ``name`` given on the command line (not its default)?"""
+    from click.core import ParameterSource
+
+    return click.get_current_context().get_parameter_source(name) not in (ParameterSource.DEFAULT, None)
+
+
+def _unused(own_timings: bool, **given: bool) -> None:
+    """An option the chosen check does not read is refused, not ignored: --holdout, --models,
+    --runtime and --form go with --device; --base, --predictor, --samples and --seed with
+    --measurements / --benchmark-logs (random few-shot splits)."""
+    with_device = ("holdout", "models", "runtime", "form")
+    bad = [k for k, v in given.items() if v and ((k in with_device) == own_timings)]
+    if not bad:
+        return
+    flags = ", ".join(f"--{k}" for k in bad)
+    if own_timings:
+        raise UsageError(f"{flags}: not read with --measurements / --benchmark-logs (random few-shot splits: "
+                         "--samples, --repeats, --seed, --base, --predictor); drop it")
+    raise UsageError(f"{flags}: goes with --measurements FILE.csv or --benchmark-logs DIR (a few-shot check of "
+                     "your own timings), not --device; drop it")

@@ -78,6 +78,25 @@ def test_measurement_options_are_refused_without_measurements(capsys):
     assert code == 2 and "--device" in err
 
 
+@pytest.mark.parametrize("extra, flag", [
+    (["--holdout", "family"], "--holdout"), (["--form", "guide"], "--form"), (["--models", "lenet5"], "--models"),
+    (["--runtime", "eager"], "--runtime"),
+])
+def test_device_options_are_refused_with_measurements(raspi4_csv, capsys, extra, flag):
+    # were ignored without a word: the few-shot check ran as if they were not given
+    code, out, err = run(["validate", "--measurements", str(raspi4_csv), "--samples", "10", "-q", *extra], capsys)
+    assert code == 2 and out == "" and err.count("\n") == 1 and flag in err and "drop it" in err, err
+
+
+@pytest.mark.parametrize("extra, flag", [
+    (["--samples", "5"], "--samples"), (["--seed", "1"], "--seed"), (["--base", "arm"], "--base"),
+    (["--predictor", "per-class"], "--predictor"),
+])
+def test_measurement_options_are_refused_with_device(capsys, extra, flag):
+    code, out, err = run(["validate", "--device", "arm", "-q", *extra], capsys)
+    assert code == 2 and out == "" and err.count("\n") == 1 and flag in err and "--measurements" in err, err
+
+
 def test_no_progress_bar_when_stderr_is_not_a_terminal(raspi4_csv, capsys):
     # the blocks of the file's architectures are traced on first use (cleared here): a bar would show
     from costlab import blocks
