@@ -24,10 +24,14 @@ def _taken(name: str, profiles) -> str | None:
 
 
 def _known_form(form: str | None) -> str | None:
-    from ..latency.forms import FORMS
+    from ..latency.forms import FORMS, Form
 
+    fits = sorted(n for n, f in FORMS.items() if type(f).fit is not Form.fit)
     if form is not None and form not in FORMS:
         raise UsageError(f"--predictor {form}: unknown predictor form (known: {', '.join(sorted(FORMS))})")
+    if form is not None and form not in fits:
+        raise UsageError(f"--predictor {form}: this form is not fitted from measured models; use one that is "
+                         f"({', '.join(fits)}) or drop --predictor")
     return form
 
 

@@ -97,6 +97,15 @@ def test_measurement_options_are_refused_with_device(capsys, extra, flag):
     assert code == 2 and out == "" and err.count("\n") == 1 and flag in err and "--measurements" in err, err
 
 
+def test_a_predictor_form_that_cannot_be_fitted_names_one_that_can(raspi4_csv, tmp_path, capsys):
+    # was: "predictor form 'gpu-host-device' cannot be fitted from measured models" (no fix in it)
+    out = tmp_path / "p.json"
+    for cmd in (["calibrate", "-o", str(out)], ["validate", "--samples", "10"]):
+        code, _, err = run([*cmd, "--measurements", str(raspi4_csv), "--predictor", "gpu-host-device", "-q"], capsys)
+        assert code == 2 and err.count("\n") == 1 and "use one that is (per-class" in err, err
+    assert not out.exists()
+
+
 def test_no_progress_bar_when_stderr_is_not_a_terminal(raspi4_csv, capsys):
     # the blocks of the file's architectures are traced on first use (cleared here): a bar would show
     from costlab import blocks
