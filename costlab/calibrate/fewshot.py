@@ -191,9 +191,9 @@ def validate_arrays(ss: SpecSet, y, *, samples: int, repeats: int = 10, seed: in
     y = np.asarray(y, float)
     n = len(y)
     if n < 3:
-        raise UsageError(f"a few-shot check needs at least 3 measurements (fit on 2, predict 1), the file has {n}")
+        raise UsageError(f"a few-shot check needs at least 3 measured models (fit on 2, predict 1), got {n}")
     if samples < 2 or samples >= n:
-        raise UsageError(f"--samples must be between 2 and {n - 1} (the file has {n} rows), got {samples}")
+        raise UsageError(f"--samples must be between 2 and {n - 1} ({n} measured models), got {samples}")
     if repeats < 1:
         raise UsageError(f"--repeats must be at least 1, got {repeats}")
     rng = np.random.default_rng(seed)

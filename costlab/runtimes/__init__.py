@@ -137,7 +137,21 @@ def _runs_on(model, example, name: str) -> None:
             model(example)
     except Exception as exc:  # noqa: BLE001 - one line
         raise InputError(f"'{name}' does not run on a {shape_text(example.shape)} input: {first_line(exc)}; "
-                         "pass --input-shape") from None
+                         f"{_input_hint(name, example.shape)}") from None
+
+
+def _input_hint(name: str, used) -> str:
+    """What input to give instead: a zoo model's default input, else the option to use."""
+    from ..calibrate.grid import default_input_shape
+    from .base import shape_text
+
+    try:
+        default = tuple(default_input_shape(name))
+    except Exception:  # noqa: BLE001 - not a zoo spec (a user or library model): no default to name
+        return "give the input it takes with --input-shape"
+    if tuple(used) == default:
+        return "give the input it takes with --input-shape"
+    return f"its default input is {shape_text(default)} (drop --input-shape / --resolution, or give one it takes)"
 
 
 def open_session(runtime: str | Runtime, spec, input_shape: Sequence[int] | None = None, *, threads: int = 1,

@@ -85,6 +85,9 @@ def test_a_model_that_does_not_run_on_the_input_is_an_input_error():
 
     with pytest.raises(InputError, match="does not run on a 1x8x16x16 input"):
         artifact("ort", Block(), SHAPE)
+    # a zoo model given an input it cannot take: the message names its default input
+    with pytest.raises(InputError, match="its default input is 1x1x28x28"):
+        artifact("ort", "lenet5", (1, 3, 28, 28))
 
 
 def test_op_named_in_converter_messages():
