@@ -28,8 +28,11 @@ from .options import check_output_path, fail, input_options, profile_option
               help="write to FILE (atomically) instead of stdout")
 @click.option("--log", "log", type=click.Path(dir_okay=False), default=None, callback=check_output_path,
               help="also write the measurement as a TFLite benchmark_model log (for calibrate --benchmark-logs)")
+@click.option("--model-file", "model_file", type=click.Path(dir_okay=False), default=None,
+              help="time this converted file (.onnx for ort/openvino, .tflite for litert; e.g. from costlab export) "
+                   "instead of converting MODEL, which still names it")
 def bench_cmd(model, runtime, threads, resolution, input_shape, batch, runs, warmup, dtype, clock, device,
-              no_op_profile, fmt, output, log):
+              no_op_profile, fmt, output, log, model_file):
     """Measure MODEL's latency through a deployment runtime: median, p10, p90 of --runs
     inferences; per-op times (ONNX Runtime's profiler, OpenVINO's performance counters)
     beside costlab's predicted per-layer latency with --device.
@@ -61,7 +64,7 @@ def bench_cmd(model, runtime, threads, resolution, input_shape, batch, runs, war
     shapes = input_shapes_for(resolved, input_shape, resolution, batch)
     shape = one_image_input(shapes, model, "bench")
     doc = bench(model, runtime, input_shape=shape, threads=threads, runs=runs, warmup=warmup, dtype=dtype,
-                clock=clock, op_profile=not no_op_profile)
+                clock=clock, op_profile=not no_op_profile, model_file=model_file)
     if doc.get("ops"):
         _layers(doc, model, shape, profile)
     elif profile is not None:

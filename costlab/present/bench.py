@@ -33,6 +33,8 @@ def bench_text(doc: dict, fmt: str = "table") -> str:
              f"{ms(doc['wall_median_ms'])} ms)",
              f"first inference {ms(doc['first_ms'])} ms, load {doc['load_s']:.2f} s, "
              + ("no conversion (eager)" if doc.get("artifact") is None else
+                f"the given file, not converted here: {doc['model_file']} (sha256 {doc['sha256'][:16]}...)"
+                if doc.get("model_file") else
                 f"conversion {doc['convert_s']:.1f} s{' (cached)' if doc['cached'] else ''}: {doc['artifact']}")]
     if doc.get("quantization"):
         lines.append(f"int8: {doc['quantization']}")

@@ -13,11 +13,13 @@ process is spread over several models instead of landing on one.
 """
 from __future__ import annotations
 
+import contextlib
 import platform
 import time
+from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from ..errors import MeasureError
+from ..errors import InputError, MeasureError
 from . import artifact, build_model, get_runtime
 from .base import Artifact, ConversionError, Runtime
 
@@ -133,12 +135,43 @@ def boundary_share(runtime: str | Runtime, art: Artifact, *, threads: int = 1, r
     return edge / total if total > 0 else 0.0
 
 
+def given_file(rt: Runtime, path: str, input_shape: tuple[int, ...], dtype: str) -> Artifact:
+    """A converted model file to time as it is (``costlab bench --model-file``)."""
+    from .cache import sha256_file
+
+    p = Path(path)
+    if rt.suffix is None or p.suffix.lower() != rt.suffix:
+        want = f"a {rt.suffix} file" if rt.suffix else "no file (it runs the PyTorch model)"
+        raise InputError(f"--model-file {path}: {rt.title} takes {want}; pick the runtime the file was exported for")
+    if not p.is_file():
+        raise InputError(f"--model-file {path}: no such file")
+    return Artifact(runtime=rt.name, path=p, sha256=sha256_file(p), convert_s=0.0, cached=True, key="model-file",
+                    input_shape=tuple(input_shape), dtype=dtype, meta={"model_file": str(p)})
+
+
+@contextlib.contextmanager
+def _file_errors(rt: Runtime, a: Artifact, model_file: str | None):
+    """A user's converted file that the runtime cannot load or run: one line, not a traceback."""
+    if model_file is None:
+        yield
+        return
+    try:
+        yield
+    except Exception as exc:  # noqa: BLE001 - a user's file: one line
+        from .base import first_line
+
+        raise InputError(f"--model-file {model_file}: {rt.title} cannot run it on a "
+                         f"{'x'.join(map(str, a.input_shape))} input: {first_line(exc)} (MODEL and --input-shape "
+                         "must be the ones it was exported for)") from None
+
+
 def bench(spec, runtime: str, *, input_shape: Sequence[int] | None = None, threads: int = 1, runs: int = 50,
           warmup: int = 5, dtype: str = "float32", clock: str = "auto", op_profile: bool = True,
-          progress: bool | Any = False) -> dict:
+          progress: bool | Any = False, model_file: str | None = None) -> dict:
     """``costlab bench``: one model through one runtime, with per-op times where the runtime
     gives them. Returns the JSON document (keys ``median_ms``, ``p10_ms``, ``p90_ms``,
-    ``runs``, ``runtime``, ``threads``, ...)."""
+    ``runs``, ``runtime``, ``threads``, ...). ``model_file``: time that converted file (a model
+    ``costlab export`` wrote) instead of converting ``spec``, which still names the model."""
     import torch
 
     from ..calibrate.measure import measurement_context, summarize
@@ -149,10 +182,11 @@ def bench(spec, runtime: str, *, input_shape: Sequence[int] | None = None, threa
     if runs < 1 or warmup < 0:
         raise MeasureError("--runs must be >= 1 and --warmup >= 0")
     b = build_model(spec, input_shape)
-    a: Artifact = artifact(rt, spec, input_shape, dtype=dtype, built=b)
+    a: Artifact = artifact(rt, spec, input_shape, dtype=dtype, built=b) if model_file is None else \
+        given_file(rt, model_file, tuple(b[2].shape), dtype)
     timer = _timer(threads, clock)
     t_load = time.perf_counter()
-    with measurement_context(torch.device("cpu"), threads, True):
+    with measurement_context(torch.device("cpu"), threads, True), _file_errors(rt, a, model_file):
         s = rt.load(a, threads, model=b[1], example=b[2])
         load_s = time.perf_counter() - t_load
         first_t0 = time.perf_counter()
@@ -179,6 +213,8 @@ def bench(spec, runtime: str, *, input_shape: Sequence[int] | None = None, threa
            "per_op_source": rt.per_op or None}
     if a.meta.get("quantization"):
         doc["quantization"] = a.meta["quantization"]
+    if model_file is not None:
+        doc["model_file"] = str(model_file)
     if ops is not None:
         doc["ops"] = [{"name": o.name, "op_type": o.op_type, "ms": o.ms, "covers": list(o.covers),
                        "exec_type": o.exec_type} for o in ops]

@@ -12,10 +12,10 @@ An export folder holds::
 ``run.sh`` for ``--runtime litert`` pushes each ``.tflite`` with ``adb`` and runs TFLite's
 ``benchmark_model`` on the phone (``--graph --num_threads --warmup_runs --num_runs
 --enable_op_profiling=true``); ``LOCAL=1 ./run.sh`` measures the same models here through the
-LiteRT interpreter instead (``costlab bench --runtime litert --log``). ONNX models have no
+LiteRT interpreter instead (``costlab bench --runtime litert --model-file models/F --log``). ONNX models have no
 ``benchmark_model``, and costlab does not read ``onnxruntime_perf_test``'s output: for
 ``--runtime onnx`` run.sh measures through ONNX Runtime on the machine that runs it
-(``costlab bench --runtime ort --log``, writing the same log format); copy the folder to the
+(``costlab bench --runtime ort --model-file models/F --log``, the same log format); copy the folder to the
 device and run it there.
 
 :func:`read_benchmark_logs` reads a folder back as :class:`~costlab.calibrate.measurements.Measurements`
@@ -128,8 +128,8 @@ run_one() {  # file stem spec input_shape
 """
 
 _LOCAL = """run_local() {{  # file stem spec input_shape: measured here, written in benchmark_model's log format
-  "$COSTLAB" bench "$3" --runtime {runtime} --input-shape "$4" --threads "$THREADS" --runs "$RUNS" \\
-      --warmup "$WARMUP" --log "logs/$2.log" > /dev/null
+  "$COSTLAB" bench "$3" --runtime {runtime} --input-shape "$4" --model-file "models/$1" --threads "$THREADS" \\
+      --runs "$RUNS" --warmup "$WARMUP" --log "logs/$2.log" > /dev/null
 }}
 """
 

@@ -56,9 +56,14 @@ def _flow(tmp_path, capsys, export_runtime: str, bench_runtime: str, specs: list
     for r in rows:
         stem = Path(r["file"]).stem
         assert (folder / r["file"]).is_file() and f"run_one {stem}" in script
+        # as run.sh does: the exported file itself, timed (not a new conversion of the spec)
         code, out, err = run(["bench", r["spec"], "--runtime", bench_runtime, "--input-shape", SHAPE, "--runs", "5",
-                              "--warmup", "1", "--log", str(folder / "logs" / f"{stem}.log")], capsys)
+                              "--warmup", "1", "--model-file", str(folder / r["file"]), "--format", "json",
+                              "--log", str(folder / "logs" / f"{stem}.log")], capsys)
         assert code == 0, err
+        doc = json.loads(out)
+        assert doc["sha256"] == r["sha256"] and doc["artifact"] == str(folder / r["file"]) and doc["cached"]
+    assert '--model-file "models/$1"' in script
     return folder, rows, script
 
 
@@ -226,3 +231,16 @@ def test_export_refuses_a_foreign_folder_and_writes_nothing_on_error(tmp_path, c
     assert code == 0, err
     assert [r["spec"] for r in _manifest(foreign)] == [SPECS[1]] and len(list((foreign / "models").iterdir())) == 1
     shutil.rmtree(foreign)
+
+
+def test_bench_model_file_of_the_wrong_kind_or_model_is_one_line(tmp_path, capsys, cache):
+    folder = _fake_export(tmp_path, capsys)
+    rows = _manifest(folder)
+    f = str(folder / rows[0]["file"])
+    for args, needle in ((["--runtime", "ort", "--model-file", str(tmp_path / "none.onnx")], "no such file"),
+                         (["--runtime", "litert", "--model-file", f], "takes a .tflite file"),
+                         (["--runtime", "ort", "--model-file", f, "--input-shape", "1x16x8x8"], "cannot run it on")):
+        code, out, err = run(["bench", rows[0]["spec"], *args, "--runs", "2"], capsys)
+        if code == 2 and "costlab[litert]" in err:      # litert absent: refused earlier, for that reason
+            continue
+        assert code == 2 and out == "" and needle in err and err.count("\n") == 1, err
