@@ -426,7 +426,7 @@ class SweepSummary:
             return (f"nothing to do: {self.output} already holds all {self.rows:,} rows ({self.items:,} models x {nd} "
                     f"device{'s' * (nd > 1)}: {', '.join(self.devices)})"
                     + (f", {self.errors:,} rows with errors" if self.errors else "") + "; left as it was")
-        how = len(self.devices), "Ray" if self.backend == "ray" else f"{self.jobs} local process"
+        how = "Ray" if self.backend == "ray" else f"{self.jobs} local process"
         return (f"wrote {self.output}: {self.rows:,} rows ({self.items:,} models x {nd} device{'s' * (nd > 1)}: "
                 f"{', '.join(self.devices)}); {self.computed:,} predicted in {self.seconds:.1f} s "
                 f"({how}{'es' if self.backend == 'local' and self.jobs > 1 else ''}), "

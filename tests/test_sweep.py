@@ -189,6 +189,7 @@ def test_edited_profile_predicts_again(items, tmp_path, capsys):
     code = main(["sweep", "--space", "fbnet", "--n", "5", "--seed", "11", "--device", str(prof), "-o", str(out)])
     o, e = capsys.readouterr()
     assert code == 0 and "5 predicted" in o and "0 already there" in o
+    assert "s (1 local process), 0 already there" in o and "(" + "(" not in o   # was: ((1, '1 local process'))
     assert e == "costlab: note: profile myarm changed since the earlier run: 5 rows predicted again\n" \
                 f"costlab: note: {out} held 35 rows of other models or devices, left out: the output holds " \
                 "the models x devices of this run only\n"
