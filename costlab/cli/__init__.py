@@ -76,6 +76,9 @@ def main(argv: list[str] | None = None) -> int:
     except click.ClickException as exc:
         # usage errors: one line, with the fix, exit 2
         msg = exc.format_message().strip().replace("\n", " ")
+        ctx = getattr(exc, "ctx", None)
+        if isinstance(exc, click.UsageError) and ctx is not None and "--help" not in msg:
+            msg += f" (see '{ctx.command_path} --help')"      # click's own messages name no fix
         click.echo(f"costlab: error: {msg}", err=True)
         return 2
     except CostlabError as exc:

@@ -127,10 +127,15 @@ PROFILE_HELP = ("device profile: arm, gpu or cpu (the default profile of that de
                 "(costlab profiles lists them) or a path to a profile .json")
 
 
-def _check_profiles(ctx, param, value):
+def _check_profiles(ctx, param, value, required: bool = False):
     """click callback of ``--device``: a value that names no profile stops the command before
-    any work, with the profile lookup's one-line error (did-you-mean, the known names)."""
+    any work, with the profile lookup's one-line error (did-you-mean, the known names); a
+    required one that is missing, with the fix (click's own check says only 'Missing option'
+    and, since click 8.3, lets a single one with default None through as None)."""
     if value is None or value == ():        # not given: nothing to load (the latency package stays unloaded)
+        if required:
+            raise click.UsageError("--device is required: name a device profile, e.g. --device arm (arm, gpu, "
+                                   "cpu, or a name 'costlab profiles' lists, or a profile .json)", ctx=ctx)
         return value
     from ..latency.profile import resolve_profile_path
 
@@ -146,8 +151,11 @@ def profile_option(*, required: bool = False, multiple: bool = False):
     with one help text), checked before the command runs. ``multiple``: repeatable and
     comma-separated, into ``devices``."""
     more = "; several: comma-separated or repeated" if multiple else ""
-    return click.option("--device", "devices" if multiple else "device", metavar="PROFILE", required=required,
-                        multiple=multiple, default=None, callback=_check_profiles, help=PROFILE_HELP + more)
+    import functools
+
+    return click.option("--device", "devices" if multiple else "device", metavar="PROFILE", multiple=multiple,
+                        default=None, callback=functools.partial(_check_profiles, required=required),
+                        help=PROFILE_HELP + more + (" [required]" if required else ""))
 
 
 def runtime_option(f):

@@ -68,3 +68,13 @@ def test_the_api_refuses_a_shape_with_a_zero_or_negative_dimension():
         with pytest.raises(InputError, match="every dimension must be positive"):
             costlab.analyze(nn.Linear(4, 4), input_shape=shape)
     assert costlab.analyze(nn.Linear(4, 4), input_shape=(2, 4)).totals["macs"] == 32
+
+
+def test_required_device_is_asked_for_with_the_fix(tmp_path, capsys):
+    # advise / search said "unknown device profile 'None'"; sweep said only "Missing option '--device'."
+    for args in (["advise", "lenet5"], ["search", "lenet5", "--knob", "resolution=28", "--budget-ms", "9"],
+                 ["sweep", "--space", "fbnet", "--n", "2", "-o", str(tmp_path / "s.csv")]):
+        code, out, err = run(args, capsys)
+        assert code == 2 and out == "" and err.count("\n") == 1, args
+        assert "--device is required: name a device profile, e.g. --device arm" in err and "None" not in err
+    assert not list(tmp_path.iterdir())

@@ -128,6 +128,11 @@ def test_cli_plot_commands_write_their_files(tmp_path, capsys):
     (["plot", "layers", "lenet5", "-o", "OUT/missing/x.png"], "does not exist"),
     (["plot", "breakdown", "lenet5", "--device", "no-such-profile", "-o", "OUT/x.png"], "no-such-profile"),
     (["plot", "flops-latency", "not_a_model", "--device", "PROFILE", "-o", "OUT/x.png"], "not_a_model"),
+    # was: "unknown device profile 'None'" (click 8.3 let the required --device through as None)
+    (["plot", "flops-latency", "lenet5", "-o", "OUT/x.png"], "--device is required: name a device profile"),
+    (["plot", "breakdown", "lenet5", "-o", "OUT/x.png"], "e.g. --device arm"),
+    (["plot", "breakdown", "--device", "PROFILE", "-o", "OUT/x.png"], "(see 'costlab plot breakdown --help')"),
+    (["plot", "nope", "lenet5"], "(see 'costlab plot --help')"),
 ])
 def test_cli_plot_errors_are_one_line_exit_2(tmp_path, capsys, args, message):
     prof = _profile_file(tmp_path)
