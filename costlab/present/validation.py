@@ -106,8 +106,10 @@ def validation_text(res: dict, fmt: str) -> str:
         return json.dumps(res, indent=2)
     df = _with_input(res["rows"])
     cols = _COLS + (["noise"] if "noise" in df.columns else [])
-    if fmt == "csv":
-        return to_csv(df[cols + ["source"]])
+    if fmt == "csv":    # every row the table shows, the headline's and the role=train / role=check ones
+        blocks = [res["rows"]] + [(res.get(k) or {}).get("rows") or [] for k in ("train_rows", "check")]
+        every = _with_input([r for rows in blocks for r in rows])
+        return to_csv(every[[c for c in cols + ["role", "source"] if c in every.columns]])
     head = (f"profile {res['profile']} ({res.get('device', '')}); hold-out: {res['holdout']} "
             f"(level: {res['level']}), n = {res['n']}") + _left_out(res)
     extra = []
@@ -139,8 +141,11 @@ def gpu_validation_text(res: dict, fmt: str) -> str:
     leave-one-network-out on the profile's own networks) beside the FLOPs-only line."""
     if fmt == "json":
         return json.dumps(res, indent=2)
-    if fmt == "csv":
-        return to_csv(frame(res["held_out"]["rows"]))
+    if fmt == "csv":    # shapes as --input-shape writes them (was: "[1, 3, 224, 224]")
+        df = frame(res["held_out"]["rows"])
+        if "input_shape" in df.columns:
+            df["input_shape"] = df["input_shape"].map(lambda s: "x".join(str(x) for x in s))
+        return to_csv(df)
     cols = ["batch", "n", "MAPE", "within 10%", "Spearman", "FLOPs-only MAPE", "FLOPs-only within 10%",
             "FLOPs-only Spearman"]
     right = set(cols[1:])

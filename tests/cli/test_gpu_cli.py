@@ -55,6 +55,9 @@ def test_cli_validate_gpu_profile_per_batch(capsys):
     held = d["held_out"]["all"]
     assert held["n"] == 68 and held["mape"] < held["baseline"]["mape"]          # beats FLOPs-only
     assert "lono" in d
+    code, out, _ = run(["validate", "--device", "gpu-h200", "--runtime", "cudagraph", "-q", "--format", "csv"], capsys)
+    lines = out.splitlines()       # shapes as 1x3x224x224 (was the Python list "[1, 3, 224, 224]")
+    assert code == 0 and len(lines) == 69 and "[" not in out and ",1,1x3x224x224," in lines[1]
 
 
 def test_calibrate_build_gpu_profile_uses_the_gpu_fitter(tmp_path, capsys):

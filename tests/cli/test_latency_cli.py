@@ -110,3 +110,17 @@ def test_validate_guide_form_is_a_different_model():
     assert guide["form"] == "guide" and guide["n"] == own["n"]
     assert guide["mape"] != own["mape"]
     assert guide["baseline"]["mape"] == own["baseline"]["mape"]   # same FLOPs-only line
+
+
+def test_validate_csv_holds_every_row_the_table_shows(capsys):
+    # the CSV held the 15 headline rows only: the role=train and role=check rows the table lists were dropped
+    code, out, _ = run(["validate", "--device", "arm", "--format", "csv", "-q"], capsys)
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].split(",")[-2:] == ["role", "source"] and len(lines) == 1 + 15 + 4 + 2
+    import csv
+    import io
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [r["role"] for r in rows].count("train") == 4 and [r["role"] for r in rows].count("check") == 2
+    assert {r["spec"] for r in rows if r["role"] == "check"} == {"mobilenet_v1", "shufflenet_v2"}
+    assert all(r["input"].count("x") == 3 for r in rows)
