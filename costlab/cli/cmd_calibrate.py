@@ -72,13 +72,23 @@ def _refit(profile: str, output: str | None, quiet: bool) -> None:
     click.echo(f"{fit_summary_line(fitted)} -> {path}")
 
 
+def _json_output(ctx, param, value):
+    """-o of a profile: a ``.json`` file (``--device PATH`` finds a profile file by that suffix:
+    a fit written to ``x.csv`` could not be used)."""
+    value = check_output_path(ctx, param, value)
+    if value is not None and not value.lower().endswith(".json"):
+        raise click.BadParameter(f"a profile is a JSON file: end the name with .json, e.g. -o "
+                                 f"{os.path.splitext(os.path.basename(value))[0] or 'my-board'}.json", ctx=ctx, param=param)
+    return value
+
+
 @click.command("calibrate")
 @click.argument("profile", required=False)
 @click.option("--build", "build", default=None, metavar="NAME",
               help="rebuild a shipped profile from its published source data (arm-sd810, gpu-gtx1080ti, "
                    "arm-pixel1-tflite, arm-sd810-ncnn, or 'all'), then fit it")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, callback=check_output_path,
-              help="write here instead of back to PROFILE (a shipped profile, or one given by name, goes to "
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, callback=_json_output,
+              help="a .json file to write here instead of back to PROFILE (a shipped profile, or one given by name, goes to "
                    "the user profile folder; with --build: the shipped profiles' folder in a checkout)")
 @click.option("-q", "--quiet", is_flag=True, help="no progress bar")
 @click.option("--measurements", default=None, metavar="FILE.csv",

@@ -124,3 +124,12 @@ def test_validate_csv_holds_every_row_the_table_shows(capsys):
     assert [r["role"] for r in rows].count("train") == 4 and [r["role"] for r in rows].count("check") == 2
     assert {r["spec"] for r in rows if r["role"] == "check"} == {"mobilenet_v1", "shufflenet_v2"}
     assert all(r["input"].count("x") == 3 for r in rows)
+
+
+def test_calibrate_output_must_be_a_json_file(capsys, tmp_path):
+    # -o x.csv wrote the profile there, and --device x.csv then named no profile
+    board = tmp_path / "board.csv"
+    board.write_text("spec,latency_ms\nmobilenet_v2,100\nshufflenet_v2,40\nmobilenet_v1,150\n")
+    code, out, err = run(["calibrate", "--measurements", str(board), "-o", str(tmp_path / "fit.csv"), "-q"], capsys)
+    assert code == 2 and out == "" and err.count("\n") == 1 and "end the name with .json, e.g. -o fit.json" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["board.csv"]
