@@ -105,7 +105,8 @@ def report_text(report: Report, fmt: str, depth: int | None = None) -> str:
                  markdown_table(df, cols, fm, right=right), "", _unsupported_note(report), "",
                  "Conventions:", ""]
         parts += [f"- **{k}**: {v}" for k, v in report.conventions.items()]
-        return "\n".join(parts + _trailer(report)) + "\n"
+        trailer = _trailer(report)     # after a blank line: right after the list it is part of its last item
+        return "\n".join(parts + ([""] + trailer if trailer else [])) + "\n"
     if fmt == "table":
         parts = [text_table(df, cols, right, fm), "", *_totals_lines(report), _unsupported_note(report),
                  "conventions: MACs = multiply-accumulates of conv/linear/matmul (papers' FLOPs); "

@@ -203,3 +203,17 @@ def test_factory_that_exits(capsys, tmp_path):
     f.write_text("import sys\ndef f():\n    sys.exit(3)\n")
     code, _, err = run(["analyze", f"{f}:f", "--input-shape", "1x3"], capsys)
     assert code == 2 and "SystemExit" in err and err.count("\n") == 1
+
+
+def test_rolled_up_latency_has_no_float_noise_and_markdown_trailer_is_its_own_paragraph(capsys):
+    # --depth 1 CSV/JSON printed sums such as 115.40564199999993; the markdown's guidelines line
+    # followed the conventions list directly, so it rendered as part of the list's last item
+    code, out, _ = run(["analyze", "mobilenet_v2", "--depth", "1", "--device", "arm", "--format", "csv"], capsys)
+    assert code == 0
+    cells = [c for line in out.splitlines()[1:] for c in line.split(",")[-1:]]
+    assert all(len(c.split(".")[-1]) <= 9 for c in cells) and "115.405642" in out
+    code, out, _ = run(["analyze", "mobilenet_v2", "--depth", "1", "--device", "arm", "--format", "json"], capsys)
+    assert json.loads(out)["layers"][0]["latency_ms"] == 115.405642
+    code, out, _ = run(["analyze", "lenet5", "--guidelines", "--format", "markdown"], capsys)
+    lines = out.rstrip("\n").splitlines()
+    assert lines[-1].startswith("guidelines  ") and lines[-2] == "" and lines[-3].startswith("- **")
