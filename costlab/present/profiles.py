@@ -13,7 +13,7 @@ from .tables import frame, markdown_table, num, pct, text_table, to_csv
 
 _COLS = ["profile", "device", "batch", "samples", "level", "n", "mape_network", "baseline_network",
          "mape_family", "baseline_family", "within_10pct", "spearman"]
-_MORE = ["runtime", "threads", "predictor", "source", "location"]
+_MORE = ["alias", "runtime", "threads", "predictor", "source", "location"]
 
 
 def _p(x) -> str:
@@ -126,7 +126,7 @@ def live_check_lines(check: dict) -> list[str]:
 
 def _row(r: dict) -> dict[str, Any]:
     """One listing row (the JSON's and the table's) from a record of :func:`profiles_text`."""
-    row = {"profile": r["name"] + (f" ({r['alias']})" if r.get("alias") else "")}
+    row = {"profile": r["name"], "alias": r.get("alias") or None}   # the name alone: what --device takes
     row.update({k: r[k] for k in ("device", "runtime", "threads", "batch", "samples", "predictor", "level", "n",
                                   "mape_network", "baseline_network", "mape_family", "baseline_family",
                                   "within_10pct", "spearman", "source", "location")})
@@ -164,8 +164,9 @@ def profiles_text(listing: dict, fmt: str) -> str:
     fm = {c: _p for c in ("mape_network", "baseline_network", "mape_family", "baseline_family", "within_10pct")}
     fm["spearman"] = num
     fm["device"] = lambda s: s if len(s) <= 48 else s[:45] + "..."
+    df["profile"] = [r["profile"] + (f" ({r['alias']})" if r["alias"] else "") for r in rows]   # people: 'arm-sd810 (arm)'
     if fmt == "markdown":
-        text = markdown_table(df, _COLS, fm, right=set(_COLS[2:]))
+        text = markdown_table(df, _COLS, fm, right=set(_COLS[2:]) - {"level"})
     else:
-        text = text_table(df, _COLS, set(_COLS[2:]), fm)
+        text = text_table(df, _COLS, set(_COLS[2:]) - {"level"}, fm)
     return "\n".join([text] + _footer(records, rows, listing))

@@ -25,6 +25,12 @@ def test_profiles_lists_shipped_profiles_with_accuracy(capsys):
     assert arm["n"] == 15 and arm["mape_network"] < arm["baseline_network"]
     code, out, _ = run(["profiles"], capsys)
     assert code == 0 and "arm-sd810 (arm)" in out and "gpu-gtx1080ti (gpu)" in out
+    # JSON and CSV name the profile as --device takes it (was "arm-sd810 (arm)"), the alias apart
+    code, out, _ = run(["profiles", "--format", "json"], capsys)
+    by = {r["profile"]: r["alias"] for r in json.loads(out)["profiles"]}
+    assert by["arm-sd810"] == "arm" and by["gpu-gtx1080ti"] == "gpu" and by["arm-sd810-ncnn"] is None
+    code, out, _ = run(["profiles", "--format", "csv"], capsys)
+    assert "\narm-sd810,\"Qualcomm" in out and "(arm)" not in out and ",arm," in out
 
 
 def test_validate_json_has_the_issue_schema(capsys, tmp_path):
