@@ -111,6 +111,14 @@ def test_output_errors(items, tmp_path, monkeypatch):
         W.sweep(items[:2], ["arm"], tmp_path / "other.csv")
 
 
+def test_cli_output_in_a_missing_folder_says_the_fix(tmp_path, capsys):
+    # was: "cannot write 'nodir/a.csv': folder 'nodir' does not exist", the one -o without the fix
+    code = main(["sweep", "--space", "fbnet", "--n", "2", "--device", "arm", "-o", str(tmp_path / "no" / "a.csv")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and f"create it first (mkdir -p {tmp_path / 'no'})" in err
+    assert not list(tmp_path.iterdir())
+
+
 def test_ray_missing_or_unreachable(items, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)           # import ray -> ImportError
     with pytest.raises(UsageError, match=r"pip install costlab\[ray\]"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..errors import UsageError
-from .options import profile_option
+from .options import check_output_path, profile_option
 
 BACKENDS = ("local", "ray")      # costlab.sweep.BACKENDS (tests/test_sweep.py checks they agree)
 
@@ -25,7 +25,7 @@ def _devices(values) -> list[str]:
 @click.option("--resolution", type=click.IntRange(min=1), default=None,
               help="input side of the --space architectures (default: the space's)")
 @profile_option(required=True, multiple=True)
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), callback=check_output_path,
               help="results file: .parquet (needs pyarrow) or .csv; rerunning resumes it")
 @click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
               help="local worker processes (--backend local)")
