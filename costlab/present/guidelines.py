@@ -25,6 +25,11 @@ UNITS_NOTE = ("G1/G2: value and bound are MAC in elements (ShuffleNet V2 Sec. 2;
               "model's {cost}; severity from share (high >= {high}, medium >= {medium}).")
 
 
+# the unit of a finding's value and bound, and of its excess (UNITS_NOTE in words)
+_CSV_UNITS = {"G1": ("elements", "bytes"), "G2": ("elements", "bytes"), "G3": ("branches", "branches"),
+              "G4": ("bytes", "bytes")}
+
+
 def findings_frame(result: GuidelineResult) -> pd.DataFrame:
     """The listed findings as a DataFrame: guideline, severity, where, value, bound, ratio,
     excess, share, advice."""
@@ -133,9 +138,11 @@ def findings_text(result: GuidelineResult, fmt: str, report=None) -> str:
     """One model's findings as ``table``, ``markdown``, ``csv`` or ``json``."""
     if fmt == "json":
         return json.dumps(result.to_dict(), indent=2)
-    if fmt == "csv":
+    if fmt == "csv":    # value/bound and excess carry a unit per guideline: said in their own columns
         df = findings_frame(result)
         df.insert(0, "model", result.model)
+        df.insert(df.columns.get_loc("bound") + 1, "unit", [_CSV_UNITS[g][0] for g in df["guideline"]])
+        df.insert(df.columns.get_loc("excess") + 1, "excess_unit", [_CSV_UNITS[g][1] for g in df["guideline"]])
         return to_csv(df)
     note = UNITS_NOTE.format(cost=_cost_name(result.cost), high=pct(result.thresholds["high"], 2),
                              medium=pct(result.thresholds["medium"], 2))

@@ -349,7 +349,10 @@ def test_render_formats():
     assert "G1" in table and "0:conv" in table and "violates G1" in table
     md = render(res, "markdown", report)
     assert md.startswith("## Guidelines") and "| guideline |" in md
-    assert render(res, "csv").splitlines()[0].startswith("model,guideline,severity,where")
+    csv = render(res, "csv").splitlines()
+    assert csv[0] == "model,guideline,severity,where,value,bound,unit,ratio,excess,excess_unit,share,advice"
+    g1 = next(line for line in csv if ",G1," in line)      # MAC elements, its excess in bytes (was: no unit)
+    assert ",elements," in g1 and ",bytes," in g1 and ",bytes," in next(line for line in csv if ",G4," in line)
     assert json.loads(render_comparison([res, res], "json"))["models"][0]["model"] == res.model
 
 
