@@ -119,6 +119,15 @@ def test_g4_rewrites_count_what_the_changed_model_counts(rewrite, variant):
     assert _totals(rewrite(g).graph) == _traced(Tiny(**variant))
 
 
+def test_fusion_names_the_layer_it_fuses_into():
+    # an MLP's ReLU was "fused into the conv kernel before it"
+    g = count(nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 4)), (1, 8)).graph
+    assert rw.fuse_act(g).what == "fuse 1 activation op into the linear layer kernel before it"
+    g = count(Tiny(), SHAPE).graph
+    assert rw.fuse_act(g).what.endswith("into the conv kernel before it")
+    assert "into the conv before each" in rw.fold_bn(g).what
+
+
 def test_merge_parallel_is_the_one_fragment_network():
     # Table 3: 4 parallel 1x1 convs c -> c/4 concatenated == one 1x1 conv c -> c (same FLOPs)
     g = count("sv2bench_g3:c=64,fragments=4,arrangement=parallel").graph

@@ -305,9 +305,16 @@ def fold_bn(g: Graph, nodes: Iterable[int] | None = None) -> Applied:
                                   new_params=hn.new_params + c)
     g1 = renumber(g, [biased.get(n.id, n) for n in g.nodes]) if biased else g
     g2 = bypass(g1, heads)
-    what = (f"fold {len(heads)} batch norm{'s' * (len(heads) > 1)} into the conv before "
+    what = (f"fold {len(heads)} batch norm{'s' * (len(heads) > 1)} into the "
+            f"{_layer_word(g.nodes[h].kind for h in heads.values())} before "
             f"{'each' if len(heads) > 1 else 'it'} (scale into the weights, shift into a bias)")
     return Applied(g2, what, _where(g, heads), tuple(sorted(heads)))
+
+
+def _layer_word(kinds) -> str:
+    """What the fused-into layers are, in a suggestion's words: 'conv', 'linear layer' or both."""
+    words = sorted({"conv" if ops.is_conv(k) else "linear layer" for k in kinds})
+    return " or ".join(words) if words else "conv"
 
 
 def _acts(g: Graph, nodes, label: str | None) -> list[int]:
@@ -319,7 +326,7 @@ def fuse_act(g: Graph, nodes: Iterable[int] | None = None, label: str | None = N
     """Activations right after a conv / linear (or after a BN that follows one) run inside that
     kernel (Table 4's fused ReLU): the separate op goes."""
     readers, returned = readers_of(g), returned_nodes(g)
-    fused = []
+    fused, kinds = [], []
     for i in _acts(g, nodes, label):
         h = _head(g, g.nodes[i], readers, returned)
         if h is not None and h.kind == "batch_norm":
@@ -327,10 +334,11 @@ def fuse_act(g: Graph, nodes: Iterable[int] | None = None, label: str | None = N
             h = h2 if h2 is not None and ops.is_weight_layer(h2.kind) else None
         if h is not None and ops.is_weight_layer(h.kind):
             fused.append(i)
+            kinds.append(h.kind)
     if not fused:
         raise NotApplicable("no activation directly after a conv or linear layer")
-    kind = label or "activation"
-    what = f"fuse {len(fused)} {kind} op{'s' * (len(fused) > 1)} into the conv kernel before it"
+    kind = label or "activation"     # an MLP's ReLU goes into its linear layer, not a conv (was: always 'conv')
+    what = f"fuse {len(fused)} {kind} op{'s' * (len(fused) > 1)} into the {_layer_word(kinds)} kernel before it"
     return Applied(bypass(g, fused), what, _where(g, fused), tuple(fused))
 
 
