@@ -96,6 +96,8 @@ def test_cli_formats(capsys, tmp_path):
     for fmt in ("table", "markdown"):
         code, out, _ = run(["compare", "resnet18", "mobilenet_v2", "--format", fmt], capsys)
         assert code == 0 and "mobilenet_v2" in out and "params rel" in out and "model size" in out
+    code, out, _ = run(["compare", "resnet18", "mobilenet_v2", "--format", "markdown"], capsys)
+    assert out.splitlines()[1].endswith("|---|---|")      # input and violates are text, left-aligned (was ---:)
 
 
 def test_cli_user_models_and_errors(capsys, tmp_path):

@@ -51,7 +51,7 @@ def comparison_text(cmp, fmt: str) -> str:
         return to_csv(out)
     view = df[keys].rename(columns=headers)
     cols = list(view.columns)
-    right = set(cols) - {"model", "input"}
+    right = set(cols) - {"model"} - {c.header for c in cmp.columns if c.fmt == "text"}   # text left ('violates')
     note = (f"reference for 'rel' columns: {cmp.reference}; ensembles (a+b+c) count every member; "
             "MACs = multiply-accumulates (papers' FLOPs), FLOPs = 2 x MACs; model size = params x dtype bytes")
     if fmt == "markdown":
