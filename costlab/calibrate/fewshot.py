@@ -348,7 +348,8 @@ def fit_measurements(rows, base=None, name: str = "measured", *, device: str | N
 
     rs = _as_rows(rows)
     if len(rs) < 3:
-        raise InputError(f"few-shot calibration needs at least 3 measurements (2 to fit, the cross-validation "
+        where = f"{rows.path}: " if getattr(rows, "path", "") else ""
+        raise InputError(f"{where}few-shot calibration needs at least 3 measurements (2 to fit, the cross-validation "
                          f"needs one more), got {len(rs)}; measure more models")
     fm, bd = _form_and_base(form, base)
     if fusion is None:

@@ -9,6 +9,7 @@ builds it; ``parse_spec("mobilenet_v1:width=0.5")`` turns a command-line spec in
 from __future__ import annotations
 
 import difflib
+import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -43,6 +44,8 @@ class Knob:
                 ) from None
         else:
             value = self.type(raw)
+        if isinstance(value, float) and not math.isfinite(value):   # 'nan' passes every bound check
+            raise SpecError(f"knob '{name}' expects a finite number; got {raw!r}")
         if self.choices is not None and value not in self.choices:
             allowed = ", ".join(str(c) for c in self.choices)
             raise SpecError(f"knob '{name}' must be one of {allowed}; got {raw!r}")

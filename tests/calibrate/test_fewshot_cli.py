@@ -61,6 +61,7 @@ def test_validate_measurements_reports_spread_and_flops_line(raspi4_csv, capsys)
     ("spec,latency_ms\nnot_a_model,1.0\n", "not_a_model"),
     ("spec,latency_ms\nlenet5,1.0\nlenet5,2.0\n", "line 3"),
     ("", "empty"),
+    ("spec,latency_ms\nlenet5,1.0\n", "at least 3 measurements"),
 ])
 def test_bad_measurements_one_line_exit_2_nothing_written(tmp_path, capsys, text, needle):
     f = tmp_path / "m.csv"

@@ -104,6 +104,8 @@ def test_zoo_lists_models(capsys):
     (["analyze", "mobilenet_v3"], "did you mean"),
     (["analyze", "mobilenet_v1:alpha=0.5"], "no knob 'alpha'"),
     (["analyze", "mobilenet_v1:width=abc"], "expects float"),
+    (["analyze", "mobilenet_v1:width=nan"], "expects a finite number"),
+    (["search", "mobilenet_v2", "--knob", "width=inf", "--device", "arm", "--budget-ms", "30"], "finite number"),
     (["analyze", "shufflenet_v2:width=0.7"], "must be one of"),
     (["analyze", "mobilenet_v1:width"], "key=value"),
     (["analyze", "mobilenet_v2", "--input-shape", "1x3xaax224"], "bad input shape"),
