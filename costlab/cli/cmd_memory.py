@@ -3,6 +3,8 @@ order of a model, whether it fits a budget, and patch-based inference (MCUNetV2)
 over :func:`costlab.api.analyze_memory`."""
 from __future__ import annotations
 
+import math
+
 import click
 
 from .options import DTYPES, check_output_path, fail, input_options, user_input
@@ -23,7 +25,7 @@ from .options import DTYPES, check_output_path, fail, input_options, user_input
               help="with --patches: the last layer or module run patch by patch (default: lowest peak)")
 @click.option("--max-overhead", type=float, default=None, metavar="SHARE",
               help="patch-based: the split and grid with the lowest peak whose extra MACs stay within SHARE of "
-                   "the network's (0.1 = 10%%); --patches fixes the grid")
+                   "the network's (0.1 = 10%); --patches fixes the grid")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None, callback=check_output_path,
               help="write the live-memory figure (.png, .svg or .pdf)")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "markdown"]), default="table",
@@ -48,12 +50,14 @@ def memory_cmd(model, resolution, input_shape, dtype, budget_kb, no_inplace_dw, 
     from ..present.output import write_output
     from ..spec import resolve
 
-    if budget_kb is not None and budget_kb <= 0:
-        fail(f"--budget-kb must be positive, got {budget_kb:g}")
+    if budget_kb is not None and not 0 < budget_kb < math.inf:
+        fail(f"--budget-kb must be a positive number of KB, e.g. 256, got {budget_kb:g}")
     if split is not None and patches is None:
         fail("--split needs --patches N (the grid of patches)")
-    if max_overhead is not None and (max_overhead < 0 or split is not None):
-        fail("--max-overhead takes a share >= 0 (0.1 = 10%) and chooses the split itself: drop --split")
+    if max_overhead is not None and not max_overhead >= 0:
+        fail(f"--max-overhead takes a share >= 0 of the network's MACs, e.g. 0.1 for 10%, got {max_overhead:g}")
+    if max_overhead is not None and split is not None:
+        fail("--max-overhead chooses the split itself: drop --split (or --max-overhead)")
     if plot_path is not None and not plot_path.lower().endswith((".png", ".svg", ".pdf")):
         fail(f"cannot tell the image format of '{plot_path}': end it with .png, .svg or .pdf")
     resolved = resolve(model)

@@ -44,6 +44,10 @@ def test_budget(capsys):
 
 @pytest.mark.parametrize("args", [
     ["--budget-kb", "-3"],
+    ["--budget-kb", "inf"],
+    ["--budget-kb", "nan"],
+    ["--max-overhead", "nan"],
+    ["--max-overhead", "-0.1"],
     ["--split", "features.4"],
     ["--patches", "4", "--split", "nowhere"],
     ["--patches", "4", "--split", "classifier"],
@@ -72,3 +76,8 @@ def test_max_overhead_chooses_the_split(capsys):
     code, out, _ = run(args + ["--max-overhead", "0.5"], capsys)
     q = json.loads(out)["patch"]
     assert q["peak_bytes"] <= p["peak_bytes"] < json.loads(out)["layer_peak_bytes"]
+
+
+def test_help_shows_one_percent_sign(capsys):
+    code, out, _ = run(["memory", "--help"], capsys)
+    assert code == 0 and "(0.1 = 10%)" in out and "%%" not in out
