@@ -29,7 +29,7 @@ from ..report import Report
 from .arena import TFLM_ALIGNMENT, greedy_by_size
 from .lifetimes import Lifetimes, build
 from .order import best_order
-from .patch import PatchResult, best_split, patch_plan
+from .patch import NotPatchable, PatchResult, best_split, patch_plan
 
 __all__ = ["MemoryResult", "memory_pass", "build", "Lifetimes", "patch_plan", "best_split", "PatchResult",
            "conventions", "step_names"]
@@ -165,13 +165,22 @@ def patch_summary(report: Report, result: MemoryResult, patches: int | None, spl
     if split is None:
         p = best_split(lt, report.totals["macs"], grids=grids, max_overhead=max_overhead)
         if p is None:
-            within = f" within {max_overhead:.1%} extra MACs" if max_overhead is not None else ""
-            raise InputError(f"{result.model}: no split point for {'x'.join([str(patches)] * 2) if patches else 'any'}"
-                             f" patches{within}; allow more with --max-overhead")
+            grid_name = f"{patches}x{patches}" if patches else "any"
+            if max_overhead is not None:
+                raise InputError(f"{result.model}: no split point for {grid_name} patches within {max_overhead:.1%} "
+                                 "extra MACs; allow more with --max-overhead")
+            raise InputError(f"{result.model}: no block output to split at for {grid_name} patches (one no larger "
+                             "than its neighbours, before the first global pool, linear or reshape); name the last "
+                             "layer to run patch by patch with --split LAYER (a name of the memory table)")
     else:
         if not patches:
             raise InputError("a split needs a grid: add --patches N")
-        p = patch_plan(lt, split_step(result, split), patches)
+        try:
+            p = patch_plan(lt, split_step(result, split), patches)
+        except NotPatchable as exc:
+            raise InputError(f"cannot run {result.model} patch by patch up to '{split}': {exc}; choose another "
+                             "--split: a block output (no shortcut crossing it) before the first global pool, "
+                             "linear or reshape") from None
     macs = report.totals["macs"]
     return {"patches": p.patches, "split_layer": result.layers[p.split_step]["name"], "split_step": p.split_step,
             "peak_bytes": p.peak_bytes, "stage_peak_bytes": p.stage_peak_bytes, "rest_peak_bytes": p.rest_peak_bytes,

@@ -207,7 +207,7 @@ def patch_plan(lt: Lifetimes, k: int, n: int, full_input: bool = False) -> Patch
     split = g.nodes[lt.steps[k]].outputs[0]
     h, w = _hw(split)
     if not 1 <= n <= min(h, w):
-        raise NotPatchable(f"{n}x{n} patches of a {h}x{w} map")
+        raise InputError(f"{n}x{n} patches of a {h}x{w} map: use --patches {min(h, w)} or fewer")
     live = lt.live()
     stage = np.zeros(k + 1, dtype=np.int64)
     macs_patched = 0

@@ -81,3 +81,23 @@ def test_max_overhead_chooses_the_split(capsys):
 def test_help_shows_one_percent_sign(capsys):
     code, out, _ = run(["memory", "--help"], capsys)
     assert code == 0 and "(0.1 = 10%)" in out and "%%" not in out
+
+
+TINY = """
+import torch.nn as nn
+def build():
+    return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(512, 10))
+"""
+
+
+@pytest.mark.parametrize("args, fix", [
+    (["--patches", "2"], "--split LAYER"),                      # no block output: was 'allow more with --max-overhead'
+    (["--patches", "2", "--split", "3"], "choose another --split"),     # was '(root): view changes the shape'
+    (["--patches", "9", "--split", "1"], "use --patches 8 or fewer"),   # was '9x9 patches of a 8x8 map'
+])
+def test_patch_errors_say_the_fix(capsys, tmp_path, monkeypatch, args, fix):
+    (tmp_path / "tinynet.py").write_text(TINY)
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(["memory", "tinynet.py:build", "--input-shape", "1x3x8x8", *args], capsys)
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and fix in err
+    assert "--max-overhead" not in err
