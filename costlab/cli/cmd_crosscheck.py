@@ -26,7 +26,7 @@ def crosscheck_cmd(models, fmt, output, resolution, input_shape, batch):
       costlab crosscheck my_net.py:build --input-shape 1x3x64x64 --format json
     """
     from ..crosscheck import crosscheck, fvcore_available
-    from ..present.crosscheck import crosscheck_text, file_crosscheck_text
+    from ..present.crosscheck import mixed_crosscheck_text
     from ..crosscheck_onnx import crosscheck_file
     from ..frontends import is_file_model, is_file_spec
     from ..present.output import write_output
@@ -35,16 +35,15 @@ def crosscheck_cmd(models, fmt, output, resolution, input_shape, batch):
     if not fvcore_available() and not all(is_file_spec(m) for m in models):
         click.echo("costlab: fvcore is not installed; comparing with torch only "
                    "(pip install 'costlab[dev]' adds fvcore)", err=True)
-    results, files = [], []
+    results, files, order = [], [], []
     for m in models:
         resolved = resolve(m, device="cpu")
         res = user_input(resolved, input_shape, resolution)
         if is_file_model(resolved.model):      # model.onnx: costlab beside onnx-tool (costlab.crosscheck_onnx)
             files.append(crosscheck_file(resolved, input_shape, resolution=res, batch=batch))
+            order.append(files[-1])
         else:
             results.append(crosscheck(resolved, input_shape, resolution=res, batch=batch))
-    text = crosscheck_text(results, fmt) if results else ""
-    if files:
-        text += file_crosscheck_text(files, fmt)
-    write_output(text, output)
+            order.append(results[-1])
+    write_output(mixed_crosscheck_text(results, files, fmt, order), output)
     return 1 if any(r.unexplained for r in results + files) else 0

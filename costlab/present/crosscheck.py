@@ -58,8 +58,9 @@ def _file_frame(results) -> pd.DataFrame:
         rows.append({"model": res.model, "op type": "params", "nodes": "", "costlab MACs": p["costlab"],
                      "costlab elem ops": "", "onnx-tool MACs": p["onnx_tool"],
                      "explained": "yes" if res.params_explained else "NO",
-                     "why": f"onnx-tool also counts {p['shape_and_scalar_elements']:,} elements of "
-                            f"{p['shape_and_scalar_initializers']} shape / scalar / scale initializers"
+                     "why": (f"onnx-tool also counts {p['shape_and_scalar_elements']:,} elements of "
+                             f"{p['shape_and_scalar_initializers']} shape / scalar / scale initializers"
+                             if p["shape_and_scalar_initializers"] else "the same count")
                             + (f"; it misses {', '.join(p['missing_in_onnx_tool'][:3])}" if p["missing_in_onnx_tool"] else "")})
     return pd.DataFrame(rows)
 
@@ -76,3 +77,25 @@ def file_crosscheck_text(results, fmt: str) -> str:
             ["every difference explained: onnx-tool adds bias adds to conv/Gemm MACs, counts element work as "
              "MACs with its own op weights, and counts shape / scalar initializers as params"])
     return "\n".join([table, ""] + tail) + "\n"
+
+
+def mixed_crosscheck_text(results, files, fmt: str, order=None) -> str:
+    """PyTorch models (beside fvcore and torch) and model files (beside onnx-tool) in one output:
+    json one list and csv one table (the union of the columns, empty where a tool does not apply),
+    in the models' ``order`` (a list of the results and files as given); table and markdown one
+    table per kind."""
+    order = order if order is not None else list(results) + list(files)
+    if not files or not results:
+        return crosscheck_text(results, fmt) if results else file_crosscheck_text(files, fmt)
+    if fmt == "json":
+        return json.dumps([r.to_dict() for r in order], indent=2) + "\n"
+    if fmt == "csv":
+        frames = {id(r): make([r]).astype(object) for rs, make in ((results, _rows_frame), (files, _file_frame))
+                  for r in rs}
+        df = pd.concat([frames[id(r)] for r in order], ignore_index=True)
+        lead = ["model", "op type", "nodes", "costlab MACs", "costlab elem ops", "fvcore", "torch FLOPs",
+                "onnx-tool MACs", "explained", "why"]
+        df = df[[c for c in lead if c in df.columns]].astype(object).where(df.notna(), "")
+        return to_csv(df)
+    parts = ([crosscheck_text(results, fmt)] if results else []) + ([file_crosscheck_text(files, fmt)] if files else [])
+    return "\n".join(parts)

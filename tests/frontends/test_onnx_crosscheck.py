@@ -88,3 +88,28 @@ def test_dynamo_export_scalars_and_shapes_are_explained(tmp_path):
     assert res.unexplained == []
     assert res.params["costlab"] == sum(p.numel() for p in model_.parameters())
     assert res.params["onnx_tool"] == res.params["costlab"] + res.params["shape_and_scalar_elements"]
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+def test_a_file_beside_a_pytorch_model_is_one_document(tmp_path, capsys, fmt):
+    """json was two lists one after the other (not JSON), csv two tables with two headers."""
+    m = model([helper.make_node("MatMul", ["a", "b"], ["y"], name="mm")], [("a", [4, 6])], [("y", [4, 5])],
+              [init("b", [6, 5])])
+    path = save(m, tmp_path / "mm.onnx")
+    code = main(["crosscheck", path, "lenet5", "--format", fmt])
+    out = capsys.readouterr().out
+    assert code == 0
+    if fmt == "json":
+        d = json.loads(out)
+        assert [x["model"] for x in d] == ["mm.onnx", "lenet5"] and d[0]["tool"] == "onnx-tool"
+    else:
+        import csv
+        import io
+
+        rows = list(csv.reader(io.StringIO(out)))
+        assert rows[0][:2] == ["model", "op type"] and {"fvcore", "onnx-tool MACs"} <= set(rows[0])
+        assert sum(r[0] == "model" for r in rows) == 1 and len({len(r) for r in rows}) == 1
+        assert {r[0] for r in rows[1:]} == {"mm.onnx", "lenet5"}
+        assert not any(c.endswith(".0") or c == "nan" for r in rows[1:] for c in r)
+        params = next(r for r in rows if r[1] == "params")
+        assert "0 elements" not in params[-1]
