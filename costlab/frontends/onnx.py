@@ -119,7 +119,8 @@ class OnnxModel:
     def input_shapes(self, given, resolution: int | None, batch: int = 1) -> list[tuple[tuple[int, ...], str]]:
         """(dims, dtype) per input of the file: the ``given`` shapes (parsed ``--input-shape``) for
         its inputs in order, else the file's own static sizes, with ``resolution`` / ``batch``
-        filling a symbolic H, W / batch dim of a 4-d input."""
+        filling a symbolic H, W / batch dim of a 4-d input (with ``resolution``, a symbolic batch
+        is ``batch`` even at its default 1)."""
         if given is not None:
             self._check_given(given)
             return [(tuple(int(d) for d in s), i.dtype) for s, i in zip(given, self.inputs)]
@@ -131,7 +132,8 @@ class OnnxModel:
             dims = list(i.dims)
             if len(dims) == 4 and resolution is not None:
                 dims[2:] = [d if isinstance(d, int) else resolution for d in dims[2:]]
-            if dims and batch != 1 and not isinstance(dims[0], int):
+            # --resolution chose the input's size: a symbolic batch is --batch (default 1)
+            if dims and (batch != 1 or (len(dims) == 4 and resolution is not None)) and not isinstance(dims[0], int):
                 dims[0] = batch
             missing = [d for d in dims if not isinstance(d, int)]
             if missing:

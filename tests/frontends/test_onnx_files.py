@@ -67,6 +67,11 @@ def test_symbolic_dims_need_input_shape(tiny_files, capsys):
     assert json.loads(out)["totals"]["macs"] == 2 * 4 * (256 * (8 * 3 * 9) + 256 * 8 * 8) + 2 * 8 * 4
     code, out, err = run(["analyze", path, "--resolution", "32", "--batch", "2", "--format", "json"], capsys)
     assert code == 0 and json.loads(out)["input_shape"] == [2, 3, 32, 32]
+    # --resolution alone: the symbolic batch is 1 (was: refused, and --batch 1 could not say it)
+    code, out, err = run(["analyze", path, "--resolution", "32", "--format", "json"], capsys)
+    assert code == 0 and json.loads(out)["input_shape"] == [1, 3, 32, 32], err
+    code, out, err = run(["memory", path, "--resolution", "32", "--format", "json"], capsys)
+    assert code == 0 and json.loads(out)["input_shape"] == [[1, 3, 32, 32]], err
     code, _, err = run(["analyze", tiny_files[0], "--input-shape", "1x3x32x32"], capsys)
     assert code == 2 and "fixed size 16" in err
     code, _, err = run(["analyze", tiny_files[0], "--resolution", "32"], capsys)
