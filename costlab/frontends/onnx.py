@@ -146,7 +146,9 @@ class OnnxModel:
     def _check_given(self, shapes) -> None:
         if len(shapes) != len(self.inputs):
             names = ", ".join(f"{i.name} ({i.shown()})" for i in self.inputs)
-            raise InputError(f"{self.name} has {len(self.inputs)} input(s), {names}; --input-shape gave {len(shapes)}")
+            example = ",".join("x".join(str(d) if isinstance(d, int) else "1" for d in i.dims) for i in self.inputs)
+            raise InputError(f"{self.name} has {len(self.inputs)} input(s), {names}; --input-shape gave {len(shapes)}: "
+                             f"give one shape per input, in this order, e.g. --input-shape {example}")
         for s, i in zip(shapes, self.inputs):
             given_dt = getattr(s, "dtype", None)
             if given_dt and given_dt != i.dtype:

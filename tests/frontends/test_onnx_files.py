@@ -176,3 +176,12 @@ def test_weights_are_not_read_and_a_cut_inside_them_is_caught(tmp_path, capsys):
     cut = tmp_path / "cut.onnx"
     cut.write_bytes(data[: len(data) // 2])
     _bad(capsys, cut, "not a readable ONNX model", tmp_path)
+
+
+def test_too_few_shapes_for_two_inputs_say_the_fix(tmp_path, capsys):
+    m = model([helper.make_node("Add", ["a", "b"], ["y"], name="add")], [("a", ["B", 4]), ("b", ["B", 4])],
+              [("y", ["B", 4])])
+    path = save(m, tmp_path / "two.onnx")
+    code, out, err = run(["memory", path, "--input-shape", "3x4"], capsys)
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "--input-shape 1x4,1x4" in err          # was: '... --input-shape gave 1', no fix
