@@ -105,6 +105,10 @@ def register_all() -> None:
                  ops.spec_of("aten.matmul").formula, category="mac")
     ops.register([PREFIX + "QuantizeLinear", PREFIX + "DequantizeLinear"], "quantize",
                  lambda n: (0, n.outputs[0].numel), category="pointwise")
+    # ONNX Runtime's quantize_dynamic puts one before every int8 op: the input's min and max (2 per
+    # element), then QuantizeLinear with the scale and zero point they give (1 per element)
+    ops.register(PREFIX + "DynamicQuantizeLinear", "quantize", lambda n: (0, 3 * n.outputs[0].numel),
+                 category="pointwise")
 
 
 register_all()

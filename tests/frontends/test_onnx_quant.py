@@ -66,3 +66,17 @@ def test_qlinear_and_integer_ops(tmp_path):
     assert r["mac_bytes"][3] == 64 + 32 + 128 * 4
     assert rep.totals["params"] == 32 + 40 + 15               # the Reshape target is a shape, not a param
     assert len(rep.sections["quantized"].data["int8_layers"]) == 4
+
+
+def test_dynamic_quantize_linear_is_counted(tmp_path):
+    """ONNX Runtime's quantize_dynamic puts a DynamicQuantizeLinear before each int8 op: it was
+    unsupported (counted as 0, a warning on every such file); now min + max + quantize per element."""
+    nodes = [helper.make_node("DynamicQuantizeLinear", ["x"], ["xq", "xs", "xz"]),
+             helper.make_node("ConvInteger", ["xq", "w", "xz"], ["ci"])]
+    inits = [init("w", [8, 4, 1, 1], dtype=np.uint8, value=np.ones(32))]
+    m = model(nodes, [("x", [1, 4, 4, 4])], [("ci", [1, 8, 4, 4], TensorProto.INT32)], inits)
+    rep = costlab.analyze(save(m, tmp_path / "dq.onnx"))
+    r = rep.layers.reset_index(drop=True)
+    assert not rep.unsupported
+    assert list(r["op"]) == ["quantize", "conv1x1"] and r["elem_ops"][0] == 3 * 64
+    assert r["mac_bytes"][0] >= 64 * 4 + 64                  # float in, uint8 out
