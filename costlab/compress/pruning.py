@@ -19,10 +19,12 @@ import numpy as np
 
 
 def keep_count(n: int, keep: float) -> int:
-    """Weights left in a layer of ``n`` when a fraction ``keep`` is kept (round half up)."""
+    """Weights left in a layer of ``n`` when a fraction ``keep`` is kept (round half up; at least
+    one when ``keep`` > 0: a pruning rate below 1 never empties a layer)."""
     if not 0.0 <= keep <= 1.0:
         raise ValueError(f"keep fraction must lie in [0, 1], got {keep}")
-    return min(n, int(math.floor(keep * n + 0.5)))
+    k = min(n, int(math.floor(keep * n + 0.5)))
+    return max(k, 1) if keep > 0 and n > 0 else k
 
 
 def _kth_largest(a: np.ndarray, k: int, rng: np.random.Generator) -> float:

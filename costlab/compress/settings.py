@@ -50,6 +50,11 @@ def parse_spec(spec, layers: list[Layer], what: str, cast, check) -> dict[str, A
         raise InputError(f"--{what}: empty setting; write a value (e.g. 0.9) or kind=value pairs "
                          "(conv=...,fc=...)")
     paths = [lay.path for lay in layers]
+    keys = [k for k, _ in items]
+    twice = next((k for i, k in enumerate(keys) if k in keys[:i]), False)
+    if twice is not False:
+        raise InputError(f"--{what}: {'a bare value' if twice is None else repr(twice)} is given twice; "
+                         "give each layer, kind or bare value once")
     default, by_kind, by_path = None, {}, {}
     for key, raw in items:
         try:

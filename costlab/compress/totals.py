@@ -23,8 +23,9 @@ def totals(rows: list[dict[str, Any]], binarize_variant: str | None, act_pct: di
     tot["weights_nonzero"] = int(sum(r["weights_nonzero"] for r in rows))
     tot["fillers"] = int(sum(r.get("fillers") or 0 for r in rows))
     tot["compressed_bytes"] = tot["huffman_bytes"]
-    tot["ratio"] = tot["dense_bytes"] / tot["compressed_bytes"] if tot["compressed_bytes"] else float("inf")
-    tot["pruning_rate"] = tot["weights"] / tot["weights_nonzero"] if tot["weights_nonzero"] else float("inf")
+    # None, not inf, where nothing is left: JSON has no Infinity
+    tot["ratio"] = tot["dense_bytes"] / tot["compressed_bytes"] if tot["compressed_bytes"] else None
+    tot["pruning_rate"] = tot["weights"] / tot["weights_nonzero"] if tot["weights_nonzero"] else None
     macs = sum(r.get("macs") or 0 for r in rows)
     tot["macs"] = int(macs)
     if not binarize_variant:

@@ -62,7 +62,7 @@ def _summary(r: CompressionReport) -> list[str]:
     lines = [f"model       {r.model}   input {'x'.join(map(str, s['input_shape'][0]))}   weights: {s['weights']}"
              + (f" ({s['weights_file']})" if s.get("weights_file") else f" (seed {s['seed']})"),
              f"params      {t['params']:,}   conv/linear weights {t['weights']:,}   kept {t['weights_nonzero']:,}"
-             + (f"   pruning rate {t['pruning_rate']:.1f}x" if t["weights_nonzero"] < t["weights"] else "")
+             + (f"   pruning rate {t['pruning_rate']:.1f}x" if t["pruning_rate"] and t["weights_nonzero"] < t["weights"] else "")
              + (f"   filler zeros {t['fillers']:,}" if t.get("fillers") else "")]
     if t.get("macs_pruned") is not None and t["weights_nonzero"] < t["weights"]:
         line = (f"MACs        {t['macs']:,} -> {t['macs_pruned']:,} after pruning "

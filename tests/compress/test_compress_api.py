@@ -237,6 +237,8 @@ def test_cli_formats(capsys, fmt):
     (["--binarize", "inputs"], "--binarize: write"),
     (["--huffman"], "add --bits"),
     (["--weights", "/no/such/file.pt"], "does not exist"),
+    (["--prune", "conv=0.5,conv=0.6"], "'conv' is given twice"),     # was: the last one silently
+    (["--bits", "4,5"], "a bare value is given twice"),
 ])
 def test_cli_bad_settings_exit_2(capsys, args, fragment):
     code, out, err = run(["compress", "lenet5", *args], capsys)
@@ -246,3 +248,14 @@ def test_cli_bad_settings_exit_2(capsys, args, fragment):
 def test_prune_table_refuses_other_models(capsys):
     code, _, err = run(["compress", "alexnet:variant=owt", "--prune-table", "han2015"], capsys)
     assert code == 2 and "not for alexnet:variant=owt" in err
+
+
+def test_a_rate_below_1_never_empties_a_layer_and_json_is_strict(capsys):
+    """--prune 0.99999 kept round(0.05) = 0 weights per layer: MACs 0 and pruning_rate Infinity in
+    the JSON (not JSON); now each layer keeps at least one weight."""
+    import json
+
+    code, out, _ = run(["compress", "lenet5", "--prune", "0.99999", "--bits", "2", "--format", "json"], capsys)
+    d = json.loads(out, parse_constant=lambda c: pytest.fail(f"{c} in the JSON"))
+    assert code == 0 and all(r["weights_nonzero"] >= 1 for r in d["layers"] if r.get("weights"))
+    assert d["totals"]["pruning_rate"] > 1
