@@ -107,7 +107,7 @@ def memory_pass(report: Report, dtype: str | None = None, inplace_depthwise: boo
     plan = greedy_by_size([b.size for b in bufs], [b.first for b in bufs], [b.last for b in bufs], align)
     conv = build(g, dtype, "converted").buffers
     converted = greedy_by_size([b.size for b in conv], [b.first for b in conv], [b.last for b in conv], align).arena
-    best = best_order(traced) if order else None
+    best = best_order(traced) if order and len(live) else None
     names = step_names(report)
     rows = []
     for i, nid in enumerate(traced.steps):
@@ -119,27 +119,34 @@ def memory_pass(report: Report, dtype: str | None = None, inplace_depthwise: boo
                      "arena_offset": plan.offsets[w] if w >= 0 else -1})
     peak_i = int(live.argmax()) if len(live) else 0
     layer_i = int(layer.argmax()) if len(layer) else 0
-    peak = int(live.max()) if len(live) else 0
+    peak = _peak(traced, live)
     return MemoryResult(
         model=report.model, input_shape=report.input_shape, dtype=dtype,
         weight_bytes=int(report.totals.get("params", 0)) * ops.dtype_bytes(dtype),
-        peak_activation_bytes=peak, peak_layer=rows[peak_i]["name"] if rows else "",
-        layer_peak_bytes=int(layer.max()) if len(layer) else 0,
-        layer_peak_layer=rows[layer_i]["name"] if rows else "",
+        peak_activation_bytes=peak, peak_layer=rows[peak_i]["name"] if rows else NO_STEP,
+        layer_peak_bytes=_peak(mcu, layer),
+        layer_peak_layer=rows[layer_i]["name"] if rows else NO_STEP,
         arena_bytes=plan.arena, fragmentation=round(plan.fragmentation(peak), 6), converted_arena_bytes=converted,
         best_order_peak_bytes=best.peak if best else peak,
-        best_order_exact=best.exact if best else False,
+        best_order_exact=best.exact if best else not len(live),     # no steps: one order, exact
         best_order_lower_bound=best.lower_bound if best else 0,
         best_order_changed=bool(best and best.peak < peak),
         inplace_depthwise=inplace_depthwise, layers=rows,
         conventions=conventions(dtype, inplace_depthwise, align))
 
 
+NO_STEP = "(model input)"     # the peak's place in a graph without steps (nn.Identity): its input
+
+
+def _peak(lt: Lifetimes, live) -> int:
+    """The live peak; in a graph without steps, its buffers (the model input, which is its output)."""
+    return int(live.max()) if len(live) else sum(b.size for b in lt.buffers)
+
+
 def peak_totals(report: Report) -> dict[str, int]:
     """``peak_activation_bytes`` and ``weight_bytes`` for analyze's totals (cheap: no plan, no order)."""
     lt = build(report.graph, report.dtype, "traced")
-    live = lt.live()
-    return {"peak_activation_bytes": int(live.max()) if len(live) else 0,
+    return {"peak_activation_bytes": _peak(lt, lt.live()),
             "weight_bytes": int(report.totals.get("params", 0)) * ops.dtype_bytes(report.dtype)}
 
 
