@@ -169,7 +169,8 @@ def crosscheck_file(resolved: Resolved, input_shape=None, *, resolution: int | N
         tool, tool_sizes = _run_onnx_tool(resolved.model.path, inputs)
     except Exception as exc:  # noqa: BLE001  (onnx-tool cannot read every graph: say so)
         raise InputError(f"onnx-tool failed on {resolved.name}: {type(exc).__name__}: "
-                         f"{(str(exc).splitlines() or [''])[0][:160]}") from None
+                         f"{(str(exc).splitlines() or [''])[0][:160]}; it cannot read this graph, so there is "
+                         f"nothing to cross-check: costlab analyze {resolved.model.path} counts it alone") from None
     rows, bad = _compare_nodes(report, tool)
     counted = {n.args.get("onnx_node") for n in report.graph.nodes}
     extra = sum(v for k, v in tool.items() if k not in counted)

@@ -113,3 +113,18 @@ def test_a_file_beside_a_pytorch_model_is_one_document(tmp_path, capsys, fmt):
         assert not any(c.endswith(".0") or c == "nan" for r in rows[1:] for c in r)
         params = next(r for r in rows if r[1] == "params")
         assert "0 elements" not in params[-1]
+
+
+def test_a_graph_onnx_tool_cannot_read_says_what_to_do(tmp_path, capsys):
+    nodes = [helper.make_node("DynamicQuantizeLinear", ["x"], ["xq", "xs", "xz"], name="dq"),
+             helper.make_node("ConvInteger", ["xq", "w", "xz"], ["ci"], name="ci")]
+    import numpy as np
+
+    m = model(nodes, [("x", [1, 4, 4, 4])], [("ci", [1, 8, 4, 4], 6)],
+              [init("w", [8, 4, 1, 1], dtype=np.uint8, value=np.ones(32))])
+    path = save(m, tmp_path / "dq.onnx")
+    code = main(["crosscheck", path])
+    err = capsys.readouterr().err
+    if code == 0:
+        pytest.skip("this onnx-tool reads DynamicQuantizeLinear")
+    assert code == 2 and err.count("\n") == 1 and f"costlab analyze {path}" in err
