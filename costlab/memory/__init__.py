@@ -40,7 +40,8 @@ def conventions(dtype: str, inplace_depthwise: bool, align: int) -> dict[str, st
     return {
         "bytes": f"{b} byte(s) per element ({dtype}) for floating tensors; integer tensors at their own size; "
                  "KB = 1024 bytes",
-        "weight_bytes": f"every parameter read by the forward (each shared one once) x {b}",
+        "weight_bytes": f"every parameter read by the forward (each shared one once) x {b}; integer ones (a "
+                        "quantized file's int8 weights, int32 biases) at their own size",
         "peak_activation_bytes": "live peak in the traced order: a tensor lives from the op that writes it to its "
                                  "last reader; views alias their base; ops flagged in place (relu_) reuse their input; "
                                  "the model input counts; graph outputs live to the end",
@@ -122,7 +123,7 @@ def memory_pass(report: Report, dtype: str | None = None, inplace_depthwise: boo
     peak = _peak(traced, live)
     return MemoryResult(
         model=report.model, input_shape=report.input_shape, dtype=dtype,
-        weight_bytes=int(report.totals.get("params", 0)) * ops.dtype_bytes(dtype),
+        weight_bytes=weight_bytes(report, dtype),
         peak_activation_bytes=peak, peak_layer=rows[peak_i]["name"] if rows else NO_STEP,
         layer_peak_bytes=_peak(mcu, layer),
         layer_peak_layer=rows[layer_i]["name"] if rows else NO_STEP,
@@ -133,6 +134,19 @@ def memory_pass(report: Report, dtype: str | None = None, inplace_depthwise: boo
         best_order_changed=bool(best and best.peak < peak),
         inplace_depthwise=inplace_depthwise, layers=rows,
         conventions=conventions(dtype, inplace_depthwise, align))
+
+
+def weight_bytes(report: Report, dtype: str) -> int:
+    """Every parameter the forward reads, each once: floating ones at ``dtype``'s size, integer ones
+    (a quantized file's int8 weights, int32 biases) at their own, as activations are counted."""
+    fb = ops.dtype_bytes(dtype)
+    seen: dict = {}
+    for n in report.graph.nodes if report.graph is not None else []:
+        for src, t in zip(n.sources, n.inputs):
+            if src.kind == "param" and src.ref not in seen:
+                seen[src.ref] = t
+    rest = int(report.totals.get("params", 0)) - sum(t.numel for t in seen.values())
+    return sum(ops.tensor_bytes(t, fb) for t in seen.values()) + max(rest, 0) * fb
 
 
 NO_STEP = "(model input)"     # the peak's place in a graph without steps (nn.Identity): its input
@@ -147,7 +161,7 @@ def peak_totals(report: Report) -> dict[str, int]:
     """``peak_activation_bytes`` and ``weight_bytes`` for analyze's totals (cheap: no plan, no order)."""
     lt = build(report.graph, report.dtype, "traced")
     return {"peak_activation_bytes": _peak(lt, lt.live()),
-            "weight_bytes": int(report.totals.get("params", 0)) * ops.dtype_bytes(report.dtype)}
+            "weight_bytes": weight_bytes(report, report.dtype)}
 
 
 def split_step(result: MemoryResult, where: str) -> int:

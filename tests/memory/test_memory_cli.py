@@ -101,3 +101,18 @@ def test_patch_errors_say_the_fix(capsys, tmp_path, monkeypatch, args, fix):
     code, out, err = run(["memory", "tinynet.py:build", "--input-shape", "1x3x8x8", *args], capsys)
     assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and fix in err
     assert "--max-overhead" not in err
+
+
+def test_weight_bytes_of_a_quantized_file_use_its_int8_weights(capsys):
+    """net_int8.tflite: 618 params, int8 weights and int32 biases; weight_bytes was 618 x 4 = 2,472,
+    the float file's, though the bytes convention says integer tensors count at their own size."""
+    import os
+
+    data = os.path.join(os.path.dirname(__file__), "..", "data", "tflite")
+    out = {}
+    for name in ("net.tflite", "net_int8.tflite"):
+        code, text, err = run(["memory", os.path.join(data, name), "--format", "json"], capsys)
+        assert code == 0, err
+        out[name] = json.loads(text)["weight_bytes"]
+    assert out["net.tflite"] == 618 * 4
+    assert 618 <= out["net_int8.tflite"] < 618 * 2
