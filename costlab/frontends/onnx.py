@@ -152,10 +152,12 @@ class OnnxModel:
         for s, i in zip(shapes, self.inputs):
             given_dt = getattr(s, "dtype", None)
             if given_dt and given_dt != i.dtype:
-                raise InputError(f"{self.name}: input '{i.name}' is {i.dtype} in the file, --input-shape says {given_dt}")
+                raise InputError(f"{self.name}: input '{i.name}' is {i.dtype} in the file, --input-shape says {given_dt}; "
+                                 f"drop ':{given_dt}' (a file's input dtypes are its own)")
             if len(s) != len(i.dims) and i.dims:
                 raise InputError(f"{self.name}: input '{i.name}' has rank {len(i.dims)} ({i.shown()}), "
-                                 f"--input-shape gave {'x'.join(map(str, s))}")
+                                 f"--input-shape gave {'x'.join(map(str, s))}; give {len(i.dims)} dims, e.g. "
+                                 f"{'x'.join(str(d) if isinstance(d, int) else '1' for d in i.dims)}")
             for k, (g, d) in enumerate(zip(s, i.dims)):
                 if isinstance(d, int) and d > 0 and g != d:
                     raise InputError(f"{self.name}: input '{i.name}' has a fixed size {d} in dim {k} ({i.shown()}), "

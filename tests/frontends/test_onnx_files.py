@@ -185,3 +185,7 @@ def test_too_few_shapes_for_two_inputs_say_the_fix(tmp_path, capsys):
     code, out, err = run(["memory", path, "--input-shape", "3x4"], capsys)
     assert code == 2 and out == "" and err.count("\n") == 1
     assert "--input-shape 1x4,1x4" in err          # was: '... --input-shape gave 1', no fix
+    code, _, err = run(["memory", path, "--input-shape", "3x4:int64,3x4"], capsys)
+    assert code == 2 and "drop ':int64'" in err and err.count("\n") == 1
+    code, _, err = run(["memory", path, "--input-shape", "3x4x1,3x4"], capsys)
+    assert code == 2 and "give 2 dims, e.g. 1x4" in err and err.count("\n") == 1
