@@ -3,7 +3,7 @@ tensors once), in execution order, with the MACs and memory access of the trace,
 layers kept in full precision when binarizing, and the dropout that follows each layer."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
@@ -28,6 +28,7 @@ class Layer:
     order: int = 10 ** 9       # first execution (trace order)
     macs: int = 0
     mac_bytes: int = 0
+    also: list = field(default_factory=list)   # other modules with this weight (tied): their compute is this layer's
 
     @property
     def weights(self) -> int:
@@ -53,7 +54,10 @@ def layers_of(model: nn.Module) -> tuple[list[Layer], dict[str, int], list[tuple
         if not isinstance(m, _CONV_TYPES + (nn.Linear,)):
             continue
         w = getattr(m, "weight", None)
-        if not isinstance(w, nn.Parameter) or id(w) in weight_ids:
+        if not isinstance(w, nn.Parameter):
+            continue
+        if id(w) in weight_ids:      # a tied weight: stored once, computed by both modules
+            next(lay for lay in layers if lay.weight_name == seen[id(w)]).also.append(path)
             continue
         weight_ids.add(id(w))
         b = getattr(m, "bias", None)
@@ -73,7 +77,7 @@ def add_trace(layers: list[Layer], spec_for_trace: Any, input_shape=None, resolu
     from ..api import analyze
 
     report = analyze(spec_for_trace, input_shape=input_shape, resolution=resolution)
-    by_path = {lay.path: lay for lay in layers}
+    by_path = {p: lay for lay in layers for p in (lay.path, *lay.also)}
     for i, row in enumerate(report.layers.itertuples(index=False)):
         lay = by_path.get(row.module)
         if lay is None or not row.macs:

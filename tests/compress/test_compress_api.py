@@ -259,3 +259,20 @@ def test_a_rate_below_1_never_empties_a_layer_and_json_is_strict(capsys):
     d = json.loads(out, parse_constant=lambda c: pytest.fail(f"{c} in the JSON"))
     assert code == 0 and all(r["weights_nonzero"] >= 1 for r in d["layers"] if r.get("weights"))
     assert d["totals"]["pruning_rate"] > 1
+
+
+def test_tied_weights_are_stored_once_and_computed_by_every_module():
+    """b.weight = a.weight: the weight is stored once, but both modules compute (128 MACs); compress
+    dropped b's 64 MACs, which the trace counts."""
+    class Tied(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = nn.Linear(8, 8, bias=False), nn.Linear(8, 8, bias=False)
+            self.b.weight = self.a.weight
+
+        def forward(self, x):
+            return self.b(self.a(x))
+
+    r = compress(Tied(), input_shape=(1, 8), prune=0.5)
+    assert r.totals["weights"] == 64 and [row["name"] for row in r.layers] == ["a"]
+    assert r.totals["macs"] == 128 and r.totals["macs_pruned"] == 64
