@@ -14,7 +14,7 @@ import sys
 import click
 
 from ..errors import CostlabError
-from .options import infer_format
+from .options import guard_inputs, infer_format
 
 # command name -> "module:attribute" of its click command; a module loads when its command runs
 # (or --help lists it), so ``costlab analyze`` imports none of the other seventeen
@@ -44,7 +44,7 @@ class _LazyGroup(click.Group):
             cmd = getattr(importlib.import_module(f"{__name__}.{module}"), attr)
             if cmd.name != name:
                 raise RuntimeError(f"costlab.cli.COMMANDS: {COMMANDS[name]} is the command {cmd.name!r}, not {name!r}")
-            self.add_command(infer_format(cmd))
+            self.add_command(guard_inputs(infer_format(cmd)))
         return self.commands[name]
 
 

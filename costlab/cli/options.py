@@ -117,6 +117,56 @@ def infer_format(cmd: click.Command) -> click.Command:
     return cmd
 
 
+_OUTPUTS = {"output": "-o", "plot_path": "--plot"}
+_MODEL_INPUTS = ("model", "models", "weights_file")     # not a profile: calibrate refits one in place
+
+
+def _files_read(kwargs: dict) -> list[str]:
+    """Existing files the MODEL arguments and ``--weights`` name: a model file, ``file.py`` of
+    ``file.py:factory``, the members of an ensemble ``a+b``, a state dict."""
+    found = []
+    for key, value in kwargs.items():
+        if key not in _MODEL_INPUTS:
+            continue
+        for s in value if isinstance(value, (tuple, list)) else [value]:
+            if not isinstance(s, str):
+                continue
+            for part in [s] + s.split("+"):
+                part = part.strip()
+                cands = [part] + ([part.split(".py:")[0] + ".py"] if ".py:" in part else [])
+                found += [c for c in cands if os.path.isfile(c)]
+    return found
+
+
+def guard_inputs(cmd: click.Command) -> click.Command:
+    """Refuse an output (``-o``, ``--plot``) that is a file the command reads (the model file, its
+    weights): costlab never replaces its input. Groups: each subcommand."""
+    if isinstance(cmd, click.Group):
+        for sub in cmd.commands.values():
+            guard_inputs(sub)
+        return cmd
+    if cmd.callback is None or not any(p.name in _OUTPUTS for p in cmd.params) or \
+            getattr(cmd.callback, "_guarded", False):
+        return cmd
+    body = cmd.callback
+
+    def callback(*args, **kwargs):
+        for key, flag in _OUTPUTS.items():
+            path = kwargs.get(key)
+            if not isinstance(path, str) or path == "-" or not os.path.exists(path):
+                continue
+            same = [f for f in _files_read(kwargs) if os.path.samefile(f, path)]
+            if same:
+                fail(f"{flag} '{path}' is a file this command reads ({same[0]}); costlab never replaces its "
+                     "input: write to another file")
+        return body(*args, **kwargs)
+
+    callback.__doc__, callback.__name__ = body.__doc__, getattr(body, "__name__", "callback")
+    callback._guarded = True
+    cmd.callback = callback
+    return cmd
+
+
 def dtype_option(f):
     return click.option("--dtype", type=click.Choice(DTYPES), default="float32", show_default=True,
                         help="element size used for MAC bytes")(f)

@@ -36,3 +36,29 @@ def test_search_refuses_one_file_for_table_and_plot(tmp_path, capsys):
     code, _, err = run(["search", "mobilenet_v2", "--knob", "width=0.5", "--device", "arm", "--budget-ms", "100",
                         "-o", f, "--plot", f], capsys)
     assert code == 2 and "same file" in err and not Path(f).exists()
+
+
+def _tiny_files(tmp_path):
+    import torch
+    import torch.nn as nn
+
+    (tmp_path / "net.py").write_text("import torch.nn as nn\ndef build():\n    return nn.Sequential(nn.Linear(4, 2))\n")
+    torch.save(nn.Sequential(nn.Linear(4, 2)).state_dict(), tmp_path / "w.pt")
+    return tmp_path / "net.py", tmp_path / "w.pt"
+
+
+def test_an_output_that_is_the_model_or_its_weights_is_refused(tmp_path, capsys, monkeypatch):
+    """-o net.py / -o w.pt replaced the user's model file or checkpoint with a table."""
+    net, weights = _tiny_files(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    before = {p: p.read_bytes() for p in (net, weights)}
+    for args in (["memory", "net.py:build", "--input-shape", "1x4", "-o", "net.py"],
+                 ["analyze", "net.py:build", "--input-shape", "1x4", "-o", str(net)],
+                 ["compress", "net.py:build", "--input-shape", "1x4", "--weights", "w.pt", "--prune", "0.5",
+                  "-o", "w.pt"],
+                 ["crosscheck", "lenet5", "net.py:build", "--input-shape", "1x4", "-o", "./net.py"]):
+        code, out, err = run(args, capsys)
+        assert code == 2 and err.count("\n") == 1 and "never replaces its input" in err, (args, err)
+    assert {p: p.read_bytes() for p in (net, weights)} == before
+    code, _, _ = run(["memory", "net.py:build", "--input-shape", "1x4", "-o", "mem.json"], capsys)
+    assert code == 0 and (tmp_path / "mem.json").exists()
