@@ -101,5 +101,6 @@ def compress(model_or_spec: str | nn.Module | Resolved, *, prune=None, prune_tab
                                huffman=huffman, binarize_variant=binarize_variant, full_precision=full_precision,
                                source=source, weights=weights, seed=seed, fit_sample=fit_sample,
                                quantized=bool(qbits), input_shape=report.input_shape)
-    notes = compression_notes(done.notes, source, done.sampled, fit_sample, prune_table, rows)
+    notes = compression_notes(done.notes, source, done.sampled, fit_sample, prune_table, rows,
+                              binarized=bool(binarize_variant))
     return CompressionReport(model_name, settings, rows, tot, stages, notes, conventions(binarize_variant), binfo)

@@ -9,9 +9,9 @@ from .tables import PRUNE_TABLES
 
 
 def compression_notes(layer_notes: list[str], source: str, sampled: list[str], fit_sample: int | None,
-                      prune_table: str | None, rows: list[dict[str, Any]]) -> list[str]:
+                      prune_table: str | None, rows: list[dict[str, Any]], binarized: bool = False) -> list[str]:
     notes = list(layer_notes)
-    if source == "init":
+    if source == "init" and not binarized:      # sign bits + one alpha per filter: no weight value matters
         notes.insert(0, "sizes come from freshly initialised weights: their histograms (and so the "
                         "pruning pattern, the codebook and the Huffman gains) differ from trained ones; "
                         "pass --weights FILE for a trained checkpoint")
