@@ -145,7 +145,8 @@ def _compare_nodes(report, tool: dict[str, int]) -> tuple[dict[str, FileRow], li
 def _explain(r: FileRow) -> None:
     if r.expected is not None:
         r.explained = r.onnx_tool == r.expected
-        r.reasons.append(BIAS_NOTE if r.explained else
+        same = r.explained and r.onnx_tool == r.costlab_macs      # no bias: nothing to explain
+        r.reasons.append("the same count (no bias adds)" if same else BIAS_NOTE if r.explained else
                          f"onnx-tool {r.onnx_tool:,} != MACs + bias adds {r.expected:,}: no known cause")
     elif r.onnx_tool:
         r.reasons.append("onnx-tool counts its element work as MACs with its own op weights "

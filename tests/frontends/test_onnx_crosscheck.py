@@ -73,6 +73,15 @@ def test_an_unexplained_difference_exits_1(tmp_path, capsys, monkeypatch):
     assert "without a known cause" in capsys.readouterr().out
 
 
+def test_a_matmul_without_bias_is_not_explained_by_bias_adds(tmp_path):
+    m = model([helper.make_node("MatMul", ["a", "b"], ["y"], name="mm")], [("a", [4, 6])], [("y", [4, 5])],
+              [init("b", [6, 5])])
+    res = crosscheck_file(resolve(save(m, tmp_path / "mm.onnx")))
+    row = res.rows[0]
+    assert row.onnx_tool == row.costlab_macs == 120 and row.explained
+    assert row.reasons == ["the same count (no bias adds)"]     # was 'onnx-tool = MACs + the bias adds'
+
+
 def test_dynamo_export_scalars_and_shapes_are_explained(tmp_path):
     pytest.importorskip("onnxscript")
     model_ = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.Flatten(), torch.nn.Linear(4 * 6 * 6, 2)).eval()
