@@ -137,18 +137,27 @@ class OnnxModel:
                 dims[0] = batch
             missing = [d for d in dims if not isinstance(d, int)]
             if missing:
+                image = len(dims) == 4 and not all(isinstance(d, int) for d in dims[2:])
                 raise InputError(f"{self.name}: input '{i.name}' has symbolic dims {', '.join(str(d) for d in missing)} "
                                  f"(shape {i.shown()}); pass --input-shape with every input's size, e.g. "
-                                 f"{'x'.join(str(d) if isinstance(d, int) else '1' for d in dims)}")
+                                 f"{self._example()}" + (" (or --resolution 224 for H and W)"
+                                                         if image and len(self.inputs) == 1 else ""))
             out.append((tuple(dims), i.dtype))
         return out
+
+    def _example(self) -> str:
+        """An ``--input-shape`` for every input: its fixed dims, 224 for a symbolic H, W of a 4-d
+        input, 1 for any other symbolic dim."""
+        def one(dims):
+            return "x".join(str(d) if isinstance(d, int) else "224" if len(dims) == 4 and k >= 2 else "1"
+                            for k, d in enumerate(dims))
+        return ",".join(one(i.dims) for i in self.inputs)
 
     def _check_given(self, shapes) -> None:
         if len(shapes) != len(self.inputs):
             names = ", ".join(f"{i.name} ({i.shown()})" for i in self.inputs)
-            example = ",".join("x".join(str(d) if isinstance(d, int) else "1" for d in i.dims) for i in self.inputs)
             raise InputError(f"{self.name} has {len(self.inputs)} input(s), {names}; --input-shape gave {len(shapes)}: "
-                             f"give one shape per input, in this order, e.g. --input-shape {example}")
+                             f"give one shape per input, in this order, e.g. --input-shape {self._example()}")
         for s, i in zip(shapes, self.inputs):
             given_dt = getattr(s, "dtype", None)
             if given_dt and given_dt != i.dtype:

@@ -189,3 +189,10 @@ def test_too_few_shapes_for_two_inputs_say_the_fix(tmp_path, capsys):
     assert code == 2 and "drop ':int64'" in err and err.count("\n") == 1
     code, _, err = run(["memory", path, "--input-shape", "3x4x1,3x4"], capsys)
     assert code == 2 and "give 2 dims, e.g. 1x4" in err and err.count("\n") == 1
+    code, _, err = run(["memory", path], capsys)           # the example names both inputs (was: 1x4 only)
+    assert code == 2 and "e.g. 1x4,1x4" in err and err.count("\n") == 1
+
+
+def test_symbolic_image_size_suggests_a_usable_example(tiny_files, capsys):
+    code, _, err = run(["memory", tiny_files[1]], capsys)
+    assert code == 2 and "e.g. 1x3x224x224 (or --resolution 224 for H and W)" in err    # was 1x3x1x1
