@@ -91,6 +91,22 @@ def _weight_conv(n: Node) -> tuple[int, int]:
     return ops.spec_of("aten.convolution").formula(n)
 
 
+def _rnn(n: Node) -> tuple[int, int]:
+    """ONNX RNN / GRU / LSTM: X (T, B, I) or (B, T, I), W (dirs, G*H, I), R (dirs, G*H, H): aten's
+    formula for one direction of one layer (``mkldnn_rnn_layer``), once per direction."""
+    from dataclasses import replace
+
+    from ..ir import TensorMeta
+
+    x, w, r = n.inputs[:3]
+    dirs = int(w.shape[0]) if len(w.shape) == 3 else 1
+    hidden = int(n.args.get("hidden_size") or r.shape[-1])
+    one = replace(n, inputs=[x, TensorMeta(tuple(w.shape[-2:]), w.dtype), TensorMeta(tuple(r.shape[-2:]), r.dtype)],
+                  args={**n.args, "hidden_size": hidden})
+    macs, elem = ops.spec_of("aten.mkldnn_rnn_layer").formula(one)
+    return dirs * macs, dirs * elem
+
+
 def register_all() -> None:
     """Register every ONNX op name (once; importing this module does it)."""
     if ops.spec_of(PREFIX + "Conv") is not None:
@@ -99,6 +115,7 @@ def register_all() -> None:
         ops.register_alias([PREFIX + x for x in names], aten)
     ops.register(PREFIX + "Gemm", "linear", _gemm, category="mac")
     ops.register(PREFIX + "LRN", "lrn", _lrn, category="norm")
+    ops.register([PREFIX + "LSTM", PREFIX + "GRU", PREFIX + "RNN"], "rnn", _rnn, category="mac")
     # integer / QLinear ops: the same MACs on int8 operands (their bytes come from the int8 tensors)
     ops.register([PREFIX + "QLinearConv", PREFIX + "ConvInteger"], "conv", _weight_conv, category="mac")
     ops.register([PREFIX + "QLinearMatMul", PREFIX + "MatMulInteger"], "matmul",
@@ -118,7 +135,7 @@ NON_DATA_INPUTS: dict[str, frozenset[int]] = {k: frozenset(v) for k, v in {
     "Reshape": {1}, "Slice": {1, 2, 3, 4}, "Resize": {1, 2, 3}, "Upsample": {1}, "Pad": {1, 2, 3},
     "Split": {1}, "Squeeze": {1}, "Unsqueeze": {1}, "Tile": {1}, "Expand": {1}, "Clip": {1, 2},
     "TopK": {1}, "ConstantOfShape": {0}, "Range": {0, 1, 2}, "OneHot": {1, 2}, "CumSum": {1},
-    "Dropout": {1, 2}, "Trilu": {1},
+    "Dropout": {1, 2}, "Trilu": {1}, "LSTM": {4}, "GRU": {4}, "RNN": {4},     # sequence_lens
     "ReduceMean": {1}, "ReduceSum": {1}, "ReduceMax": {1}, "ReduceMin": {1}, "ReduceProd": {1},
     "ReduceL2": {1}, "ReduceLogSumExp": {1},
     "QuantizeLinear": {1, 2}, "DequantizeLinear": {1, 2},

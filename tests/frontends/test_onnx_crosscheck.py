@@ -137,3 +137,21 @@ def test_a_graph_onnx_tool_cannot_read_says_what_to_do(tmp_path, capsys):
     if code == 0:
         pytest.skip("this onnx-tool reads DynamicQuantizeLinear")
     assert code == 2 and err.count("\n") == 1 and f"costlab analyze {path}" in err
+
+
+def test_an_lstm_is_counted_and_explained(tmp_path):
+    """onnx.LSTM was unsupported (exit 1); now costlab counts its gates' MACs and onnx-tool's larger
+    figure is its weighted element work on top."""
+    model_ = torch.nn.LSTM(8, 16).eval()
+    path = str(tmp_path / "lstm.onnx")
+    import contextlib
+    import io
+    import warnings
+
+    with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model_, (torch.zeros(6, 1, 8),), path, dynamo=False, opset_version=17)
+    res = crosscheck_file(resolve(path))
+    rnn = next(r for r in res.rows if r.op_type == "rnn")
+    assert rnn.costlab_macs == 6 * 4 * 16 * (8 + 16) and rnn.onnx_tool > rnn.costlab_macs
+    assert res.unexplained == [] and res.totals.explained

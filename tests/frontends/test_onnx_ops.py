@@ -245,3 +245,35 @@ def test_transpose_view_rule_agrees_with_torch_view():
         assert transpose_is_view(shape, perm, [new]) == viewable, (shape, perm, new)
         checked += 1
     assert checked == 200
+
+
+@pytest.mark.parametrize("op, gates, dirs", [("LSTM", 4, 1), ("GRU", 3, 2), ("RNN", 1, 1)])
+def test_recurrent_ops(tmp_path, op, gates, dirs):
+    """X (T=5, B=2, I=6), hidden 4: every step applies W (G*H x I) and R (G*H x H) per direction
+    (was: unsupported, counted as 0 with a warning)."""
+    t, b, i, h = 5, 2, 6, 4
+    extra = {"direction": "bidirectional"} if dirs == 2 else {}
+    nodes = [helper.make_node(op, ["x", "w", "r", "bias"], ["y"], hidden_size=h, name=f"/rnn/{op}", **extra)]
+    m = model(nodes, [("x", [t, b, i])], [("y", [t, dirs, b, h])],
+              [init("w", [dirs, gates * h, i]), init("r", [dirs, gates * h, h]), init("bias", [dirs, 2 * gates * h])])
+    rep = analyze(m, tmp_path)
+    assert not rep.unsupported
+    r = rows(rep)
+    assert list(r["op"]) == ["rnn"]
+    assert r["macs"][0] == dirs * t * b * gates * h * (i + h)
+    assert r["elem_ops"][0] > 0 and rep.totals["params"] == dirs * gates * h * (i + h + 2)
+
+
+def test_an_exported_lstm_has_the_macs_of_the_traced_one(tmp_path):
+    import torch
+
+    lstm = torch.nn.LSTM(8, 16, batch_first=True, bidirectional=True).eval()
+    path = str(tmp_path / "lstm.onnx")
+    import contextlib
+    import io
+    import warnings
+
+    with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
+        warnings.simplefilter("ignore")
+        torch.onnx.export(lstm, (torch.zeros(1, 6, 8),), path, dynamo=False, opset_version=17)
+    assert costlab.analyze(path).totals["macs"] == costlab.analyze(lstm, input_shape=(1, 6, 8)).totals["macs"]
