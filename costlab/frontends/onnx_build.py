@@ -83,6 +83,7 @@ class Builder:
             self.const[name] = (name,) if len(t.dims) else ()
         for n in self.order:
             self.visit(n)
+        self._check_sizes()
         outputs = [self.src[o.name] for o in self.proto.graph.output if o.name in self.src]
         shape_only = self.shape_params - self.data_params
         total = sum(_numel(t.dims) for name, t in self.inits.items() if name not in shape_only and len(t.dims))
@@ -90,6 +91,13 @@ class Builder:
         return Graph(nodes=self.nodes, inputs=[self.meta[i.name] for i in self.model.inputs], outputs=outputs,
                      params_total=total, buffers_total=0, params_unused=total - used, mode="onnx",
                      module_types={"": "model", **self.module_types})
+
+    def _check_sizes(self) -> None:
+        """Refuse a tensor whose bytes a 64-bit size cannot hold (torch's trace refuses it too)."""
+        for name, m in self.meta.items():
+            if m.numel > 2 ** 63 // 16:
+                raise InputError(f"{self.model.name}: tensor '{name}' ({'x'.join(map(str, m.shape))}) has {m.numel:,} "
+                                 "elements, more than 64-bit sizes hold; check --input-shape / --resolution")
 
     def visit(self, n) -> None:
         outs = [o for o in n.output if o]

@@ -196,3 +196,11 @@ def test_too_few_shapes_for_two_inputs_say_the_fix(tmp_path, capsys):
 def test_symbolic_image_size_suggests_a_usable_example(tiny_files, capsys):
     code, _, err = run(["memory", tiny_files[1]], capsys)
     assert code == 2 and "e.g. 1x3x224x224 (or --resolution 224 for H and W)" in err    # was 1x3x1x1
+
+
+def test_a_size_beyond_64_bits_is_one_line(tiny_files, capsys):
+    """memory/analyze file.onnx --input-shape 1x3x99999999999x99999999999 ended in numpy's
+    OverflowError traceback (the torch trace refuses such a size itself)."""
+    for cmd in ("memory", "analyze"):
+        code, out, err = run([cmd, tiny_files[1], "--input-shape", "1x3x99999999999x99999999999"], capsys)
+        assert code == 2 and out == "" and err.count("\n") == 1 and "64-bit" in err
