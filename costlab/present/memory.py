@@ -55,7 +55,9 @@ def summary_lines(d: dict[str, Any]) -> list[str]:
         f"plans it) {d['converted_arena_bytes']:,} ({kb(d['converted_arena_bytes'])})",
         f"best order  {d['best_order_peak_bytes']:,} bytes ({kb(d['best_order_peak_bytes'])})"
         + (" (lower than the traced order)" if d["best_order_changed"] else " (the traced order is best found)")
-        + ("" if d["best_order_exact"] else f"; heuristic, lower bound {d['best_order_lower_bound']:,}"),
+        + ("" if d["best_order_exact"] else "; heuristic, and optimal: it reaches its lower bound"
+           if d["best_order_lower_bound"] >= d["best_order_peak_bytes"]
+           else f"; heuristic, lower bound {d['best_order_lower_bound']:,}"),
     ]
     if d.get("patch"):
         lines += _patch_lines(d["patch"])

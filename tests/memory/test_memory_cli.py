@@ -116,3 +116,16 @@ def test_weight_bytes_of_a_quantized_file_use_its_int8_weights(capsys):
         out[name] = json.loads(text)["weight_bytes"]
     assert out["net.tflite"] == 618 * 4
     assert 618 <= out["net_int8.tflite"] < 618 * 2
+
+
+def test_a_greedy_order_that_reaches_its_lower_bound_is_said_optimal():
+    from costlab.present.memory import memory_text
+
+    d = {"model": "m", "input_shape": [[1, 3, 8, 8]], "dtype": "int8", "weight_bytes": 0,
+         "peak_activation_bytes": 100, "peak_layer": "a", "layer_peak_bytes": 100, "layer_peak_layer": "a",
+         "arena_bytes": 112, "fragmentation": 0.12, "converted_arena_bytes": 112, "best_order_peak_bytes": 100,
+         "best_order_exact": False, "best_order_lower_bound": 100, "best_order_changed": False,
+         "inplace_depthwise": True, "layers": [], "conventions": {}}
+    assert "optimal: it reaches its lower bound" in memory_text(d, "table")     # was 'heuristic, lower bound 100'
+    d["best_order_lower_bound"] = 90
+    assert "heuristic, lower bound 90" in memory_text(d, "table")
