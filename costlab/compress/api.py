@@ -84,6 +84,10 @@ def compress(model_or_spec: str | nn.Module | Resolved, *, prune=None, prune_tab
 
     report = add_trace(layers, spec_for_trace, input_shape, resolution)
     full_precision = keep_full_layers(layers, keep_full, model_name) if binarize_variant else set()
+    if binarize_variant and all(lay.path in full_precision for lay in layers):
+        raise InputError(f"--binarize: --keep-full {','.join(keep_full)} keeps every conv/linear layer of "
+                         f"{model_name} in full precision, so nothing is binarized; pass --keep-full none "
+                         "(or fewer layers)")
     plan = Plan(keep, act_pct, qbits, ibits, huffman, binarize_variant, full_precision,
                 dropout_targets(layers, dropouts), fit_sample, seed)
 

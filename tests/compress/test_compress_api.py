@@ -241,6 +241,8 @@ def test_cli_formats(capsys, fmt):
     (["--weights", "/no/such/file.pt"], "does not exist"),
     (["--prune", "conv=0.5,conv=0.6"], "'conv' is given twice"),     # was: the last one silently
     (["--bits", "4,5"], "a bare value is given twice"),
+    # every layer kept in full precision: was a TypeError traceback formatting a None saving
+    (["--binarize", "weights", "--keep-full", "first,last,features.conv2,classifier.fc1"], "nothing is binarized"),
 ])
 def test_cli_bad_settings_exit_2(capsys, args, fragment):
     code, out, err = run(["compress", "lenet5", *args], capsys)
