@@ -76,7 +76,11 @@ def _summary(r: CompressionReport) -> list[str]:
     for st in r.stages:
         gain = f"   stage gain {st['gain']:.2f}x" if st["gain"] not in (None,) and st["stage"] != "dense" else ""
         lines.append(f"  {st['label']:<42s} {size_str(st['bytes']):>24s}  {st['ratio']:>7.2f}x{gain}")
-    lines.append(f"compressed  {size_str(t['compressed_bytes'])} = {t['ratio']:.1f}x smaller than dense fp32")
+    ratio = t["ratio"]
+    lines.append(f"compressed  {size_str(t['compressed_bytes'])} = " + (
+        f"{ratio:.1f}x smaller than dense fp32" if ratio and ratio >= 1 else
+        f"{1 / ratio:.1f}x LARGER than dense fp32 (codebooks, indices or scales outweigh the savings on layers this small)"
+        if ratio else "nothing stored"))
     if r.binarize is not None:
         b = r.binarize
         lines.append(f"binarized   {b['variant']}; full precision: {', '.join(b['full_precision_layers']) or 'none'}")

@@ -280,3 +280,11 @@ def test_tied_weights_are_stored_once_and_computed_by_every_module():
     r = compress(Tied(), input_shape=(1, 8), prune=0.5)
     assert r.totals["weights"] == 64 and [row["name"] for row in r.layers] == ["a"]
     assert r.totals["macs"] == 128 and r.totals["macs_pruned"] == 64
+
+
+def test_a_compression_that_grows_the_model_says_larger(capsys, tmp_path, monkeypatch):
+    """Linear(1, 1) with --bits 8: a 256-value codebook for one weight; it printed '0.0x smaller'."""
+    (tmp_path / "one.py").write_text("import torch.nn as nn\ndef build():\n    return nn.Sequential(nn.Linear(1, 1))\n")
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = run(["compress", "one.py:build", "--input-shape", "1x1", "--bits", "8"], capsys)
+    assert code == 0 and "x LARGER than dense fp32" in out and "0.0x smaller" not in out
