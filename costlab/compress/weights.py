@@ -73,6 +73,10 @@ def _check_state_dict(sd: dict[str, torch.Tensor], model: nn.Module, model_name:
             fmt = lambda s: "x".join(str(d) for d in s) or "scalar"  # noqa: E731
             raise InputError(f"'{path}' is not a state dict for {model_name}: '{k}' is {fmt(t.shape)} "
                              f"in the file but {fmt(want)} in the model; {fix}")
+        if k in params and t.is_floating_point() and not bool(torch.isfinite(t).all()):
+            # magnitude pruning and k-means cannot rank NaN: every weight was silently pruned
+            raise InputError(f"'{path}': '{k}' holds NaN or infinite values, which cannot be pruned or "
+                             "clustered; save the checkpoint of a run that did not diverge")
 
 
 def as_numpy(t: torch.Tensor) -> np.ndarray:

@@ -180,6 +180,7 @@ def test_weights_file_is_used(tmp_path):
     ("tensor", "not a state dict"),
     ("module", "cannot read"),
     ("garbage", "cannot read"),
+    ("nan", "holds NaN or infinite values"),        # was: every weight silently pruned, 'kept 0'
 ])
 def test_bad_weights_files_are_refused_in_one_line(tmp_path, capsys, payload, message):
     from costlab.zoo.lenet import LeNet5, LeNet300100
@@ -195,6 +196,10 @@ def test_bad_weights_files_are_refused_in_one_line(tmp_path, capsys, payload, me
         torch.save(torch.zeros(3), path)
     elif payload == "module":
         torch.save(LeNet300100(), path)
+    elif payload == "nan":
+        sd = LeNet300100().state_dict()
+        sd["classifier.fc2.weight"][0, 0] = float("nan")
+        torch.save(sd, path)
     else:
         path.write_bytes(b"not a torch file")
     with pytest.raises(InputError) as exc:
