@@ -115,4 +115,8 @@ def weight_tensors(model: nn.Module, model_name: str, params: dict[str, int], we
     if any(named[k].device.type == "meta" for k in params):
         raise InputError(f"{model_name} lives on the meta device (no weight values); pass weights=FILE "
                          "or a model with real weights")
+    bad = next((k for k in params if named[k].is_floating_point() and not bool(torch.isfinite(named[k]).all())), None)
+    if bad is not None:
+        raise InputError(f"{model_name}: parameter '{bad}' holds NaN or infinite values (left uninitialised, "
+                         "torch.empty?), which cannot be pruned or clustered; initialise it or pass --weights FILE")
     return {k: named[k] for k in params}, source

@@ -293,3 +293,11 @@ def test_a_compression_that_grows_the_model_says_larger(capsys, tmp_path, monkey
     monkeypatch.chdir(tmp_path)
     code, out, _ = run(["compress", "one.py:build", "--input-shape", "1x1", "--bits", "8"], capsys)
     assert code == 0 and "x LARGER than dense fp32" in out and "0.0x smaller" not in out
+
+
+def test_a_model_with_nan_weights_is_refused():
+    m = Small()
+    with torch.no_grad():
+        m.fc1.weight[0, 0] = float("inf")
+    with pytest.raises(InputError, match="holds NaN or infinite values"):
+        compress(m, input_shape=(1, 3, 8, 8), prune=0.5)
