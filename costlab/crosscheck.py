@@ -174,8 +174,10 @@ def _run_fvcore(model, inputs) -> tuple[dict[str, int] | None, dict[str, int], s
             by_op = dict(fca.by_operator())
             unsupported = {str(k): int(v) for k, v in fca.unsupported_ops().items()}
     except Exception as exc:  # noqa: BLE001  (fvcore's jit trace fails on some models: report it)
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        return None, {}, f"failed: {type(exc).__name__}: {first}"
+        # one line, whole: torch.jit's messages break lines inside a parenthesis
+        first = " ".join(str(exc).split())
+        first = first if len(first) <= 240 else first[:239] + "…"
+        return None, {}, f"failed: {type(exc).__name__}: {first or '(no message)'}"
     finally:
         for m, t in flags:
             m.training = t

@@ -613,6 +613,26 @@ def test_crosscheck_cli_exit_codes(capsys, tmp_path, monkeypatch):
     assert err.count("\n") == 1 and "costlab[dev]" in err and "fvcore not installed" in out
 
 
+def test_crosscheck_keeps_fvcore_failures_whole_on_one_line():
+    """torch.jit's message breaks a line inside a parenthesis: only its first line was kept,
+    'fvcore failed: RuntimeError: output 1 (0.52'."""
+    import torch.nn as nn
+
+    from costlab.crosscheck import crosscheck
+
+    class Scalar(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.l = nn.Linear(4, 4)
+
+        def forward(self, x):
+            return self.l(x).sum().item()
+
+    r = crosscheck(Scalar(), (1, 4))
+    assert r.fvcore_status.startswith("failed:") and "\n" not in r.fvcore_status
+    assert "did not have observable data dependence" in r.fvcore_status
+
+
 # -- 10. torchvision: / timm: / hf: specs ------------------------------------------------------------------
 
 @pytest.mark.parametrize("spec, extra", [("torchvision:resnet18", "vision"), ("timm:resnet18", "timm"),
