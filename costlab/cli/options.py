@@ -131,9 +131,13 @@ def _files_read(kwargs: dict) -> list[str]:
         for s in value if isinstance(value, (tuple, list)) else [value]:
             if not isinstance(s, str):
                 continue
+            if key == "weights_file":
+                found += [s] if os.path.isfile(s) else []
+                continue
             for part in [s] + s.split("+"):
                 part = part.strip()
-                cands = [part] + ([part.split(".py:")[0] + ".py"] if ".py:" in part else [])
+                cands = [part.split(".py:")[0] + ".py"] if ".py:" in part else \
+                    [part] if os.path.splitext(part)[1].lower() in (".onnx", ".tflite") else []
                 found += [c for c in cands if os.path.isfile(c)]
     return found
 
