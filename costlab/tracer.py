@@ -522,7 +522,11 @@ def _trace_once(model: nn.Module, input_shapes, mode: str, kind_of) -> Graph:
         first = (str(exc).strip().splitlines() or [""])[0]
         if "'indices'" in first and "Long" in first and any(not getattr(s, "dtype", None) for s in input_shapes):
             first += " (integer inputs such as token ids: give their dtype, e.g. --input-shape 1x128:int64)"
-        if isinstance(exc, (RuntimeError, ValueError, TypeError)) and _mentions_shape(first):
+        if isinstance(exc, TypeError) and "positional argument" in first and len(input_shapes) > 1:
+            # '1x3x8x8,1x3' is two inputs: a forward of one input says only how many it was given
+            first += (f" (--input-shape gave {len(input_shapes)} inputs, separated by commas; one shape per "
+                      "input of forward)")
+        elif isinstance(exc, (RuntimeError, ValueError, TypeError)) and _mentions_shape(first):
             given = ",".join("x".join(str(int(d)) for d in s) for s in input_shapes)
             first += f" (traced with input {given}; check --input-shape / --resolution)"
         raise TraceError(f"the model's forward raised {type(exc).__name__}: {first}") from exc

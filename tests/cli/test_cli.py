@@ -111,6 +111,7 @@ def test_zoo_lists_models(capsys):
     (["analyze", "mobilenet_v2", "--input-shape", "1x3xaax224"], "bad input shape"),
     (["analyze", "mobilenet_v2", "--input-shape", "1x3x0x224"], "positive"),
     (["analyze", "mobilenet_v2", "--input-shape", "1,3,128,128"], "for one input write 1x3x128x128"),
+    (["analyze", "lenet5", "--input-shape", "1x1x28x28,1x3"], "--input-shape gave 2 inputs"),
     (["analyze", "mobilenet_v2", "--resolution", "-5"], "resolution"),
     (["analyze", "nope.py:build"], "does not exist"),
     (["analyze", "mobilenet_v2", "--input-shape", "1x3x224x224", "--resolution", "224"], "not both"),
