@@ -34,7 +34,8 @@ def kernel_layers(report, profile: Profile, runtime: str | None = None):
         name, op = names.get(nc.node, (f"node {nc.node}", "?"))
         if nc.node in fused:
             name = name.rsplit(":", 1)[0] + ":" + "+".join([op] + fused[nc.node])
-        rows.append({"name": name, "class": nc.cls, "macs": nc.gmac * 1e9, "mac_bytes": nc.mb * 1e6,
+        macs = 0.0 if nc.cls == "elementwise" else nc.gmac * 1e9     # its work term counts elements, not MACs
+        rows.append({"name": name, "class": nc.cls, "macs": macs, "mac_bytes": nc.mb * 1e6,
                      "latency_ms": lat.get(nc.node, 0.0)})
     return pd.DataFrame(rows, columns=["name", "class", "macs", "mac_bytes", "latency_ms"])
 

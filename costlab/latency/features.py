@@ -44,7 +44,9 @@ apart:KIND     a modifier: activation KIND (an op kind: silu, hardswish, ...) ne
 ============== =====================================================================
 
 **Features** (:data:`TERMS`) of a node: ``gmac`` (multiply-accumulates / 1e9; for the
-pooling classes, their element operations / 1e9), ``mb`` (memory access cost in bytes /
+pooling classes, their element operations / 1e9; for an element-wise op of the exponential
+family (:data:`TRANSCENDENTAL`: sigmoid, SiLU, GELU, tanh, exp, ...), its output elements / 1e9,
+0 for the other element-wise ops), ``mb`` (memory access cost in bytes /
 1e6, ShuffleNet V2's MAC), ``mpix`` (output positions, batch x spatial, / 1e6) and ``ops``
 (1 per unfused op), each in its latency class. A block or network is the sum over its
 nodes, so every sample granularity calibrates the same parameters
@@ -76,6 +78,13 @@ CLASS_OF_CATEGORY = {
     "resample": "other", "view": "other", "unsupported": "other",
 }
 _POOLS = ("pool", "pool_max", "global_pool")
+# element-wise kinds that evaluate an exponential (or erf / log) per element: compute-bound
+# where ReLU / add / BN are memory-bound. Their output elements are the elementwise class's
+# work term, so a profile prices them apart from ReLU (issue 19: ONNX Runtime's 49 SiLU kernels
+# of EfficientNet-B0 took 2.04 ms, priced 0.42 ms as memory traffic alone; a profile without
+# such samples keeps its shared ms/GMAC rate for them)
+TRANSCENDENTAL = frozenset({"sigmoid", "silu", "gelu", "tanh", "elu", "selu", "celu", "mish", "softplus",
+                            "log_sigmoid_forward", "exp", "erf", "log"})
 
 
 def expand_rules(fusion) -> frozenset[str]:
@@ -138,8 +147,9 @@ def _fuses(kind: str, cat: str, head: str, head_has_act: bool, rules: frozenset[
     return kind == "copy" and "cat+copy" in rules and head == "cat"
 
 
-def _own_cost(n: Node, c: dict | None, cls: str, fb: int) -> NodeCost:
-    """A node that runs its own kernel: its work (MACs; pooling: element ops), bytes and positions."""
+def _own_cost(n: Node, c: dict | None, cls: str, fb: int, kind: str = "") -> NodeCost:
+    """A node that runs its own kernel: its work (MACs; pooling: element ops; an exponential-family
+    element-wise op: its output elements), bytes and positions."""
     macs, mb = (0, _tensor_bytes_all(n, fb)) if c is None else (c["macs"], c["mac_bytes"])
     out = n.outputs[0] if n.outputs else None
     pix = 0.0
@@ -150,6 +160,8 @@ def _own_cost(n: Node, c: dict | None, cls: str, fb: int) -> NodeCost:
     # pooling has no MACs: its work term is its element operations (window elements, or input
     # elements of a global pool)
     work = c["elem_ops"] if (cls in _POOLS and c is not None) else macs
+    if cls == "elementwise" and kind in TRANSCENDENTAL and out is not None:
+        work = out.numel
     return NodeCost(n.id, cls, work / 1e9, mb / 1e6, pix, None)
 
 
@@ -191,7 +203,7 @@ def node_costs(graph: Graph, dtype: str, fusion) -> list[NodeCost]:
             continue
         owner[n.id] = n.id
         head_kind[n.id] = _head(kind, cat)
-        costs.append(_own_cost(n, ops.count(n, fb), cls, fb))
+        costs.append(_own_cost(n, ops.count(n, fb), cls, fb, kind))
     return costs
 
 

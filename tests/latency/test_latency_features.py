@@ -181,3 +181,36 @@ def test_depthwise_is_costlier_per_mac_than_pointwise_on_sd810():
             ms[k] += c[k] @ np.array([nc.gmac, nc.mb, nc.mpix, 1.0])
             macs[k] += nc.gmac
     assert ms[dw] / macs[dw] > 4 * ms[pw] / macs[pw]
+
+
+def test_exponential_family_activations_carry_their_elements_as_work():
+    """SiLU / sigmoid / GELU / tanh are priced by their output elements (the elementwise class's
+    work term); ReLU, adds and BN by bytes only, as before; the GPU form and the per-layer MACs
+    column are unchanged (element-wise work is not MACs)."""
+    from costlab.latency.breakdown import kernel_layers
+    from costlab.latency.features import TRANSCENDENTAL
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 8, 3, padding=1)
+
+        def forward(self, x):
+            y = self.conv(x)
+            return nn.functional.silu(y) + nn.functional.gelu(y) + torch.relu(y) + torch.sigmoid(y)
+
+    import torch
+
+    r = costlab.analyze(Net(), input_shape=(1, 3, 6, 6))
+    by_kind = {ops.kind_of(r.graph.node(nc.node).op): nc for nc in node_costs(r.graph, "float32", ())}
+    for k in ("silu", "gelu", "sigmoid"):
+        assert k in TRANSCENDENTAL and by_kind[k].cls == "elementwise"
+        assert by_kind[k].gmac == pytest.approx(8 * 6 * 6 / 1e9)
+    assert by_kind["relu"].gmac == 0 and by_kind["add"].gmac == 0
+    f = feature_matrix(list(by_kind.values()))
+    assert f[CLASSES.index("elementwise"), TERMS.index("gmac")] == pytest.approx(3 * 8 * 6 * 6 / 1e9)
+    # a profile prices a SiLU above a ReLU of the same tensors (its elementwise ms/GMAC > 0)
+    lay = kernel_layers(r, load_profile("arm"))
+    ms = {name.rsplit(":", 1)[-1]: t for name, t in zip(lay["name"], lay["latency_ms"])}
+    assert ms["silu"] > ms["relu"] > 0
+    assert (lay.loc[lay["class"] == "elementwise", "macs"] == 0).all()

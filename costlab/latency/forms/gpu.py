@@ -215,7 +215,8 @@ def program(graph: Graph, dtype: str = "float32", fusion=()) -> Program:
             continue
         kind = ops.kind_of(n.op)
         cls = _device_class(n, kind, nc.cls)
-        kernels = [Kernel(cls, nc.gmac, nc.mb, _serial(n, kind, cls), nc.cls, ktiles=_ktiles(n, kind))]
+        work = 0.0 if nc.cls == "elementwise" else nc.gmac     # the GPU form prices element-wise ops by bytes
+        kernels = [Kernel(cls, work, nc.mb, _serial(n, kind, cls), nc.cls, ktiles=_ktiles(n, kind))]
         if _has_bias(n, kind, cls) and n.outputs:
             out_mb = 2 * n.outputs[0].numel * fb / 1e6     # read and write the result once more
             kernels.append(Kernel("elementwise", 0.0, out_mb, 0.0, "elementwise", True))
