@@ -45,7 +45,9 @@ apart:KIND     a modifier: activation KIND (an op kind: silu, hardswish, ...) ne
 
 **Features** (:data:`TERMS`) of a node: ``gmac`` (multiply-accumulates / 1e9; for the
 pooling classes, their element operations / 1e9; for an element-wise op of the exponential
-family (:data:`TRANSCENDENTAL`: sigmoid, SiLU, GELU, tanh, exp, ...), its output elements / 1e9,
+family (:func:`costlab.ops.is_exponential`: sigmoid, SiLU, GELU, tanh, exp, ...), its output
+elements / 1e9 (issue 19: ONNX Runtime's 49 SiLU kernels of EfficientNet-B0 took 2.04 ms, priced
+0.42 ms as memory traffic alone; a profile without such samples keeps its shared ms/GMAC rate),
 0 for the other element-wise ops), ``mb`` (memory access cost in bytes /
 1e6, ShuffleNet V2's MAC), ``mpix`` (output positions, batch x spatial, / 1e6) and ``ops``
 (1 per unfused op), each in its latency class. A block or network is the sum over its
@@ -78,13 +80,6 @@ CLASS_OF_CATEGORY = {
     "resample": "other", "view": "other", "unsupported": "other",
 }
 _POOLS = ("pool", "pool_max", "global_pool")
-# element-wise kinds that evaluate an exponential (or erf / log) per element: compute-bound
-# where ReLU / add / BN are memory-bound. Their output elements are the elementwise class's
-# work term, so a profile prices them apart from ReLU (issue 19: ONNX Runtime's 49 SiLU kernels
-# of EfficientNet-B0 took 2.04 ms, priced 0.42 ms as memory traffic alone; a profile without
-# such samples keeps its shared ms/GMAC rate for them)
-TRANSCENDENTAL = frozenset({"sigmoid", "silu", "gelu", "tanh", "elu", "selu", "celu", "mish", "softplus",
-                            "log_sigmoid_forward", "exp", "erf", "log"})
 
 
 def expand_rules(fusion) -> frozenset[str]:
@@ -160,7 +155,7 @@ def _own_cost(n: Node, c: dict | None, cls: str, fb: int, kind: str = "") -> Nod
     # pooling has no MACs: its work term is its element operations (window elements, or input
     # elements of a global pool)
     work = c["elem_ops"] if (cls in _POOLS and c is not None) else macs
-    if cls == "elementwise" and kind in TRANSCENDENTAL and out is not None:
+    if cls == "elementwise" and ops.is_exponential(kind) and out is not None:
         work = out.numel
     return NodeCost(n.id, cls, work / 1e9, mb / 1e6, pix, None)
 

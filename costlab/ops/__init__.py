@@ -34,10 +34,10 @@ from __future__ import annotations
 from . import formulas  # noqa: F401  (registers every op)
 from .costs import conv_class, count, describe, dtype_bytes, free_mask, is_free, tensor_bytes
 from .registry import (CATEGORIES, KINDS, Formula, OpSpec, arith_family, category, category_of, is_activation,
-                       is_conv, is_gemm, is_norm, is_weight_layer, kind_of, label_of, register, register_alias, registered,
+                       is_conv, is_exponential, is_gemm, is_norm, is_weight_layer, kind_of, label_of, register, register_alias, registered,
                        spec_of)
 
 __all__ = ["CATEGORIES", "KINDS", "Formula", "OpSpec", "arith_family", "category", "category_of", "conv_class",
-           "count", "describe", "dtype_bytes", "free_mask", "is_activation", "is_conv", "is_free", "is_gemm",
+           "count", "describe", "dtype_bytes", "free_mask", "is_activation", "is_conv", "is_exponential", "is_free", "is_gemm",
            "is_norm", "is_weight_layer", "kind_of", "label_of", "register", "register_alias", "registered", "spec_of",
            "tensor_bytes"]

@@ -151,6 +151,17 @@ def is_activation(kind: str) -> bool:
     return category(kind) == "activation"
 
 
+# element-wise kinds that evaluate an exponential (or erf / log) per element: compute-bound where
+# ReLU, adds and norms are memory-bound (the latency classes price their elements as work)
+_EXPONENTIAL = frozenset({"sigmoid", "silu", "gelu", "tanh", "elu", "selu", "celu", "mish", "softplus",
+                          "log_sigmoid_forward", "exp", "erf", "log"})
+
+
+def is_exponential(kind: str) -> bool:
+    """An element-wise op of the exponential family (sigmoid, SiLU, GELU, tanh, exp, erf, log, ...)."""
+    return kind in _EXPONENTIAL and category(kind) in ("activation", "pointwise")
+
+
 _ARITH = {"add": "add", "sub": "add", "rsub": "add", "mul": "mul", "div": "mul",
           "maximum": "minmax", "minimum": "minmax"}
 
