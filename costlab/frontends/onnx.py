@@ -131,7 +131,8 @@ class OnnxModel:
         for i in self.inputs:
             dims = list(i.dims)
             if len(dims) == 4 and resolution is not None:
-                dims[2:] = [d if isinstance(d, int) else resolution for d in dims[2:]]
+                hw = _spatial(dims)
+                dims[hw] = [d if isinstance(d, int) else resolution for d in dims[hw]]
             # --resolution chose the input's size: a symbolic batch is --batch (default 1)
             if dims and (batch != 1 or (len(dims) == 4 and resolution is not None)) and not isinstance(dims[0], int):
                 dims[0] = batch
@@ -149,8 +150,8 @@ class OnnxModel:
         """An ``--input-shape`` for every input: its fixed dims, 224 for a symbolic H, W of a 4-d
         input, 1 for any other symbolic dim."""
         def one(dims):
-            return "x".join(str(d) if isinstance(d, int) else "224" if len(dims) == 4 and k >= 2 else "1"
-                            for k, d in enumerate(dims))
+            hw = range(*_spatial(dims).indices(4)) if len(dims) == 4 else ()
+            return "x".join(str(d) if isinstance(d, int) else "224" if k in hw else "1" for k, d in enumerate(dims))
         return ",".join(one(i.dims) for i in self.inputs)
 
     def _check_given(self, shapes) -> None:
@@ -174,3 +175,11 @@ class OnnxModel:
 
     def graph(self, shapes) -> Graph:
         return Builder(self, shapes).build()
+
+
+def _spatial(dims: list) -> slice:
+    """Where H and W are in a 4-d input: NCHW (C fixed, H, W symbolic) unless the layout reads
+    NHWC (dim 1 symbolic, the last dim a fixed channel count), as TFLite-style exports are."""
+    if not isinstance(dims[1], int) and isinstance(dims[3], int):
+        return slice(1, 3)
+    return slice(2, 4)

@@ -204,3 +204,26 @@ def test_a_size_beyond_64_bits_is_one_line(tiny_files, capsys):
     for cmd in ("memory", "analyze"):
         code, out, err = run([cmd, tiny_files[1], "--input-shape", "1x3x99999999999x99999999999"], capsys)
         assert code == 2 and out == "" and err.count("\n") == 1 and "64-bit" in err
+
+
+def test_resolution_fills_h_and_w_of_a_channels_last_input(tmp_path, capsys):
+    """An NHWC file (TFLite-style: N x H x W x 3, H and W symbolic): --resolution is its H and W
+    (was: only W, dims 2-3 taken as H, W, and H left symbolic)."""
+    class Nhwc(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = Tiny()
+
+        def forward(self, x):
+            return self.body(x.permute(0, 3, 1, 2))
+
+    path = str(tmp_path / "nhwc.onnx")
+    torch.onnx.export(Nhwc().eval(), (torch.zeros(1, 16, 16, 3),), path, dynamo=False, opset_version=17,
+                      input_names=["image"], dynamic_axes={"image": {0: "batch", 1: "height", 2: "width"}})
+    code, out, err = run(["analyze", path, "--resolution", "16", "--format", "json"], capsys)
+    assert code == 0, err
+    d = json.loads(out)
+    assert d["input_shape"] == [1, 16, 16, 3]
+    assert d["totals"]["macs"] == 256 * (8 * 3 * 9) + 256 * 8 * 8 + 8 * 4
+    code, out, err = run(["analyze", path], capsys)
+    assert code == 2 and "1x224x224x3" in err, err
