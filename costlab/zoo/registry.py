@@ -143,9 +143,13 @@ def get_entry(name: str) -> ModelEntry:
         names = sorted(set(_REGISTRY) | set(_ALIASES))
         close = difflib.get_close_matches(key, names, n=3, cutoff=0.5)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
-        if key.endswith(".py") or "/" in key or key in ("torchvision", "timm", "hf"):
+        if key.endswith(".py") or key in ("torchvision", "timm", "hf"):
             # a user model or an extra's spec reached a command that builds zoo specs only
             hint = "; this takes zoo specs only, not a user model (file.py:factory) or a torchvision:/timm:/hf: spec"
+        elif "/" in key:
+            # a path that names no model file (costlab memory /tmp)
+            hint = ("; a path must name a model file (model.onnx, model.tflite) or a user model (file.py:factory), "
+                    "where the command takes them")
         raise SpecError(f"unknown model '{name}'{hint} (run 'costlab zoo' to list models)")
     return _REGISTRY[key]
 

@@ -13,6 +13,8 @@ def test_zoo_only_commands_say_a_user_model_is_not_a_zoo_spec(tmp_path, capsys):
     code, _, err = run(["sweep", str(specs), "--device", "arm", "-o", str(tmp_path / "o.csv")], capsys)
     assert code == 2 and err.count("\n") == 1 and "zoo specs only" in err
     assert not (tmp_path / "o.csv").exists()
+    code, _, err = run(["memory", str(tmp_path)], capsys)     # a folder: not 'zoo specs only' (memory takes files)
+    assert code == 2 and "a path must name a model file" in err and "zoo specs only" not in err
     code, _, err = run(["analyze", "mobilenet_v2.5"], capsys)     # a typo still gets the close names
     assert code == 2 and "did you mean mobilenet_v2" in err
 
