@@ -16,6 +16,8 @@ requires (e.g. ``('device',)``): it is used when the option is given, skipped ot
 """
 from __future__ import annotations
 
+import os
+
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
@@ -150,7 +152,9 @@ def _members(todo: list[str], *, input_shape, resolution, dtype, batch, device, 
             msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             hint = ("; --input-shape applies to every MODEL: compare models that take the same input"
                     if input_shape is not None and len(todo) > 1 else "")
-            raise reworded(exc, f"{spec}: {msg}{hint}") from None
+            own = next((p for p in (f"{spec.strip()}: ", f"{os.path.basename(spec.strip())}: ") if msg.startswith(p)), "")
+            named = f"{spec}: {msg[len(own):]}"        # a file's own errors name it already: once, as given
+            raise reworded(exc, f"{named}{hint}") from None
         members[spec] = Member(spec, resolved.name, rep)
         for sec in rep.sections.values():
             notes.extend(n for n in sec.notes if n not in notes)

@@ -74,6 +74,8 @@ def test_symbolic_dims_need_input_shape(tiny_files, capsys):
     assert code == 0 and json.loads(out)["input_shape"] == [[1, 3, 32, 32]], err
     code, _, err = run(["analyze", tiny_files[0], "--input-shape", "1x3x32x32"], capsys)
     assert code == 2 and "fixed size 16" in err
+    code, _, err = run(["compare", tiny_files[0], path], capsys)     # the file named once, not twice
+    assert code == 2 and err.count(os.path.basename(path)) == 1 and "'image'" in err, err
     code, _, err = run(["analyze", tiny_files[0], "--resolution", "32"], capsys)
     assert code == 2 and "fixes its input size (1x3x16x16)" in err
 
