@@ -17,7 +17,6 @@ requires (e.g. ``('device',)``): it is used when the option is given, skipped ot
 from __future__ import annotations
 
 import os
-
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
