@@ -132,9 +132,11 @@ register("aten.einsum", "matmul", _einsum, category="mac")
 # when a forward forces a fused kernel itself; they count what the unfused ops count.
 
 _RNN_GATES = {0: 1, 1: 1, 2: 4, 3: 3}          # cuDNN mode: RNN_RELU, RNN_TANH, LSTM, GRU
-_RNN_ELEM = {1: 4, 3: 15, 4: 17}               # per step and hidden unit (gates: RNN 1, GRU 3, LSTM 4):
-# each gate adds its two projections and biases and applies its activation (3); LSTM's cell update
-# c = f*c + i*g and h = o*tanh(c) add 5, GRU's n = tanh(.. + r*(..)) and h = (1-z)*n + z*h add 6
+_RNN_ELEM = {1: 4, 3: 16, 4: 21}               # per step and hidden unit (gates: RNN 1, GRU 3, LSTM 4):
+# each gate adds its two projections and two biases (3 adds) and applies its activation (4); LSTM's
+# cell update c = f*c + i*g and h = o*tanh(c) add 5 (4 x 4 + 5 = 21); GRU's n gate multiplies by r
+# and h = (1-z)*n + z*h (3 x 4 + 4 = 16): what torch's unfused RNN / GRU / LSTM cells count when
+# traced (4, 16, 21; was 4, 15, 17: the bias adds undercounted)
 
 
 def _rnn_steps(x: TensorMeta) -> int:
