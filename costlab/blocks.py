@@ -46,7 +46,7 @@ from .api import analyze
 from .errors import CostlabError, InputError, SpecError, reworded
 from .frontends import is_file_spec
 from .ir import Graph
-from .latency.features import CLASSES, TERMS, feature_matrix, node_costs
+from .latency.features import CLASSES, TERMS, feature_matrix, fused_work, node_costs
 from .latency.forms.per_class import kernel_ms
 from .latency.predict import predict_graph
 from .latency.profile import load_profile
@@ -182,17 +182,21 @@ class BlockNodes:
     gmac: np.ndarray
     mb: np.ndarray
     mpix: np.ndarray
+    fused: np.ndarray          # G elements of exponential activations fused into each kernel
 
 
 @functools.lru_cache(maxsize=1 << 16)
 def block_nodes(spec: str, shape: tuple[int, ...], dtype: str = "float32", fusion: tuple[str, ...] = ()) -> BlockNodes:
     """Per-kernel features of one (block spec, shape) after the fusion rules (cached)."""
     graph, _ = sample_graph(spec, shape)
-    own = [nc for nc in node_costs(graph, dtype, fusion) if nc.fused_into is None]
+    costs = node_costs(graph, dtype, fusion)
+    own = [nc for nc in costs if nc.fused_into is None]
+    fw = fused_work(costs)
     arr = [np.array([_CIDX[nc.cls] for nc in own], dtype=np.int64),
            np.array([nc.gmac for nc in own], dtype=float),
            np.array([nc.mb for nc in own], dtype=float),
-           np.array([nc.mpix for nc in own], dtype=float)]
+           np.array([nc.mpix for nc in own], dtype=float),
+           np.array([fw.get(nc.node, 0.0) for nc in own], dtype=float)]
     for a in arr:
         a.setflags(write=False)
     return BlockNodes(*arr)
@@ -242,7 +246,7 @@ class SpecSet:
             it = tqdm(self.blocks, desc="tracing distinct blocks", unit="block", leave=False, disable=None)
         lin = np.zeros((B, NF))
         gm = np.zeros(B)
-        cls, g, mb, px, owner = [], [], [], [], []
+        cls, g, mb, px, fx, owner = [], [], [], [], [], []
         for j, (bspec, bshape) in enumerate(it):
             try:
                 f, bg = sample_features(bspec, bshape, dtype, self.fusion)
@@ -255,11 +259,13 @@ class SpecSet:
             g.append(nd.gmac)
             mb.append(nd.mb)
             px.append(nd.mpix)
+            fx.append(nd.fused)
             owner.append(np.full(len(nd.cls), j, dtype=np.int64))
         self.block_linear = lin
         self.block_gmac = gm
         cat = (lambda xs, dt: np.concatenate(xs).astype(dt) if xs else np.zeros(0, dt))
         self._cls, self._g, self._mb, self._px = cat(cls, np.int64), cat(g, float), cat(mb, float), cat(px, float)
+        self._fx = cat(fx, float)
         self._owner = cat(owner, np.int64)
         self._linear = np.asarray(self.counts @ lin)
         self.gmac = np.asarray(self.counts @ gm).reshape(-1)
@@ -272,7 +278,8 @@ class SpecSet:
 
     def _work(self, coef: np.ndarray) -> np.ndarray:
         c = np.asarray(coef, float).reshape(len(CLASSES), len(TERMS))
-        return c[self._cls, 0] * self._g + c[self._cls, 1] * self._mb + c[self._cls, 2] * self._px
+        return (c[self._cls, 0] * self._g + c[self._cls, 1] * self._mb + c[self._cls, 2] * self._px
+                + c[_CIDX["elementwise"], 0] * self._fx)
 
     def block_regime(self, coef: np.ndarray) -> np.ndarray:
         """Per-block features of the ``max`` form at ``coef``: a kernel whose floor
@@ -287,6 +294,8 @@ class SpecSet:
         out = np.zeros(B * NF)
         for t, v in ((0, self._g), (1, self._mb), (2, self._px)):
             out += np.bincount(base[up] + t, weights=v[up], minlength=B * NF)
+        ew = self._owner * NF + _CIDX["elementwise"] * nt         # fused exponentials: element-wise work
+        out += np.bincount(ew[up], weights=self._fx[up], minlength=B * NF)
         out += np.bincount(base[floor] + 3, minlength=B * NF)
         return out.reshape(B, NF)
 
@@ -296,7 +305,7 @@ class SpecSet:
 
     def block_cost(self, coef: np.ndarray, combine: str = "sum") -> np.ndarray:
         """Predicted ms of each distinct block: its kernels' ms by the per-class rule."""
-        t = kernel_ms(coef, self._cls, self._g, self._mb, self._px, combine)
+        t = kernel_ms(coef, self._cls, self._g, self._mb, self._px, combine, self._fx)
         return np.bincount(self._owner, weights=t, minlength=len(self.blocks))
 
     def predict(self, coef: np.ndarray, combine: str = "sum", rows=None) -> np.ndarray:

@@ -194,7 +194,11 @@ def node_costs(graph: Graph, dtype: str, fusion) -> list[NodeCost]:
             owner[n.id] = fused
             if cat == "activation":
                 has_act.add(fused)
-            costs.append(NodeCost(n.id, cls, 0.0, 0.0, 0.0, fused))
+            # fused, it moves no bytes and dispatches nothing, but an exponential is still
+            # evaluated per element inside the kernel it joins: that work stays (see fused_work)
+            out = n.outputs[0] if n.outputs else None
+            work = out.numel / 1e9 if (cls == "elementwise" and ops.is_exponential(kind) and out is not None) else 0.0
+            costs.append(NodeCost(n.id, cls, work, 0.0, 0.0, fused))
             continue
         owner[n.id] = n.id
         head_kind[n.id] = _head(kind, cat)
@@ -202,12 +206,25 @@ def node_costs(graph: Graph, dtype: str, fusion) -> list[NodeCost]:
     return costs
 
 
+def fused_work(costs: list[NodeCost]) -> dict[int, float]:
+    """Per kernel (owner node id): the G elements of the exponential-family activations fused
+    into it (OpenVINO runs a conv's SiLU inside the conv: no bytes, no dispatch, but its exp),
+    priced at the element-wise class's work rate; 0 where none."""
+    out: dict[int, float] = {}
+    for nc in costs:
+        if nc.fused_into is not None and nc.gmac:
+            out[nc.fused_into] = out.get(nc.fused_into, 0.0) + nc.gmac
+    return out
+
+
 def feature_matrix(costs: list[NodeCost]) -> np.ndarray:
-    """Per-class feature sums, shape (len(CLASSES), len(TERMS)): gmac, mb, mpix, ops."""
+    """Per-class feature sums, shape (len(CLASSES), len(TERMS)): gmac, mb, mpix, ops (a fused
+    exponential's elements in the element-wise work column, :func:`fused_work`)."""
     f = np.zeros((len(CLASSES), len(TERMS)))
     idx = {c: i for i, c in enumerate(CLASSES)}
     for nc in costs:
         if nc.fused_into is not None:
+            f[idx[nc.cls], 0] += nc.gmac       # 0 but for a fused exponential
             continue
         i = idx[nc.cls]
         f[i, 0] += nc.gmac

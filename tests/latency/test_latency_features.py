@@ -213,3 +213,41 @@ def test_exponential_family_activations_carry_their_elements_as_work():
     ms = {name.rsplit(":", 1)[-1]: t for name, t in zip(lay["name"], lay["latency_ms"])}
     assert ms["silu"] > ms["relu"] > 0
     assert (lay.loc[lay["class"] == "elementwise", "macs"] == 0).all()
+
+
+def test_a_fused_exponential_still_costs_its_elements_inside_the_kernel():
+    """OpenVINO runs a conv's SiLU inside the conv: no bytes, no dispatch of its own, but its exp;
+    the conv kernel carries those elements at the element-wise work rate, in the per-node
+    prediction, the fit's features and the block path alike (hardswish, not exponential: nothing)."""
+    from costlab.blocks import SpecSet, sample_graph
+    from costlab.latency.features import fused_work
+    from costlab.latency.forms.per_class import combine_of, kernel_ms
+
+    r = costlab.analyze(_ConvSilu().eval(), input_shape=(1, 4, 32, 32))
+    costs = node_costs(r.graph, "float32", ["conv+act"])
+    silu = next(c for c in costs if ops.kind_of(r.graph.node(c.node).op) == "silu")
+    hs = next(c for c in costs if ops.kind_of(r.graph.node(c.node).op) == "hardswish")
+    assert silu.fused_into is not None and hs.fused_into is not None
+    elems = 4 * 32 * 32 / 1e9
+    assert fused_work(costs) == {silu.fused_into: pytest.approx(elems)}
+    ew = CLASSES.index("elementwise")
+    assert feature_matrix(costs)[ew, 0] == pytest.approx(elems)
+    assert fused_work(node_costs(r.graph, "float32", ["conv+act", "apart:silu"])) == {}
+    # the conv's kernel time holds the SiLU's elements at the element-wise work rate
+    prof = load_profile({**load_profile("arm").to_dict(), "fusion": ["conv+act"]})
+    c, comb = coef_matrix(prof.predictor), combine_of(prof.predictor)
+    conv = next(x for x in costs if x.node == silu.fused_into)
+    got = predict(r, prof).layers.set_index("node")["latency_ms"][silu.fused_into]
+    args = (c, [CLASSES.index(conv.cls)], [conv.gmac], [conv.mb], [conv.mpix], comb)
+    assert c[ew, 0] > 0
+    assert got == pytest.approx(kernel_ms(*args, [elems])[0], rel=1e-6, abs=1e-6)
+    assert got > kernel_ms(*args)[0]
+    # the block path (sweeps, few-shot fits) agrees with the traced graph: ShuffleNet v1's SE gate
+    # (a sigmoid after a 1x1 conv) fused under conv+act
+    spec, shape = "shufflenet_v1:se=1", (1, 3, 224, 224)
+    fus = ("conv+bn+act",)
+    p2 = load_profile({**load_profile("arm").to_dict(), "fusion": list(fus)})
+    assert fused_work(node_costs(sample_graph(spec, shape)[0], "float32", fus))
+    whole = predict_spec(spec, shape, p2)
+    blocks = SpecSet([(spec, shape)], "float32", fus).predict(coef_matrix(p2.predictor), combine_of(p2.predictor))[0]
+    assert blocks == pytest.approx(whole, rel=1e-6)

@@ -26,12 +26,13 @@ import math
 import numpy as np
 
 from ...errors import ProfileError
-from ..features import CLASSES, TERMS, node_costs
+from ..features import CLASSES, TERMS, fused_work, node_costs
 from .base import DEFAULT_FORM, Form, Prediction, register_form
 from .per_class_fit import COMBINES, FewShotFit, fit_arrays
 
 KEYS = {"gmac": "ms_per_gmac", "mb": "ms_per_mb", "mpix": "ms_per_mpix", "ops": "ms_per_op"}
 _CIDX = {c: i for i, c in enumerate(CLASSES)}
+_EW = _CIDX["elementwise"]         # the class whose work rate prices fused exponentials
 
 
 def _num(x) -> bool:
@@ -48,11 +49,14 @@ def combine_of(pred: dict) -> str:
     return str(pred.get("combine", "sum"))
 
 
-def kernel_ms(coef: np.ndarray, cls, gmac, mb, mpix, combine: str = "sum") -> np.ndarray:
-    """ms of kernels (arrays: class index, GMAC, MB, Mpix) under ``coef`` and ``combine``."""
+def kernel_ms(coef: np.ndarray, cls, gmac, mb, mpix, combine: str = "sum", fused=None) -> np.ndarray:
+    """ms of kernels (arrays: class index, GMAC, MB, Mpix; ``fused``: G elements of exponential
+    activations fused into each, at the element-wise work rate) under ``coef`` and ``combine``."""
     c = np.asarray(coef, float).reshape(len(CLASSES), len(TERMS))
     cls = np.asarray(cls, np.int64)
     work = c[cls, 0] * gmac + c[cls, 1] * mb + c[cls, 2] * mpix
+    if fused is not None:
+        work = work + c[_EW, 0] * np.asarray(fused, float)
     if combine == "max":
         return np.maximum(c[cls, 3], work)
     if combine != "sum":
@@ -129,8 +133,10 @@ class PerClass(Form):
         pred = profile.require_fitted()
         costs = node_costs(graph, profile.dtype, profile.fusion)
         own = [nc for nc in costs if nc.fused_into is None]
+        fw = fused_work(costs)
         t = kernel_ms(coef_matrix(pred), [_CIDX[nc.cls] for nc in own], np.array([nc.gmac for nc in own]),
-                      np.array([nc.mb for nc in own]), np.array([nc.mpix for nc in own]), combine_of(pred))
+                      np.array([nc.mb for nc in own]), np.array([nc.mpix for nc in own]), combine_of(pred),
+                      np.array([fw.get(nc.node, 0.0) for nc in own]))
         out = {nc.node: 0.0 for nc in costs}
         out.update({nc.node: float(v) for nc, v in zip(own, t)})
         return out
