@@ -103,6 +103,9 @@ def fit_budget(report, result, budget_bytes: int, model: str | Resolved | None =
                                "macs": macs + p.extra_macs,
                                "cost": f"same weights and accuracy; +{p.extra_macs / macs:.1%} MACs"})
     resolved = resolve(model) if isinstance(model, str) else model
+    out["searched"] = "patch split, lower resolution, narrower width"
+    if resolved is None or resolved.entry is None:     # a user model or file: its knobs are unknown
+        out["searched"] = "patch split (resolution and width are searched for zoo models only)"
     if resolved is not None and resolved.entry is not None:
         res = resolution or resolved.entry.resolution
         for c in (lower_resolution(resolved, res, budget_bytes, report.dtype, inplace_depthwise),

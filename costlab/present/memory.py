@@ -29,7 +29,7 @@ def _budget_lines(b: dict[str, Any]) -> list[str]:
         lines.append(f"  {'cheapest' if i == 0 else 'or':<9s} {c['change']}: peak {kb(c['peak_bytes'])}, "
                      f"MACs {c['macs']:,} ({c['cost']})")
     if not b["fits"] and not b.get("changes"):
-        lines.append("  no patch split, lower resolution or narrower width found that fits")
+        lines.append(f"  nothing found that fits (searched: {b.get('searched', 'patch split, lower resolution, narrower width')})")
     return lines
 
 

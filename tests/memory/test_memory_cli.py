@@ -103,6 +103,19 @@ def test_patch_errors_say_the_fix(capsys, tmp_path, monkeypatch, args, fix):
     assert "--max-overhead" not in err
 
 
+def test_a_user_model_over_budget_says_what_was_searched(capsys, tmp_path, monkeypatch):
+    """Resolution and width are searched for zoo models only: a user model's verdict said 'no patch
+    split, lower resolution or narrower width found', though only a patch split was tried."""
+    (tmp_path / "tinynet.py").write_text(TINY)
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(["memory", "tinynet.py:build", "--input-shape", "1x3x8x8", "--budget-kb", "0.5"], capsys)
+    assert code == 0, err
+    assert "does NOT fit" in out and "searched: patch split (resolution and width are searched for zoo models only)" in out
+    code, out, _ = run(["memory", "tinynet.py:build", "--input-shape", "1x3x8x8", "--budget-kb", "0.5",
+                        "--format", "json"], capsys)
+    assert "zoo models only" in json.loads(out)["budget"]["searched"]
+
+
 def test_weight_bytes_of_a_quantized_file_use_its_int8_weights(capsys):
     """net_int8.tflite: 618 params, int8 weights and int32 biases; weight_bytes was 618 x 4 = 2,472,
     the float file's, though the bytes convention says integer tensors count at their own size."""
