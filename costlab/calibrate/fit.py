@@ -50,7 +50,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import nnls
 
-from ..latency.features import CLASSES, TERMS
+from ..latency.features import CLASSES, TERMS, tie_split_classes
 from ..latency.forms.per_class import classes_block
 from ..blocks import sample_features
 
@@ -139,7 +139,7 @@ def fit_form(raw: np.ndarray, y: np.ndarray, form: str, lam: float, w: np.ndarra
     for j, c in enumerate(cols):
         for i in c:
             coef[i] += x[j]
-    return Fitted(form, lam, coef)
+    return Fitted(form, lam, tie_split_classes(coef, raw))
 
 
 def baseline_on(data: "Data", idx: np.ndarray) -> tuple[float, float]:

@@ -38,7 +38,6 @@ from scipy.optimize import nnls
 
 from ..errors import ProfileError
 from ..latency.forms import gpu as G
-from ..latency.features import CLASSES
 from ..blocks import sample_graph
 
 LAMBDA = 1e-2
@@ -49,7 +48,7 @@ HUBER = 0.10          # relative residual beyond which a row counts linearly (ro
 TILE_L2 = ((False, 0.0), (True, 0.0), (False, 25.0), (False, 50.0), (True, 25.0), (True, 50.0))
 _NT = len(G.ALL_DEVICE_TERMS)
 _DC = {c: i for i, c in enumerate(G.DEVICE_CLASSES)}
-_BC = {c: i for i, c in enumerate(CLASSES)}
+_BC = {c: i for i, c in enumerate(G.BASE_CLASSES)}
 
 
 @dataclass(frozen=True)
@@ -257,7 +256,7 @@ def _device_raw(data: GpuData, form: DeviceForm) -> np.ndarray:
     k, n = data.k, len(data.samples)
     use = np.ones(len(k["row"]), bool) if form.refined else ~k["extra"]
     cls = k["cls"] if form.refined else k["base"]
-    ncls = len(G.DEVICE_CLASSES) if form.refined else len(CLASSES)
+    ncls = len(G.DEVICE_CLASSES) if form.refined else len(G.BASE_CLASSES)
     return _per_class(k, n, cls[use], use, ncls, _kernel_feats(k, form))
 
 
@@ -279,7 +278,7 @@ def _per_class(k: dict, n: int, cls: np.ndarray, use: np.ndarray, ncls: int, fea
 
 def fit_device(data: GpuData, idx: np.ndarray, form: DeviceForm) -> dict:
     """Device coefficients ``{"classes": {cls: {term: v}}, "graph_launch_ms": v}``."""
-    ncls = len(G.DEVICE_CLASSES) if form.refined else len(CLASSES)
+    ncls = len(G.DEVICE_CLASSES) if form.refined else len(G.BASE_CLASSES)
     X, exc = _shared_excess(_device_raw(data, form), ncls, _NT)
     X = np.hstack([X, np.ones((len(X), 1))])
     exc = np.append(exc, False)
@@ -287,7 +286,7 @@ def fit_device(data: GpuData, idx: np.ndarray, form: DeviceForm) -> dict:
     w = np.where(data.network[idx], math.sqrt(form.network_weight), 1.0)
     x = _nnls_rel(X[idx], data.graph[idx], w, exc, LAMBDA, HUBER if form.robust else 0.0)
     coef = _fold(x[:-1], ncls, _NT)
-    names = G.DEVICE_CLASSES if form.refined else CLASSES
+    names = G.DEVICE_CLASSES if form.refined else G.BASE_CLASSES
     classes = {c: {t: float(coef[i, j]) for j, t in enumerate(G.ALL_DEVICE_TERMS)} for i, c in enumerate(names)}
     for c in G.DEVICE_CLASSES:      # unrefined: the GPU classes are unused (kernels keep their base class)
         classes.setdefault(c, {t: 0.0 for t in G.ALL_DEVICE_TERMS})
@@ -297,7 +296,7 @@ def fit_device(data: GpuData, idx: np.ndarray, form: DeviceForm) -> dict:
 def kernel_times(data: GpuData, dev: dict) -> np.ndarray:
     """Device ms per op (its kernels' sum) under fitted coefficients ``dev``."""
     k, form = data.k, dev["form"]
-    names = G.DEVICE_CLASSES if form.refined else CLASSES
+    names = G.DEVICE_CLASSES if form.refined else G.BASE_CLASSES
     coef = np.array([[dev["classes"][c][t] for t in G.ALL_DEVICE_TERMS] for c in names])
     cls = k["cls"] if form.refined else k["base"]
     t = sum(coef[cls, j] * f for j, f in enumerate(_kernel_feats(k, form)))

@@ -7,7 +7,10 @@ class          ops
 ============== =====================================================================
 conv_dense     k x k convolution, groups = 1 (and transposed convolution)
 conv_pw        1 x 1 convolution, groups = 1 (pointwise)
-conv_dw        depthwise convolution (groups = input channels)
+conv_dw        depthwise convolution (groups = input channels), up to 25 kernel taps (5 x 5)
+conv_dw_large  depthwise convolution of more than 25 taps (7 x 7): LiteRT's XNNPACK ran
+               its 7x7 depthwise samples ~6x slower per MAC than its 5x5 ones here (issue 19);
+               a profile none of whose fit samples has one prices it as ``conv_dw``
 conv_group     group convolution, 1 < groups < input channels (e.g. ShuffleNet v1's 1x1 GConv)
 linear         fully connected layers, matmul / bmm, attention and recurrent kernels
 pool           average pooling over windows
@@ -64,11 +67,16 @@ import numpy as np
 from .. import ops
 from ..ir import Graph, Node
 
-CLASSES = ("conv_dense", "conv_pw", "conv_dw", "conv_group", "linear", "pool", "pool_max", "global_pool",
+CLASSES = ("conv_dense", "conv_pw", "conv_dw", "conv_dw_large", "conv_group", "linear", "pool", "pool_max", "global_pool",
            "elementwise", "data_movement", "other")
 TERMS = ("gmac", "mb", "mpix", "ops")
 FUSION_RULES = ("conv+bn", "conv+act", "conv+bn+act", "linear+act", "bn+act", "add+act", "cat+copy", "conv+add")
 APART = "apart:"           # 'apart:silu': SiLU never fuses
+DW_LARGE_TAPS = 25         # a depthwise conv of more kernel taps is conv_dw_large
+#: a class split off another after profiles were fitted -> the class its nodes were in before.
+#: A stored predictor without the new class, and a fit none of whose training samples exercises
+#: it, price its nodes with the old class's coefficients: exactly what they cost before the split.
+SPLIT_FROM = {"conv_dw_large": "conv_dw"}
 
 _CONV_CLASS = {"dense": "conv_dense", "transposed": "conv_dense", "pointwise": "conv_pw",
                "depthwise": "conv_dw", "group": "conv_group"}
@@ -97,9 +105,33 @@ def latency_class(node: Node) -> str:
     cat = ops.category_of(node.op)
     if cat == "mac":
         if ops.kind_of(node.op) == "conv":
-            return _CONV_CLASS.get(ops.conv_class(node) or "dense", "conv_dense")
+            cls = _CONV_CLASS.get(ops.conv_class(node) or "dense", "conv_dense")
+            if cls == "conv_dw" and _taps(node) > DW_LARGE_TAPS:
+                return "conv_dw_large"
+            return cls
         return "linear"
     return CLASS_OF_CATEGORY[cat]
+
+
+def tie_split_classes(coef: np.ndarray, raw: np.ndarray) -> np.ndarray:
+    """``coef`` (flat, class-major per-(class, term) coefficients) with each class split off
+    another (:data:`SPLIT_FROM`) that no row of ``raw`` (training features, same layout)
+    exercises given the other's coefficients, not the shared or prior rates: its nodes then cost
+    what they cost before the split (a profile without 7x7 depthwise samples prices them as
+    depthwise). Its coefficients cannot change the fit: its columns are all zero."""
+    nt = len(TERMS)
+    coef = np.array(coef, float)
+    for c, src in SPLIT_FROM.items():
+        k, s = CLASSES.index(c), CLASSES.index(src)
+        if not np.any(np.asarray(raw)[:, k * nt:(k + 1) * nt]):
+            coef[k * nt:(k + 1) * nt] = coef[s * nt:(s + 1) * nt]
+    return coef
+
+
+def _taps(node: Node) -> int:
+    """Kernel taps (k_h x k_w) of a conv node's weight."""
+    w = node.inputs[1] if len(node.inputs) > 1 else None
+    return int(np.prod(w.shape[2:])) if w is not None and len(w.shape) > 2 else 1
 
 
 @dataclass

@@ -179,14 +179,15 @@ class Device:
         if not self.ok:
             return []
         try:
-            from ..latency.features import CLASSES, TERMS
+            from ..latency.features import CLASSES, SPLIT_FROM, TERMS
             from ..calibrate.fit import profile_data
 
             data = profile_data(self.profile)
         except Exception:  # a half-built latency package: say nothing rather than guess
             return []
         raw = data.raw[data.fit_mask].reshape(-1, len(CLASSES), len(TERMS)).sum(axis=(0, 2))
-        return [c for c, v in zip(CLASSES, raw) if not v > 0]
+        # a split-off class nothing exercises is priced as its old class (fit.tie_split_classes)
+        return [c for c, v in zip(CLASSES, raw) if not v > 0 and c not in SPLIT_FROM]
 
     def is_sample(self, spec: str, input_shape: Sequence[int], batch: int | None = None) -> bool:
         if not self.ok:

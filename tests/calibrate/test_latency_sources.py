@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 import costlab
+from costlab.latency.features import SPLIT_FROM
 from costlab.calibrate import fit, sources
 from costlab.latency.profile import load_document
 
@@ -119,9 +120,13 @@ def test_shipped_profile_is_what_the_build_command_produces(rebuilt, name):
     shipped = load_document(name)
     new = rebuilt[name]
     assert [s["latency_ms"] for s in shipped["samples"]] == [s["latency_ms"] for s in new["samples"]]
+    have = shipped["predictor"]["classes"]
     for c, p in new["predictor"]["classes"].items():
+        # a class split off later (SPLIT_FROM) that the samples never exercise: the rebuild ties it
+        # to the class it left, and the shipped file, fitted before the split, prices it so
+        old = have[c] if c in have else have[SPLIT_FROM[c]]
         for k, v in p.items():
-            assert shipped["predictor"]["classes"][c][k] == pytest.approx(v, rel=1e-6, abs=1e-9), (c, k)
+            assert old[k] == pytest.approx(v, rel=1e-6, abs=1e-9), (c, k)
     assert shipped["validation"]["mape"] == pytest.approx(new["validation"]["mape"], abs=1e-3)
 
 

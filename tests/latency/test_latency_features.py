@@ -251,3 +251,73 @@ def test_a_fused_exponential_still_costs_its_elements_inside_the_kernel():
     whole = predict_spec(spec, shape, p2)
     blocks = SpecSet([(spec, shape)], "float32", fus).predict(coef_matrix(p2.predictor), combine_of(p2.predictor))[0]
     assert blocks == pytest.approx(whole, rel=1e-6)
+
+
+def _dw(k: int, c: int = 16) -> nn.Module:
+    return nn.Sequential(nn.Conv2d(c, c, k, padding=k // 2, groups=c), nn.Conv2d(c, c, k, padding=k // 2))
+
+
+def test_a_depthwise_conv_of_more_than_25_taps_is_its_own_class():
+    """7x7 depthwise -> conv_dw_large (LiteRT's XNNPACK ran them ~6x slower per MAC than 5x5 here);
+    3x3 and 5x5 depthwise stay conv_dw, a dense 7x7 stays conv_dense, and a 1x7 depthwise (7 taps)
+    is conv_dw."""
+    from costlab.latency.features import DW_LARGE_TAPS, SPLIT_FROM
+
+    assert SPLIT_FROM["conv_dw_large"] == "conv_dw" and DW_LARGE_TAPS == 25
+    for k, want in ((3, "conv_dw"), (5, "conv_dw"), (7, "conv_dw_large")):
+        r = costlab.analyze(_dw(k), input_shape=(1, 16, 14, 14))
+        assert _classes(r) == [want, "conv_dense"], k
+    r = costlab.analyze(nn.Conv2d(16, 16, (1, 7), padding=(0, 3), groups=16), input_shape=(1, 16, 14, 14))
+    assert _classes(r) == ["conv_dw"]
+
+
+def test_a_profile_fitted_before_the_split_prices_7x7_depthwise_as_depthwise():
+    """A stored predictor without conv_dw_large passes the check and prices it with conv_dw's
+    coefficients, so its predictions are what they were; a predictor with it uses its own."""
+    prof = load_profile("arm-pixel1-tflite")
+    d = prof.to_dict()
+    assert "conv_dw_large" not in d["predictor"]["classes"]
+    c = coef_matrix(d["predictor"])
+    assert (c[CLASSES.index("conv_dw_large")] == c[CLASSES.index("conv_dw")]).all()
+    assert c[CLASSES.index("conv_dw")].any()
+    spec, shape = "proxyless_mbconv:cin=24,cout=40,expand=3,k=7,stride=2,skip=0", (1, 24, 56, 56)
+    before = predict_spec(spec, shape, prof)
+    cl = dict(d["predictor"]["classes"])
+    cl["conv_dw_large"] = {k: 6 * v for k, v in cl["conv_dw"].items()}
+    slow = load_profile({**d, "predictor": {**d["predictor"], "classes": cl}})
+    assert predict_spec(spec, shape, slow) > before
+    assert predict_spec(spec.replace("k=7", "k=5"), shape, slow) == predict_spec(spec.replace("k=7", "k=5"), shape, prof)
+
+
+def test_the_fit_ties_an_unexercised_split_class_to_its_old_class():
+    """Trained on rows with no 7x7 depthwise, conv_dw_large gets conv_dw's coefficients (not the
+    shared rate); trained on rows that time them 6x slower per GMAC, its own, higher rate."""
+    from costlab.calibrate import fit
+
+    nt = len(TERMS)
+    dw, dwl, pw = (CLASSES.index(c) for c in ("conv_dw", "conv_dw_large", "conv_pw"))
+    rng = np.random.default_rng(0)
+    raw = np.zeros((40, len(CLASSES) * nt))
+    raw[:, dw * nt] = rng.uniform(1e-4, 1e-3, 40)
+    raw[:, pw * nt] = rng.uniform(1e-3, 1e-2, 40)
+    raw[:, [dw * nt + 3, pw * nt + 3]] = 1.0
+    y = 60 * raw[:, dw * nt] + 20 * raw[:, pw * nt] + 0.001
+    m = fit.fit_form(raw, y, "per_class", 0.01)
+    co = m.coef.reshape(len(CLASSES), nt)
+    assert (co[dwl] == co[dw]).all() and co[dw, 0] > 0
+    raw2 = raw.copy()
+    raw2[:20, dwl * nt] = raw2[:20, dw * nt]
+    raw2[:20, dw * nt] = 0.0
+    raw2[:20, dwl * nt + 3], raw2[:20, dw * nt + 3] = 1.0, 0.0
+    y2 = 60 * raw2[:, dw * nt] + 360 * raw2[:, dwl * nt] + 20 * raw2[:, pw * nt] + 0.001
+    co2 = fit.fit_form(raw2, y2, "per_class", 0.01).coef.reshape(len(CLASSES), nt)
+    assert co2[dwl, 0] > 3 * co2[dw, 0]
+
+
+def test_the_gpu_form_keeps_a_7x7_depthwise_conv_a_depthwise_kernel():
+    from costlab.latency.forms.gpu import BASE_CLASSES, DEVICE_CLASSES, program
+
+    assert "conv_dw_large" not in BASE_CLASSES and "conv_dw_large" not in DEVICE_CLASSES
+    r = costlab.analyze(_dw(7), input_shape=(1, 16, 14, 14))
+    p = program(r.graph)
+    assert [k.base for d in p.ops for k in d.kernels][0] == "conv_dw"

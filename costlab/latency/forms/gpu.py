@@ -65,13 +65,16 @@ import numpy as np
 from ... import ops
 from ...errors import ProfileError
 from ...ir import Graph
-from ..features import CLASSES, node_costs
+from ..features import CLASSES, SPLIT_FROM, node_costs
 from .base import Form, Prediction, register_form
 
 FORM = "gpu-host-device"
 RUNTIMES = ("eager", "cudagraph")
 COMPOSITIONS = ("queue", "max", "pnorm")
-DEVICE_CLASSES = CLASSES + ("conv_stem", "norm")
+# the GPU form keeps the classes as they were before any split (SPLIT_FROM: a 7x7 depthwise conv
+# is a depthwise kernel here; the GPU profiles were fitted so)
+BASE_CLASSES = tuple(c for c in CLASSES if c not in SPLIT_FROM)
+DEVICE_CLASSES = BASE_CLASSES + ("conv_stem", "norm")
 DEVICE_TERMS = ("ms_per_op", "ms_per_gmac", "ms_per_mb", "ms_per_serial")    # every GPU profile has these
 OPTIONAL_DEVICE_TERMS = ("ms_per_ktile", "ms_per_mb_hbm")               # 0 when absent (older profiles)
 ALL_DEVICE_TERMS = DEVICE_TERMS + OPTIONAL_DEVICE_TERMS
@@ -214,9 +217,10 @@ def program(graph: Graph, dtype: str = "float32", fusion=()) -> Program:
         if nc.fused_into is not None:       # joins the kernel of the op before it
             continue
         kind = ops.kind_of(n.op)
-        cls = _device_class(n, kind, nc.cls)
-        work = 0.0 if nc.cls == "elementwise" else nc.gmac     # the GPU form prices element-wise ops by bytes
-        kernels = [Kernel(cls, work, nc.mb, _serial(n, kind, cls), nc.cls, ktiles=_ktiles(n, kind))]
+        base = SPLIT_FROM.get(nc.cls, nc.cls)
+        cls = _device_class(n, kind, base)
+        work = 0.0 if base == "elementwise" else nc.gmac     # the GPU form prices element-wise ops by bytes
+        kernels = [Kernel(cls, work, nc.mb, _serial(n, kind, cls), base, ktiles=_ktiles(n, kind))]
         if _has_bias(n, kind, cls) and n.outputs:
             out_mb = 2 * n.outputs[0].numel * fb / 1e6     # read and write the result once more
             kernels.append(Kernel("elementwise", 0.0, out_mb, 0.0, "elementwise", True))

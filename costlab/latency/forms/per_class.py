@@ -26,7 +26,7 @@ import math
 import numpy as np
 
 from ...errors import ProfileError
-from ..features import CLASSES, TERMS, fused_work, node_costs
+from ..features import CLASSES, SPLIT_FROM, TERMS, fused_work, node_costs
 from .base import DEFAULT_FORM, Form, Prediction, register_form
 from .per_class_fit import COMBINES, FewShotFit, fit_arrays
 
@@ -42,7 +42,9 @@ def _num(x) -> bool:
 def coef_matrix(pred: dict) -> np.ndarray:
     """The (len(CLASSES), len(TERMS)) coefficient matrix of a per-class ``predictor`` block."""
     cl = pred["classes"]
-    return np.array([[float(cl[c].get(KEYS[t], 0.0)) for t in TERMS] for c in CLASSES])
+    # a class split off later (SPLIT_FROM) and absent from an older profile: the old class's rates
+    return np.array([[float(cl.get(c, cl.get(SPLIT_FROM.get(c, c), {})).get(KEYS[t], 0.0)) for t in TERMS]
+                     for c in CLASSES])
 
 
 def combine_of(pred: dict) -> str:
@@ -121,6 +123,8 @@ class PerClass(Form):
             fail("predictor.classes", "must be an object with one entry per latency class")
         for c in CLASSES:
             p = classes.get(c)
+            if p is None and c in SPLIT_FROM:     # fitted before the split: priced as its old class
+                continue
             if not isinstance(p, dict):
                 fail(f"predictor.classes.{c}", "is missing (fitted by an older costlab: refit with "
                      "'costlab calibrate PROFILE')")

@@ -14,7 +14,7 @@ from typing import Sequence
 import numpy as np
 
 from ...errors import InputError, ProfileError
-from ..features import CLASSES, TERMS
+from ..features import CLASSES, SPLIT_FROM, TERMS, tie_split_classes
 
 LAMBDAS = tuple(float(x) for x in np.logspace(-5, 3, 17))   # ridge strengths tried (unit-free)
 COMBINES = ("sum", "max")
@@ -162,7 +162,9 @@ def penalty_scale(A: np.ndarray) -> np.ndarray:
     heterogeneous zoo networks: ``shared/data/gpu_h200``). Pooled, every class's rate
     deviates from the prior on the same scale."""
     col = np.sqrt((A ** 2).sum(axis=0)).reshape(_NC, _NT)
-    term = np.sqrt((col ** 2).mean(axis=0))
+    # over the classes as they were before any split (SPLIT_FROM), so a split class the samples
+    # never exercise leaves every penalty as it was
+    term = np.sqrt((col ** 2).sum(axis=0) / (_NC - len(SPLIT_FROM)))
     return np.where(col > 0, term[None, :], 0.0).reshape(-1)
 
 
@@ -272,6 +274,8 @@ def fit_arrays(ss, idx, y, *, base_coef: np.ndarray | None = None, base_combine:
         raise InputError(f"few-shot calibration needs at least 2 measurements, got {len(idx)}")
     pb = _Problem(ss, idx, y)
     fits = [_fit_candidate(pb, c, lams) for c in _candidates(base_coef, base_combine, combines, len(idx))]
+    for f in fits:
+        f.coef = tie_split_classes(f.coef, pb.A_lin)
     table = [{"candidate": f.candidate, "combine": f.combine, "lambda": f.lam,
               "gcv": f.gcv if math.isfinite(f.gcv) else None} for f in fits]
     order = sorted(range(len(fits)), key=lambda i: (fits[i].gcv, i))
