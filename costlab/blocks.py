@@ -46,7 +46,7 @@ from .api import analyze
 from .errors import CostlabError, InputError, SpecError, reworded
 from .frontends import is_file_spec
 from .ir import Graph
-from .latency.features import CLASSES, TERMS, feature_matrix, fused_work, node_costs
+from .latency.features import CLASSES, FUSED_EXP, TERMS, feature_matrix, fused_work, node_costs
 from .latency.forms.per_class import kernel_ms
 from .latency.predict import predict_graph
 from .latency.profile import load_profile
@@ -279,7 +279,7 @@ class SpecSet:
     def _work(self, coef: np.ndarray) -> np.ndarray:
         c = np.asarray(coef, float).reshape(len(CLASSES), len(TERMS))
         return (c[self._cls, 0] * self._g + c[self._cls, 1] * self._mb + c[self._cls, 2] * self._px
-                + c[_CIDX["elementwise"], 0] * self._fx)
+                + c[_CIDX[FUSED_EXP], 0] * self._fx)
 
     def block_regime(self, coef: np.ndarray) -> np.ndarray:
         """Per-block features of the ``max`` form at ``coef``: a kernel whose floor
@@ -294,7 +294,7 @@ class SpecSet:
         out = np.zeros(B * NF)
         for t, v in ((0, self._g), (1, self._mb), (2, self._px)):
             out += np.bincount(base[up] + t, weights=v[up], minlength=B * NF)
-        ew = self._owner * NF + _CIDX["elementwise"] * nt         # fused exponentials: element-wise work
+        ew = self._owner * NF + _CIDX[FUSED_EXP] * nt         # fused exponentials: their own work column
         out += np.bincount(ew[up], weights=self._fx[up], minlength=B * NF)
         out += np.bincount(base[floor] + 3, minlength=B * NF)
         return out.reshape(B, NF)

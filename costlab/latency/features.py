@@ -17,6 +17,10 @@ pool           average pooling over windows
 pool_max       max pooling over windows
 global_pool    adaptive pooling, global mean
 elementwise    batch/layer/group norm, activations, add / mul / ..., other element-wise math
+fused_exp      an exponential-family activation fused into another kernel (OpenVINO runs a
+               conv's SiLU as a post-op): its output elements, at a rate of its own, measured
+               by conv + SiLU samples; a profile none of whose fit samples has one prices them
+               at the element-wise work rate
 data_movement  cat, contiguous copies (channel shuffle), gathers, padding, nearest upsampling, fill
 other          softmax, reductions, bilinear upsampling, unsupported ops
 ============== =====================================================================
@@ -68,7 +72,7 @@ from .. import ops
 from ..ir import Graph, Node
 
 CLASSES = ("conv_dense", "conv_pw", "conv_dw", "conv_dw_large", "conv_group", "linear", "pool", "pool_max", "global_pool",
-           "elementwise", "data_movement", "other")
+           "elementwise", "fused_exp", "data_movement", "other")
 TERMS = ("gmac", "mb", "mpix", "ops")
 FUSION_RULES = ("conv+bn", "conv+act", "conv+bn+act", "linear+act", "bn+act", "add+act", "cat+copy", "conv+add")
 APART = "apart:"           # 'apart:silu': SiLU never fuses
@@ -76,7 +80,8 @@ DW_LARGE_TAPS = 25         # a depthwise conv of more kernel taps is conv_dw_lar
 #: a class split off another after profiles were fitted -> the class its nodes were in before.
 #: A stored predictor without the new class, and a fit none of whose training samples exercises
 #: it, price its nodes with the old class's coefficients: exactly what they cost before the split.
-SPLIT_FROM = {"conv_dw_large": "conv_dw"}
+SPLIT_FROM = {"conv_dw_large": "conv_dw", "fused_exp": "elementwise"}
+FUSED_EXP = "fused_exp"    # the class whose work column holds fused exponentials' elements
 
 _CONV_CLASS = {"dense": "conv_dense", "transposed": "conv_dense", "pointwise": "conv_pw",
                "depthwise": "conv_dw", "group": "conv_group"}
@@ -241,7 +246,8 @@ def node_costs(graph: Graph, dtype: str, fusion) -> list[NodeCost]:
 def fused_work(costs: list[NodeCost]) -> dict[int, float]:
     """Per kernel (owner node id): the G elements of the exponential-family activations fused
     into it (OpenVINO runs a conv's SiLU inside the conv: no bytes, no dispatch, but its exp),
-    priced at the element-wise class's work rate; 0 where none."""
+    priced at the ``fused_exp`` class's work rate (tied to the element-wise one where no sample
+    measures it); 0 where none."""
     out: dict[int, float] = {}
     for nc in costs:
         if nc.fused_into is not None and nc.gmac:
@@ -251,12 +257,12 @@ def fused_work(costs: list[NodeCost]) -> dict[int, float]:
 
 def feature_matrix(costs: list[NodeCost]) -> np.ndarray:
     """Per-class feature sums, shape (len(CLASSES), len(TERMS)): gmac, mb, mpix, ops (a fused
-    exponential's elements in the element-wise work column, :func:`fused_work`)."""
+    exponential's elements in the ``fused_exp`` work column, :func:`fused_work`)."""
     f = np.zeros((len(CLASSES), len(TERMS)))
     idx = {c: i for i, c in enumerate(CLASSES)}
     for nc in costs:
         if nc.fused_into is not None:
-            f[idx[nc.cls], 0] += nc.gmac       # 0 but for a fused exponential
+            f[idx[FUSED_EXP], 0] += nc.gmac    # 0 but for a fused exponential
             continue
         i = idx[nc.cls]
         f[i, 0] += nc.gmac

@@ -145,14 +145,19 @@ def _act(name: str, inplace: bool) -> nn.Module:
         "stride": Knob(1, "stride", type=int, low=1, high=8),
         "groups": Knob(1, "groups (= cin for depthwise)", type=int, low=1),
         "bias": Knob(0, "conv bias", type=int, choices=(0, 1)),
+        "act": Knob("none", "an activation after the conv (a runtime may fuse it into the conv)", type=str,
+                    choices=("none",) + _ACTS),
     },
-    description="one Conv2d (pointwise, dense, depthwise or group by its knobs), padding k//2",
+    description="one Conv2d (pointwise, dense, depthwise or group by its knobs), padding k//2; "
+                "optionally an activation after it",
 )
-def micro_conv(cin=32, cout=32, k=3, kw=0, stride=1, groups=1, bias=0) -> nn.Module:
+def micro_conv(cin=32, cout=32, k=3, kw=0, stride=1, groups=1, bias=0, act="none") -> nn.Module:
     if cin % groups or cout % groups:
         raise SpecError(f"micro_conv: groups={groups} must divide cin={cin} and cout={cout}")
     kw = kw or k
     conv = nn.Conv2d(cin, cout, (k, kw), stride, (k // 2, kw // 2), groups=groups, bias=bool(bias))
+    if act != "none":
+        conv = nn.Sequential(conv, _act(act, False))
     return _Micro("micro_conv", cin, conv).eval()
 
 

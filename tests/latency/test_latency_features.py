@@ -217,8 +217,9 @@ def test_exponential_family_activations_carry_their_elements_as_work():
 
 def test_a_fused_exponential_still_costs_its_elements_inside_the_kernel():
     """OpenVINO runs a conv's SiLU inside the conv: no bytes, no dispatch of its own, but its exp;
-    the conv kernel carries those elements at the element-wise work rate, in the per-node
-    prediction, the fit's features and the block path alike (hardswish, not exponential: nothing)."""
+    the conv kernel carries those elements at the fused_exp class's work rate (the element-wise one
+    for a profile without conv + SiLU samples), in the per-node prediction, the fit's features and
+    the block path alike (hardswish, not exponential: nothing)."""
     from costlab.blocks import SpecSet, sample_graph
     from costlab.latency.features import fused_work
     from costlab.latency.forms.per_class import combine_of, kernel_ms
@@ -230,8 +231,8 @@ def test_a_fused_exponential_still_costs_its_elements_inside_the_kernel():
     assert silu.fused_into is not None and hs.fused_into is not None
     elems = 4 * 32 * 32 / 1e9
     assert fused_work(costs) == {silu.fused_into: pytest.approx(elems)}
-    ew = CLASSES.index("elementwise")
-    assert feature_matrix(costs)[ew, 0] == pytest.approx(elems)
+    ew, fx = CLASSES.index("elementwise"), CLASSES.index("fused_exp")
+    assert feature_matrix(costs)[fx, 0] == pytest.approx(elems) and feature_matrix(costs)[ew, 0] == 0
     assert fused_work(node_costs(r.graph, "float32", ["conv+act", "apart:silu"])) == {}
     # the conv's kernel time holds the SiLU's elements at the element-wise work rate
     prof = load_profile({**load_profile("arm").to_dict(), "fusion": ["conv+act"]})
@@ -239,7 +240,7 @@ def test_a_fused_exponential_still_costs_its_elements_inside_the_kernel():
     conv = next(x for x in costs if x.node == silu.fused_into)
     got = predict(r, prof).layers.set_index("node")["latency_ms"][silu.fused_into]
     args = (c, [CLASSES.index(conv.cls)], [conv.gmac], [conv.mb], [conv.mpix], comb)
-    assert c[ew, 0] > 0
+    assert c[fx, 0] == c[ew, 0] > 0       # arm has no conv + SiLU samples: the element-wise work rate
     assert got == pytest.approx(kernel_ms(*args, [elems])[0], rel=1e-6, abs=1e-6)
     assert got > kernel_ms(*args)[0]
     # the block path (sweeps, few-shot fits) agrees with the traced graph: ShuffleNet v1's SE gate
@@ -321,3 +322,32 @@ def test_the_gpu_form_keeps_a_7x7_depthwise_conv_a_depthwise_kernel():
     r = costlab.analyze(_dw(7), input_shape=(1, 16, 14, 14))
     p = program(r.graph)
     assert [k.base for d in p.ops for k in d.kernels][0] == "conv_dw"
+
+
+def test_a_fused_exponential_has_its_own_rate_where_conv_silu_samples_measure_it():
+    """A profile whose fusion rules fuse SiLU into convs and whose samples time conv + SiLU fits the
+    fused rate from them (here a synthetic device pricing the fused exp at a fifth of a standalone
+    SiLU's rate); with 'apart:silu' the same samples are a conv and a standalone SiLU, and the
+    fused class stays tied to the element-wise one."""
+    from costlab.blocks import sample_features
+    from costlab.calibrate import fit
+    from costlab.calibrate.grid import default_grid
+
+    grid = default_grid()
+    convs = [(s, sh) for s, sh in grid if s.startswith("micro_conv:") and s.endswith("act=silu")]
+    assert len(convs) == 3
+    nt = len(TERMS)
+    ew, fx = CLASSES.index("elementwise"), CLASSES.index("fused_exp")
+    for rules, fused in ((("conv+act",), True), (("conv+act", "apart:silu"), False)):
+        raw = np.stack([np.asarray(sample_features(s, sh, "float32", rules)[0]).reshape(-1) for s, sh in grid])
+        assert bool(raw[:, fx * nt].any()) is fused
+        truth = np.zeros(len(CLASSES) * nt)
+        truth[0::nt], truth[1::nt], truth[3::nt] = 20.0, 0.005, 0.002
+        truth[ew * nt] = 500.0
+        truth[fx * nt] = 100.0 if fused else 0.0
+        y = raw @ truth + 1e-4
+        co = fit.fit_form(raw, y, "per_class", 0.01).coef.reshape(len(CLASSES), nt)
+        if fused:
+            assert co[fx, 0] < 0.5 * co[ew, 0]
+        else:
+            assert (co[fx] == co[ew]).all()

@@ -26,13 +26,13 @@ import math
 import numpy as np
 
 from ...errors import ProfileError
-from ..features import CLASSES, SPLIT_FROM, TERMS, fused_work, node_costs
+from ..features import CLASSES, FUSED_EXP, SPLIT_FROM, TERMS, fused_work, node_costs
 from .base import DEFAULT_FORM, Form, Prediction, register_form
 from .per_class_fit import COMBINES, FewShotFit, fit_arrays
 
 KEYS = {"gmac": "ms_per_gmac", "mb": "ms_per_mb", "mpix": "ms_per_mpix", "ops": "ms_per_op"}
 _CIDX = {c: i for i, c in enumerate(CLASSES)}
-_EW = _CIDX["elementwise"]         # the class whose work rate prices fused exponentials
+_FX = _CIDX[FUSED_EXP]             # the class whose work rate prices fused exponentials
 
 
 def _num(x) -> bool:
@@ -53,12 +53,12 @@ def combine_of(pred: dict) -> str:
 
 def kernel_ms(coef: np.ndarray, cls, gmac, mb, mpix, combine: str = "sum", fused=None) -> np.ndarray:
     """ms of kernels (arrays: class index, GMAC, MB, Mpix; ``fused``: G elements of exponential
-    activations fused into each, at the element-wise work rate) under ``coef`` and ``combine``."""
+    activations fused into each, at the fused-exponential work rate) under ``coef`` and ``combine``."""
     c = np.asarray(coef, float).reshape(len(CLASSES), len(TERMS))
     cls = np.asarray(cls, np.int64)
     work = c[cls, 0] * gmac + c[cls, 1] * mb + c[cls, 2] * mpix
     if fused is not None:
-        work = work + c[_EW, 0] * np.asarray(fused, float)
+        work = work + c[_FX, 0] * np.asarray(fused, float)
     if combine == "max":
         return np.maximum(c[cls, 3], work)
     if combine != "sum":
