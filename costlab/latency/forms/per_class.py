@@ -42,9 +42,12 @@ def _num(x) -> bool:
 def coef_matrix(pred: dict) -> np.ndarray:
     """The (len(CLASSES), len(TERMS)) coefficient matrix of a per-class ``predictor`` block."""
     cl = pred["classes"]
-    # a class split off later (SPLIT_FROM) and absent from an older profile: the old class's rates
-    return np.array([[float(cl.get(c, cl.get(SPLIT_FROM.get(c, c), {})).get(KEYS[t], 0.0)) for t in TERMS]
-                     for c in CLASSES])
+
+    def rates(c: str) -> dict:
+        # a class split off later (SPLIT_FROM), absent from a profile fitted before: the old class's
+        return cl[SPLIT_FROM[c]] if c not in cl and c in SPLIT_FROM else cl[c]
+
+    return np.array([[float(rates(c).get(KEYS[t], 0.0)) for t in TERMS] for c in CLASSES])
 
 
 def combine_of(pred: dict) -> str:
