@@ -6,11 +6,15 @@ measuring again (it was used for the exponential-family work term: README, runti
 
     python benchmarks/bench_runtimes.py --profile RT=RT.json --accuracy-only --unseen --runs 11 --json run.json
     python benchmarks/refit_unseen.py --profile RT.json --runtime RT --unseen run.json   # needs torchvision
+
+``--drop-samples REGEX`` refits without the profile samples whose spec matches REGEX (``re.search``),
+e.g. ``'^micro_conv:.*act=silu'``: the fused_exp class then has no sample and stays tied.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 
 
@@ -20,6 +24,7 @@ def main(argv=None) -> int:
     ap.add_argument("--runtime", required=True, help="ort, openvino or litert (as in the JSON)")
     ap.add_argument("--unseen", required=True, help="bench_runtimes.py --json output of an --unseen run "
                     "(or a list of its 'unseen' entries)")
+    ap.add_argument("--drop-samples", default=None, metavar="REGEX")
     a = ap.parse_args(argv)
     from costlab.blocks import predict_spec
     from costlab.calibrate import fit_any
@@ -33,8 +38,10 @@ def main(argv=None) -> int:
     if u is None:
         sys.exit(f"{a.unseen}: no unseen entry for runtime {a.runtime!r}")
     as_written = load_profile(doc)
-    refit = load_profile(fit_any({k: v for k, v in doc.items() if k not in ("predictor", "baseline", "validation")},
-                                 progress=False))
+    base = {k: v for k, v in doc.items() if k not in ("predictor", "baseline", "validation")}
+    if a.drop_samples:
+        base["samples"] = [x for x in base["samples"] if not re.search(a.drop_samples, x["spec"])]
+    refit = load_profile(fit_any(base, progress=False))
     print(f"{a.profile} ({a.runtime}): elementwise ms per G work units, refitted: "
           f"{refit.predictor['classes']['elementwise']['ms_per_gmac']:.1f}")
     print(f"  {'network':34s} {'measured':>9s} {'then':>7s} {'as written':>10s} {'refitted':>9s}")

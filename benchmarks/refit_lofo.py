@@ -1,0 +1,69 @@
+"""A runtime profile's leave-family-out figure recomputed from stored measurements (no timing):
+the held-out networks a ``bench_runtimes.py --json`` run timed, predicted by the profile refitted
+without each network's family (op timing and network weight re-chosen inside every fold, as
+``costlab validate --measure`` does), under the costlab on the import path. Shows what a change of
+the predictor does to the same measurements (README, runtimes section: the 7x7 depthwise class).
+
+    python benchmarks/bench_runtimes.py --profile RT=RT.json --accuracy-only --json run.json
+    python benchmarks/refit_lofo.py --profile RT.json --run run.json [--drop-samples REGEX]
+    PYTHONPATH=OLD_CHECKOUT python benchmarks/refit_lofo.py ...      # the same under older code
+
+``--drop-samples REGEX`` leaves every profile sample whose spec matches REGEX (``re.search``) out of
+the refits.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+
+import numpy as np
+
+
+def lofo_errors(doc: dict, rows: list[dict]) -> np.ndarray:
+    """Signed % error per row (``spec``, ``family``, ``measured_ms``) of the leave-family-out refit."""
+    from costlab.blocks import predict_spec
+    from costlab.calibrate import fit_any
+    from costlab.calibrate.grid import default_input_shape
+    from costlab.latency.profile import load_profile
+    from costlab.runtimes.op_timing import retime
+
+    base = {k: v for k, v in doc.items() if k not in ("predictor", "baseline", "validation", "path")}
+    pred = {}
+    for fam in sorted({r["family"] for r in rows}):
+        sub = {**base, "samples": [s for s in base["samples"]
+                                   if not (s["granularity"] == "network" and s["family"] == fam)]}
+        fitted = load_profile(fit_any(retime(sub), progress=False))
+        for r in rows:
+            if r["family"] == fam:
+                pred[r["spec"]] = predict_spec(r["spec"], default_input_shape(r["spec"]), fitted)
+    return np.array([100 * (pred[r["spec"]] - r["measured_ms"]) / r["measured_ms"] for r in rows])
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--profile", required=True)
+    ap.add_argument("--run", required=True, help="bench_runtimes.py --json output (its 'accuracy' entry)")
+    ap.add_argument("--drop-samples", default=None, metavar="REGEX")
+    a = ap.parse_args(argv)
+    doc = json.load(open(a.profile))
+    acc = json.load(open(a.run)).get("accuracy") or []
+    if not acc:
+        sys.exit(f"{a.run}: no 'accuracy' entry (run bench_runtimes.py without --agreement-only)")
+    rows = acc[0]["rows"]
+    if a.drop_samples:
+        doc["samples"] = [s for s in doc["samples"] if not re.search(a.drop_samples, s["spec"])]
+    e = lofo_errors(doc, rows)
+    then = np.array([100 * (r["lofo_ms"] - r["measured_ms"]) / r["measured_ms"] for r in rows])
+    print(f"{a.profile}: leave-family-out over {len(rows)} networks of {a.run}"
+          + (f", samples matching {a.drop_samples!r} left out" if a.drop_samples else ""))
+    print(f"  MAPE {np.abs(e).mean():.1f}% (as that run printed it: {np.abs(then).mean():.1f}%), within 10% "
+          f"{100 * (np.abs(e) <= 10).mean():.0f}%, signed mean {e.mean():+.1f}%")
+    for r, x, y in zip(rows, e, then):
+        print(f"  {r['spec']:28s} {x:+7.1f}%  (then {y:+7.1f}%)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
