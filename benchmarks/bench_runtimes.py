@@ -187,8 +187,11 @@ def _print_unseen(r: dict) -> None:
 
 def _print_acc(r: dict) -> None:
     print(f"\n{r['runtime']}: {r['n']} held-out networks of {r['families']} families, each timed twice "
-          f"({r['measure_s']:.0f} s with the refits); profile {r['profile']} (as profiled: network "
-          f"weight {r['network_weight']}, op timing {r.get('op_timing', 'interleaved')}; both re-chosen in each fold); per-network spread (p90-p10)/median of the first run's repeats: "
+          f"({r['measure_s']:.0f} s with the refits); profile {r['profile']} (as profiled: "
+          + ("op timing and network weight: none chosen, the fit averages all of them (in every fold too)"
+             if r.get("op_timing") == "mean" else
+             f"network weight {r['network_weight']}, op timing {r.get('op_timing', 'interleaved')}; both re-chosen in each fold")
+          + "); per-network spread (p90-p10)/median of the first run's repeats: "
           f"median {r['noise_median']}")
     print(f"  {'line':34s} {'MAPE %':>7s} {'within10 %':>10s} {'Spearman':>8s} {'signed %':>8s}")
     for key, label in (("leave_family_out", "profile, leave-family-out (headline)"),

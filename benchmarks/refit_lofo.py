@@ -1,7 +1,8 @@
 """A runtime profile's leave-family-out figure recomputed from stored measurements (no timing):
 the held-out networks a ``bench_runtimes.py --json`` run timed, predicted by the profile refitted
-without each network's family (op timing and network weight re-chosen inside every fold, as
-``costlab validate --measure`` does), under the costlab on the import path. Shows what a change of
+without each network's family (as ``costlab validate --measure`` does: the mean over every op
+timing and network weight, or for a profile measured before that rule, both re-chosen inside
+every fold), under the costlab on the import path. Shows what a change of
 the predictor does to the same measurements (README, runtimes section: the 7x7 depthwise class).
 
     python benchmarks/bench_runtimes.py --profile RT=RT.json --accuracy-only --json run.json
@@ -9,7 +10,11 @@ the predictor does to the same measurements (README, runtimes section: the 7x7 d
     PYTHONPATH=OLD_CHECKOUT python benchmarks/refit_lofo.py ...      # the same under older code
 
 ``--drop-samples REGEX`` leaves every profile sample whose spec matches REGEX (``re.search``) out of
-the refits.
+the refits. ``--combine mean`` refits a profile measured under the older rule (one op timing and
+one network weight chosen per fold) under the current one (the mean of the fits under all of
+them; :mod:`costlab.runtimes.op_timing`), for the same measurements:
+
+    python benchmarks/refit_lofo.py --profile RT.json --run run.json --combine mean
 """
 from __future__ import annotations
 
@@ -46,6 +51,8 @@ def main(argv=None) -> int:
     ap.add_argument("--profile", required=True)
     ap.add_argument("--run", required=True, help="bench_runtimes.py --json output (its 'accuracy' entry)")
     ap.add_argument("--drop-samples", default=None, metavar="REGEX")
+    ap.add_argument("--combine", choices=("as-profiled", "mean"), default="as-profiled",
+                    help="mean: refit a profile that chose its op timing and network weight under the mean rule")
     a = ap.parse_args(argv)
     doc = json.load(open(a.profile))
     acc = json.load(open(a.run)).get("accuracy") or []
@@ -54,10 +61,15 @@ def main(argv=None) -> int:
     rows = acc[0]["rows"]
     if a.drop_samples:
         doc["samples"] = [s for s in doc["samples"] if not re.search(a.drop_samples, s["spec"])]
+    if a.combine == "mean":
+        from costlab.runtimes.op_timing import as_mean
+
+        doc = as_mean(doc)
     e = lofo_errors(doc, rows)
     then = np.array([100 * (r["lofo_ms"] - r["measured_ms"]) / r["measured_ms"] for r in rows])
     print(f"{a.profile}: leave-family-out over {len(rows)} networks of {a.run}"
-          + (f", samples matching {a.drop_samples!r} left out" if a.drop_samples else ""))
+          + (f", samples matching {a.drop_samples!r} left out" if a.drop_samples else "")
+          + (", refitted under the mean rule" if a.combine == "mean" else ""))
     print(f"  MAPE {np.abs(e).mean():.1f}% (as that run printed it: {np.abs(then).mean():.1f}%), within 10% "
           f"{100 * (np.abs(e) <= 10).mean():.0f}%, signed mean {e.mean():+.1f}%")
     for r, x, y in zip(rows, e, then):

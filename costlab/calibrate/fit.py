@@ -187,11 +187,17 @@ class Data:
     headline: np.ndarray   # role fit: the population of the headline validation metrics
     level: str             # granularity of the validation targets
     weight: np.ndarray | None = None   # per-sample row weight of the fit (None: all 1)
+    # the fit is the mean of the fits to each (latencies, row weights) pair (None: one fit to y, weight)
+    variants: list[tuple[np.ndarray, np.ndarray | None]] | None = None
+
+    def network_weights(self, w: float) -> np.ndarray:
+        """Row weights: ``w`` for whole-network samples, 1 for ops and blocks."""
+        return np.array([w if s["granularity"] == "network" else 1.0 for s in self.samples])
 
     def with_network_weight(self, w: float) -> "Data":
         """The same data with whole-network samples weighted ``w`` (ops and blocks 1)."""
-        wt = np.array([w if s["granularity"] == "network" else 1.0 for s in self.samples])
-        return Data(self.samples, self.raw, self.gmac, self.y, self.fit_mask, self.headline, self.level, wt)
+        return Data(self.samples, self.raw, self.gmac, self.y, self.fit_mask, self.headline, self.level,
+                    self.network_weights(w))
 
 
 def profile_data(d, progress: bool = False) -> Data:
@@ -256,8 +262,8 @@ def fit_on(data: Data, idx: np.ndarray, forms: tuple[str, ...] | None = None) ->
     overrides them (``('guide',)``: the guide's pre-registered form, for comparison)."""
     forms = form_for(data) if forms is None else tuple(forms)
     lam = 0.0 if forms == (REDUCED,) else LAMBDA
-    w = None if data.weight is None else data.weight[idx]
-    fits = [fit_form(data.raw[idx], data.y[idx], f, lam, w) for f in forms]
+    pairs = data.variants or [(data.y, data.weight)]       # variants: the mean over them as well
+    fits = [fit_form(data.raw[idx], y[idx], f, lam, None if w is None else w[idx]) for y, w in pairs for f in forms]
     return Fitted("+".join(forms), lam, np.mean([f.coef for f in fits], axis=0))
 
 
@@ -351,6 +357,24 @@ def _choose_network_weight(data: Data, weights) -> tuple[Data, dict]:
         "rule": "the weight with the lowest leave-one-network-out MAPE over the profile's own network samples"}
 
 
+def _mean_of_variants(data: Data, d: dict, weights) -> tuple[Data, dict]:
+    """The data of a runtime profile under the "mean" rule (:mod:`costlab.runtimes.op_timing`):
+    the fit is the mean of the fits under every op timing x every network weight, nothing chosen."""
+    from dataclasses import replace
+
+    from .timings import variants
+
+    modes = tuple(((d.get("provenance") or {}).get("fit_options") or {}).get("op_timings") or ())
+    ys = variants(data.samples, modes) if modes else [data.y]
+    ws = [float(w) for w in (weights or [1.0])]
+    pairs = [(y, data.network_weights(w)) for y in ys for w in ws]
+    timings = f"every op timing ({', '.join(modes)})" if modes else "the op samples as measured"
+    return replace(data, variants=pairs), {
+        "chosen": "mean", "network_weights": ws, "op_timings": list(modes),
+        "rule": (f"none chosen: the predictor is the mean of the {len(pairs)} fits under {timings} x every "
+                 f"network weight ({', '.join(f'{w:g}' for w in ws)})")}
+
+
 def fit_profile(d: dict, *, progress: bool = True) -> dict:
     """Return a copy of profile ``d`` with ``predictor``, ``baseline`` and ``validation``
     filled from its samples (validation: leave-one-network-out and leave-one-family-out
@@ -368,8 +392,12 @@ def fit_profile(d: dict, *, progress: bool = True) -> dict:
     data = profile_data(d, progress=progress)
     idx = np.flatnonzero(data.fit_mask)
     selection = None
-    weights = ((d.get("provenance") or {}).get("fit_options") or {}).get("network_weights")
-    if weights and data.level == "network":
+    options = (d.get("provenance") or {}).get("fit_options") or {}
+    weights = options.get("network_weights")
+    mean_rule = options.get("combine") == "mean" and data.level == "network"
+    if mean_rule:
+        data, selection = _mean_of_variants(data, d, weights)
+    elif weights and data.level == "network":
         data, selection = _choose_network_weight(data, weights)
     m = fit_on(data, idx)
     a, c = baseline_on(data, idx)
@@ -400,7 +428,10 @@ def fit_profile(d: dict, *, progress: bool = True) -> dict:
     val["method"] = ("leave-one-out: each network (all samples of its spec) or family is held out in turn, "
                      "predictor and baseline are fitted on the rest (model form fixed in advance, nothing "
                      "chosen on the data), the held-out samples are predicted; mape and within_10pct in percent")
-    if selection is not None:
+    if selection is not None and mean_rule:
+        val["method"] += ("; the op timing and the network weight are not chosen either: every fit, these "
+                          "included, is the mean over all of them (predictor.network_weight_selection)")
+    elif selection is not None:
         val["method"] += ("; except the network weight, chosen by the same leave-one-network-out over these "
                           "samples (not nested: these figures are optimistic; costlab validate --measure's "
                           "leave-family-out refits choose it again inside each fold)")

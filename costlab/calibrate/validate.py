@@ -262,8 +262,10 @@ def validate_runtime(profile, specs=MEASURE_SPECS, *, repeats: int = 21, progres
     Each network in ``specs`` is timed twice through the profile's runtime (the second run, as
     a "prediction" of the first, is the **noise floor**) and predicted **leave-family-out**
     (the headline): the profile refitted without the network samples of that network's family
-    (its ops and blocks are family-free micro specs and stay; their op timing is chosen again
-    without that family's networks: :func:`costlab.runtimes.op_timing.retime`). Beside it, under the same
+    (its ops and blocks are family-free micro specs and stay; under the "mean" rule the refit
+    averages over every op timing and network weight as the profile's own fit does, under the
+    older rule the timing is chosen again without that family's networks:
+    :func:`costlab.runtimes.op_timing.retime`). Beside it, under the same
     folds: the FLOPs-only line fitted on the profile's remaining network samples, and the eager
     profile ``eager`` times one factor fitted on the same samples (what a user would do with the
     eager profile and a few runtime timings)."""
@@ -295,7 +297,7 @@ def validate_runtime(profile, specs=MEASURE_SPECS, *, repeats: int = 21, progres
     for fam in sorted(set(fams)):
         sub = {k: v for k, v in doc.items() if k not in ("predictor", "baseline", "validation")}
         sub["samples"] = [s for s in doc["samples"] if not (s["granularity"] == "network" and s["family"] == fam)]
-        fitted = load_profile(fit_any(retime(sub), progress=False))     # op timing re-chosen inside the fold
+        fitted = load_profile(fit_any(retime(sub), progress=False))     # an older profile: op timing re-chosen inside the fold
         tr = np.array([s["family"] != fam for s in nets])
         a, c = fit_baseline(ng[tr], ny[tr]) if tr.sum() >= 2 else (0.0, float(np.median(ny)))
         k = _fit_factor(ne[tr], ny[tr]) if tr.any() else 1.0

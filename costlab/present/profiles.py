@@ -64,8 +64,13 @@ def measured_lines(d: dict, seconds: float) -> list[str]:
     timing = d["provenance"].get("op_timing")
     if timing:      # a runtime profile: which timing of the op samples it kept, and why
         tried = ", ".join(f"{c['mode']} {num(c['network_mape'], '.1f', '%')}" for c in timing["candidates"])
-        out.append(f"costlab: op samples timed interleaved and in bursts; kept: {timing['chosen']} (the op samples "
-                   f"alone predicting the profile's network samples, MAPE: {tried})")
+        if timing["chosen"] == "mean":
+            out.append("costlab: op samples timed interleaved and in bursts; none chosen: the predictor is the mean "
+                       "of the fits under every timing and network weight (each timing's op samples alone "
+                       f"predicting the profile's network samples, MAPE: {tried})")
+        else:
+            out.append(f"costlab: op samples timed interleaved and in bursts; kept: {timing['chosen']} (the op "
+                       f"samples alone predicting the profile's network samples, MAPE: {tried})")
     return out
 
 

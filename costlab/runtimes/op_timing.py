@@ -13,64 +13,86 @@ its networks 20% low). So every op and block sample is timed both ways, and :fun
 the timing (interleaved, burst, or their geometric mean per sample) whose op and block samples,
 fitted alone, best predict the profile's own network samples, which are timed as networks in
 either case. Nothing a validation holds out enters the choice.
+
+That choice, made on a profile's 8-11 network samples, did not hold from one profile to the next
+on this VM: measured again a few minutes apart, the same runtime's profiles kept different
+timings, and a fold that drops one family's networks often kept another than the full profile.
+Profiles measured since 2026-12-07 therefore choose nothing (``rule = "mean"``): the predictor
+is the mean of the coefficients fitted under every timing and every network weight
+(``provenance.fit_options``; :func:`costlab.calibrate.fit.fit_profile`), and an op sample's
+``latency_ms`` is its geometric-mean timing, the middle one. Over the ten stored
+profile-and-validation rounds of 2026-12-06/07 (ORT, OpenVINO, LiteRT), the mean
+leave-family-out MAPE went from 12.4% (choose) to 10.4% (mean) and the worst round from 20.0% to
+14.8% (``benchmarks/refit_lofo.py --combine mean``); that comparison was made on the same
+validations, so the first profiles measured under the rule are its clean test (README). A
+profile that recorded a chosen timing keeps its rule when refitted.
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-MODES = ("interleaved", "burst", "geomean")
+from ..calibrate.timings import CENTRE, MODES, two_timings, combine, corrected, variants  # noqa: F401  (re-exported)
+
+RULES = ("mean", "choose")
 
 
-def corrected(median_ms: float, share: float | None, call_ms: float | None) -> float:
-    """An op or block sample's latency from a measured median: the runtime's per-call cost and the
-    share of its kernel time spent in layout conversions at the graph's edges taken out,
-    ``(median - call) x (1 - share)``, at least 5% of the median; ``share`` None (no per-op
-    times): the median as measured. (See :func:`costlab.runtimes.profile._sample_of`.)"""
-    if share is None:
-        return float(median_ms)
-    return max((median_ms - (call_ms or 0.0)) * (1.0 - share), 0.05 * median_ms)
+def _candidates(samples: list[dict], two) -> dict[str, list[dict]]:
+    return {m: [s if t is None else {**s, "latency_ms": round(combine(t[0], t[1], m), 6)} for s, t in zip(samples, two)]
+            for m in MODES}
 
 
-def combine(interleaved_ms: float, burst_ms: float, mode: str) -> float:
-    """A sample's latency under ``mode`` from its two (corrected) timings."""
-    if mode == "interleaved":
-        return interleaved_ms
-    if mode == "burst":
-        return burst_ms
-    if mode == "geomean":
-        return math.sqrt(interleaved_ms * burst_ms)
-    raise ValueError(f"unknown op timing {mode!r}: one of {', '.join(MODES)}")
-
-
-def pick(doc: dict, samples: list[dict]) -> tuple[list[dict], dict | None]:
-    """``samples`` with every op and block sample's ``latency_ms`` from the timing :func:`choose`
-    keeps, and its record; samples without a burst timing (``stats.burst_median_ms``) as they are.
-    (None: no sample has both timings.)"""
-    two = []
-    for s in samples:
-        st = s.get("stats") or {}
-        if s["granularity"] != "network" and st.get("burst_median_ms") is not None:
-            sh, call = st.get("edge_share"), st.get("call_overhead_ms")
-            two.append((corrected(st["median_ms"], sh, call), corrected(st["burst_median_ms"], sh, call)))
-        else:
-            two.append(None)
+def pick(doc: dict, samples: list[dict], rule: str = "mean") -> tuple[list[dict], dict | None]:
+    """``samples`` with every op and block sample's ``latency_ms`` from its timings, and the
+    record; samples without a burst timing (``stats.burst_median_ms``) as they are (None: no
+    sample has both timings). ``rule`` "mean": the geometric-mean timing (the fit averages over
+    all timings: :func:`variants`); "choose": the timing :func:`choose` keeps. Either way the
+    record lists how well each timing's op samples alone predict the network samples."""
+    if rule not in RULES:
+        raise ValueError(f"unknown op-timing rule {rule!r}: one of {', '.join(RULES)}")
+    two = two_timings(samples)
     if not any(two):
         return samples, None
-    cands = {m: [s if t is None else {**s, "latency_ms": round(combine(t[0], t[1], m), 6)} for s, t in zip(samples, two)]
-             for m in MODES}
+    cands = _candidates(samples, two)
     mode, record = choose(doc, cands)
+    if rule == "mean":
+        record = {**record, "chosen": "mean", "latency_ms": CENTRE,
+                  "rule": ("no timing chosen: the predictor is the mean of the fits under every timing (and every "
+                           "network weight of fit_options); each op sample's latency_ms is its " + CENTRE
+                           + " timing. candidates: how well each timing's op and block samples alone predict the "
+                           "profile's network samples (information only). interleaved: call by call among 16 "
+                           "models; burst: all timed calls of a model in a row; geomean: per sample the geometric "
+                           "mean of the two")}
+        mode = CENTRE
     return cands[mode], record
+
+
+def is_mean(doc: dict) -> bool:
+    """Whether a profile document's op timing follows the "mean" rule (nothing chosen)."""
+    return ((doc.get("provenance") or {}).get("op_timing") or {}).get("chosen") == "mean"
 
 
 def retime(doc: dict) -> dict:
     """A profile document with its op timing chosen again on its own samples: a validation fold
-    that drops a family's network samples calls it, so the held-out networks never judge."""
-    if not ((doc.get("provenance") or {}).get("op_timing")):
+    that drops a family's network samples calls it, so the held-out networks never judge. A
+    profile under the "mean" rule chooses nothing: returned as it is."""
+    if not ((doc.get("provenance") or {}).get("op_timing")) or is_mean(doc):
         return doc
-    samples, record = pick(doc, doc["samples"])
+    samples, record = pick(doc, doc["samples"], rule="choose")
     return {**doc, "samples": samples, "provenance": {**doc["provenance"], "op_timing": record}}
+
+
+def as_mean(doc: dict) -> dict:
+    """A runtime profile document measured under the "choose" rule, refitted under "mean" (its op
+    samples' latency_ms their geometric-mean timing; provenance.fit_options.combine "mean"). A
+    document without burst timings: only the network weights are averaged."""
+    samples, record = pick(doc, doc["samples"], rule="mean")
+    prov = dict(doc.get("provenance") or {})
+    opts = {**(prov.get("fit_options") or {}), "combine": "mean"}
+    if record is not None:
+        opts["op_timings"] = list(MODES)
+        prov["op_timing"] = record
+    prov["fit_options"] = opts
+    return {**doc, "samples": samples, "provenance": prov}
 
 
 def choose(doc: dict, candidates: dict[str, list[dict]]) -> tuple[str, dict]:

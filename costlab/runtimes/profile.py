@@ -1,8 +1,8 @@
 """``costlab profile --target ort|openvino|litert``: a profile's samples measured through a
 deployment runtime (the eager harness's grid, chunks and turns; :mod:`costlab.calibrate.measure`),
 with the runtime's fusion rules (:mod:`costlab.runtimes.fusion`) and op samples corrected to how
-they run inside a network; op samples are timed both interleaved and in bursts and the timing
-whose fit best predicts the profile's own network samples is kept (:mod:`costlab.runtimes.op_timing`)."""
+they run inside a network; op samples are timed both interleaved and in bursts, and the predictor
+is the mean of the fits under every timing and network weight (:mod:`costlab.runtimes.op_timing`)."""
 from __future__ import annotations
 
 import datetime as _dt
@@ -13,7 +13,7 @@ from ..calibrate.measure import _TIMERS, NETWORK_CHUNK, _burst, _noise, _sample,
 from . import get_runtime
 from .bench import boundary_share, machine, measure_many
 from .fusion import discover
-from .op_timing import corrected, pick
+from .op_timing import MODES, corrected, pick
 from .prefetch import prefetch
 
 _CALL_SPEC = "micro_act:c=1,act=relu"     # the smallest model: its median is the per-call cost
@@ -58,8 +58,9 @@ def measure_runtime_profile(runtime: str, pairs: list | None = None, *, grid: st
               f"specs with random weights (seed 0), converted for {rt.title} (cached by content hash), one fixed "
               f"random-normal input; {warmup} warm-up calls; {repeats} timed calls; ops and blocks in chunks of 16 of "
               f"similar size, " + ("timed both interleaved call by call and in bursts of consecutive calls (stats."
-                                   "median_ms, stats.burst_median_ms), latency_ms from the timing provenance.op_timing "
-                                   f"chose: {timing['chosen']}" if timing else "interleaved call by call")
+                                   "median_ms, stats.burst_median_ms), latency_ms their geometric mean, the predictor the mean of the "
+                                   "fits under every timing and network weight (provenance.op_timing, fit_options)"
+                                   if timing else "interleaved call by call")
               + f", networks 4 taking turns; timer {tname}; latency_ms = median")
     noise = _noise([{"noise": r["noise"]} for r in rows]) if rows else {}
     return {
@@ -74,7 +75,8 @@ def measure_runtime_profile(runtime: str, pairs: list | None = None, *, grid: st
             "wall_s": round(time.perf_counter() - t0, 1), "noise": noise,
             "conversion": {"jobs": pre["jobs"], "converted_first": pre["converted"], "seconds": convert_s},
             "fusion_evidence": evidence, "call_overhead_ms": round(call_ms, 6),
-            "fit_options": {"network_weights": [1, 5, 20]},
+            "fit_options": {"network_weights": [1, 5, 20], "combine": "mean",
+                            **({"op_timings": list(MODES)} if timing else {})},
             "sample_correction": ("op and block samples: latency_ms = (median - call_overhead_ms) x (1 - edge_share) "
                                   "(edge_share: the share of the runtime's per-op time in layout conversions at the "
                                   "graph's edges; stats.median_ms keeps the measured median), for each timing of "
@@ -89,8 +91,8 @@ def measure_runtime_profile(runtime: str, pairs: list | None = None, *, grid: st
 
 def _measure(rt, op_pairs: list, net_pairs: list, common: dict, arts: list, *, fusion) -> tuple:
     """(samples, measured rows, per-call ms, op-timing selection or None): the op and block samples
-    timed interleaved and, where network samples can judge, again in bursts (one timing kept by
-    :func:`costlab.runtimes.op_timing.choose`), then the networks."""
+    timed interleaved and, where there are network samples, again in bursts (both kept: the
+    fit averages over the timings, :func:`costlab.runtimes.op_timing.pick`), then the networks."""
     rows = measure_many(op_pairs, rt, chunk=16, burst=1, desc=f"profiling {rt.name} ops", **common)
     op_arts = list(arts)
     burst = None

@@ -314,16 +314,19 @@ def test_runtime_profile_measures_through_the_runtime():
     assert len(d["samples"]) == 5 and all(s["latency_ms"] > 0 for s in d["samples"])
     assert all("convert_s" in s["stats"] and "noise" in s["stats"] for s in d["samples"])
     assert set(d["provenance"]["fusion_evidence"]) >= {"conv+act", "add+act"}
-    # op samples timed both ways; the timing kept is the one whose ops alone predict the two networks best
+    # op samples timed both ways; none is chosen: latency_ms is their geometric mean and the fit
+    # averages over the three timings and the network weights
     t = d["provenance"]["op_timing"]
     assert [c["mode"] for c in t["candidates"]] == ["interleaved", "burst", "geomean"]
-    assert t["chosen"] == min(t["candidates"], key=lambda c: c["network_mape"])["mode"]
+    assert t["chosen"] == "mean" and t["latency_ms"] == "geomean"
+    assert d["provenance"]["fit_options"] == {"network_weights": [1, 5, 20], "combine": "mean",
+                                              "op_timings": ["interleaved", "burst", "geomean"]}
     for s in d["samples"]:
         if s["granularity"] != "network":
             st, share = s["stats"], s["stats"]["edge_share"]
             i, b = [max((m - st["call_overhead_ms"]) * (1 - share), 0.05 * m) for m in (st["median_ms"], st["burst_median_ms"])]
-            assert s["latency_ms"] == pytest.approx({"interleaved": i, "burst": b, "geomean": (i * b) ** 0.5}[t["chosen"]], rel=1e-4, abs=2e-6)
-    assert f"chose: {t['chosen']}" in d["provenance"]["method"]
+            assert s["latency_ms"] == pytest.approx((i * b) ** 0.5, rel=1e-4, abs=2e-6)
+    assert "the predictor the mean of the fits under every timing" in d["provenance"]["method"]
 
 
 def test_validate_measure_goes_through_the_profile_runtime(monkeypatch):
@@ -537,6 +540,62 @@ def test_retime_chooses_the_op_timing_again_from_the_samples_two_medians():
     assert op_timing.retime({**doc, "provenance": {}}) == {**doc, "provenance": {}}
 
 
+def _two_timing_profile(net_scale: float = 2 ** 0.5) -> dict:
+    """A runtime profile document whose op samples carry two timings (interleaved twice the
+    burst), with 4 network samples costing ``net_scale`` x what the burst-timed ops add up to."""
+    import numpy as np
+
+    from costlab.calibrate import fit as F
+
+    ops = [{"spec": sp, "input_shape": list(sh), "granularity": "op", "family": "micro", "latency_ms": b,
+            "stats": {"median_ms": 2 * b, "burst_median_ms": b}} for (sp, sh), b in zip(_OP_SPECS, _BURST_MS)]
+    nets = [{"spec": sp, "input_shape": list(sh), "granularity": "network", "family": fam, "stats": {}, "latency_ms": 1.0}
+            for sp, sh, fam in (("lenet5", (1, 1, 28, 28), "lenet"), ("lenet_300_100", (1, 1, 28, 28), "lenet"),
+                                ("lenet5", (2, 1, 28, 28), "lenet"), ("micro_block_dwsep:c=32,cout=32", (1, 32, 28, 28), "x"))]
+    data = F.profile_data({"fusion": [], "samples": ops + nets})
+    truth = data.raw[-4:] @ F.fit_on(data, np.arange(len(ops))).coef
+    rng = np.random.default_rng(3)      # the networks off by a few % each, so the weights matter
+    nets = [{**n, "latency_ms": float(net_scale * t * f)} for n, t, f in zip(nets, truth, rng.uniform(0.9, 1.1, 4))]
+    return {"schema": "costlab.profile/1", "name": "t-two-timings", "device": "test", "device_class": "cpu", "runtime": "ort",
+            "threads": 1, "batch": 1, "dtype": "float32", "fusion": [],
+            "provenance": {"source": "test", "measured_by": "test", "date": "2026-12-07", "method": "synthetic",
+                           "command": "none", "fit_options": {"network_weights": [1, 5, 20]}},
+            "samples": ops + nets}
+
+
+def test_mean_rule_fit_is_the_mean_of_the_fits_under_every_timing_and_weight():
+    """Under the "mean" rule nothing is chosen: the predictor's coefficients are exactly the mean
+    of the nine fits (3 op timings x 3 network weights) made one at a time, retime leaves the
+    document alone, and a validation fold fits the same way."""
+    import numpy as np
+
+    from costlab.calibrate import fit as F
+    from costlab.latency.forms.per_class import coef_matrix
+    from costlab.runtimes import op_timing
+
+    legacy = _two_timing_profile()
+    mean_doc = op_timing.as_mean(legacy)
+    assert mean_doc["provenance"]["fit_options"]["combine"] == "mean"
+    assert mean_doc["provenance"]["op_timing"]["chosen"] == "mean"
+    assert legacy["provenance"]["fit_options"] == {"network_weights": [1, 5, 20]}        # input unchanged
+    assert op_timing.retime(mean_doc) is mean_doc
+    fitted = F.fit_profile(mean_doc, progress=False)
+    sel = fitted["predictor"]["network_weight_selection"]
+    assert sel["chosen"] == "mean" and sel["network_weights"] == [1.0, 5.0, 20.0]
+    coefs = []
+    for mode in op_timing.MODES:
+        for w in (1, 5, 20):
+            one = {**legacy, "samples": [s if s["granularity"] == "network" else
+                                         {**s, "latency_ms": op_timing.combine(2 * s["latency_ms"], s["latency_ms"], mode)}
+                                         for s in legacy["samples"]],
+                   "provenance": {**legacy["provenance"], "fit_options": {"network_weights": [w]}}}
+            coefs.append(coef_matrix(F.fit_profile(one, progress=False)["predictor"]))
+    got = coef_matrix(fitted["predictor"])
+    assert got == pytest.approx(np.mean(coefs, axis=0), rel=1e-4, abs=1e-9)
+    assert all(not np.allclose(got, c, rtol=1e-3) for c in coefs)      # unlike any one of the nine
+    assert "not chosen either" in fitted["validation"]["method"]
+
+
 def test_profile_says_which_op_timing_it_kept():
     from costlab.present.profiles import measured_lines
 
@@ -548,5 +607,8 @@ def test_profile_says_which_op_timing_it_kept():
     lines = measured_lines(d, 80.0)
     assert lines[-1] == ("costlab: op samples timed interleaved and in bursts; kept: geomean (the op samples alone "
                          "predicting the profile's network samples, MAPE: interleaved 15.3%, burst 29.9%, geomean 10.6%)")
+    d["provenance"]["op_timing"]["chosen"] = "mean"
+    assert measured_lines(d, 80.0)[-1].startswith("costlab: op samples timed interleaved and in bursts; none chosen: "
+                                                  "the predictor is the mean of the fits under every timing")
     del d["provenance"]["op_timing"]
     assert len(measured_lines(d, 80.0)) == 1
