@@ -15,6 +15,10 @@ one network weight chosen per fold) under the current one (the mean of the fits 
 them; :mod:`costlab.runtimes.op_timing`), for the same measurements:
 
     python benchmarks/refit_lofo.py --profile RT.json --run run.json --combine mean
+
+and ``--combine choose`` the other way round (a profile measured under the "mean" rule refitted
+as the older rule would have: its op samples' timings chosen again, per fold, from their two
+medians).
 """
 from __future__ import annotations
 
@@ -51,8 +55,9 @@ def main(argv=None) -> int:
     ap.add_argument("--profile", required=True)
     ap.add_argument("--run", required=True, help="bench_runtimes.py --json output (its 'accuracy' entry)")
     ap.add_argument("--drop-samples", default=None, metavar="REGEX")
-    ap.add_argument("--combine", choices=("as-profiled", "mean"), default="as-profiled",
-                    help="mean: refit a profile that chose its op timing and network weight under the mean rule")
+    ap.add_argument("--combine", choices=("as-profiled", "mean", "choose"), default="as-profiled",
+                    help="mean: refit a profile that chose its op timing and network weight under the mean rule; "
+                         "choose: refit a mean-rule profile under the older rule (both chosen per fold)")
     a = ap.parse_args(argv)
     doc = json.load(open(a.profile))
     acc = json.load(open(a.run)).get("accuracy") or []
@@ -65,11 +70,16 @@ def main(argv=None) -> int:
         from costlab.runtimes.op_timing import as_mean
 
         doc = as_mean(doc)
+    elif a.combine == "choose":
+        from costlab.runtimes.op_timing import as_choose
+
+        doc = as_choose(doc)
     e = lofo_errors(doc, rows)
     then = np.array([100 * (r["lofo_ms"] - r["measured_ms"]) / r["measured_ms"] for r in rows])
     print(f"{a.profile}: leave-family-out over {len(rows)} networks of {a.run}"
           + (f", samples matching {a.drop_samples!r} left out" if a.drop_samples else "")
-          + (", refitted under the mean rule" if a.combine == "mean" else ""))
+          + {"mean": ", refitted under the mean rule", "choose": ", refitted under the older rule (chosen per fold)"}
+          .get(a.combine, ""))
     print(f"  MAPE {np.abs(e).mean():.1f}% (as that run printed it: {np.abs(then).mean():.1f}%), within 10% "
           f"{100 * (np.abs(e) <= 10).mean():.0f}%, signed mean {e.mean():+.1f}%")
     for r, x, y in zip(rows, e, then):

@@ -10,7 +10,8 @@ measuring again (it was used for the exponential-family work term: README, runti
 ``--drop-samples REGEX`` refits without the profile samples whose spec matches REGEX (``re.search``),
 e.g. ``'^micro_conv:.*act=silu'``: the fused_exp class then has no sample and stays tied.
 ``--combine mean`` refits a profile measured under the older rule (one op timing and one network
-weight chosen) under the current one (the mean over all of them; :mod:`costlab.runtimes.op_timing`).
+weight chosen) under the current one (the mean over all of them; :mod:`costlab.runtimes.op_timing`),
+``--combine choose`` the other way round.
 """
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ def main(argv=None) -> int:
     ap.add_argument("--unseen", required=True, help="bench_runtimes.py --json output of an --unseen run "
                     "(or a list of its 'unseen' entries)")
     ap.add_argument("--drop-samples", default=None, metavar="REGEX")
-    ap.add_argument("--combine", choices=("as-profiled", "mean"), default="as-profiled")
+    ap.add_argument("--combine", choices=("as-profiled", "mean", "choose"), default="as-profiled",
+                    help="mean / choose: refit under that op-timing rule (see refit_lofo.py)")
     a = ap.parse_args(argv)
     from costlab.blocks import predict_spec
     from costlab.calibrate import fit_any
@@ -44,10 +46,10 @@ def main(argv=None) -> int:
     base = {k: v for k, v in doc.items() if k not in ("predictor", "baseline", "validation")}
     if a.drop_samples:
         base["samples"] = [x for x in base["samples"] if not re.search(a.drop_samples, x["spec"])]
-    if a.combine == "mean":
-        from costlab.runtimes.op_timing import as_mean
+    if a.combine != "as-profiled":
+        from costlab.runtimes.op_timing import as_choose, as_mean
 
-        base = as_mean(base)
+        base = (as_mean if a.combine == "mean" else as_choose)(base)
     refit = load_profile(fit_any(base, progress=False))
     print(f"{a.profile} ({a.runtime}): elementwise ms per G work units, refitted: "
           f"{refit.predictor['classes']['elementwise']['ms_per_gmac']:.1f}")

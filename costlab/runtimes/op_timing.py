@@ -95,6 +95,17 @@ def as_mean(doc: dict) -> dict:
     return {**doc, "samples": samples, "provenance": prov}
 
 
+def as_choose(doc: dict) -> dict:
+    """A "mean"-rule runtime profile document refitted as the older rule would have: the op timing
+    chosen again from the samples' two medians (:func:`retime`) and the network weight by
+    leave-one-network-out (for comparisons on the same measurements: ``benchmarks/refit_lofo.py``)."""
+    prov = dict(doc.get("provenance") or {})
+    prov["fit_options"] = {k: v for k, v in (prov.get("fit_options") or {}).items() if k not in ("combine", "op_timings")}
+    if prov.get("op_timing"):
+        prov["op_timing"] = {**prov["op_timing"], "chosen": "interleaved"}
+    return retime({**doc, "provenance": prov})
+
+
 def choose(doc: dict, candidates: dict[str, list[dict]]) -> tuple[str, dict]:
     """The timing whose op and block samples, fitted alone (the profile's own form), predict the
     network samples best (MAPE). ``doc``: the profile document (fusion, dtype); ``candidates``:

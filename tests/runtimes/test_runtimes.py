@@ -594,6 +594,14 @@ def test_mean_rule_fit_is_the_mean_of_the_fits_under_every_timing_and_weight():
     assert got == pytest.approx(np.mean(coefs, axis=0), rel=1e-4, abs=1e-9)
     assert all(not np.allclose(got, c, rtol=1e-3) for c in coefs)      # unlike any one of the nine
     assert "not chosen either" in fitted["validation"]["method"]
+    # and back: the older rule re-chooses one timing from the two medians, and weights by LONO
+    back = op_timing.as_choose(mean_doc)
+    mode = back["provenance"]["op_timing"]["chosen"]
+    assert "combine" not in back["provenance"]["fit_options"] and mode in op_timing.MODES
+    assert mode == op_timing.choose(back, op_timing._candidates(back["samples"], op_timing.two_timings(back["samples"])))[0]
+    assert [x["latency_ms"] for x in back["samples"] if x["granularity"] == "op"] == pytest.approx(
+        [op_timing.combine(2 * b, b, mode) for b in _BURST_MS], rel=1e-4)
+    assert F.fit_profile(back, progress=False)["predictor"]["network_weight_selection"]["chosen"] in (1.0, 5.0, 20.0)
 
 
 def test_profile_says_which_op_timing_it_kept():
