@@ -10,7 +10,9 @@ the predictor does to the same measurements (README, runtimes section: the 7x7 d
     PYTHONPATH=OLD_CHECKOUT python benchmarks/refit_lofo.py ...      # the same under older code
 
 ``--drop-samples REGEX`` leaves every profile sample whose spec matches REGEX (``re.search``) out of
-the refits. ``--combine mean`` refits a profile measured under the older rule (one op timing and
+the refits; ``--fusion-add RULE`` / ``--fusion-drop PREFIX`` refit with a rule added to or taken
+from the profile's fusion list (``--fusion-drop block:``: without its channel block). ``--combine
+mean`` refits a profile measured under the older rule (one op timing and
 one network weight chosen per fold) under the current one (the mean of the fits under all of
 them; :mod:`costlab.runtimes.op_timing`), for the same measurements:
 
@@ -55,6 +57,10 @@ def main(argv=None) -> int:
     ap.add_argument("--profile", required=True)
     ap.add_argument("--run", required=True, help="bench_runtimes.py --json output (its 'accuracy' entry)")
     ap.add_argument("--drop-samples", default=None, metavar="REGEX")
+    ap.add_argument("--fusion-add", action="append", default=[], metavar="RULE",
+                    help="refit with this rule added to the profile's fusion list (e.g. block:4); repeatable")
+    ap.add_argument("--fusion-drop", action="append", default=[], metavar="PREFIX",
+                    help="refit without the fusion rules starting with PREFIX (e.g. block:); repeatable")
     ap.add_argument("--combine", choices=("as-profiled", "mean", "choose"), default="as-profiled",
                     help="mean: refit a profile that chose its op timing and network weight under the mean rule; "
                          "choose: refit a mean-rule profile under the older rule (both chosen per fold)")
@@ -66,6 +72,9 @@ def main(argv=None) -> int:
     rows = acc[0]["rows"]
     if a.drop_samples:
         doc["samples"] = [s for s in doc["samples"] if not re.search(a.drop_samples, s["spec"])]
+    if a.fusion_add or a.fusion_drop:
+        kept = [r for r in doc.get("fusion", []) if not any(r.startswith(p) for p in a.fusion_drop)]
+        doc = {**doc, "fusion": kept + [r for r in a.fusion_add if r not in kept]}
     if a.combine == "mean":
         from costlab.runtimes.op_timing import as_mean
 
@@ -79,7 +88,8 @@ def main(argv=None) -> int:
     print(f"{a.profile}: leave-family-out over {len(rows)} networks of {a.run}"
           + (f", samples matching {a.drop_samples!r} left out" if a.drop_samples else "")
           + {"mean": ", refitted under the mean rule", "choose": ", refitted under the older rule (chosen per fold)"}
-          .get(a.combine, ""))
+          .get(a.combine, "")
+          + (f", fusion rules {' '.join(doc.get('fusion', []))}" if a.fusion_add or a.fusion_drop else ""))
     print(f"  MAPE {np.abs(e).mean():.1f}% (as that run printed it: {np.abs(then).mean():.1f}%), within 10% "
           f"{100 * (np.abs(e) <= 10).mean():.0f}%, signed mean {e.mean():+.1f}%")
     for r, x, y in zip(rows, e, then):

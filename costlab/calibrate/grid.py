@@ -96,6 +96,9 @@ def _grid_convs() -> list[tuple[str, tuple[int, ...]]]:
           _conv(14, 384, 384, 3, 1, 384), _conv(14, 512, 512, 3, 1, 512), _conv(14, 576, 576, 3, 2, 576),
           _conv(7, 960, 960, 3, 1, 960), _conv(7, 1024, 1024, 3, 1, 1024), _conv(19, 728, 728, 3, 1, 728),
           _conv(28, 58, 58, 3, 1, 58), _conv(14, 116, 116, 3, 1, 116),
+          # channel counts off a runtime's block (ShuffleNet v2 x1 / x2 stage 2: 58, 122 channels;
+          # the conv_dw_offblock class under a block:N rule)
+          _conv(56, 58, 58, 3, 2, 58), _conv(28, 122, 122, 3, 1, 122),
           _conv(112, 8, 8, 3, 1, 8), _conv(112, 16, 16, 3, 2, 16), _conv(56, 32, 32, 3, 1, 32),
           _conv(56, 48, 48, 3, 2, 48), _conv(28, 64, 64, 3, 1, 64), _conv(14, 128, 128, 3, 1, 128),
           _conv(14, 24, 24, 3, 1, 24), _conv(7, 256, 256, 3, 1, 256), _conv(7, 96, 96, 3, 1, 96)]

@@ -11,6 +11,12 @@ conv_dw        depthwise convolution (groups = input channels), up to 25 kernel 
 conv_dw_large  depthwise convolution of more than 25 taps (7 x 7): LiteRT's XNNPACK ran
                its 7x7 depthwise samples ~6x slower per MAC than its 5x5 ones here (issue 19);
                a profile none of whose fit samples has one prices it as ``conv_dw``
+conv_dw_offblock
+               depthwise convolution whose channels are not a multiple of the runtime's channel
+               block (a ``block:N`` rule): ONNX Runtime 1.32 ran 3x3 depthwise convs of 58 and 62
+               channels ~3x slower than those of 48-64 channels divisible by 4 here (ShuffleNet v2
+               x1's 58-channel stage); only under a ``block:N`` rule, and a profile none of whose
+               fit samples has one prices it as ``conv_dw``
 conv_group     group convolution, 1 < groups < input channels (e.g. ShuffleNet v1's 1x1 GConv)
 linear         fully connected layers, matmul / bmm, attention and recurrent kernels
 pool           average pooling over windows
@@ -48,6 +54,9 @@ conv+add       an element-wise add of the conv's result (a residual) runs inside
 apart:KIND     a modifier: activation KIND (an op kind: silu, hardswish, ...) never joins a
                kernel, whatever the rules above say (ONNX Runtime runs SiLU as a QuickGelu
                kernel of its own; TFLite's fused_activation_function has no SiLU or hardswish)
+block:N        not a fusion: a depthwise conv (up to 25 taps) whose channel count is not a
+               multiple of N runs a slower kernel (class ``conv_dw_offblock``); found by timing
+               probes (:func:`costlab.runtimes.fusion.discover`), never assumed
 ============== =====================================================================
 
 **Features** (:data:`TERMS`) of a node: ``gmac`` (multiply-accumulates / 1e9; for the
@@ -71,16 +80,17 @@ import numpy as np
 from .. import ops
 from ..ir import Graph, Node
 
-CLASSES = ("conv_dense", "conv_pw", "conv_dw", "conv_dw_large", "conv_group", "linear", "pool", "pool_max", "global_pool",
-           "elementwise", "fused_exp", "data_movement", "other")
+CLASSES = ("conv_dense", "conv_pw", "conv_dw", "conv_dw_large", "conv_dw_offblock", "conv_group", "linear", "pool",
+           "pool_max", "global_pool", "elementwise", "fused_exp", "data_movement", "other")
 TERMS = ("gmac", "mb", "mpix", "ops")
 FUSION_RULES = ("conv+bn", "conv+act", "conv+bn+act", "linear+act", "bn+act", "add+act", "cat+copy", "conv+add")
 APART = "apart:"           # 'apart:silu': SiLU never fuses
+BLOCK = "block:"           # 'block:4': a depthwise conv of channels not divisible by 4 is conv_dw_offblock
 DW_LARGE_TAPS = 25         # a depthwise conv of more kernel taps is conv_dw_large
 #: a class split off another after profiles were fitted -> the class its nodes were in before.
 #: A stored predictor without the new class, and a fit none of whose training samples exercises
 #: it, price its nodes with the old class's coefficients: exactly what they cost before the split.
-SPLIT_FROM = {"conv_dw_large": "conv_dw", "fused_exp": "elementwise"}
+SPLIT_FROM = {"conv_dw_large": "conv_dw", "conv_dw_offblock": "conv_dw", "fused_exp": "elementwise"}
 FUSED_EXP = "fused_exp"    # the class whose work column holds fused exponentials' elements
 
 _CONV_CLASS = {"dense": "conv_dense", "transposed": "conv_dense", "pointwise": "conv_pw",
@@ -97,12 +107,27 @@ _POOLS = ("pool", "pool_max", "global_pool")
 
 def expand_rules(fusion) -> frozenset[str]:
     rules = set(fusion or ())
-    bad = {r for r in rules - set(FUSION_RULES) if not re.fullmatch(re.escape(APART) + r"[a-z][a-z0-9_]*", r)}
+    bad = {r for r in rules - set(FUSION_RULES) if not (re.fullmatch(re.escape(APART) + r"[a-z][a-z0-9_]*", r)
+                                                        or re.fullmatch(re.escape(BLOCK) + r"[1-9][0-9]*", r))}
     if bad:
         raise ValueError(f"unknown fusion rule(s) {', '.join(sorted(bad))}; known: {', '.join(FUSION_RULES)}")
     if "conv+bn+act" in rules:
         rules |= {"conv+bn", "conv+act"}
     return frozenset(rules)
+
+
+def channel_block(rules) -> int | None:
+    """N of a ``block:N`` rule among ``rules`` (None: the runtime showed no channel block)."""
+    got = [int(r[len(BLOCK):]) for r in rules if r.startswith(BLOCK)]
+    return max(got) if got else None
+
+
+def _off_block(node: Node, cls: str, block: int | None) -> str:
+    """``conv_dw_offblock`` for a depthwise conv (up to 25 taps) whose output channels are not a
+    multiple of ``block``; ``cls`` otherwise."""
+    if block is None or cls != "conv_dw" or not node.outputs or len(node.outputs[0].shape) < 2:
+        return cls
+    return "conv_dw_offblock" if node.outputs[0].shape[1] % block else cls
 
 
 def latency_class(node: Node) -> str:
@@ -200,6 +225,7 @@ def _own_cost(n: Node, c: dict | None, cls: str, fb: int, kind: str = "") -> Nod
 def node_costs(graph: Graph, dtype: str, fusion) -> list[NodeCost]:
     """Per counted node: class, GMACs, MB of memory access, and fusion owner."""
     rules = expand_rules(fusion)
+    block = channel_block(rules)
     fb = ops.dtype_bytes(dtype)
     free = ops.free_mask(graph)
     roots = graph.roots(free)
@@ -212,7 +238,7 @@ def node_costs(graph: Graph, dtype: str, fusion) -> list[NodeCost]:
     for n in graph.nodes:
         if free[n.id]:
             continue
-        kind, cat, cls = ops.kind_of(n.op), ops.category_of(n.op), latency_class(n)
+        kind, cat, cls = ops.kind_of(n.op), ops.category_of(n.op), _off_block(n, latency_class(n), block)
         fused = None
         # an op joins the kernel its first input comes from; a residual add (conv+add) either
         # input's: runtimes fuse x + conv(x) as readily as conv(x) + x

@@ -254,7 +254,7 @@ def validate_profile(d: Any, label: str | None = None) -> dict:
             expand_rules([rule])
         except (ValueError, TypeError):
             v.fail(f"fusion[{i}]", f"is {rule!r}; known rules: {', '.join(FUSION_RULES)}, apart:KIND (KIND an "
-                                   "activation such as silu)")
+                                   "activation such as silu), block:N (N a positive integer)")
     prov = d.get("provenance")
     if not isinstance(prov, dict):
         v.fail("provenance", "must be an object with " + ", ".join(REQUIRED_PROVENANCE))

@@ -12,6 +12,7 @@ from ..calibrate.grid import default_grid, granularity
 from ..calibrate.measure import _TIMERS, NETWORK_CHUNK, _burst, _noise, _sample, op_order
 from . import get_runtime
 from .bench import boundary_share, machine, measure_many
+from .channel_block import discover_block
 from .fusion import discover
 from .op_timing import MODES, corrected, pick
 from .prefetch import prefetch
@@ -39,6 +40,9 @@ def measure_runtime_profile(runtime: str, pairs: list | None = None, *, grid: st
     pre = prefetch(list(pairs) + [(_CALL_SPEC, (1, 1, 1, 1))], rt, jobs=jobs, progress=progress)
     convert_s = round(time.perf_counter() - t0, 1)
     fusion, evidence = discover(rt, threads=threads)
+    block, evidence["block"] = discover_block(rt, threads=threads, clock=clock)
+    if block:
+        fusion = fusion + [f"block:{block}"]
     order, nets = op_order(pairs, seed)
     skipped: list = []
     arts: list = []          # the artifact of each measured row, in the rows' order

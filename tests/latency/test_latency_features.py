@@ -10,7 +10,7 @@ from costlab.latency.features import CLASSES, TERMS, expand_rules, feature_matri
 from costlab.blocks import predict_spec
 from costlab.latency.forms.per_class import coef_matrix
 from costlab.latency.predict import predict
-from costlab.latency.profile import load_profile
+from costlab.latency.profile import load_profile, validate_profile
 from costlab import ops
 
 
@@ -351,3 +351,25 @@ def test_a_fused_exponential_has_its_own_rate_where_conv_silu_samples_measure_it
             assert co[fx, 0] < 0.5 * co[ew, 0]
         else:
             assert (co[fx] == co[ew]).all()
+
+
+def test_a_depthwise_conv_off_the_runtimes_channel_block_is_its_own_class_under_a_block_rule():
+    """Under ``block:4`` a depthwise conv of 58 channels is conv_dw_offblock, one of 60 stays
+    conv_dw (and a 58-channel 7x7 stays conv_dw_large); under ``block:8`` 60 channels are off it
+    too; without a block rule (every shipped profile) nothing is; the rule validates as written."""
+    from costlab.latency.features import SPLIT_FROM, channel_block, expand_rules, node_costs
+
+    assert SPLIT_FROM["conv_dw_offblock"] == "conv_dw"
+    assert channel_block(expand_rules(["conv+act", "block:4"])) == 4 and channel_block(expand_rules([])) is None
+    with pytest.raises(ValueError, match="unknown fusion rule"):
+        expand_rules(["block:four"])
+
+    def dw_class(c: int, k: int, fusion) -> str:
+        g = costlab.analyze(nn.Conv2d(c, c, k, padding=k // 2, groups=c), input_shape=(1, c, 14, 14)).graph
+        return [nc.cls for nc in node_costs(g, "float32", fusion)][0]
+
+    assert [dw_class(c, 3, ["block:4"]) for c in (58, 60, 64)] == ["conv_dw_offblock", "conv_dw", "conv_dw"]
+    assert [dw_class(c, 3, ["block:8"]) for c in (58, 60, 64)] == ["conv_dw_offblock", "conv_dw_offblock", "conv_dw"]
+    assert dw_class(58, 3, []) == "conv_dw" and dw_class(58, 7, ["block:4"]) == "conv_dw_large"
+    d = load_profile("cpu-local").to_dict()
+    validate_profile({**d, "fusion": list(d["fusion"]) + ["block:4"]})

@@ -620,3 +620,30 @@ def test_profile_says_which_op_timing_it_kept():
                                                   "the predictor is the mean of the fits under every timing")
     del d["provenance"]["op_timing"]
     assert len(measured_lines(d, 80.0)) == 1
+
+
+def test_the_channel_block_is_read_off_the_probe_times():
+    """block_from_times: ORT's pattern here (58/62 slow, multiples of 4 not) -> 4; the slow set of
+    a block of 8 or 16 -> that block; nothing slow, or a pattern no block explains (one odd probe
+    slow from noise) -> no rule."""
+    from costlab.runtimes.channel_block import PROBE_CHANNELS, block_from_times
+
+    def times(slow, factor=3.0):
+        return {c: c * 0.0005 * (factor if c in slow else 1.0) for c in PROBE_CHANNELS}
+
+    assert block_from_times(times({62})) == (4, [62])
+    assert block_from_times(times({62, 60})) == (8, [60, 62])
+    assert block_from_times(times({62, 60, 56})) == (16, [56, 60, 62])
+    assert block_from_times(times(set())) == (None, [])
+    assert block_from_times(times({48})) == (None, [48])
+    assert block_from_times(times({62}, factor=1.4))[0] is None     # under the 1.6x threshold
+
+
+@needs_ort
+def test_the_channel_block_probe_runs_through_the_runtime():
+    from costlab.runtimes import get_runtime
+    from costlab.runtimes.channel_block import discover_block
+
+    block, line = discover_block(get_runtime("ort"), runs=5)
+    assert block in (None, 2, 4, 8, 16)
+    assert line.startswith("3x3 depthwise at 28x28, median of 5: 64: ") and ("block:" in line or "no channel block" in line)
