@@ -61,6 +61,12 @@ def measured_lines(d: dict, seconds: float) -> list[str]:
         out.append(f"costlab: noise per clock: {'; '.join(clocks)}; CUDA-graph capture failed for {failed} "
                    f"sample{'s' if failed != 1 else ''}" + (" (eager and host kept; see graph_error)" if failed else "")
                    + "; each sample's p10/p90 are in its stats")
+    evidence = d["provenance"].get("fusion_evidence")
+    if evidence:    # a runtime profile: the rules its probes found, the channel block's times
+        rules = " ".join(d.get("fusion") or []) or "none"
+        block = evidence.get("block")
+        out.append(f"costlab: the runtime's rules, from its probes: {rules} (provenance.fusion_evidence)"
+                   + (f"; channel block probe: {block}" if block else ""))
     timing = d["provenance"].get("op_timing")
     if timing:      # a runtime profile: which timing of the op samples it kept, and why
         tried = ", ".join(f"{c['mode']} {num(c['network_mape'], '.1f', '%')}" for c in timing["candidates"])

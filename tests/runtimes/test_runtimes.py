@@ -615,10 +615,16 @@ def test_profile_says_which_op_timing_it_kept():
     lines = measured_lines(d, 80.0)
     assert lines[-1] == ("costlab: op samples timed interleaved and in bursts; kept: geomean (the op samples alone "
                          "predicting the profile's network samples, MAPE: interleaved 15.3%, burst 29.9%, geomean 10.6%)")
+    assert not any("rules, from its probes" in x for x in lines)        # no probes recorded: no line
+    d["fusion"] = ["conv+act", "block:4"]
+    d["provenance"]["fusion_evidence"] = {"conv+act": "...", "block": "3x3 depthwise at 28x28 ...; block:4"}
+    assert measured_lines(d, 80.0)[1] == ("costlab: the runtime's rules, from its probes: conv+act block:4 "
+                                          "(provenance.fusion_evidence); channel block probe: 3x3 depthwise at "
+                                          "28x28 ...; block:4")
     d["provenance"]["op_timing"]["chosen"] = "mean"
     assert measured_lines(d, 80.0)[-1].startswith("costlab: op samples timed interleaved and in bursts; none chosen: "
                                                   "the predictor is the mean of the fits under every timing")
-    del d["provenance"]["op_timing"]
+    del d["provenance"]["op_timing"], d["provenance"]["fusion_evidence"]
     assert len(measured_lines(d, 80.0)) == 1
 
 
