@@ -37,15 +37,13 @@ def lofo_errors(doc: dict, rows: list[dict]) -> np.ndarray:
     from costlab.blocks import predict_spec
     from costlab.calibrate import fit_any
     from costlab.calibrate.grid import default_input_shape
+    from costlab.calibrate.validate import family_fold
     from costlab.latency.profile import load_profile
     from costlab.runtimes.op_timing import retime
 
-    base = {k: v for k, v in doc.items() if k not in ("predictor", "baseline", "validation", "path")}
     pred = {}
     for fam in sorted({r["family"] for r in rows}):
-        sub = {**base, "samples": [s for s in base["samples"]
-                                   if not (s["granularity"] == "network" and s["family"] == fam)]}
-        fitted = load_profile(fit_any(retime(sub), progress=False))
+        fitted = load_profile(fit_any(retime(family_fold(doc, fam)), progress=False))
         for r in rows:
             if r["family"] == fam:
                 pred[r["spec"]] = predict_spec(r["spec"], default_input_shape(r["spec"]), fitted)

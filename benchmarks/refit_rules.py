@@ -17,9 +17,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from refit_lofo import lofo_errors  # noqa: E402  (a sibling benchmark: the same leave-family-out refit)
 
 WEIGHTS = (1.0, 5.0, 20.0)
 RULES = ("mean", "choose", "no-burst", "within-1.25", "within-1.5", "within-2", "inverse-square")
@@ -30,14 +34,14 @@ def _fold_predictions(doc: dict, rows: list[dict]) -> tuple[dict, dict]:
     from costlab.blocks import predict_spec
     from costlab.calibrate.fit import fit_profile
     from costlab.calibrate.grid import default_input_shape
+    from costlab.calibrate.validate import family_fold
     from costlab.latency.profile import load_profile
     from costlab.runtimes import op_timing as OT
 
-    base = {k: v for k, v in doc.items() if k not in ("predictor", "baseline", "validation", "path")}
     preds, op_only = {}, {}
     for fam in sorted({r["family"] for r in rows}):
-        sub = {**base, "samples": [s for s in base["samples"] if not (s["granularity"] == "network" and s["family"] == fam)]}
-        cands = OT._candidates(sub["samples"], OT.two_timings(sub["samples"]))
+        sub = family_fold(doc, fam)
+        cands = OT.candidates(sub["samples"], OT.two_timings(sub["samples"]))
         _, rec = OT.choose(sub, cands)
         op_only[fam] = {c["mode"]: c["network_mape"] for c in rec["candidates"]}
         held = [r for r in rows if r["family"] == fam]
@@ -54,9 +58,6 @@ def _fold_predictions(doc: dict, rows: list[dict]) -> tuple[dict, dict]:
 def rule_mapes(doc: dict, rows: list[dict]) -> dict[str, float]:
     """Leave-family-out MAPE (%) of ``rows`` under each rule of :data:`RULES`."""
     from costlab.runtimes.op_timing import MODES, as_choose
-
-    sys.path.insert(0, __file__.rsplit("/", 1)[0])
-    from refit_lofo import lofo_errors
 
     preds, op_only = _fold_predictions(doc, rows)
     fam = {r["spec"]: r["family"] for r in rows}

@@ -255,6 +255,15 @@ def _measure_twice(d, runtime: str, specs, repeats: int, progress: bool, anchors
             [m for m in m2 if m["spec"] in items], speed)
 
 
+def family_fold(doc: dict, family: str) -> dict:
+    """A profile document for the leave-family-out fold of ``family``: without its fitted blocks
+    (predictor, baseline, validation, path) and without the network samples of that family (its
+    ops and blocks are family-free micro specs and stay)."""
+    out = {k: v for k, v in doc.items() if k not in ("predictor", "baseline", "validation", "path")}
+    out["samples"] = [s for s in doc["samples"] if not (s["granularity"] == "network" and s["family"] == family)]
+    return out
+
+
 def validate_runtime(profile, specs=MEASURE_SPECS, *, repeats: int = 21, progress: bool = True,
                      eager: str = "cpu-local", anchors: int = ANCHORS) -> dict:
     """Held-out accuracy of a deployment-runtime profile, measured live through its runtime.
@@ -295,9 +304,7 @@ def validate_runtime(profile, specs=MEASURE_SPECS, *, repeats: int = 21, progres
     he = np.array([predict_spec(s, shp, eager) for s, shp in zip(items, shapes)])
     lofo, flops, resc = (np.zeros(len(items)) for _ in range(3))
     for fam in sorted(set(fams)):
-        sub = {k: v for k, v in doc.items() if k not in ("predictor", "baseline", "validation")}
-        sub["samples"] = [s for s in doc["samples"] if not (s["granularity"] == "network" and s["family"] == fam)]
-        fitted = load_profile(fit_any(retime(sub), progress=False))     # an older profile: op timing re-chosen inside the fold
+        fitted = load_profile(fit_any(retime(family_fold(doc, fam)), progress=False))     # an older profile: op timing re-chosen inside the fold
         tr = np.array([s["family"] != fam for s in nets])
         a, c = fit_baseline(ng[tr], ny[tr]) if tr.sum() >= 2 else (0.0, float(np.median(ny)))
         k = _fit_factor(ne[tr], ny[tr]) if tr.any() else 1.0

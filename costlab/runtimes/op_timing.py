@@ -36,7 +36,9 @@ from ..calibrate.timings import CENTRE, MODES, two_timings, combine, corrected, 
 RULES = ("mean", "choose")
 
 
-def _candidates(samples: list[dict], two) -> dict[str, list[dict]]:
+def candidates(samples: list[dict], two) -> dict[str, list[dict]]:
+    """Per timing of :data:`MODES` the samples, op and block samples with ``two`` (their
+    :func:`two_timings`) combined under it."""
     return {m: [s if t is None else {**s, "latency_ms": round(combine(t[0], t[1], m), 6)} for s, t in zip(samples, two)]
             for m in MODES}
 
@@ -52,7 +54,7 @@ def pick(doc: dict, samples: list[dict], rule: str = "mean") -> tuple[list[dict]
     two = two_timings(samples)
     if not any(two):
         return samples, None
-    cands = _candidates(samples, two)
+    cands = candidates(samples, two)
     mode, record = choose(doc, cands)
     if rule == "mean":
         record = {**record, "chosen": "mean", "latency_ms": CENTRE,

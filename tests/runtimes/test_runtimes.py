@@ -598,7 +598,7 @@ def test_mean_rule_fit_is_the_mean_of_the_fits_under_every_timing_and_weight():
     back = op_timing.as_choose(mean_doc)
     mode = back["provenance"]["op_timing"]["chosen"]
     assert "combine" not in back["provenance"]["fit_options"] and mode in op_timing.MODES
-    assert mode == op_timing.choose(back, op_timing._candidates(back["samples"], op_timing.two_timings(back["samples"])))[0]
+    assert mode == op_timing.choose(back, op_timing.candidates(back["samples"], op_timing.two_timings(back["samples"])))[0]
     assert [x["latency_ms"] for x in back["samples"] if x["granularity"] == "op"] == pytest.approx(
         [op_timing.combine(2 * b, b, mode) for b in _BURST_MS], rel=1e-4)
     assert F.fit_profile(back, progress=False)["predictor"]["network_weight_selection"]["chosen"] in (1.0, 5.0, 20.0)
