@@ -196,7 +196,7 @@ def block_nodes(spec: str, shape: tuple[int, ...], dtype: str = "float32", fusio
            np.array([nc.gmac for nc in own], dtype=float),
            np.array([nc.mb for nc in own], dtype=float),
            np.array([nc.mpix for nc in own], dtype=float),
-           np.array([fw.get(nc.node, 0.0) for nc in own], dtype=float)]
+           np.array([0.0 if nc.reorder else fw.get(nc.node, 0.0) for nc in own], dtype=float)]
     for a in arr:
         a.setflags(write=False)
     return BlockNodes(*arr)

@@ -50,7 +50,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import nnls
 
-from ..latency.features import CLASSES, TERMS, tie_split_classes
+from ..latency.features import CLASSES, NCHWC, TERMS, tie_split_classes
 from ..latency.forms.per_class import classes_block
 from ..blocks import sample_features
 
@@ -220,8 +220,13 @@ def profile_data(d, progress: bool = False) -> Data:
         it = tqdm(samples, desc=f"tracing {d.get('name', '')} samples", unit="sample", leave=False,
                   disable=None)   # no bar unless stderr is a terminal
     raw, gm = [], []
+    # an op or block sample's latency has every kernel that covers no exported node taken out (the
+    # runtime's layout conversions: costlab.runtimes.bench.boundary_share), so its features leave
+    # out the conversions an nchwc rule adds
+    plain = tuple(r for r in fusion if not r.startswith(NCHWC))
     for s in it:
-        f, g = sample_features(s["spec"], s["input_shape"], dtype, fusion)
+        corrected = s["granularity"] != "network" and (s.get("stats") or {}).get("edge_share") is not None
+        f, g = sample_features(s["spec"], s["input_shape"], dtype, plain if corrected else fusion)
         raw.append(f.reshape(-1))
         gm.append(g)
     y = np.array([float(s["latency_ms"]) for s in samples])

@@ -12,6 +12,27 @@ from .profile import Profile, load_profile
 UNATTRIBUTED = "launch/sync (not per op)"
 
 
+def kernel_latencies(graph, profile: Profile, costs) -> list[float]:
+    """Predicted ms of each entry of ``costs`` (:func:`~costlab.latency.features.node_costs` of
+    ``graph``; fused entries 0): a per-class profile's own kernel and layout-conversion rows
+    apart, where :func:`node_latencies` sums a node's conversions into its own ms."""
+    import numpy as np
+
+    from .features import fused_work
+    from .forms.per_class import _CIDX, coef_matrix, combine_of, kernel_ms
+
+    pred = profile.require_fitted()
+    own = [i for i, nc in enumerate(costs) if nc.fused_into is None]
+    fw = fused_work(costs)
+    t = kernel_ms(coef_matrix(pred), [_CIDX[costs[i].cls] for i in own], np.array([costs[i].gmac for i in own]),
+                  np.array([costs[i].mb for i in own]), np.array([costs[i].mpix for i in own]), combine_of(pred),
+                  np.array([0.0 if costs[i].reorder else fw.get(costs[i].node, 0.0) for i in own]))
+    out = [0.0] * len(costs)
+    for i, v in zip(own, t):
+        out[i] = float(v)
+    return out
+
+
 def kernel_layers(report, profile: Profile, runtime: str | None = None):
     """The layers a device runs: one row per kernel after the profile's fusion rules
     (a conv with the BN and activation fused into it is one row, named
@@ -27,16 +48,19 @@ def kernel_layers(report, profile: Profile, runtime: str | None = None):
     for nc in costs:
         if nc.fused_into is not None:
             fused.setdefault(nc.fused_into, []).append(names.get(nc.node, ("", "?"))[1])
+    own_ms = kernel_latencies(report.graph, profile, costs) if any(nc.reorder for nc in costs) else None
     rows = []
-    for nc in costs:
+    for i, nc in enumerate(costs):
         if nc.fused_into is not None:
             continue
         name, op = names.get(nc.node, (f"node {nc.node}", "?"))
-        if nc.node in fused:
+        if nc.reorder:
+            name = f"{name.rsplit(':', 1)[0]}:reorder_{nc.reorder}"
+        elif nc.node in fused:
             name = name.rsplit(":", 1)[0] + ":" + "+".join([op] + fused[nc.node])
         macs = 0.0 if nc.cls == "elementwise" else nc.gmac * 1e9     # its work term counts elements, not MACs
         rows.append({"name": name, "class": nc.cls, "macs": macs, "mac_bytes": nc.mb * 1e6,
-                     "latency_ms": lat.get(nc.node, 0.0)})
+                     "latency_ms": own_ms[i] if own_ms is not None else lat.get(nc.node, 0.0)})
     return pd.DataFrame(rows, columns=["name", "class", "macs", "mac_bytes", "latency_ms"])
 
 
@@ -49,7 +73,13 @@ def class_breakdown(report, profile: Profile, runtime: str | None = None) -> dic
     profile = load_profile(profile)
     lat, overhead = graph_latencies_overhead(report.graph, profile, runtime)
     by: dict[str, float] = {}
-    for nc in node_costs(report.graph, profile.dtype, profile.fusion):
+    costs = node_costs(report.graph, profile.dtype, profile.fusion)
+    if any(nc.reorder for nc in costs):     # nodes charged a layout conversion: per kernel
+        for nc, ms in zip(costs, kernel_latencies(report.graph, profile, costs)):
+            if nc.fused_into is None:
+                by[nc.cls] = by.get(nc.cls, 0.0) + ms
+        return by
+    for nc in costs:
         owner = nc.node if nc.fused_into is None else nc.fused_into
         if nc.fused_into is None:
             by[nc.cls] = by.get(nc.cls, 0.0) + lat.get(owner, 0.0)

@@ -27,7 +27,10 @@ fused_exp      an exponential-family activation fused into another kernel (OpenV
                conv's SiLU as a post-op): its output elements, at a rate of its own, measured
                by conv + SiLU samples; a profile none of whose fit samples has one prices them
                at the element-wise work rate
-data_movement  cat, contiguous copies (channel shuffle), gathers, padding, nearest upsampling, fill
+data_movement  cat, contiguous copies (channel shuffle), gathers, padding, nearest upsampling, fill;
+               the conversions between NCHW and a runtime's blocked layout that the runtime
+               inserts between two ops (an ``nchwc:B/A`` rule, :mod:`costlab.latency.layout`:
+               each a copy of the tensor, charged to the op whose input needed it)
 other          softmax, reductions, bilinear upsampling, unsupported ops
 ============== =====================================================================
 
@@ -57,6 +60,11 @@ apart:KIND     a modifier: activation KIND (an op kind: silu, hardswish, ...) ne
 block:N        not a fusion: a depthwise conv (up to 25 taps) whose channel count is not a
                multiple of N runs a slower kernel (class ``conv_dw_offblock``); found by timing
                probes (:func:`costlab.runtimes.fusion.discover`), never assumed
+nchwc:B/A      not a fusion: the runtime runs a blocked layout of B channels (ONNX Runtime's NCHWc)
+               for the ops that have such kernels, padding a conv's channels when they are a
+               multiple of A, and converts tensors between layouts where needed (class
+               ``data_movement``, :mod:`costlab.latency.layout`); read off the runtime's optimised
+               graph of probe models, never assumed
 ============== =====================================================================
 
 **Features** (:data:`TERMS`) of a node: ``gmac`` (multiply-accumulates / 1e9; for the
@@ -86,6 +94,8 @@ TERMS = ("gmac", "mb", "mpix", "ops")
 FUSION_RULES = ("conv+bn", "conv+act", "conv+bn+act", "linear+act", "bn+act", "add+act", "cat+copy", "conv+add")
 APART = "apart:"           # 'apart:silu': SiLU never fuses
 BLOCK = "block:"           # 'block:4': a depthwise conv of channels not divisible by 4 is conv_dw_offblock
+NCHWC = "nchwc:"           # 'nchwc:16/4': ONNX Runtime's NCHWc layout
+REORDER_CLASS = "data_movement"   # a layout conversion is a copy of its tensor
 DW_LARGE_TAPS = 25         # a depthwise conv of more kernel taps is conv_dw_large
 #: a class split off another after profiles were fitted -> the class its nodes were in before.
 #: A stored predictor without the new class, and a fit none of whose training samples exercises
@@ -108,7 +118,8 @@ _POOLS = ("pool", "pool_max", "global_pool")
 def expand_rules(fusion) -> frozenset[str]:
     rules = set(fusion or ())
     bad = {r for r in rules - set(FUSION_RULES) if not (re.fullmatch(re.escape(APART) + r"[a-z][a-z0-9_]*", r)
-                                                        or re.fullmatch(re.escape(BLOCK) + r"[1-9][0-9]*", r))}
+                                                        or re.fullmatch(re.escape(BLOCK) + r"[1-9][0-9]*", r)
+                                                        or re.fullmatch(re.escape(NCHWC) + r"[1-9][0-9]*/[1-9][0-9]*", r))}
     if bad:
         raise ValueError(f"unknown fusion rule(s) {', '.join(sorted(bad))}; known: {', '.join(FUSION_RULES)}")
     if "conv+bn+act" in rules:
@@ -120,6 +131,15 @@ def channel_block(rules) -> int | None:
     """N of a ``block:N`` rule among ``rules`` (None: the runtime showed no channel block)."""
     got = [int(r[len(BLOCK):]) for r in rules if r.startswith(BLOCK)]
     return max(got) if got else None
+
+
+def nchwc_layout(rules) -> tuple[int, int] | None:
+    """(B, A) of an ``nchwc:B/A`` rule among ``rules`` (None: the runtime runs no blocked layout)."""
+    got = [r[len(NCHWC):] for r in rules if r.startswith(NCHWC)]
+    if not got:
+        return None
+    b, a = max(got).split("/")
+    return int(b), int(a)
 
 
 def _off_block(node: Node, cls: str, block: int | None) -> str:
@@ -175,6 +195,7 @@ class NodeCost:
     mb: float
     mpix: float = 0.0
     fused_into: int | None = None
+    reorder: str = ""          # a layout conversion charged to ``node``: 'in' / 'out' ('' = the node itself)
 
 
 def _tensor_bytes_all(node: Node, fb: int) -> int:
@@ -266,6 +287,12 @@ def node_costs(graph: Graph, dtype: str, fusion) -> list[NodeCost]:
         owner[n.id] = n.id
         head_kind[n.id] = _head(kind, cat)
         costs.append(_own_cost(n, ops.count(n, fb), cls, fb, kind))
+    lay = nchwc_layout(rules)
+    if lay is not None:
+        from .layout import reorders
+
+        costs += [NodeCost(r.node, REORDER_CLASS, 0.0, r.mb, r.mpix, None, r.direction)
+                  for r in reorders(graph, costs, lay[0], lay[1], fb)]
     return costs
 
 

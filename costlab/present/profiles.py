@@ -65,8 +65,11 @@ def measured_lines(d: dict, seconds: float) -> list[str]:
     if evidence:    # a runtime profile: the rules its probes found, the channel block's times
         rules = " ".join(d.get("fusion") or []) or "none"
         block = evidence.get("block")
+        layout = evidence.get("layout")
         out.append(f"costlab: the runtime's rules, from its probes: {rules} (provenance.fusion_evidence)"
-                   + (f"; channel block probe: {block}" if block else ""))
+                   + (f"; channel block probe: {block}" if block else "")
+                   + (f"; layout probe: {layout}" if layout and any(r.startswith("nchwc:") for r in d.get("fusion") or [])
+                      else ""))
     timing = d["provenance"].get("op_timing")
     if timing:      # a runtime profile: which timing of the op samples it kept, and why
         tried = ", ".join(f"{c['mode']} {num(c['network_mape'], '.1f', '%')}" for c in timing["candidates"])

@@ -57,18 +57,32 @@ def by_layer(kernels: list[dict], predicted: dict[str, float] | None = None) -> 
             r["op_types"].append(k["op_type"])
     out = [r for key, r in rows.items() if key is not None] + ([rows[None]] if None in rows else [])
     for r in out:
-        r["predicted_ms"] = None if predicted is None or r["layer"] is None else predicted.get(r["layer"])
+        r["predicted_ms"] = None if predicted is None else predicted.get(r["layer"])
     return out
 
 
-def predicted_by_module(report, profile) -> dict[str, float]:
+def predicted_by_module(report, profile) -> dict:
     """costlab's predicted ms per module path (every node under it summed into the module
-    the kernel names: the innermost module of each node)."""
+    the kernel names: the innermost module of each node). The layout conversions a profile's
+    ``nchwc`` rule adds are kernels of no layer, as the runtime's reorders are: their sum is
+    the entry ``None``, beside the runtime's unmapped kernels."""
+    from ..latency.breakdown import kernel_latencies
+    from ..latency.features import node_costs
     from ..latency.predict import node_latencies
+    from ..latency.profile import load_profile
 
+    profile = load_profile(profile)
     lat = node_latencies(report, profile)
-    out: dict[str, float] = {}
-    for n in report.graph.nodes:
-        if n.id in lat:
-            out[n.module] = out.get(n.module, 0.0) + float(lat[n.id])
+    out: dict = {}
+    costs = node_costs(report.graph, profile.dtype, profile.fusion) if profile.form.name == "per-class" else []
+    if any(nc.reorder for nc in costs):
+        lat = dict(lat)
+        for nc, ms in zip(costs, kernel_latencies(report.graph, profile, costs)):
+            if nc.reorder:
+                lat[nc.node] = lat.get(nc.node, 0.0) - ms
+                out[None] = out.get(None, 0.0) + ms
+    modules = {n.id: n.module for n in report.graph.nodes}
+    for nid, v in lat.items():
+        if nid in modules:
+            out[modules[nid]] = out.get(modules[nid], 0.0) + float(v)
     return out

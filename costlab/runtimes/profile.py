@@ -14,6 +14,7 @@ from . import get_runtime
 from .bench import boundary_share, machine, measure_many
 from .channel_block import discover_block
 from .fusion import discover
+from .layout_probe import discover_layout
 from .op_timing import MODES, corrected, pick
 from .prefetch import prefetch
 
@@ -43,6 +44,9 @@ def measure_runtime_profile(runtime: str, pairs: list | None = None, *, grid: st
     block, evidence["block"] = discover_block(rt, threads=threads, clock=clock)
     if block:
         fusion = fusion + [f"block:{block}"]
+    layout, evidence["layout"] = discover_layout(rt, threads=threads)
+    if layout:
+        fusion = fusion + [layout]
     order, nets = op_order(pairs, seed)
     skipped: list = []
     arts: list = []          # the artifact of each measured row, in the rows' order

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 import torch.nn as nn
 
 import costlab
@@ -373,3 +374,115 @@ def test_a_depthwise_conv_off_the_runtimes_channel_block_is_its_own_class_under_
     assert dw_class(58, 3, []) == "conv_dw" and dw_class(58, 7, ["block:4"]) == "conv_dw_large"
     d = load_profile("cpu-local").to_dict()
     validate_profile({**d, "fusion": list(d["fusion"]) + ["block:4"]})
+
+
+class _SE(nn.Module):
+    """conv -> squeeze-excite (global pool, two 1x1 convs, hardsigmoid gate, broadcast mul) -> conv."""
+
+    def __init__(self, c=32):
+        super().__init__()
+        self.conv, self.out = nn.Conv2d(16, c, 3, padding=1), nn.Conv2d(c, 16, 1)
+        self.fc1, self.fc2 = nn.Conv2d(c, 8, 1), nn.Conv2d(8, c, 1)
+
+    def forward(self, x):
+        y = torch.relu(self.conv(x))
+        g = torch.nn.functional.hardsigmoid(self.fc2(torch.relu(self.fc1(y.mean((2, 3), keepdim=True)))))
+        return self.out(y * g)
+
+
+class _Shuffle(nn.Module):
+    def __init__(self, c=32):
+        super().__init__()
+        self.a, self.b = nn.Conv2d(16, c, 1), nn.Conv2d(c, c, 1)
+
+    def forward(self, x):
+        y = self.a(x)
+        n, c, h, w = y.shape
+        return self.b(y.view(n, 2, c // 2, h, w).transpose(1, 2).reshape(n, c, h, w))
+
+
+def _reorders(model, shape, fusion=("conv+bn", "conv+act", "nchwc:16/4")):
+    from costlab.latency.features import node_costs
+
+    g = costlab.analyze(model.eval(), input_shape=shape).graph
+    return g, [nc for nc in node_costs(g, "float32", list(fusion)) if nc.reorder]
+
+
+def test_an_nchwc_rule_converts_a_squeeze_excite_blocks_tensor_out_and_back_in_around_its_broadcast_mul():
+    """ONNX Runtime's NCHWc Mul needs both inputs of one shape: the SE's x * gate runs in NCHW, so
+    the conv's whole result is converted out (once, for the mean, exported as ReduceMean, and the
+    Mul), the gate too, and the product back in for the next conv (2 x the tensor's bytes each:
+    read + write); conversions are copies (data_movement); without the rule there are none."""
+    g, r = _reorders(_SE(), (1, 16, 14, 14))
+    by = {n.id: n for n in g.nodes}
+    full = 2 * 32 * 14 * 14 * 4 / 1e6
+    outs = {(by[nc.node].kind, by[nc.node].module): nc.mb for nc in r if nc.reorder == "out"}
+    # the conv's result for the mean, the 8-channel fc1 result for fc2 (fewer input channels than
+    # the block: reads NCHW), the gate for the mul, and the returned result (charged to its conv)
+    assert outs == pytest.approx({("mean", ""): full, ("conv", "fc2"): 2 * 8 * 4 / 1e6,
+                                  ("mul", ""): 2 * 32 * 4 / 1e6, ("conv", "out"): 2 * 16 * 14 * 14 * 4 / 1e6})
+    back = [nc for nc in r if nc.reorder == "in" and by[nc.node].module == "out"]
+    assert len(back) == 1 and back[0].mb == pytest.approx(full)           # the product, back in
+    assert all(nc.cls == "data_movement" and nc.gmac == 0 for nc in r)
+    assert not _reorders(_SE(), (1, 16, 14, 14), ("conv+bn", "conv+act"))[1]
+
+
+def test_an_nchwc_rule_converts_around_a_channel_shuffle_and_off_alignment_depthwise_convs():
+    """The shuffle's reshape/transpose has no NCHWc kernel: the first conv's result goes out, the
+    shuffled copy comes back in for the second conv. A depthwise conv of 58 channels (not a
+    multiple of the rule's alignment 4) runs in NCHW between blocked convs; one of 60 does not."""
+    g, r = _reorders(_Shuffle(), (1, 16, 8, 8))
+    # + the 16-channel graph input in (not fewer channels than the block) and the result out
+    assert sorted(nc.reorder for nc in r) == ["in", "in", "out", "out"]
+    copy = next(n for n in g.nodes if n.kind == "copy")
+    assert [nc.reorder for nc in r if nc.node == copy.id] == ["out"]
+
+    def dw(c):
+        m = nn.Sequential(nn.Conv2d(16, c, 1), nn.Conv2d(c, c, 3, padding=1, groups=c), nn.Conv2d(c, 16, 1))
+        g, r = _reorders(m, (1, 16, 8, 8))
+        return sorted((nc.reorder, g.nodes[nc.node].module) for nc in r)
+    # 60: the 16-channel input in, the returned result out (charged to its producer, the last conv);
+    # 58: the first conv's result out for the NCHW depthwise conv, and the last conv (58 input
+    # channels, off the alignment) in NCHW too
+    assert dw(60) == [("in", "0"), ("out", "2")] and dw(58) == [("in", "0"), ("out", "1")]
+
+
+def test_nchwc_rules_validate_and_every_layers_latency_adds_up_to_the_total():
+    """``nchwc:B/A`` parses, ``nchwc:16`` does not; under a profile with the rule the per-layer
+    latencies (a conversion charged to the op that needed it) sum to the predicted total, which
+    exceeds the same profile's without the rule by exactly the conversions' kernels."""
+    from costlab.latency.breakdown import class_breakdown, kernel_layers
+    from costlab.latency.features import expand_rules, nchwc_layout
+
+    assert nchwc_layout(expand_rules(["conv+act", "nchwc:16/4"])) == (16, 4) and nchwc_layout([]) is None
+    with pytest.raises(ValueError, match="unknown fusion rule"):
+        expand_rules(["nchwc:16"])
+    d = load_profile("cpu-local").to_dict()
+    validate_profile({**d, "fusion": list(d["fusion"]) + ["nchwc:16/4"]})
+    with_rule = load_profile({**d, "name": "with-nchwc", "fusion": list(d["fusion"]) + ["nchwc:16/4"]})
+    rep = costlab.analyze(_Shuffle().eval(), input_shape=(1, 16, 8, 8))
+    a, b = costlab.analyze(_Shuffle().eval(), input_shape=(1, 16, 8, 8), device=with_rule), \
+        costlab.analyze(_Shuffle().eval(), input_shape=(1, 16, 8, 8), device=load_profile(d))
+    assert a.totals["latency_ms"] == pytest.approx(float(a.layers["latency_ms"].sum()), abs=1e-3)
+    rows = kernel_layers(rep, with_rule)
+    conv = rows[rows["name"].str.contains("reorder_")]
+    assert len(conv) == 4 and a.totals["latency_ms"] - b.totals["latency_ms"] == pytest.approx(
+        float(conv["latency_ms"].sum()), abs=1e-3)
+    assert sum(class_breakdown(rep, with_rule).values()) == pytest.approx(float(rows["latency_ms"].sum()))
+
+
+def test_op_and_block_samples_leave_out_the_conversions_their_timing_took_out():
+    """A profile's op/block sample with an edge share (its layout kernels taken out of its time)
+    has no conversion features; the same sample without one, and every network sample, has."""
+    from costlab.calibrate.fit import profile_data
+    from costlab.latency.features import CLASSES
+
+    d = load_profile("cpu-local").to_dict()
+    spec, shape = "micro_block_sv2:c=48,stride=1", [1, 48, 28, 28]
+    base = {"spec": spec, "input_shape": shape, "granularity": "block", "family": "micro", "latency_ms": 1.0}
+    doc = {**d, "fusion": ["conv+bn", "conv+act", "nchwc:16/4"],
+           "samples": [{**base, "stats": {"edge_share": 0.1}}, {**base, "stats": {}},
+                       {"spec": "shufflenet_v2:width=0.5", "input_shape": [1, 3, 224, 224], "granularity": "network",
+                        "family": "shufflenet_v2", "latency_ms": 2.0}]}
+    raw = profile_data(doc).raw.reshape(3, len(CLASSES), -1)[:, CLASSES.index("data_movement"), 3]
+    assert raw[1] > raw[0] and raw[2] > 0

@@ -653,3 +653,40 @@ def test_the_channel_block_probe_runs_through_the_runtime():
     block, line = discover_block(get_runtime("ort"), runs=5)
     assert block in (None, 2, 4, 8, 16)
     assert line.startswith("3x3 depthwise at 28x28, median of 5: 64: ") and ("block:" in line or "no channel block" in line)
+
+
+@needs_ort
+def test_the_nchwc_layout_rule_is_read_off_ort_and_its_conversions_match_orts_optimised_graph():
+    """discover_layout reads nchwc:B/A off ONNX Runtime's optimised probe graphs; replayed on
+    costlab's traced graph (costlab.latency.layout), that rule gives exactly the ReorderInput /
+    ReorderOutput nodes ORT's optimised graph holds, for a squeeze-excite block, a channel
+    shuffle, an off-alignment depthwise conv and two zoo networks (small inputs: the layout
+    does not depend on the resolution)."""
+    import collections
+
+    import costlab
+
+    from costlab.blocks import sample_graph
+    from costlab.latency.features import node_costs
+    from costlab.runtimes.layout_probe import discover_layout, optimized_nodes
+    from tests.latency.test_latency_features import _SE, _Shuffle
+
+    rt = get_runtime("ort")
+    rule, line = discover_layout(rt)
+    if rule is None:
+        pytest.skip(f"this CPU's ONNX Runtime runs no NCHWc layout: {line}")
+    block, align = (int(x) for x in rule[len("nchwc:"):].split("/"))
+    assert block in (8, 16) and align in (1, 2, 4, 8, 16) and f"block {block}" in line
+    fusion = ["conv+bn", "conv+act", "linear+act", "conv+add", "conv+bn+act", rule]
+    dw58 = nn.Sequential(nn.Conv2d(16, 58, 1), nn.ReLU(), nn.Conv2d(58, 58, 3, padding=1, groups=58),
+                         nn.Conv2d(58, 32, 1))
+    cases = [(_SE(), (1, 16, 14, 14)), (_Shuffle(), (1, 16, 8, 8)), (dw58, (1, 16, 8, 8)),
+             ("shufflenet_v2:width=0.5", (1, 3, 64, 64)), ("mobilenet_v2:width=0.5", (1, 3, 64, 64))]
+    for model, shape in cases:
+        art = artifact(rt, model if isinstance(model, str) else model.eval(), shape)
+        ort_counts = collections.Counter(n.op_type for n in optimized_nodes(art).node
+                                         if n.op_type in ("ReorderInput", "ReorderOutput"))
+        graph = (sample_graph(model, shape)[0] if isinstance(model, str)
+                 else costlab.analyze(model.eval(), input_shape=shape).graph)
+        ours = collections.Counter(nc.reorder for nc in node_costs(graph, "float32", fusion) if nc.reorder)
+        assert (ours["in"], ours["out"]) == (ort_counts["ReorderInput"], ort_counts["ReorderOutput"]), model

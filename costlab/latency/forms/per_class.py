@@ -136,16 +136,18 @@ class PerClass(Form):
                     fail(f"predictor.classes.{c}.{k}", "must be a non-negative number")
 
     def node_ms(self, graph, profile) -> dict[int, float]:
-        """ms per node id (fused nodes 0)."""
+        """ms per node id (fused nodes 0; a node charged a layout conversion, ``nchwc`` rule, its
+        own kernel's ms plus the conversion's)."""
         pred = profile.require_fitted()
         costs = node_costs(graph, profile.dtype, profile.fusion)
         own = [nc for nc in costs if nc.fused_into is None]
         fw = fused_work(costs)
         t = kernel_ms(coef_matrix(pred), [_CIDX[nc.cls] for nc in own], np.array([nc.gmac for nc in own]),
                       np.array([nc.mb for nc in own]), np.array([nc.mpix for nc in own]), combine_of(pred),
-                      np.array([fw.get(nc.node, 0.0) for nc in own]))
+                      np.array([0.0 if nc.reorder else fw.get(nc.node, 0.0) for nc in own]))
         out = {nc.node: 0.0 for nc in costs}
-        out.update({nc.node: float(v) for nc, v in zip(own, t)})
+        for nc, v in zip(own, t):         # a layout conversion adds to the node it is charged to
+            out[nc.node] += float(v)
         return out
 
     def predict(self, graph, profile, runtime: str | None = None) -> Prediction:
