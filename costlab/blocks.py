@@ -46,7 +46,7 @@ from .api import analyze
 from .errors import CostlabError, InputError, SpecError, reworded
 from .frontends import is_file_spec
 from .ir import Graph
-from .latency.features import CLASSES, FUSED_EXP, TERMS, feature_matrix, fused_work, node_costs
+from .latency.features import CLASSES, FUSED_EXP, TERMS, feature_matrix, node_costs, own_kernels
 from .latency.forms.per_class import kernel_ms
 from .latency.predict import predict_graph
 from .latency.profile import load_profile
@@ -189,14 +189,12 @@ class BlockNodes:
 def block_nodes(spec: str, shape: tuple[int, ...], dtype: str = "float32", fusion: tuple[str, ...] = ()) -> BlockNodes:
     """Per-kernel features of one (block spec, shape) after the fusion rules (cached)."""
     graph, _ = sample_graph(spec, shape)
-    costs = node_costs(graph, dtype, fusion)
-    own = [nc for nc in costs if nc.fused_into is None]
-    fw = fused_work(costs)
+    own, fx = own_kernels(node_costs(graph, dtype, fusion))
     arr = [np.array([_CIDX[nc.cls] for nc in own], dtype=np.int64),
            np.array([nc.gmac for nc in own], dtype=float),
            np.array([nc.mb for nc in own], dtype=float),
            np.array([nc.mpix for nc in own], dtype=float),
-           np.array([0.0 if nc.reorder else fw.get(nc.node, 0.0) for nc in own], dtype=float)]
+           fx]
     for a in arr:
         a.setflags(write=False)
     return BlockNodes(*arr)

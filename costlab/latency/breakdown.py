@@ -6,31 +6,11 @@ import pandas as pd
 
 from ..errors import ProfileError
 from .features import node_costs
+from .forms.per_class import entry_ms
 from .predict import graph_latencies_overhead, node_latencies
 from .profile import Profile, load_profile
 
 UNATTRIBUTED = "launch/sync (not per op)"
-
-
-def kernel_latencies(graph, profile: Profile, costs) -> list[float]:
-    """Predicted ms of each entry of ``costs`` (:func:`~costlab.latency.features.node_costs` of
-    ``graph``; fused entries 0): a per-class profile's own kernel and layout-conversion rows
-    apart, where :func:`node_latencies` sums a node's conversions into its own ms."""
-    import numpy as np
-
-    from .features import fused_work
-    from .forms.per_class import _CIDX, coef_matrix, combine_of, kernel_ms
-
-    pred = profile.require_fitted()
-    own = [i for i, nc in enumerate(costs) if nc.fused_into is None]
-    fw = fused_work(costs)
-    t = kernel_ms(coef_matrix(pred), [_CIDX[costs[i].cls] for i in own], np.array([costs[i].gmac for i in own]),
-                  np.array([costs[i].mb for i in own]), np.array([costs[i].mpix for i in own]), combine_of(pred),
-                  np.array([0.0 if costs[i].reorder else fw.get(costs[i].node, 0.0) for i in own]))
-    out = [0.0] * len(costs)
-    for i, v in zip(own, t):
-        out[i] = float(v)
-    return out
 
 
 def kernel_layers(report, profile: Profile, runtime: str | None = None):
@@ -48,7 +28,8 @@ def kernel_layers(report, profile: Profile, runtime: str | None = None):
     for nc in costs:
         if nc.fused_into is not None:
             fused.setdefault(nc.fused_into, []).append(names.get(nc.node, ("", "?"))[1])
-    own_ms = kernel_latencies(report.graph, profile, costs) if any(nc.reorder for nc in costs) else None
+    # a node charged a layout conversion: its kernel and the conversion are rows of their own
+    own_ms = entry_ms(costs, profile.require_fitted()) if any(nc.reorder for nc in costs) else None
     rows = []
     for i, nc in enumerate(costs):
         if nc.fused_into is not None:
@@ -75,7 +56,7 @@ def class_breakdown(report, profile: Profile, runtime: str | None = None) -> dic
     by: dict[str, float] = {}
     costs = node_costs(report.graph, profile.dtype, profile.fusion)
     if any(nc.reorder for nc in costs):     # nodes charged a layout conversion: per kernel
-        for nc, ms in zip(costs, kernel_latencies(report.graph, profile, costs)):
+        for nc, ms in zip(costs, entry_ms(costs, profile.require_fitted())):
             if nc.fused_into is None:
                 by[nc.cls] = by.get(nc.cls, 0.0) + ms
         return by

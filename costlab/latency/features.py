@@ -308,6 +308,15 @@ def fused_work(costs: list[NodeCost]) -> dict[int, float]:
     return out
 
 
+def own_kernels(costs: list[NodeCost]) -> tuple[list[NodeCost], np.ndarray]:
+    """The entries of ``costs`` that run a kernel of their own (not fused), and per each the G
+    elements of exponentials fused into it (:func:`fused_work`; none for a layout conversion
+    charged to a node, which shares the node's id)."""
+    own = [nc for nc in costs if nc.fused_into is None]
+    fw = fused_work(costs)
+    return own, np.array([0.0 if nc.reorder else fw.get(nc.node, 0.0) for nc in own], dtype=float)
+
+
 def feature_matrix(costs: list[NodeCost]) -> np.ndarray:
     """Per-class feature sums, shape (len(CLASSES), len(TERMS)): gmac, mb, mpix, ops (a fused
     exponential's elements in the ``fused_exp`` work column, :func:`fused_work`)."""

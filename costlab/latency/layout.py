@@ -118,7 +118,7 @@ def _identity_arith(n: Node, kind: str, srcs) -> bool:
 def _decide(n: Node, ins: list, in_blocked: list, block: int, align: int):
     """(runs blocked, reads a blocked input, the inputs that matter, whether each is blocked) of
     an unfused node, by ORT's NCHWc rules (module docstring)."""
-    kind, cat = ops.kind_of(n.op), ops.category_of(n.op)
+    kind = ops.kind_of(n.op)
     runs_blocked, wants_blocked_input = False, False
     if kind == "conv":
         runs_blocked, wants_blocked_input = _conv_blocked(n, block, align)
@@ -133,7 +133,7 @@ def _decide(n: Node, ins: list, in_blocked: list, block: int, align: int):
         c = _channels(n.inputs[0]) if n.inputs else None
         runs_blocked = (bool(in_blocked[:1]) and in_blocked[0] and c is not None and c % block == 0
                         and out is not None and tuple(out.shape[2:]) == (1, 1))
-    elif cat == "binary" and ops.arith_family(kind) in ("add", "mul") and kind in ("add", "mul"):
+    elif kind in ("add", "mul"):
         tensors = [t for _, t in ins]
         runs_blocked = (len(ins) == len(n.inputs) >= 2 and all(in_blocked)
                         and all(tuple(t.shape) == tuple(tensors[0].shape) for t in tensors))
@@ -142,10 +142,7 @@ def _decide(n: Node, ins: list, in_blocked: list, block: int, align: int):
         chans = [_channels(t) for _, t in ins]
         runs_blocked = bool(dim in (1, -3) and ins and all(in_blocked)
                         and all(c is not None and c % block == 0 for c in chans))
-    elif kind in _ACTS or kind == "batch_norm":
-        runs_blocked = bool(in_blocked[:1]) and in_blocked[0]
-        ins, in_blocked = ins[:1], in_blocked[:1]
-    elif kind == "upsample_nearest":
+    elif kind in _ACTS or kind in ("batch_norm", "upsample_nearest"):
         runs_blocked = bool(in_blocked[:1]) and in_blocked[0]
         ins, in_blocked = ins[:1], in_blocked[:1]
     if kind not in ("conv", "max_pool", "avg_pool"):

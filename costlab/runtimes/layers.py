@@ -66,23 +66,21 @@ def predicted_by_module(report, profile) -> dict:
     the kernel names: the innermost module of each node). The layout conversions a profile's
     ``nchwc`` rule adds are kernels of no layer, as the runtime's reorders are: their sum is
     the entry ``None``, beside the runtime's unmapped kernels."""
-    from ..latency.breakdown import kernel_latencies
-    from ..latency.features import node_costs
+    from ..latency.features import NCHWC, node_costs
+    from ..latency.forms.per_class import entry_ms
     from ..latency.predict import node_latencies
     from ..latency.profile import load_profile
 
     profile = load_profile(profile)
-    lat = node_latencies(report, profile)
-    out: dict = {}
-    costs = node_costs(report.graph, profile.dtype, profile.fusion) if profile.form.name == "per-class" else []
-    if any(nc.reorder for nc in costs):
-        lat = dict(lat)
-        for nc, ms in zip(costs, kernel_latencies(report.graph, profile, costs)):
-            if nc.reorder:
-                lat[nc.node] = lat.get(nc.node, 0.0) - ms
-                out[None] = out.get(None, 0.0) + ms
     modules = {n.id: n.module for n in report.graph.nodes}
-    for nid, v in lat.items():
-        if nid in modules:
-            out[modules[nid]] = out.get(modules[nid], 0.0) + float(v)
+    costs = node_costs(report.graph, profile.dtype, profile.fusion) \
+        if any(r.startswith(NCHWC) for r in profile.fusion) else []
+    if any(nc.reorder for nc in costs):       # a per-class runtime profile: per kernel
+        pairs = [(None if nc.reorder else modules.get(nc.node), ms)
+                 for nc, ms in zip(costs, entry_ms(costs, profile.require_fitted())) if nc.node in modules]
+    else:
+        pairs = [(modules[nid], float(v)) for nid, v in node_latencies(report, profile).items() if nid in modules]
+    out: dict = {}
+    for mod, ms in pairs:
+        out[mod] = out.get(mod, 0.0) + ms
     return out

@@ -35,13 +35,12 @@ def _depthwise(torch, c: int):
     return torch.nn.Sequential(torch.nn.Conv2d(c, c, 3, padding=1, groups=c), torch.nn.ReLU())
 
 
-def optimized_nodes(art, threads: int = 1):
-    """The nodes of the graph ONNX Runtime optimises ``art`` (an ONNX artifact) into."""
+def optimized_graph(art, threads: int = 1):
+    """The graph ONNX Runtime optimises ``art`` (an ONNX artifact) into (``GraphProto``)."""
     import onnx
+    import onnxruntime as ort
 
     from .onnx_rt import _options
-
-    import onnxruntime as ort
 
     with tempfile.TemporaryDirectory(prefix="costlab-ortopt-") as td:
         opt = os.path.join(td, "optimized.onnx")
@@ -57,7 +56,7 @@ def _graph_of(runtime, model, shape, name: str, threads: int):
     torch.manual_seed(0)
     model = model.eval()
     built = (f"layout probe {name}",) + build_model(model, shape)[1:]
-    return optimized_nodes(artifact(runtime, model, shape, built=built), threads)
+    return optimized_graph(artifact(runtime, model, shape, built=built), threads)
 
 
 def block_from_weight(padded: int, width: int = _WIDTH) -> int | None:

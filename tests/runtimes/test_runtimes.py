@@ -668,7 +668,7 @@ def test_the_nchwc_layout_rule_is_read_off_ort_and_its_conversions_match_orts_op
 
     from costlab.blocks import sample_graph
     from costlab.latency.features import node_costs
-    from costlab.runtimes.layout_probe import discover_layout, optimized_nodes
+    from costlab.runtimes.layout_probe import discover_layout, optimized_graph
     from tests.latency.test_latency_features import _SE, _Shuffle
 
     rt = get_runtime("ort")
@@ -684,7 +684,7 @@ def test_the_nchwc_layout_rule_is_read_off_ort_and_its_conversions_match_orts_op
              ("shufflenet_v2:width=0.5", (1, 3, 64, 64)), ("mobilenet_v2:width=0.5", (1, 3, 64, 64))]
     for model, shape in cases:
         art = artifact(rt, model if isinstance(model, str) else model.eval(), shape)
-        ort_counts = collections.Counter(n.op_type for n in optimized_nodes(art).node
+        ort_counts = collections.Counter(n.op_type for n in optimized_graph(art).node
                                          if n.op_type in ("ReorderInput", "ReorderOutput"))
         graph = (sample_graph(model, shape)[0] if isinstance(model, str)
                  else costlab.analyze(model.eval(), input_shape=shape).graph)

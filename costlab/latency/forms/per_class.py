@@ -26,7 +26,7 @@ import math
 import numpy as np
 
 from ...errors import ProfileError
-from ..features import CLASSES, FUSED_EXP, SPLIT_FROM, TERMS, fused_work, node_costs
+from ..features import CLASSES, FUSED_EXP, SPLIT_FROM, TERMS, node_costs, own_kernels
 from .base import DEFAULT_FORM, Form, Prediction, register_form
 from .per_class_fit import COMBINES, FewShotFit, fit_arrays
 
@@ -67,6 +67,17 @@ def kernel_ms(coef: np.ndarray, cls, gmac, mb, mpix, combine: str = "sum", fused
     if combine != "sum":
         raise ValueError(f"unknown combine rule {combine!r}: 'sum' or 'max'")
     return work + c[cls, 3]
+
+
+def entry_ms(costs, pred: dict) -> list[float]:
+    """Predicted ms of each entry of ``costs`` (:func:`~costlab.latency.features.node_costs`)
+    under a fitted per-class ``predictor`` block: a kernel's own ms, a layout conversion's apart
+    from the node it is charged to; fused entries 0."""
+    own, fx = own_kernels(costs)
+    t = kernel_ms(coef_matrix(pred), [_CIDX[nc.cls] for nc in own], np.array([nc.gmac for nc in own]),
+                  np.array([nc.mb for nc in own]), np.array([nc.mpix for nc in own]), combine_of(pred), fx)
+    ms = iter(t)
+    return [0.0 if nc.fused_into is not None else float(next(ms)) for nc in costs]
 
 
 def classes_block(coef: np.ndarray) -> dict:
@@ -138,16 +149,10 @@ class PerClass(Form):
     def node_ms(self, graph, profile) -> dict[int, float]:
         """ms per node id (fused nodes 0; a node charged a layout conversion, ``nchwc`` rule, its
         own kernel's ms plus the conversion's)."""
-        pred = profile.require_fitted()
         costs = node_costs(graph, profile.dtype, profile.fusion)
-        own = [nc for nc in costs if nc.fused_into is None]
-        fw = fused_work(costs)
-        t = kernel_ms(coef_matrix(pred), [_CIDX[nc.cls] for nc in own], np.array([nc.gmac for nc in own]),
-                      np.array([nc.mb for nc in own]), np.array([nc.mpix for nc in own]), combine_of(pred),
-                      np.array([0.0 if nc.reorder else fw.get(nc.node, 0.0) for nc in own]))
         out = {nc.node: 0.0 for nc in costs}
-        for nc, v in zip(own, t):         # a layout conversion adds to the node it is charged to
-            out[nc.node] += float(v)
+        for nc, v in zip(costs, entry_ms(costs, profile.require_fitted())):
+            out[nc.node] += v             # a layout conversion adds to the node it is charged to
         return out
 
     def predict(self, graph, profile, runtime: str | None = None) -> Prediction:
