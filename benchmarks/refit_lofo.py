@@ -50,15 +50,29 @@ def lofo_errors(doc: dict, rows: list[dict]) -> np.ndarray:
     return np.array([100 * (pred[r["spec"]] - r["measured_ms"]) / r["measured_ms"] for r in rows])
 
 
+def edit_fusion(doc: dict, add=(), drop=()) -> dict:
+    """``doc`` with the fusion rules starting with a prefix in ``drop`` left out and ``add`` added."""
+    if not add and not drop:
+        return doc
+    kept = [r for r in doc.get("fusion", []) if not any(r.startswith(p) for p in drop)]
+    return {**doc, "fusion": kept + [r for r in add if r not in kept]}
+
+
+def fusion_options(ap: argparse.ArgumentParser) -> None:
+    """The --fusion-add / --fusion-drop options of the refit benchmarks."""
+    ap.add_argument("--fusion-add", action="append", default=[], metavar="RULE",
+                    help="refit with this rule added to the profile's fusion list (e.g. block:4, nchwc:16/4); "
+                         "repeatable")
+    ap.add_argument("--fusion-drop", action="append", default=[], metavar="PREFIX",
+                    help="refit without the fusion rules starting with PREFIX (e.g. block:); repeatable")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--profile", required=True)
     ap.add_argument("--run", required=True, help="bench_runtimes.py --json output (its 'accuracy' entry)")
     ap.add_argument("--drop-samples", default=None, metavar="REGEX")
-    ap.add_argument("--fusion-add", action="append", default=[], metavar="RULE",
-                    help="refit with this rule added to the profile's fusion list (e.g. block:4); repeatable")
-    ap.add_argument("--fusion-drop", action="append", default=[], metavar="PREFIX",
-                    help="refit without the fusion rules starting with PREFIX (e.g. block:); repeatable")
+    fusion_options(ap)
     ap.add_argument("--combine", choices=("as-profiled", "mean", "choose"), default="as-profiled",
                     help="mean: refit a profile that chose its op timing and network weight under the mean rule; "
                          "choose: refit a mean-rule profile under the older rule (both chosen per fold)")
@@ -70,9 +84,7 @@ def main(argv=None) -> int:
     rows = acc[0]["rows"]
     if a.drop_samples:
         doc["samples"] = [s for s in doc["samples"] if not re.search(a.drop_samples, s["spec"])]
-    if a.fusion_add or a.fusion_drop:
-        kept = [r for r in doc.get("fusion", []) if not any(r.startswith(p) for p in a.fusion_drop)]
-        doc = {**doc, "fusion": kept + [r for r in a.fusion_add if r not in kept]}
+    doc = edit_fusion(doc, a.fusion_add, a.fusion_drop)
     if a.combine == "mean":
         from costlab.runtimes.op_timing import as_mean
 

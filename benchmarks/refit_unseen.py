@@ -9,7 +9,8 @@ measuring again (it was used for the exponential-family work term: README, runti
 
 ``--drop-samples REGEX`` refits without the profile samples whose spec matches REGEX (``re.search``),
 e.g. ``'^micro_conv:.*act=silu'``: the fused_exp class then has no sample and stays tied.
-``--combine mean`` refits a profile measured under the older rule (one op timing and one network
+``--fusion-add RULE`` / ``--fusion-drop PREFIX`` as in ``refit_lofo.py`` (``--fusion-add nchwc:16/4``:
+ONNX Runtime's layout conversions, README round 12). ``--combine mean`` refits a profile measured under the older rule (one op timing and one network
 weight chosen) under the current one (the mean over all of them; :mod:`costlab.runtimes.op_timing`),
 ``--combine choose`` the other way round.
 """
@@ -17,8 +18,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from refit_lofo import edit_fusion, fusion_options  # noqa: E402  (a sibling benchmark)
 
 
 def main(argv=None) -> int:
@@ -28,6 +33,7 @@ def main(argv=None) -> int:
     ap.add_argument("--unseen", required=True, help="bench_runtimes.py --json output of an --unseen run "
                     "(or a list of its 'unseen' entries)")
     ap.add_argument("--drop-samples", default=None, metavar="REGEX")
+    fusion_options(ap)
     ap.add_argument("--combine", choices=("as-profiled", "mean", "choose"), default="as-profiled",
                     help="mean / choose: refit under that op-timing rule (see refit_lofo.py)")
     a = ap.parse_args(argv)
@@ -46,6 +52,7 @@ def main(argv=None) -> int:
     base = {k: v for k, v in doc.items() if k not in ("predictor", "baseline", "validation")}
     if a.drop_samples:
         base["samples"] = [x for x in base["samples"] if not re.search(a.drop_samples, x["spec"])]
+    base = edit_fusion(base, a.fusion_add, a.fusion_drop)
     if a.combine != "as-profiled":
         from costlab.runtimes.op_timing import as_choose, as_mean
 

@@ -6,8 +6,10 @@ ONNX Runtime's CPU provider rewrites a graph into its NCHWc layout (channels in 
 any other op (``onnxruntime/core/optimizer/nchwc_transformer.cc``, ``NchwcTransformerImpl``:
 ``TransformConv``, ``TransformPool``, ``TransformBinary``, ``TransformConcat``,
 ``TransformActivation``, ``Finalize``; microsoft/onnxruntime at 0ef8ce5). Each conversion reads
-and writes the whole tensor: ShuffleNet v2 x0.5 ran 49 of them (with its Squeezes), 0.22-0.35 ms
-of a 1.3-1.4 ms inference, ONNX Runtime 1.32, 1 thread, here (its channel shuffles and splits are
+and writes the whole tensor: ShuffleNet v2 x0.5 ran 49 of them (with its Squeezes), 0.22-0.36 ms
+of a 1.31-1.51 ms median over four runs of ``costlab bench shufflenet_v2:width=0.5 --runtime ort
+--runs 21`` (ONNX Runtime 1.32, 1 thread, its profiler's per-kernel times; README, round 12) here
+(its channel shuffles and splits are
 Reshape / Transpose / Split, which have no NCHWc kernel); every squeeze-excite block of MobileNet
 v3 pays two full-tensor conversions around its broadcast Mul (Mul runs in NCHWc only when both
 inputs have the same shape).
