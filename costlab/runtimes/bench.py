@@ -125,7 +125,8 @@ def boundary_share(runtime: str | Runtime, art: Artifact, *, threads: int = 1, r
     ReorderInput/ReorderOutput around NCHWc convolutions, OpenVINO's Reorder into its blocked
     layout). Inside a network the layout stays converted from op to op, so an op timed alone
     pays them and the same op inside a network does not. None when the runtime reports no
-    per-op times."""
+    per-op times. (Conversions inside the model, as a block sample's channel shuffle forces
+    under ONNX Runtime, are kernels of no exported node too and count here.)"""
     rt = runtime if isinstance(runtime, Runtime) else get_runtime(runtime)
     ops = rt.load(art, threads, profile=True).op_times(runs)
     if not ops:

@@ -86,8 +86,10 @@ def measure_runtime_profile(runtime: str, pairs: list | None = None, *, grid: st
             "fit_options": {"network_weights": [1, 5, 20], "combine": "mean",
                             **({"op_timings": list(MODES)} if timing else {})},
             "sample_correction": ("op and block samples: latency_ms = (median - call_overhead_ms) x (1 - edge_share) "
-                                  "(edge_share: the share of the runtime's per-op time in layout conversions at the "
-                                  "graph's edges; stats.median_ms keeps the measured median), for each timing of "
+                                  "(edge_share: the share of the runtime's per-op time in kernels that cover no exported "
+                                  "node, its layout conversions: at the graph's edges, and in a block sample also "
+                                  "inside it, which an nchwc rule prices in networks; stats.median_ms keeps the "
+                                  "measured median), for each timing of "
                                   "provenance.op_timing before they are combined; networks as measured"
                                   if rt.per_op else "none (the runtime reports no per-op times)"),
             **({"op_timing": timing} if timing else {}),
@@ -129,7 +131,9 @@ def _measure(rt, op_pairs: list, net_pairs: list, common: dict, arts: list, *, f
 def _sample_of(r: dict, share: float | None, call_ms: float) -> dict:
     """A measured row as a profile sample. An op or block timed alone pays the runtime's
     per-call cost and the layout conversions at the graph's edges, which inside a network are
-    paid once (per call) or not at all: both are taken out of every op and block sample,
+    paid once (per call) or not at all: both are taken out of every op and block sample (the
+    share is of every kernel covering no exported node, so a block sample's conversions inside
+    it go too; its features leave them out to match, :func:`costlab.calibrate.fit.profile_data`),
     ``(median - call) x (1 - edge share)`` (the edge share, from the runtime's per-op profile of
     that sample (:func:`boundary_share`), is a share of kernel time, which the per-call cost is
     not part of; the per-call cost is the median of the smallest model the runtime runs, a
