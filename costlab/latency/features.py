@@ -57,14 +57,23 @@ conv+add       an element-wise add of the conv's result (a residual) runs inside
 apart:KIND     a modifier: activation KIND (an op kind: silu, hardswish, ...) never joins a
                kernel, whatever the rules above say (ONNX Runtime runs SiLU as a QuickGelu
                kernel of its own; TFLite's fused_activation_function has no SiLU or hardswish)
+pass:KIND      a modifier: activation KIND joins the kernel before it (no dispatch, no tensor of
+               its own) but as a second pass over that kernel's output, not in its registers:
+               ONNX Runtime's MLAS applies only ReLU inside its NCHWc conv kernels, any other
+               fused activation (Clip = ReLU6, HardSigmoid, LeakyRelu) by ``MlasActivation`` over
+               each finished output row (``onnxruntime/core/mlas/lib/snchwc.cpp``,
+               ``ComputeKernelFlags`` / ``DoActivation``, microsoft/onnxruntime at d018c97). Its
+               output elements are fused work, priced like a fused exponential's (``fused_exp``);
+               found by timing probes (:mod:`costlab.runtimes.act_pass`), never assumed
 block:N        not a fusion: a depthwise conv (up to 25 taps) whose channel count is not a
                multiple of N runs a slower kernel (class ``conv_dw_offblock``); found by timing
                probes (:func:`costlab.runtimes.fusion.discover`), never assumed
 nchwc:B/A      not a fusion: the runtime runs a blocked layout of B channels (ONNX Runtime's NCHWc)
-               for the ops that have such kernels, padding a conv's channels when they are a
-               multiple of A, and converts tensors between layouts where needed (class
-               ``data_movement``, :mod:`costlab.latency.layout`); read off the runtime's optimised
-               graph of probe models, never assumed
+               for the ops that have such kernels, padding a conv's channels up to B when they
+               are a multiple of A (its MACs counted padded:
+               :func:`costlab.latency.layout.padded_work`), and converts tensors between layouts
+               where needed (class ``data_movement``, :mod:`costlab.latency.layout`); read off
+               the runtime's optimised graph of probe models, never assumed
 ============== =====================================================================
 
 **Features** (:data:`TERMS`) of a node: ``gmac`` (multiply-accumulates / 1e9; for the
@@ -93,6 +102,7 @@ CLASSES = ("conv_dense", "conv_pw", "conv_dw", "conv_dw_large", "conv_dw_offbloc
 TERMS = ("gmac", "mb", "mpix", "ops")
 FUSION_RULES = ("conv+bn", "conv+act", "conv+bn+act", "linear+act", "bn+act", "add+act", "cat+copy", "conv+add")
 APART = "apart:"           # 'apart:silu': SiLU never fuses
+PASS = "pass:"             # 'pass:hardtanh': a fused ReLU6 is a second pass over the kernel's output
 BLOCK = "block:"           # 'block:4': a depthwise conv of channels not divisible by 4 is conv_dw_offblock
 NCHWC = "nchwc:"           # 'nchwc:16/4': ONNX Runtime's NCHWc layout
 REORDER_CLASS = "data_movement"   # a layout conversion is a copy of its tensor
@@ -117,7 +127,8 @@ _POOLS = ("pool", "pool_max", "global_pool")
 
 def expand_rules(fusion) -> frozenset[str]:
     rules = set(fusion or ())
-    bad = {r for r in rules - set(FUSION_RULES) if not (re.fullmatch(re.escape(APART) + r"[a-z][a-z0-9_]*", r)
+    bad = {r for r in rules - set(FUSION_RULES) if not (re.fullmatch(f"({re.escape(APART)}|{re.escape(PASS)})"
+                                                                     r"[a-z][a-z0-9_]*", r)
                                                         or re.fullmatch(re.escape(BLOCK) + r"[1-9][0-9]*", r)
                                                         or re.fullmatch(re.escape(NCHWC) + r"[1-9][0-9]*/[1-9][0-9]*", r))}
     if bad:
@@ -279,9 +290,11 @@ def node_costs(graph: Graph, dtype: str, fusion) -> list[NodeCost]:
             if cat == "activation":
                 has_act.add(fused)
             # fused, it moves no bytes and dispatches nothing, but an exponential is still
-            # evaluated per element inside the kernel it joins: that work stays (see fused_work)
+            # evaluated per element inside the kernel it joins, and a 'pass:KIND' activation runs
+            # over the kernel's output after it: that work stays (see fused_work)
             out = n.outputs[0] if n.outputs else None
-            work = out.numel / 1e9 if (cls == "elementwise" and ops.is_exponential(kind) and out is not None) else 0.0
+            work = out.numel / 1e9 if (cls == "elementwise" and out is not None
+                                       and (ops.is_exponential(kind) or PASS + kind in rules)) else 0.0
             costs.append(NodeCost(n.id, cls, work, 0.0, 0.0, fused))
             continue
         owner[n.id] = n.id
@@ -289,8 +302,11 @@ def node_costs(graph: Graph, dtype: str, fusion) -> list[NodeCost]:
         costs.append(_own_cost(n, ops.count(n, fb), cls, fb, kind))
     lay = nchwc_layout(rules)
     if lay is not None:
-        from .layout import reorders
+        from .layout import padded_work, reorders
 
+        for nc in costs:          # a blocked conv computes its channels padded up to the block
+            if nc.fused_into is None:
+                nc.gmac *= padded_work(graph.nodes[nc.node], lay[0], lay[1])
         costs += [NodeCost(r.node, REORDER_CLASS, 0.0, r.mb, r.mpix, None, r.direction)
                   for r in reorders(graph, costs, lay[0], lay[1], fb)]
     return costs

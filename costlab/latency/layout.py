@@ -96,6 +96,29 @@ def _conv_blocked(n: Node, block: int, align: int) -> tuple[bool, bool]:
     return cin_g % align == 0, True
 
 
+def _up(c: int, block: int) -> int:
+    return -(-c // block) * block
+
+
+def padded_work(n: Node, block: int, align: int) -> float:
+    """How many times its own MACs a conv computes in ONNX Runtime's NCHWc layout: a blocked
+    conv's channels are padded up to the block (a 24-channel 1x1 conv of 144 inputs computes 32
+    output channels; one of 24 inputs reads 32), except the input channels of a conv that reads
+    the NCHW input directly; 1.0 for any other node."""
+    if ops.kind_of(n.op) != "conv":
+        return 1.0
+    runs, reads_blocked = _conv_blocked(n, block, align)
+    if not runs:
+        return 1.0
+    w = n.inputs[1].shape
+    cout, cin_g = int(w[0]), int(w[1])
+    groups = int(n.args.get("groups", 1) or 1)
+    if groups > 1 and cin_g == 1 and cout == groups:
+        return _up(cout, block) / cout
+    f = _up(cout // groups, block) / (cout // groups)
+    return f * (_up(cin_g, block) / cin_g if reads_blocked else 1.0)
+
+
 def _transparent(n: Node) -> bool:
     """A free node ONNX exports as no op (an alias, detach, dropout in eval)."""
     base = n.op.rsplit(".", 1)[0] if n.op.count(".") > 1 else n.op

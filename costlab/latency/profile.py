@@ -253,8 +253,8 @@ def validate_profile(d: Any, label: str | None = None) -> dict:
         try:
             expand_rules([rule])
         except (ValueError, TypeError):
-            v.fail(f"fusion[{i}]", f"is {rule!r}; known rules: {', '.join(FUSION_RULES)}, apart:KIND (KIND an "
-                                   "activation such as silu), block:N (N a positive integer)")
+            v.fail(f"fusion[{i}]", f"is {rule!r}; known rules: {', '.join(FUSION_RULES)}, apart:KIND, pass:KIND (KIND an "
+                                   "activation such as silu), block:N (N a positive integer), nchwc:B/A")
     prov = d.get("provenance")
     if not isinstance(prov, dict):
         v.fail("provenance", "must be an object with " + ", ".join(REQUIRED_PROVENANCE))

@@ -69,7 +69,8 @@ def measured_lines(d: dict, seconds: float) -> list[str]:
         out.append(f"costlab: the runtime's rules, from its probes: {rules} (provenance.fusion_evidence)"
                    + (f"; channel block probe: {block}" if block else "")
                    + (f"; layout probe: {layout}" if layout and any(r.startswith("nchwc:") for r in d.get("fusion") or [])
-                      else ""))
+                      else "")
+                   + (f"; activation pass probe: {evidence['pass']}" if evidence.get("pass") else ""))
     timing = d["provenance"].get("op_timing")
     if timing:      # a runtime profile: which timing of the op samples it kept, and why
         tried = ", ".join(f"{c['mode']} {num(c['network_mape'], '.1f', '%')}" for c in timing["candidates"])

@@ -12,6 +12,7 @@ from ..calibrate.grid import default_grid, granularity
 from ..calibrate.measure import _TIMERS, NETWORK_CHUNK, _burst, _noise, _sample, op_order
 from . import get_runtime
 from .bench import boundary_share, machine, measure_many
+from .act_pass import discover_passes
 from .channel_block import discover_block
 from .fusion import discover
 from .layout_probe import discover_layout
@@ -47,6 +48,8 @@ def measure_runtime_profile(runtime: str, pairs: list | None = None, *, grid: st
     layout, evidence["layout"] = discover_layout(rt, threads=threads)
     if layout:
         fusion = fusion + [layout]
+    passes, evidence["pass"] = discover_passes(rt, fusion, threads=threads)
+    fusion = fusion + passes
     order, nets = op_order(pairs, seed)
     skipped: list = []
     arts: list = []          # the artifact of each measured row, in the rows' order

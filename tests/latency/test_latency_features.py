@@ -486,3 +486,51 @@ def test_op_and_block_samples_leave_out_the_conversions_their_timing_took_out():
                         "family": "shufflenet_v2", "latency_ms": 2.0}]}
     raw = profile_data(doc).raw.reshape(3, len(CLASSES), -1)[:, CLASSES.index("data_movement"), 3]
     assert raw[1] > raw[0] and raw[2] > 0
+
+
+def test_a_pass_activation_keeps_its_output_elements_as_fused_work():
+    """Under ``pass:hardtanh`` a ReLU6 fused into a conv stays fused (no kernel, no bytes) but its
+    output elements are fused work, priced at the fused_exp rate; without the modifier, and a ReLU
+    under it, cost nothing of their own. The modifier parses as written; per-layer latencies still
+    add up to the total, which grows by exactly that rate x those elements."""
+    m = nn.Sequential(nn.Conv2d(16, 16, 3, padding=1, groups=16), nn.ReLU6(), nn.Conv2d(16, 8, 1), nn.ReLU())
+    r = costlab.analyze(m.eval(), input_shape=(1, 16, 12, 12))
+
+    def fused(rules):
+        return {ops.kind_of(r.graph.node(c.node).op): c.gmac for c in node_costs(r.graph, "float32", rules)
+                if c.fused_into is not None}
+
+    assert fused(["conv+act"]) == {"hardtanh": 0.0, "relu": 0.0}
+    assert fused(["conv+act", "pass:hardtanh"]) == {"hardtanh": pytest.approx(16 * 12 * 12 / 1e9), "relu": 0.0}
+    assert expand_rules(["pass:leaky_relu"]) == frozenset({"pass:leaky_relu"})
+    for bad in ("pass:", "pass:Hard"):
+        with pytest.raises(ValueError, match="unknown fusion rule"):
+            expand_rules([bad])
+    d = {**load_profile("cpu-local").to_dict(), "fusion": ["conv+bn", "conv+act"]}
+    validate_profile({**d, "fusion": d["fusion"] + ["pass:hardtanh"]})
+    shape = (1, 16, 96, 96)
+    a = costlab.analyze(m.eval(), input_shape=shape,
+                        device=load_profile({**d, "name": "with-pass", "fusion": d["fusion"] + ["pass:hardtanh"]}))
+    b = costlab.analyze(m.eval(), input_shape=shape, device=load_profile({**d, "name": "without"}))
+    rate = coef_matrix(d["predictor"])[CLASSES.index("fused_exp"), 0]
+    assert rate > 0 and a.totals["latency_ms"] - b.totals["latency_ms"] == pytest.approx(rate * 16 * 96 * 96 / 1e9, rel=0.01)
+    assert a.totals["latency_ms"] == pytest.approx(float(a.layers["latency_ms"].sum()), abs=1e-3)
+
+
+def test_an_nchwc_rule_counts_a_blocked_convs_macs_padded_to_the_block():
+    """ONNX Runtime computes a blocked conv on channels padded up to the block: a 1x1 conv of 144
+    to 24 channels computes 32, one of 24 to 144 reads 32, a 72-channel depthwise conv 80; a conv
+    of fewer input channels than the block reads NCHW (only its output is padded); a 58-channel
+    depthwise conv (off the alignment 4) runs in NCHW, unpadded; no rule, no padding."""
+    from costlab.latency.layout import padded_work
+
+    m = nn.Sequential(nn.Conv2d(3, 24, 3, padding=1), nn.Conv2d(24, 144, 1), nn.Conv2d(144, 24, 1),
+                      nn.Conv2d(24, 72, 1), nn.Conv2d(72, 72, 3, padding=1, groups=72), nn.Conv2d(72, 58, 1),
+                      nn.Conv2d(58, 58, 3, padding=1, groups=58), nn.Conv2d(58, 48, 1), nn.Conv2d(48, 96, 1, groups=3))
+    g = costlab.analyze(m.eval(), input_shape=(1, 3, 8, 8)).graph
+    convs = [n for n in g.nodes if ops.kind_of(n.op) == "conv"]
+    assert [padded_work(n, 16, 4) for n in convs] == pytest.approx(
+        [32 / 24, 32 / 24, 32 / 24, (32 / 24) * (80 / 72), 80 / 72, (80 / 72) * (64 / 58), 1.0, 1.0, 1.0])
+    gm = {c.node: c.gmac for c in node_costs(g, "float32", ["nchwc:16/4"]) if not c.reorder}
+    plain = {c.node: c.gmac for c in node_costs(g, "float32", [])}
+    assert [gm[n.id] / plain[n.id] for n in convs] == pytest.approx([padded_work(n, 16, 4) for n in convs])

@@ -655,6 +655,42 @@ def test_the_channel_block_probe_runs_through_the_runtime():
     assert line.startswith("3x3 depthwise at 28x28, median of 5: 64: ") and ("block:" in line or "no channel block" in line)
 
 
+def test_relu6_decides_whether_a_runtime_applies_its_fused_activations_as_a_pass():
+    """is_pass: a ReLU6 depthwise kernel over 1.2x the larger of the ReLU and bare shares (ORT
+    1.32 here: 1.36-1.56x) is a pass; 1.05x (OpenVINO here) or a noisy bare probe is not."""
+    from costlab.runtimes.act_pass import is_pass
+
+    assert is_pass({"relu": 0.15, "none": 0.14, "relu6": 0.21}) == (True, 0.15)
+    assert is_pass({"relu": 0.12, "none": 0.12, "relu6": 0.126})[0] is False
+    assert is_pass({"relu": 0.12, "none": 0.18, "relu6": 0.2})[0] is False
+
+
+def test_the_activation_pass_probe_says_why_it_did_not_run():
+    """No conv + act fusion, or a runtime without per-op times: no rule, and a line saying so
+    (nothing is converted or loaded)."""
+    from costlab.runtimes import get_runtime
+    from costlab.runtimes.act_pass import discover_passes
+
+    assert discover_passes(get_runtime("torch"), ["conv+bn"]) == (
+        [], "not probed: the runtime fuses no activation into a conv")
+    rules, line = discover_passes(get_runtime("torch"), ["conv+act"])
+    assert rules == [] and line.startswith("not probed: ") and "reports no per-op times" in line
+
+
+@needs_ort
+def test_the_activation_pass_probe_runs_through_the_runtime():
+    """Through ONNX Runtime for real: the three probes' depthwise / 1x1 kernel shares, and rules
+    only from PASS_KINDS (an 'apart:' kind left out), all or none."""
+    from costlab.runtimes import get_runtime
+    from costlab.runtimes.act_pass import PASS_KINDS, discover_passes
+
+    rules, line = discover_passes(get_runtime("ort"), ["conv+act", "apart:hardswish"])
+    assert line.startswith("3x3 depthwise kernel / 1x1 kernel (96 channels, 56x56, median of 5 profiles of 20 runs): "
+                           "relu 0.")
+    assert rules in ([], [f"pass:{k}" for k in PASS_KINDS if k != "hardswish"])
+    assert ("no pass" in line) == (not rules)
+
+
 @needs_ort
 def test_the_nchwc_layout_rule_is_read_off_ort_and_its_conversions_match_orts_optimised_graph():
     """discover_layout reads nchwc:B/A off ONNX Runtime's optimised probe graphs; replayed on
