@@ -50,7 +50,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import nnls
 
-from ..latency.features import CLASSES, NCHWC, TERMS, tie_split_classes
+from ..latency.features import CLASSES, NCHWC, TERMS, merge_thin_splits, tie_split_classes
 from ..latency.forms.per_class import classes_block
 from ..blocks import sample_features
 
@@ -118,7 +118,9 @@ class Fitted:
 
 
 def fit_form(raw: np.ndarray, y: np.ndarray, form: str, lam: float, w: np.ndarray | None = None) -> Fitted:
-    """NNLS on relative error (+ ridge ``lam`` on excess columns)."""
+    """NNLS on relative error (+ ridge ``lam`` on excess columns); a split class too few rows
+    exercise is fitted as the class it left (:func:`~costlab.latency.features.merge_thin_splits`)."""
+    raw = merge_thin_splits(raw)
     X, cols, excess = _design(raw, form)
     wt = (1.0 / y) if w is None else w / y
     A = X * wt[:, None]

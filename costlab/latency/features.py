@@ -20,6 +20,10 @@ conv_dw_offblock
 conv_group     group convolution, 1 < groups < input channels (e.g. ShuffleNet v1's 1x1 GConv)
 linear         fully connected layers, matmul / bmm, attention and recurrent kernels
 pool           average pooling over windows
+pool_channel   an average pool whose window runs across channels: local response norm's sum of
+               squares (LiteRT 2.3 runs it as STABLEHLO_REDUCE_WINDOW, outside XNNPACK: its LRN
+               samples took 1.6x what the profile predicted with the shared pool rates, issue 19); a profile none of
+               whose fit samples has one prices it as ``pool``
 pool_max       max pooling over windows
 global_pool    adaptive pooling, global mean
 elementwise    batch/layer/group norm, activations, add / mul / ..., other element-wise math
@@ -98,7 +102,7 @@ from .. import ops
 from ..ir import Graph, Node
 
 CLASSES = ("conv_dense", "conv_pw", "conv_dw", "conv_dw_large", "conv_dw_offblock", "conv_group", "linear", "pool",
-           "pool_max", "global_pool", "elementwise", "fused_exp", "data_movement", "other")
+           "pool_channel", "pool_max", "global_pool", "elementwise", "fused_exp", "data_movement", "other")
 TERMS = ("gmac", "mb", "mpix", "ops")
 FUSION_RULES = ("conv+bn", "conv+act", "conv+bn+act", "linear+act", "bn+act", "add+act", "cat+copy", "conv+add")
 APART = "apart:"           # 'apart:silu': SiLU never fuses
@@ -110,7 +114,8 @@ DW_LARGE_TAPS = 25         # a depthwise conv of more kernel taps is conv_dw_lar
 #: a class split off another after profiles were fitted -> the class its nodes were in before.
 #: A stored predictor without the new class, and a fit none of whose training samples exercises
 #: it, price its nodes with the old class's coefficients: exactly what they cost before the split.
-SPLIT_FROM = {"conv_dw_large": "conv_dw", "conv_dw_offblock": "conv_dw", "fused_exp": "elementwise"}
+SPLIT_FROM = {"conv_dw_large": "conv_dw", "conv_dw_offblock": "conv_dw", "fused_exp": "elementwise",
+              "pool_channel": "pool"}
 FUSED_EXP = "fused_exp"    # the class whose work column holds fused exponentials' elements
 
 _CONV_CLASS = {"dense": "conv_dense", "transposed": "conv_dense", "pointwise": "conv_pw",
@@ -122,7 +127,7 @@ CLASS_OF_CATEGORY = {
     "reduce": "other", "softmax": "other", "move": "data_movement", "layout": "data_movement",
     "resample": "other", "view": "other", "unsupported": "other",
 }
-_POOLS = ("pool", "pool_max", "global_pool")
+_POOLS = ("pool", "pool_channel", "pool_max", "global_pool")
 
 
 def expand_rules(fusion) -> frozenset[str]:
@@ -171,7 +176,19 @@ def latency_class(node: Node) -> str:
                 return "conv_dw_large"
             return cls
         return "linear"
-    return CLASS_OF_CATEGORY[cat]
+    cls = CLASS_OF_CATEGORY[cat]
+    if cls == "pool" and _channel_window(node):
+        return "pool_channel"
+    return cls
+
+
+def _channel_window(node: Node) -> bool:
+    """An average pool whose window runs across channels only (local response norm's sum of
+    squares over neighbouring channels: ``avg_pool3d`` of kernel (k, 1, 1) on a (N, 1, C, H, W)
+    view)."""
+    k = node.args.get("kernel_size")
+    return (isinstance(k, (list, tuple)) and len(k) == 3 and int(k[0]) > 1
+            and all(int(x) == 1 for x in k[1:]))
 
 
 def tie_split_classes(coef: np.ndarray, raw: np.ndarray) -> np.ndarray:
@@ -187,6 +204,28 @@ def tie_split_classes(coef: np.ndarray, raw: np.ndarray) -> np.ndarray:
         if not np.any(np.asarray(raw)[:, k * nt:(k + 1) * nt]):
             coef[k * nt:(k + 1) * nt] = coef[s * nt:(s + 1) * nt]
     return coef
+
+
+#: a split class is fitted on its own only where this many training rows exercise it: one row
+#: cannot separate the class's rates from that row's other errors, it takes the row's whole
+#: residual as its per-kernel constant (arm-sd810's one GoogLeNet row gave local response norm's
+#: channel window 1.87 ms per kernel)
+MIN_SPLIT_ROWS = 2
+
+
+def merge_thin_splits(raw: np.ndarray) -> np.ndarray:
+    """``raw`` (training features, class-major) with each split class (:data:`SPLIT_FROM`) that
+    fewer than :data:`MIN_SPLIT_ROWS` rows exercise folded into the class it left: fitted so, it
+    costs what the old class costs (and :func:`tie_split_classes` then copies those rates)."""
+    nt = len(TERMS)
+    out = np.array(raw, float, copy=True)
+    for c, src in SPLIT_FROM.items():
+        k, s = CLASSES.index(c), CLASSES.index(src)
+        cols = out[:, k * nt:(k + 1) * nt]
+        if 0 < np.count_nonzero(cols.any(axis=1)) < MIN_SPLIT_ROWS:
+            out[:, s * nt:(s + 1) * nt] += cols
+            out[:, k * nt:(k + 1) * nt] = 0.0
+    return out
 
 
 def _taps(node: Node) -> int:

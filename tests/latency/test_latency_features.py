@@ -534,3 +534,40 @@ def test_an_nchwc_rule_counts_a_blocked_convs_macs_padded_to_the_block():
     gm = {c.node: c.gmac for c in node_costs(g, "float32", ["nchwc:16/4"]) if not c.reorder}
     plain = {c.node: c.gmac for c in node_costs(g, "float32", [])}
     assert [gm[n.id] / plain[n.id] for n in convs] == pytest.approx([padded_work(n, 16, 4) for n in convs])
+
+
+def test_local_response_norms_channel_window_is_a_pool_class_of_its_own_tied_to_pool_without_samples():
+    """LRN traces to an avg_pool3d of kernel (5, 1, 1) over a (N, 1, C, H, W) view: class
+    pool_channel; a 2D average pool stays pool. A profile fitted before the class (every shipped
+    one) prices it with pool's rates; a fit whose samples hold LRNs gives it rates of its own."""
+    from costlab.blocks import sample_graph
+    from costlab.latency.features import SPLIT_FROM
+
+    g, _ = sample_graph("micro_lrn:c=64", (1, 64, 28, 28))
+    assert [latency_class(n) for n in g.nodes if n.op == "aten.avg_pool3d.default"] == ["pool_channel"]
+    g, _ = sample_graph("micro_pool:kind=avg", (1, 64, 28, 28))
+    assert [latency_class(n) for n in g.nodes] == ["pool"]
+    assert SPLIT_FROM["pool_channel"] == "pool"
+    d = load_profile("cpu-local").to_dict()
+    assert "pool_channel" not in d["predictor"]["classes"]
+    c = coef_matrix(d["predictor"])
+    assert (c[CLASSES.index("pool_channel")] == c[CLASSES.index("pool")]).all()
+
+
+def test_a_split_class_one_row_exercises_is_fitted_as_the_class_it_left():
+    """merge_thin_splits: with one training row holding a local response norm the channel window's
+    features are folded into pool's (fitted as pool, then tied to it); with two rows they stay
+    its own; a class no row exercises is left alone."""
+    from costlab.latency.features import merge_thin_splits
+
+    nt = len(TERMS)
+    pc, pool = CLASSES.index("pool_channel"), CLASSES.index("pool")
+    raw = np.zeros((3, len(CLASSES) * nt))
+    raw[:, pool * nt] = [1.0, 2.0, 3.0]
+    raw[0, pc * nt:(pc + 1) * nt] = [0.5, 0.1, 0.2, 1.0]
+    got = merge_thin_splits(raw)
+    assert not got[:, pc * nt:(pc + 1) * nt].any()
+    assert got[0, pool * nt:(pool + 1) * nt] == pytest.approx([1.5, 0.1, 0.2, 1.0])
+    assert raw[0, pc * nt] == 0.5                                  # the input is not changed
+    raw[1, pc * nt + 3] = 1.0
+    assert (merge_thin_splits(raw) == raw).all()

@@ -621,6 +621,10 @@ def test_profile_says_which_op_timing_it_kept():
     assert measured_lines(d, 80.0)[1] == ("costlab: the runtime's rules, from its probes: conv+act block:4 "
                                           "(provenance.fusion_evidence); channel block probe: 3x3 depthwise at "
                                           "28x28 ...; block:4")
+    d["fusion"].append("pass:hardtanh")
+    d["provenance"]["fusion_evidence"]["pass"] = "3x3 depthwise kernel / 1x1 kernel ...: pass:hardtanh"
+    assert measured_lines(d, 80.0)[1].endswith("block:4; activation pass probe: 3x3 depthwise kernel / 1x1 kernel "
+                                               "...: pass:hardtanh")
     d["provenance"]["op_timing"]["chosen"] = "mean"
     assert measured_lines(d, 80.0)[-1].startswith("costlab: op samples timed interleaved and in bursts; none chosen: "
                                                   "the predictor is the mean of the fits under every timing")
