@@ -22,8 +22,8 @@ linear         fully connected layers, matmul / bmm, attention and recurrent ker
 pool           average pooling over windows
 pool_channel   an average pool whose window runs across channels: local response norm's sum of
                squares (LiteRT 2.3 runs it as STABLEHLO_REDUCE_WINDOW, outside XNNPACK: its LRN
-               samples took 1.6x what the profile predicted with the shared pool rates, issue 19); a profile none of
-               whose fit samples has one prices it as ``pool``
+               samples took 1.6x what the profile predicted with the shared pool rates, issue
+               19); a profile none of whose fit samples has one prices it as ``pool``
 pool_max       max pooling over windows
 global_pool    adaptive pooling, global mean
 elementwise    batch/layer/group norm, activations, add / mul / ..., other element-wise math

@@ -74,6 +74,16 @@ def _channels(t) -> int | None:
     return int(t.shape[1]) if t is not None and len(t.shape) == 4 else None
 
 
+def _conv_dims(n: Node) -> tuple[int, int, int]:
+    """(output channels, input channels per group, groups) of a conv node."""
+    w = n.inputs[1].shape
+    return int(w[0]), int(w[1]), int(n.args.get("groups", 1) or 1)
+
+
+def _depthwise(cout: int, cin_g: int, groups: int) -> bool:
+    return groups > 1 and cin_g == 1 and cout == groups
+
+
 def _conv_blocked(n: Node, block: int, align: int) -> tuple[bool, bool]:
     """(does the conv run blocked, does it read a blocked input). ONNX Runtime 1.32 pads a
     dense or depthwise conv's channels up to the block when they are a multiple of ``align``
@@ -84,12 +94,10 @@ def _conv_blocked(n: Node, block: int, align: int) -> tuple[bool, bool]:
     if n.args.get("transposed", False) or len(n.inputs) < 2 or len(n.inputs[1].shape) != 4 \
             or len(n.inputs[0].shape) != 4:
         return False, False
-    w = n.inputs[1].shape
-    cout, cin_g = int(w[0]), int(w[1])
-    groups = int(n.args.get("groups", 1) or 1)
+    cout, cin_g, groups = _conv_dims(n)
     if groups > 1:
-        if cin_g == 1 and cout == groups:
-            return cout % align == 0, True       # depthwise
+        if _depthwise(cout, cin_g, groups):
+            return cout % align == 0, True
         return (cin_g % block == 0 and (cout // groups) % block == 0), True
     if cin_g < block:
         return True, False                       # reads the NCHW input directly
@@ -110,10 +118,8 @@ def padded_work(n: Node, block: int, align: int) -> float:
     runs, reads_blocked = _conv_blocked(n, block, align)
     if not runs:
         return 1.0
-    w = n.inputs[1].shape
-    cout, cin_g = int(w[0]), int(w[1])
-    groups = int(n.args.get("groups", 1) or 1)
-    if groups > 1 and cin_g == 1 and cout == groups:
+    cout, cin_g, groups = _conv_dims(n)
+    if _depthwise(cout, cin_g, groups):
         return _up(cout, block) / cout
     f = _up(cout // groups, block) / (cout // groups)
     return f * (_up(cin_g, block) / cin_g if reads_blocked else 1.0)

@@ -125,6 +125,12 @@ def artifact(runtime: str | Runtime, spec, input_shape: Sequence[int] | None = N
                     {**rec, "spec": name})
 
 
+def probe_artifact(runtime: Runtime, model, shape: Sequence[int], label: str) -> Artifact:
+    """The artifact of a probe model (an ``nn.Module`` the caller built, in eval mode) under
+    ``label`` in place of its class name: the fusion, layout and activation-pass probes."""
+    return artifact(runtime, model, shape, built=(label,) + build_model(model, shape)[1:])
+
+
 def _runs_on(model, example, name: str) -> None:
     """A forward that fails on the input is the input's fault, not the converter's: say so."""
     import torch

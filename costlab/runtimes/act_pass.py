@@ -21,7 +21,7 @@ activations after the kernel, and the profile records ``pass:KIND`` for each kin
 :data:`PASS_KINDS` it fuses (their output elements are then fused work,
 :mod:`costlab.latency.features`). ReLU6 alone decides, because a richer activation costs work
 even in registers: OpenVINO 2026.4's hardswish made its depthwise kernel 1.1-1.3x slower here,
-its ReLU6 0.9-1.1x, ORT 1.32's ReLU6 1.36-1.52x (four probes of each, 2026-12-07). Found here:
+its ReLU6 0.92-1.09x, ORT 1.32's ReLU6 1.33-1.56x (every probe run, 2026-12-07). Found here:
 ORT 1.32 all of them; OpenVINO none. A runtime without per-op times (LiteRT's Python
 interpreter: XNNPACK applies a fused RELU6 as the output clamp of its micro-kernels) is not
 probed.
@@ -58,9 +58,11 @@ class _Probe(nn.Module):
 
 
 def _kernel_ms(ops, module: str) -> float | None:
-    """Summed ms of the kernels covering an exported node of ``module`` (ONNX names nodes by module
-    scope: '/conv/Conv')."""
-    got = [o.ms for o in ops if any(c.startswith(f"/{module}/") for c in o.covers)]
+    """Summed ms of the kernels mapped to ``module`` (:func:`costlab.runtimes.layers.map_kernels`:
+    the ONNX exporter names nodes by module scope, '/conv/Conv')."""
+    from .layers import map_kernels
+
+    got = [k["ms"] for k in map_kernels(ops, {"conv", "stem"}) if k["layer"] == module]
     return sum(got) if got else None
 
 
@@ -73,7 +75,7 @@ def is_pass(shares: dict[str, float]) -> tuple[bool, float]:
 
 def discover_passes(runtime, rules, *, threads: int = 1) -> tuple[list[str], str]:
     """(the ``pass:KIND`` rules, the evidence line), for a runtime whose rules fuse conv + act."""
-    from . import artifact, build_model
+    from . import probe_artifact
 
     if "conv+act" not in rules:
         return [], "not probed: the runtime fuses no activation into a conv"
@@ -82,9 +84,8 @@ def discover_passes(runtime, rules, *, threads: int = 1) -> tuple[list[str], str
     sessions = {}
     for name, act in PROBES.items():
         torch.manual_seed(0)
-        model = _Probe(act).eval()
-        built = (f"activation pass probe {name}",) + build_model(model, SHAPE)[1:]
-        sessions[name] = runtime.load(artifact(runtime, model, SHAPE, built=built), threads)
+        art = probe_artifact(runtime, _Probe(act).eval(), SHAPE, f"activation pass probe {name}")
+        sessions[name] = runtime.load(art, threads)
     shares: dict[str, list[float]] = {a: [] for a in PROBES}
     for _ in range(REPEATS):
         for name, s in sessions.items():

@@ -176,15 +176,12 @@ def discover(runtime: Runtime, *, threads: int = 1) -> tuple[list[str], dict]:
 
 def _probe(runtime: Runtime, name: str, probe, threads: int) -> tuple[bool, str]:
     """(does the probe's second op join its first op's kernel, the evidence line)."""
-    from . import artifact, build_model
+    from . import probe_artifact
     from .litert_rt import graph_ops
 
     cls, (first, second), tfl = probe
     torch.manual_seed(0)
-    model = cls().eval()
-    built = build_model(model, SHAPE)
-    built = (f"fusion probe {name}",) + built[1:]
-    art = artifact(runtime, model, SHAPE, built=built)
+    art = probe_artifact(runtime, cls().eval(), SHAPE, f"fusion probe {name}")
     if runtime.name == "litert":
         names = graph_ops(art.path)
         return tfl not in names, f"converted graph ops: {' '.join(names)}"

@@ -51,12 +51,10 @@ def optimized_graph(art, threads: int = 1):
 def _graph_of(runtime, model, shape, name: str, threads: int):
     import torch
 
-    from . import artifact, build_model
+    from . import probe_artifact
 
     torch.manual_seed(0)
-    model = model.eval()
-    built = (f"layout probe {name}",) + build_model(model, shape)[1:]
-    return optimized_graph(artifact(runtime, model, shape, built=built), threads)
+    return optimized_graph(probe_artifact(runtime, model.eval(), shape, f"layout probe {name}"), threads)
 
 
 def block_from_weight(padded: int, width: int = _WIDTH) -> int | None:
